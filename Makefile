@@ -1,0 +1,36 @@
+# gridmap: two commands. `make run` sets up what is missing and serves the demo;
+# `make test` does the same set-up and runs every test.
+GO      ?= go
+BIN     := bin/gridmap
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: run test setup build db db-stop fuzz clean
+
+run: setup build
+	@scripts/run.sh
+
+test: setup build
+	@scripts/test.sh
+
+setup:
+	@scripts/setup.sh
+
+build:
+	@$(GO) build -o $(BIN) ./cmd/gridmap
+
+# db starts the private cluster (when DATABASE_URL is not set) and prints its URL.
+db: setup
+	@scripts/db.sh start
+
+db-stop:
+	@scripts/db.sh stop
+
+# fuzz runs each fuzz target for a while (make test runs their seed corpora only).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzNormalizeAddress -fuzztime=$(FUZZTIME) ./geo
+	$(GO) test -run='^$$' -fuzz=FuzzReadAreaFeatures -fuzztime=$(FUZZTIME) ./ingest
+	$(GO) test -run='^$$' -fuzz=FuzzParseLookupParams -fuzztime=$(FUZZTIME) ./api
+
+clean:
+	rm -rf bin

@@ -1,0 +1,175 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"gridmap/geo"
+)
+
+// GET /api/v1/levels
+func (s *Server) handleLevels(w http.ResponseWriter, r *http.Request) {
+	ls, err := s.Areas.Levels(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"levels": ls})
+}
+
+// parseAreaFilter reads level, parent (id or code), bbox, limit.
+func (s *Server) parseAreaFilter(r *http.Request) (geo.AreaFilter, error) {
+	q := r.URL.Query()
+	var f geo.AreaFilter
+	f.Level = q.Get("level")
+	if f.Level != "" && !validKey(f.Level) {
+		return f, geo.Errorf(geo.EInvalid, "level must be lower-case letters, digits and _, got %q", f.Level)
+	}
+	if p := q.Get("parent"); p != "" {
+		a, err := s.Areas.Area(r.Context(), p)
+		if err != nil {
+			if geo.ErrorCode(err) == geo.ENotFound {
+				return f, geo.Errorf(geo.EInvalid, "parent %q matches no area", p)
+			}
+			return f, err
+		}
+		f.ParentID = a.ID
+	}
+	b, err := parseBBox(q.Get("bbox"))
+	if err != nil {
+		return f, err
+	}
+	f.Bound = b
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 100000 {
+			return f, geo.Errorf(geo.EInvalid, "limit must be a whole number from 1 to 100000, got %q", l)
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+// GET /api/v1/areas?level=&parent=&bbox=
+func (s *Server) handleAreas(w http.ResponseWriter, r *http.Request) {
+	f, err := s.parseAreaFilter(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	as, err := s.Areas.FindAreas(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"areas": as})
+}
+
+// GET /api/v1/areas.geojson?level=&parent=&bbox=
+func (s *Server) handleAreasGeoJSON(w http.ResponseWriter, r *http.Request) {
+	f, err := s.parseAreaFilter(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeGeoJSON(w, r, f)
+}
+
+func (s *Server) writeGeoJSON(w http.ResponseWriter, r *http.Request, f geo.AreaFilter) {
+	fc, err := s.Areas.AreasGeoJSON(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/geo+json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(fc)
+}
+
+func (s *Server) areaFromPath(r *http.Request) (*geo.Area, error) {
+	return s.Areas.Area(r.Context(), mux.Vars(r)["key"])
+}
+
+// areaDetail is an area with its chain of ancestors.
+type areaDetail struct {
+	geo.Area
+	Chain []geo.AreaRef `json:"chain"`
+}
+
+// GET /api/v1/areas/{id or code}
+func (s *Server) handleArea(w http.ResponseWriter, r *http.Request) {
+	a, err := s.areaFromPath(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	chain := []geo.AreaRef{}
+	for cur := a; ; {
+		chain = append([]geo.AreaRef{{ID: cur.ID, Level: cur.Level, Code: cur.Code, Name: cur.Name}}, chain...)
+		if cur.ParentID == 0 || len(chain) > 32 {
+			break
+		}
+		if cur, err = s.Areas.Area(r.Context(), strconv.FormatInt(cur.ParentID, 10)); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, areaDetail{Area: *a, Chain: chain})
+}
+
+// GET /api/v1/areas/{key}/children
+func (s *Server) handleAreaChildren(w http.ResponseWriter, r *http.Request) {
+	a, err := s.areaFromPath(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	as, err := s.Areas.FindAreas(r.Context(), geo.AreaFilter{ParentID: a.ID})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"areas": as})
+}
+
+// GET /api/v1/areas/{key}/versions
+func (s *Server) handleAreaVersions(w http.ResponseWriter, r *http.Request) {
+	a, err := s.areaFromPath(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	vs, err := s.Areas.AreaVersions(r.Context(), a.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"versions": vs})
+}
+
+// GET /api/v1/areas/{key}.geojson
+func (s *Server) handleAreaGeoJSON(w http.ResponseWriter, r *http.Request) {
+	a, err := s.areaFromPath(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeGeoJSON(w, r, geo.AreaFilter{ID: a.ID})
+}
+
+// GET /api/v1/areas/{key}/responsible: duties in force, public fields only.
+func (s *Server) handleAreaResponsible(w http.ResponseWriter, r *http.Request) {
+	a, err := s.areaFromPath(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rs, err := s.People.Responsible(r.Context(), a.ID, 0)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"responsible": rs})
+}

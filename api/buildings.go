@@ -1,0 +1,117 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/gorilla/mux"
+	"github.com/paulmach/orb"
+
+	"gridmap/geo"
+)
+
+// buildingJSON is a building's public face.
+type buildingJSON struct {
+	geo.Building
+	Lon float64 `json:"lon"`
+	Lat float64 `json:"lat"`
+}
+
+func toBuildingJSON(b geo.Building) buildingJSON {
+	b.GridID = 0
+	return buildingJSON{Building: b, Lon: b.Point[0], Lat: b.Point[1]}
+}
+
+// GET /api/v1/buildings?bbox=&q=&limit=
+func (s *Server) handleBuildings(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var f geo.BuildingFilter
+	b, err := parseBBox(q.Get("bbox"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f.Bound = b
+	f.Query = q.Get("q")
+	if !utf8.ValidString(f.Query) || utf8.RuneCountInString(f.Query) > maxAddressRunes {
+		s.writeError(w, r, geo.Errorf(geo.EInvalid, "q must be valid UTF-8 of at most %d characters", maxAddressRunes))
+		return
+	}
+	if f.Bound == nil && f.Query == "" {
+		s.writeError(w, r, geo.Errorf(geo.EInvalid, "give bbox=minLon,minLat,maxLon,maxLat or q=TEXT"))
+		return
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			s.writeError(w, r, geo.Errorf(geo.EInvalid, "limit must be a whole number from 1 to 1000, got %q", l))
+			return
+		}
+		f.Limit = n
+	}
+	bs, err := s.Buildings.FindBuildings(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]buildingJSON, len(bs))
+	for i, b := range bs {
+		out[i] = toBuildingJSON(b)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"buildings": out})
+}
+
+// buildingDetail is a building with its areas and the people responsible.
+type buildingDetail struct {
+	Building    buildingJSON      `json:"building"`
+	Areas       []geo.AreaRef     `json:"areas"`
+	Grid        *geo.AreaRef      `json:"grid"`
+	Responsible []geo.Responsible `json:"responsible"`
+	Ambiguous   bool              `json:"ambiguous"`
+}
+
+// GET /api/v1/buildings/{code}
+func (s *Server) handleBuilding(w http.ResponseWriter, r *http.Request) {
+	b, err := s.Buildings.Building(r.Context(), mux.Vars(r)["code"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	lr, err := s.Lookup.LookupPoint(r.Context(), geo.LookupQuery{Point: orb.Point{b.Point[0], b.Point[1]}})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var gridID int64
+	if lr.Grid != nil {
+		gridID = lr.Grid.ID
+	}
+	resp, err := s.People.Responsible(r.Context(), gridID, b.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, buildingDetail{Building: toBuildingJSON(*b), Areas: lr.Areas, Grid: lr.Grid, Responsible: resp, Ambiguous: lr.Ambiguous})
+}
+
+// GET /api/v1/photos/{id}: a person's photo, only when the person made it public.
+func (s *Server) handlePhoto(w http.ResponseWriter, r *http.Request) {
+	id, err := parseID("photo id", mux.Vars(r)["id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ct, body, err := s.People.Photo(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if ct == "image/svg+xml" {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	}
+	w.Write(body)
+}

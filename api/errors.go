@@ -1,0 +1,70 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"gridmap/geo"
+)
+
+// errMethod is the code for a method a route does not take (405).
+const errMethod = "method_not_allowed"
+
+// statusOf maps geo error codes to HTTP statuses; the one place that does.
+var statusOf = map[string]int{
+	geo.EInvalid:         http.StatusBadRequest,
+	geo.ENotFound:        http.StatusNotFound,
+	geo.EConflict:        http.StatusConflict,
+	geo.EForbidden:       http.StatusForbidden,
+	geo.EUnauthenticated: http.StatusUnauthorized,
+	geo.ETooLarge:        http.StatusRequestEntityTooLarge,
+	errMethod:            http.StatusMethodNotAllowed,
+	geo.EInternal:        http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError writes {"error":{"code","message"}} with the status of err's
+// code. The cause is logged only for internal errors; a client that went away
+// is not an error of ours and is not answered.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		w.WriteHeader(499) // client closed request (nginx's convention); nobody reads it
+		return
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = geo.Errorf(geo.ETooLarge, "request body is larger than the limit of %d bytes", mbe.Limit)
+	}
+	code := geo.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	var body errorBody
+	body.Error.Code = code
+	body.Error.Message = geo.ErrorMessage(err)
+	var ge *geo.Error
+	if errors.As(err, &ge) && code == errMethod {
+		body.Error.Message = ge.Message
+	}
+	if status >= 500 {
+		s.Log.Error("internal error", "route", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,146 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"gridmap/geo"
+)
+
+// GET /api/v1/lookup?lon=&lat=[&crs=][&at=] or ?address=
+func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
+	p, err := parseLookupParams(r.URL.Query())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if p.Address != "" {
+		res, err := s.Lookup.LookupAddress(r.Context(), p.Address, p.Limit, p.Hierarchy)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
+	res, err := s.Lookup.LookupPoint(r.Context(), geo.LookupQuery{Point: *p.Point, At: p.At, Hierarchy: p.Hierarchy})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// batchRequest is the body of POST /api/v1/lookup/batch.
+type batchRequest struct {
+	CRS       string       `json:"crs"`
+	At        string       `json:"at"`
+	Hierarchy string       `json:"hierarchy"`
+	Points    []batchPoint `json:"points"`
+}
+
+type batchPoint struct {
+	ID  json.RawMessage `json:"id,omitempty"` // echoed back as given
+	Lon *float64        `json:"lon"`
+	Lat *float64        `json:"lat"`
+}
+
+type batchResult struct {
+	ID json.RawMessage `json:"id,omitempty"`
+	geo.LookupResult
+}
+
+// maxBatchPoints is the most points one batch request may carry.
+const maxBatchPoints = 10000
+
+// POST /api/v1/lookup/batch {"points":[{"id":…,"lon":…,"lat":…}…]} → {"results":[…]}
+// Results are streamed in input order.
+func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
+	req, err := parseBatch(r.Body, r.Header.Get("Content-Type"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	crs, _ := geo.ParseCRS(req.CRS)
+	var at *time.Time
+	if req.At != "" {
+		t, _ := parseDate(req.At)
+		at = &t
+	}
+	pts := make([]orb.Point, len(req.Points))
+	for i, bp := range req.Points {
+		pts[i] = geo.ToWGS84(orb.Point{*bp.Lon, *bp.Lat}, crs)
+	}
+	res, err := s.Lookup.LookupPoints(r.Context(), pts, at, req.Hierarchy)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	io.WriteString(w, `{"results":[`)
+	for i := range res {
+		if i > 0 {
+			io.WriteString(w, ",")
+		}
+		if err := enc.Encode(batchResult{ID: req.Points[i].ID, LookupResult: res[i]}); err != nil {
+			return // the client went away
+		}
+	}
+	io.WriteString(w, "]}\n")
+}
+
+// parseBatch decodes and checks a batch body; every problem is EInvalid (or
+// ETooLarge) with the index of the point at fault.
+func parseBatch(body io.Reader, contentType string) (*batchRequest, error) {
+	if ct := strings.TrimSpace(strings.Split(contentType, ";")[0]); ct != "" && ct != "application/json" {
+		return nil, geo.Errorf(geo.EInvalid, "Content-Type must be application/json, got %q", contentType)
+	}
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	var req batchRequest
+	if err := dec.Decode(&req); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, geo.Errorf(geo.EInvalid, "body must be JSON {\"points\":[{\"lon\":…,\"lat\":…}…]}: %v", err)
+	}
+	if dec.More() {
+		return nil, geo.Errorf(geo.EInvalid, "body must hold one JSON object")
+	}
+	if _, err := geo.ParseCRS(req.CRS); err != nil {
+		return nil, err
+	}
+	if req.At != "" {
+		if _, err := parseDate(req.At); err != nil {
+			return nil, err
+		}
+	}
+	if req.Hierarchy != "" && !validKey(req.Hierarchy) {
+		return nil, geo.Errorf(geo.EInvalid, "hierarchy must be lower-case letters, digits and _, got %q", req.Hierarchy)
+	}
+	if len(req.Points) == 0 {
+		return nil, geo.Errorf(geo.EInvalid, "points must hold at least one point")
+	}
+	if len(req.Points) > maxBatchPoints {
+		return nil, geo.Errorf(geo.EInvalid, "at most %d points per request, got %d", maxBatchPoints, len(req.Points))
+	}
+	for i, p := range req.Points {
+		if p.Lon == nil || p.Lat == nil {
+			return nil, geo.Errorf(geo.EInvalid, "point %d needs lon and lat", i)
+		}
+		if err := geo.ValidateLonLat(*p.Lon, *p.Lat); err != nil {
+			return nil, geo.Errorf(geo.EInvalid, "point %d: %s", i, geo.ErrorMessage(err))
+		}
+	}
+	return &req, nil
+}

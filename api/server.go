@@ -1,0 +1,202 @@
+// Package api is gridmap's HTTP face: a gorilla/mux router whose handlers
+// parse a request, call one geo service, and encode the answer. It reaches the
+// database only through geo's interfaces.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"gridmap/geo"
+)
+
+// Config holds the API's settings; cmd fills it.
+type Config struct {
+	MaxBodyBytes int64 // requests with larger bodies get 413; default 4 MiB
+}
+
+// Server is the HTTP handler. Its fields are set by cmd.
+type Server struct {
+	Lookup    geo.LookupService
+	Areas     geo.AreaService
+	Buildings geo.BuildingService
+	People    geo.PersonService
+	// Ready reports nil when the server can answer (database reachable and migrated).
+	Ready func(ctx context.Context) error
+	// Web serves the browser pages; nil serves none.
+	Web http.Handler
+	Log *slog.Logger
+
+	cfg      Config
+	router   *mux.Router
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewServer wires the routes. Registry receives the request metrics and is
+// served at /metrics; pass prometheus.NewRegistry() or one with more collectors.
+func NewServer(cfg Config, s Server, registry *prometheus.Registry) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 4 << 20
+	}
+	srv := &s
+	srv.cfg = cfg
+	if srv.Log == nil {
+		srv.Log = slog.Default()
+	}
+	srv.registry = registry
+	srv.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gridmap_http_requests_total", Help: "HTTP requests by route and status.",
+	}, []string{"route", "status"})
+	srv.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "gridmap_http_request_duration_seconds", Help: "HTTP request duration by route.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route"})
+	registry.MustRegister(srv.requests, srv.duration)
+	srv.routes()
+	return srv
+}
+
+func (s *Server) routes() {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, geo.Errorf(geo.ENotFound, "no such path %s", r.URL.Path))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &geo.Error{Code: errMethod, Message: "method " + r.Method + " is not allowed on " + r.URL.Path})
+	})
+	r.HandleFunc("/healthz", s.handleHealthz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", s.handleReadyz).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+
+	v1 := r.PathPrefix("/api/v1").Subrouter()
+	v1.HandleFunc("/openapi.json", s.handleOpenAPI).Methods(http.MethodGet)
+	v1.HandleFunc("/lookup", s.handleLookup).Methods(http.MethodGet)
+	v1.HandleFunc("/lookup/batch", s.handleLookupBatch).Methods(http.MethodPost)
+	v1.HandleFunc("/levels", s.handleLevels).Methods(http.MethodGet)
+	v1.HandleFunc("/areas", s.handleAreas).Methods(http.MethodGet)
+	v1.HandleFunc("/areas.geojson", s.handleAreasGeoJSON).Methods(http.MethodGet)
+	v1.HandleFunc("/areas/{key}.geojson", s.handleAreaGeoJSON).Methods(http.MethodGet)
+	v1.HandleFunc("/areas/{key}", s.handleArea).Methods(http.MethodGet)
+	v1.HandleFunc("/areas/{key}/children", s.handleAreaChildren).Methods(http.MethodGet)
+	v1.HandleFunc("/areas/{key}/versions", s.handleAreaVersions).Methods(http.MethodGet)
+	v1.HandleFunc("/areas/{key}/responsible", s.handleAreaResponsible).Methods(http.MethodGet)
+	v1.HandleFunc("/buildings", s.handleBuildings).Methods(http.MethodGet)
+	v1.HandleFunc("/buildings/{code}", s.handleBuilding).Methods(http.MethodGet)
+	v1.HandleFunc("/photos/{id:[0-9]+}", s.handlePhoto).Methods(http.MethodGet)
+	v1.NotFoundHandler = r.NotFoundHandler
+	v1.MethodNotAllowedHandler = r.MethodNotAllowedHandler
+
+	if s.Web != nil {
+		r.PathPrefix("/").Handler(s.Web)
+	}
+	r.Use(s.instrument, s.recoverPanics, s.limitBody)
+	s.router = r
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// instrument logs one line per request and counts it. It logs the route
+// template, never the query string: residents' coordinates stay out of logs.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		route := "unmatched"
+		if cur := mux.CurrentRoute(r); cur != nil {
+			if tpl, err := cur.GetPathTemplate(); err == nil {
+				route = tpl
+			}
+		}
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		d := time.Since(start)
+		s.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		s.duration.WithLabelValues(route).Observe(d.Seconds())
+		s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status),
+			slog.Duration("duration", d), slog.Int("bytes", sw.bytes))
+	})
+}
+
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Log.Error("panic", "route", r.URL.Path, "panic", v)
+				s.writeError(w, r, geo.Errorf(geo.EInternal, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			s.writeError(w, r, geo.Errorf(geo.ETooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, s.cfg.MaxBodyBytes))
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil {
+		if err := s.Ready(r.Context()); err != nil {
+			s.Log.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reason": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,214 @@
+// Command gridmap serves the gridmap API and web pages, and imports, exports
+// and generates data. Run `gridmap help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"gridmap/api"
+	"gridmap/data"
+	"gridmap/geo"
+	"gridmap/web"
+)
+
+const usage = `gridmap: community grid management on a map.
+
+Usage:
+  gridmap serve   [--addr 127.0.0.1:8080] [--demo-if-empty]    serve the API and web pages (migrates first)
+  gridmap migrate                                              apply database migrations
+  gridmap demo    [--grids N] [--buildings N] [--seed S]       load the synthetic demo subdistrict into an empty database
+  gridmap import areas FILE.geojson --level LEVEL [--code-field F] [--name-field F]
+                  [--parent-code-field F] [--where PROP=VALUE]... [--strict] [--dry-run]
+  gridmap import buildings FILE [--format geojson|csv|pbf] [--code-field F] [--address-field F] ...
+  gridmap export areas [--level L] [--format geojson|kml] [-o FILE]
+  gridmap level add --hierarchy H --key K --depth N --zh NAME --en NAME
+
+Environment:
+  DATABASE_URL          PostgreSQL/PostGIS URL (required)
+  GRIDMAP_ADDR          listen address (default 127.0.0.1:8080)
+  GRIDMAP_LOG_FORMAT    text or json (default text)
+  GRIDMAP_STATEMENT_TIMEOUT  server-side statement timeout (default 30s)
+`
+
+// Config is read once, from flags and environment, in main.
+type Config struct {
+	DatabaseURL      string
+	Addr             string
+	LogFormat        string
+	StatementTimeout time.Duration
+	MaxBodyBytes     int64
+	DemoIfEmpty      bool
+	DemoGrids        int
+	DemoBuildings    int
+	DemoSeed         int64
+}
+
+// DefaultConfig returns the configuration before flags and environment.
+func DefaultConfig() Config {
+	return Config{Addr: "127.0.0.1:8080", LogFormat: "text", StatementTimeout: 30 * time.Second, MaxBodyBytes: 4 << 20, DemoSeed: 1}
+}
+
+func configFromEnv(cfg Config) (Config, error) {
+	if v := os.Getenv("DATABASE_URL"); v != "" {
+		cfg.DatabaseURL = v
+	}
+	if v := os.Getenv("GRIDMAP_ADDR"); v != "" {
+		cfg.Addr = v
+	}
+	if v := os.Getenv("GRIDMAP_LOG_FORMAT"); v != "" {
+		cfg.LogFormat = v
+	}
+	if v := os.Getenv("GRIDMAP_STATEMENT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return cfg, fmt.Errorf("GRIDMAP_STATEMENT_TIMEOUT: %v", err)
+		}
+		cfg.StatementTimeout = d
+	}
+	return cfg, nil
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "gridmap:", err)
+		if geo.ErrorCode(err) == geo.EInvalid || errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	cfg, err := configFromEnv(DefaultConfig())
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, cfg, args[1:], stdout, stderr)
+	case "migrate":
+		return withDB(ctx, cfg, func(db *data.DB) error {
+			n, err := db.Migrate(ctx)
+			if err == nil {
+				fmt.Fprintf(stdout, "applied %d migrations\n", n)
+			}
+			return err
+		})
+	case "demo":
+		return cmdDemo(ctx, cfg, args[1:], stdout)
+	case "import":
+		return cmdImport(ctx, cfg, args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(ctx, cfg, args[1:], stdout)
+	case "level":
+		return cmdLevel(ctx, cfg, args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return geo.Errorf(geo.EInvalid, "unknown command %q", args[0])
+	}
+}
+
+// withDB opens the database, migrates it, runs f and closes it.
+func withDB(ctx context.Context, cfg Config, f func(db *data.DB) error) error {
+	if cfg.DatabaseURL == "" {
+		return geo.Errorf(geo.EInvalid, "DATABASE_URL is not set (make run sets it to the private cluster)")
+	}
+	db, err := data.Open(ctx, data.Config{URL: cfg.DatabaseURL, StatementTimeout: cfg.StatementTimeout})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	return f(db)
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
+	fs.BoolVar(&cfg.DemoIfEmpty, "demo-if-empty", false, "load the demo data when the database has no areas")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	return withDB(ctx, cfg, func(db *data.DB) error {
+		if cfg.DemoIfEmpty {
+			if err := loadDemoIfEmpty(ctx, db, cfg, stdout); err != nil {
+				return err
+			}
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg.MustRegister(poolCollectors(db)...)
+		srv := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes}, api.Server{
+			Lookup:    data.NewLookupService(db),
+			Areas:     data.NewAreaService(db),
+			Buildings: data.NewBuildingService(db),
+			People:    data.NewPersonService(db),
+			Ready:     db.Ready,
+			Web:       web.Handler(),
+			Log:       log,
+		}, reg)
+		hs := &http.Server{
+			Addr: cfg.Addr, Handler: srv,
+			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- hs.ListenAndServe() }()
+		base := "http://" + cfg.Addr
+		fmt.Fprintf(stdout, "gridmap is serving on %s\n  resident lookup: %s/\n  API:             %s/api/v1/openapi.json\n  example:         %s/api/v1/lookup?lon=120.13&lat=30.28\n",
+			base, base, base, base)
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+		}
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return hs.Shutdown(sctx)
+	})
+}
+
+// poolCollectors export the pgx pool's statistics.
+func poolCollectors(db *data.DB) []prometheus.Collector {
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	return []prometheus.Collector{
+		gauge("gridmap_db_pool_acquired_conns", "Connections in use.", func() float64 { return float64(db.Pool.Stat().AcquiredConns()) }),
+		gauge("gridmap_db_pool_idle_conns", "Idle connections.", func() float64 { return float64(db.Pool.Stat().IdleConns()) }),
+		gauge("gridmap_db_pool_total_conns", "Open connections.", func() float64 { return float64(db.Pool.Stat().TotalConns()) }),
+		gauge("gridmap_db_pool_max_conns", "Pool size limit.", func() float64 { return float64(db.Pool.Stat().MaxConns()) }),
+	}
+}

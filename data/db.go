@@ -1,0 +1,98 @@
+// Package data implements geo's service interfaces on PostGIS through pgx/v5.
+// Each method's SQL is a constant beside it; values are bound parameters only.
+package data
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"gridmap/geo"
+	"gridmap/migrations"
+)
+
+// Config configures the connection pool.
+type Config struct {
+	URL              string
+	MaxConns         int32         // 0: pgxpool's default
+	StatementTimeout time.Duration // server-side fallback for every statement; 0: none
+}
+
+// DB is the connection pool every service in this package shares.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// Open connects to PostgreSQL and checks the connection.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, geo.Errorf(geo.EInvalid, "database URL: %v", err)
+	}
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	if cfg.StatementTimeout > 0 {
+		pc.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(cfg.StatementTimeout.Milliseconds())
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("data.Open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("data.Open: %w", err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Migrate applies pending migrations and returns how many it applied.
+func (db *DB) Migrate(ctx context.Context) (int, error) { return migrations.Up(ctx, db.Pool) }
+
+// Ready reports nil when the database answers and every migration is applied.
+func (db *DB) Ready(ctx context.Context) error {
+	n, err := migrations.Pending(ctx, db.Pool)
+	if err != nil {
+		return geo.Internal("data.Ready", err)
+	}
+	if n > 0 {
+		return geo.Errorf(geo.EInternal, "%d migrations pending", n)
+	}
+	return nil
+}
+
+// dbErr turns database errors into geo errors: constraint violations become
+// invalid or conflict, a cancelled client stays a context error, the rest is internal.
+func dbErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ge *geo.Error
+	if errors.As(err, &ge) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &geo.Error{Code: geo.ENotFound, Message: "not found", Err: err}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return &geo.Error{Code: geo.EConflict, Message: pe.Detail, Err: fmt.Errorf("%s: %w", op, err)}
+		case "23502", "23503", "23514", "22P02", "22023", "XX000":
+			// XX000 is what PostGIS raises for geometry it cannot parse.
+			return &geo.Error{Code: geo.EInvalid, Message: pe.Message, Err: fmt.Errorf("%s: %w", op, err)}
+		case "57014":
+			return &geo.Error{Code: geo.EInternal, Message: "query took too long", Err: fmt.Errorf("%s: %w", op, err)}
+		}
+	}
+	return geo.Internal(op, err)
+}

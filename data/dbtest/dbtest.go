@@ -1,0 +1,69 @@
+// Package dbtest gives each test package its own fresh, migrated database on
+// the PostGIS cluster that `make test` starts (GRIDMAP_TEST_DATABASE_URL).
+package dbtest
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gridmap/data"
+)
+
+// URL returns the server URL tests use; it fails the test when unset, since a
+// test that claims something about PostGIS must run against PostGIS.
+func URL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("GRIDMAP_TEST_DATABASE_URL")
+	if u == "" {
+		t.Fatal("GRIDMAP_TEST_DATABASE_URL is not set: run the tests with `make test`, which starts PostGIS")
+	}
+	return u
+}
+
+var safeName = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+// New drops and recreates database gridmap_test_<name>, migrates it and
+// returns it open; the pool closes when the test ends. It returns the
+// database's URL too, for tests that start servers of their own.
+func New(t testing.TB, name string) (*data.DB, string) {
+	t.Helper()
+	if !safeName.MatchString(name) {
+		t.Fatalf("dbtest.New: name %q must match %s", name, safeName)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := URL(t)
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("dbtest: connect %s: %v", base, err)
+	}
+	defer admin.Close(ctx)
+	db := "gridmap_test_" + name
+	ident := pgx.Identifier{db}.Sanitize()
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+		t.Fatalf("dbtest: drop: %v", err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+		t.Fatalf("dbtest: create: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("dbtest: parse %s: %v", base, err)
+	}
+	u.Path = "/" + db
+	d, err := data.Open(ctx, data.Config{URL: u.String(), StatementTimeout: time.Minute})
+	if err != nil {
+		t.Fatalf("dbtest: open: %v", err)
+	}
+	t.Cleanup(d.Close)
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatalf("dbtest: migrate: %v", err)
+	}
+	return d, u.String()
+}

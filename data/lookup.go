@@ -1,0 +1,365 @@
+package data
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+
+	"gridmap/geo"
+)
+
+// LookupService answers point and address lookups from PostGIS.
+type LookupService struct{ db *DB }
+
+// NewLookupService returns a LookupService on db.
+func NewLookupService(db *DB) *LookupService { return &LookupService{db: db} }
+
+var _ geo.LookupService = (*LookupService)(nil)
+
+// MaxBatch is the most points one LookupPoints call accepts.
+const MaxBatch = 10000
+
+// qHitsCurrent finds, for every input point, the current areas of one
+// hierarchy whose geometry covers it (boundary included), and whether the
+// point is in the interior. The point list arrives as two float arrays.
+const qHitsCurrent = `
+SELECT q.i, a.id, a.level, a.code, a.name, l.depth, ST_Contains(v.geom, q.p)
+FROM (SELECT t.i, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) AS p
+        FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS t(lon, lat, i)) q
+JOIN area_version v ON v.valid_to IS NULL AND ST_Covers(v.geom, q.p)
+JOIN area a ON a.id = v.area_id AND a.retired_at IS NULL
+JOIN level l ON l.key = a.level AND l.hierarchy = $3`
+
+// qHitsAsOf is qHitsCurrent for the versions in force at $4.
+const qHitsAsOf = `
+SELECT q.i, a.id, a.level, a.code, a.name, l.depth, ST_Contains(v.geom, q.p)
+FROM (SELECT t.i, ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) AS p
+        FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS t(lon, lat, i)) q
+JOIN area_version v ON v.valid_from <= $4 AND (v.valid_to IS NULL OR v.valid_to > $4) AND ST_Covers(v.geom, q.p)
+JOIN area a ON a.id = v.area_id
+JOIN level l ON l.key = a.level AND l.hierarchy = $3`
+
+// qAncestors returns the given areas and all their ancestors.
+const qAncestors = `
+WITH RECURSIVE up AS (
+    SELECT id, parent_id, level, code, name FROM area WHERE id = ANY($1)
+    UNION
+    SELECT a.id, a.parent_id, a.level, a.code, a.name FROM area a JOIN up ON a.id = up.parent_id
+)
+SELECT id, coalesce(parent_id, 0), level, code, name FROM up`
+
+type hit struct {
+	ref      geo.AreaRef
+	depth    int
+	interior bool
+}
+
+// LookupPoint answers which areas contain q.Point; see docs/lookup.md for the
+// border rule.
+func (s *LookupService) LookupPoint(ctx context.Context, q geo.LookupQuery) (*geo.LookupResult, error) {
+	rs, err := s.LookupPoints(ctx, []orb.Point{q.Point}, q.At, q.Hierarchy)
+	if err != nil {
+		return nil, err
+	}
+	return &rs[0], nil
+}
+
+// LookupPoints answers up to MaxBatch points (EPSG:4326) in two queries plus
+// one for the people responsible.
+func (s *LookupService) LookupPoints(ctx context.Context, points []orb.Point, at *time.Time, hierarchy string) ([]geo.LookupResult, error) {
+	if len(points) > MaxBatch {
+		return nil, geo.Errorf(geo.EInvalid, "at most %d points per request, got %d", MaxBatch, len(points))
+	}
+	if hierarchy == "" {
+		hierarchy = geo.DefaultHierarchy
+	}
+	lons := make([]float64, len(points))
+	lats := make([]float64, len(points))
+	for i, p := range points {
+		if err := geo.ValidateLonLat(p[0], p[1]); err != nil {
+			if len(points) > 1 {
+				return nil, geo.Errorf(geo.EInvalid, "point %d: %s", i, geo.ErrorMessage(err))
+			}
+			return nil, err
+		}
+		lons[i], lats[i] = p[0], p[1]
+	}
+	var rows pgx.Rows
+	var err error
+	if at == nil {
+		rows, err = s.db.Pool.Query(ctx, qHitsCurrent, lons, lats, hierarchy)
+	} else {
+		rows, err = s.db.Pool.Query(ctx, qHitsAsOf, lons, lats, hierarchy, *at)
+	}
+	if err != nil {
+		return nil, dbErr("data.LookupPoints", err)
+	}
+	hits := make([][]hit, len(points))
+	var i int64
+	var h hit
+	_, err = pgx.ForEachRow(rows, []any{&i, &h.ref.ID, &h.ref.Level, &h.ref.Code, &h.ref.Name, &h.depth, &h.interior}, func() error {
+		hits[i-1] = append(hits[i-1], h)
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("data.LookupPoints", err)
+	}
+
+	results := make([]geo.LookupResult, len(points))
+	chosen := map[int64]bool{}
+	for i, hs := range hits {
+		results[i] = decide(hs)
+		if results[i].Grid != nil {
+			chosen[results[i].Grid.ID] = true
+		}
+	}
+	if len(chosen) == 0 {
+		return results, nil
+	}
+	ids := make([]int64, 0, len(chosen))
+	for id := range chosen {
+		ids = append(ids, id)
+	}
+	chains, err := s.chains(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := responsibleFor(ctx, s.db, ids, 0, at)
+	if err != nil {
+		return nil, err
+	}
+	for i := range results {
+		if g := results[i].Grid; g != nil {
+			results[i].Areas = chains[g.ID]
+			results[i].Responsible = resp[g.ID]
+			if results[i].Responsible == nil {
+				results[i].Responsible = []geo.Responsible{}
+			}
+		}
+	}
+	return results, nil
+}
+
+// decide applies the border rule to the areas covering one point: the lowest
+// level wins; among its areas, one whose interior holds the point beats one
+// whose boundary does; then the smaller code. More than one candidate at the
+// lowest level makes the answer ambiguous.
+func decide(hs []hit) geo.LookupResult {
+	r := geo.LookupResult{Areas: []geo.AreaRef{}, Responsible: []geo.Responsible{}, Alternatives: []geo.AreaRef{}}
+	if len(hs) == 0 {
+		return r
+	}
+	deepest := hs[0].depth
+	for _, h := range hs {
+		deepest = max(deepest, h.depth)
+	}
+	var cands []hit
+	for _, h := range hs {
+		if h.depth == deepest {
+			cands = append(cands, h)
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].interior != cands[j].interior {
+			return cands[i].interior
+		}
+		return cands[i].ref.Code < cands[j].ref.Code
+	})
+	g := cands[0].ref
+	r.Grid = &g
+	for _, c := range cands[1:] {
+		r.Alternatives = append(r.Alternatives, c.ref)
+	}
+	r.Ambiguous = len(cands) > 1
+	return r
+}
+
+// chains returns, for each id, the chain of areas from the top down to it.
+func (s *LookupService) chains(ctx context.Context, ids []int64) (map[int64][]geo.AreaRef, error) {
+	rows, err := s.db.Pool.Query(ctx, qAncestors, ids)
+	if err != nil {
+		return nil, dbErr("data.chains", err)
+	}
+	type node struct {
+		ref    geo.AreaRef
+		parent int64
+	}
+	nodes := map[int64]node{}
+	var n node
+	_, err = pgx.ForEachRow(rows, []any{&n.ref.ID, &n.parent, &n.ref.Level, &n.ref.Code, &n.ref.Name}, func() error {
+		nodes[n.ref.ID] = n
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("data.chains", err)
+	}
+	out := make(map[int64][]geo.AreaRef, len(ids))
+	for _, id := range ids {
+		var chain []geo.AreaRef
+		for cur, ok := nodes[id]; ok && len(chain) < 64; cur, ok = nodes[cur.parent] {
+			chain = append(chain, cur.ref)
+			if cur.parent == 0 {
+				break
+			}
+		}
+		for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
+			chain[i], chain[j] = chain[j], chain[i]
+		}
+		out[id] = chain
+	}
+	return out, nil
+}
+
+// qAddress ranks buildings against a normalised address: an exact match
+// scores 1, an address containing the query 0.5–1, other trigram matches
+// (pg_trgm, which tokenises CJK in the C.UTF-8 locale) below 0.5.
+const qAddress = `
+SELECT code, address, name, ST_X(geom), ST_Y(geom),
+       CASE WHEN address_norm = $1 THEN 1.0
+            WHEN address_norm LIKE $2 ESCAPE '\' THEN 0.5 + 0.49 * similarity(address_norm, $1)
+            ELSE 0.49 * similarity(address_norm, $1) END AS score
+FROM building
+WHERE address_norm = $1 OR address_norm LIKE $2 ESCAPE '\' OR address_norm % $1
+ORDER BY score DESC, length(address_norm), code
+LIMIT $3`
+
+// addressSimilarity is the pg_trgm threshold for fuzzy matches; lower than
+// the default 0.3 because Chinese addresses are short strings of few trigrams.
+const addressSimilarity = "0.2"
+
+// LookupAddress finds buildings by address and answers the point lookup for
+// the best one.
+func (s *LookupService) LookupAddress(ctx context.Context, text string, limit int, hierarchy string) (*geo.AddressResult, error) {
+	norm := geo.NormalizeAddress(text)
+	if norm == "" {
+		return nil, geo.Errorf(geo.EInvalid, "address must contain letters or digits, got %q", text)
+	}
+	if limit <= 0 || limit > 50 {
+		limit = 10
+	}
+	cands, err := s.addressCandidates(ctx, norm, limit)
+	if err != nil {
+		return nil, err
+	}
+	res := &geo.AddressResult{Candidates: cands}
+	if len(cands) == 0 {
+		res.LookupResult = geo.LookupResult{Areas: []geo.AreaRef{}, Responsible: []geo.Responsible{}, Alternatives: []geo.AreaRef{}}
+		return res, nil
+	}
+	best := cands[0].Building
+	lr, err := s.LookupPoint(ctx, geo.LookupQuery{Point: orb.Point{best.Lon, best.Lat}, Hierarchy: hierarchy})
+	if err != nil {
+		return nil, err
+	}
+	res.LookupResult = *lr
+	return res, nil
+}
+
+func (s *LookupService) addressCandidates(ctx context.Context, norm string, limit int) ([]geo.AddressCandidate, error) {
+	tx, err := s.db.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, dbErr("data.LookupAddress", err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true)`, addressSimilarity); err != nil {
+		return nil, dbErr("data.LookupAddress", err)
+	}
+	rows, err := tx.Query(ctx, qAddress, norm, "%"+escapeLike(norm)+"%", limit)
+	if err != nil {
+		return nil, dbErr("data.LookupAddress", err)
+	}
+	cands := []geo.AddressCandidate{}
+	var c geo.AddressCandidate
+	_, err = pgx.ForEachRow(rows, []any{&c.Building.Code, &c.Building.Address, &c.Building.Name, &c.Building.Lon, &c.Building.Lat, &c.Score}, func() error {
+		cands = append(cands, c)
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("data.LookupAddress", err)
+	}
+	return cands, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// qResponsible lists the duties in force on a date for some areas (and their
+// ancestors' police officers) or one building, with every person field and
+// its public flag; publicResponsible drops what is not public.
+const qResponsible = `
+WITH RECURSIVE up AS (
+    SELECT id AS target, id, parent_id FROM area WHERE id = ANY($1)
+    UNION
+    SELECT up.target, a.id, a.parent_id FROM area a JOIN up ON a.id = up.parent_id
+)
+SELECT up.target, d.role, p.name, p.phone, coalesce(p.photo_id, 0), p.public_name, p.public_phone, p.public_photo,
+       coalesce(a.code, ''), ''
+FROM up
+JOIN duty d ON d.area_id = up.id AND (up.id = up.target OR d.role = 'police')
+JOIN person p ON p.id = d.person_id
+JOIN area a ON a.id = d.area_id
+WHERE d.valid_from <= $2 AND (d.valid_to IS NULL OR d.valid_to >= $2)
+UNION ALL
+SELECT 0, d.role, p.name, p.phone, coalesce(p.photo_id, 0), p.public_name, p.public_phone, p.public_photo,
+       '', b.code
+FROM duty d JOIN person p ON p.id = d.person_id JOIN building b ON b.id = d.building_id
+WHERE d.building_id = $3 AND d.valid_from <= $2 AND (d.valid_to IS NULL OR d.valid_to >= $2)`
+
+// chinaTime is the zone duties' dates are in (China Standard Time, UTC+8).
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// responsibleFor returns the public view of the duties in force at `at` (nil:
+// now) for each area id, the building leaders of buildingID under key 0.
+func responsibleFor(ctx context.Context, db *DB, areaIDs []int64, buildingID int64, at *time.Time) (map[int64][]geo.Responsible, error) {
+	day := time.Now().In(chinaTime)
+	if at != nil {
+		day = at.In(chinaTime)
+	}
+	date := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	rows, err := db.Pool.Query(ctx, qResponsible, areaIDs, date, buildingID)
+	if err != nil {
+		return nil, dbErr("data.responsible", err)
+	}
+	out := map[int64][]geo.Responsible{}
+	var (
+		target, photoID                   int64
+		role, name, phone, area, building string
+		pubName, pubPhone, pubPhoto       bool
+	)
+	_, err = pgx.ForEachRow(rows, []any{&target, &role, &name, &phone, &photoID, &pubName, &pubPhone, &pubPhoto, &area, &building}, func() error {
+		r := geo.Responsible{Role: geo.Role(role), RoleZH: geo.RoleNameZH[geo.Role(role)], Area: area, Building: building}
+		if pubName {
+			r.Name = name
+		}
+		if pubPhone {
+			r.Phone = phone
+		}
+		if pubPhoto && photoID != 0 {
+			r.Photo = fmt.Sprintf("/api/v1/photos/%d", photoID)
+		}
+		out[target] = append(out[target], r)
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("data.responsible", err)
+	}
+	order := map[geo.Role]int{}
+	for i, r := range geo.Roles {
+		order[r] = i
+	}
+	for _, rs := range out {
+		sort.SliceStable(rs, func(i, j int) bool {
+			if rs[i].Role != rs[j].Role {
+				return order[rs[i].Role] < order[rs[j].Role]
+			}
+			return rs[i].Name < rs[j].Name
+		})
+	}
+	return out, nil
+}
