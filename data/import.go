@@ -112,7 +112,7 @@ const qRepairArea = `
 SELECT ST_IsValid(g), coalesce(ST_IsValidReason(g), ''), ST_AsBinary(f), ST_IsEmpty(f) OR ST_Area(f) = 0,
        CASE WHEN ST_IsEmpty(f) THEN 0 ELSE ST_X(ST_PointOnSurface(f)) END,
        CASE WHEN ST_IsEmpty(f) THEN 0 ELSE ST_Y(ST_PointOnSurface(f)) END,
-       ST_YMax(f) - ST_YMin(f)
+       coalesce(ST_YMax(f) - ST_YMin(f), 0)
 FROM (SELECT ST_SetSRID(ST_GeomFromWKB($1), 4326) AS g) s,
      LATERAL (SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) AS f) m`
 

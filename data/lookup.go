@@ -228,9 +228,11 @@ WHERE address_norm = $1 OR address_norm LIKE $2 ESCAPE '\' OR address_norm % $1
 ORDER BY score DESC, length(address_norm), code
 LIMIT $3`
 
-// addressSimilarity is the pg_trgm threshold for fuzzy matches; lower than
-// the default 0.3 because Chinese addresses are short strings of few trigrams.
-const addressSimilarity = "0.2"
+// addressSimilarity is the pg_trgm threshold for fuzzy matches. Measured on
+// the Shanghai addresses: a swapped house number (银城中路68号/86号) scores
+// 0.33, a street alone 0.44, an unrelated address sharing only digits and 路
+// (富城路99号/不存在路9999号) 0.23.
+const addressSimilarity = "0.3"
 
 // LookupAddress finds buildings by address and answers the point lookup for
 // the best one.

@@ -1,0 +1,76 @@
+package ingest
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"gridmap/geo"
+)
+
+// readGeoJSONBuildings reads a FeatureCollection of buildings from r.
+func readGeoJSONBuildings(r io.Reader, opt BuildingOptions) ([]geo.Building, BuildingReport, error) {
+	var rep BuildingReport
+	data, err := readAllLimited(r, 0, "buildings file")
+	if err != nil {
+		return nil, rep, err
+	}
+	raws, err := decodeFeatureCollection(data, "buildings file")
+	if err != nil {
+		return nil, rep, err
+	}
+	var out []geo.Building
+	for i, raw := range raws {
+		rep.Read++
+		f := decodeFeature(i, raw)
+		if f.problem != "" {
+			rep.reject(f.ref, "%s", f.problem)
+			continue
+		}
+		b, problems := geoJSONBuilding(f, opt)
+		if len(problems) > 0 {
+			rep.reject(f.ref, "%s", strings.Join(problems, "; "))
+			continue
+		}
+		out = append(out, b)
+	}
+	return out, rep, nil
+}
+
+// geoJSONBuilding turns a decoded feature into a building, or says why not.
+func geoJSONBuilding(f geoFeature, opt BuildingOptions) (geo.Building, []string) {
+	get := func(k string) string { return strings.TrimSpace(PropString(f.props, k)) }
+	b := geo.Building{Source: "geojson:" + orDefault(f.id, strconv.Itoa(f.index))}
+	switch f.geomType {
+	case "Point":
+		p, problem := parsePosition(decodeAny(f.coords))
+		if problem != "" {
+			return b, []string{"point " + problem}
+		}
+		b.Point = p
+	case "Polygon", "MultiPolygon":
+		mp, problem := parseMultiPolygon(f.geomType, f.coords)
+		if problem != "" {
+			return b, []string{problem}
+		}
+		b.Footprint = mp
+	default:
+		return b, []string{fmt.Sprintf("geometry type %q is not a building; want Point, Polygon or MultiPolygon", f.geomType)}
+	}
+	if opt.CodeField != "" {
+		b.Code = get(opt.CodeField)
+	}
+	b.Name = get(orDefault(opt.NameField, "name"))
+	switch {
+	case opt.AddressField != "":
+		b.Address = get(opt.AddressField)
+	case get("address") != "":
+		b.Address = get("address")
+	default:
+		b.Address = composeAddress(get)
+	}
+	counts, problems := readCounts(opt, get)
+	b.Households, b.Residents, b.Floors = counts[0], counts[1], counts[2]
+	return b, problems
+}
