@@ -77,23 +77,23 @@ func (s *Server) routes() {
 	r.HandleFunc("/readyz", s.handleReadyz).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 
-	v1 := r.PathPrefix("/api/v1").Subrouter()
-	v1.HandleFunc("/openapi.json", s.handleOpenAPI).Methods(http.MethodGet)
-	v1.HandleFunc("/lookup", s.handleLookup).Methods(http.MethodGet)
-	v1.HandleFunc("/lookup/batch", s.handleLookupBatch).Methods(http.MethodPost)
-	v1.HandleFunc("/levels", s.handleLevels).Methods(http.MethodGet)
-	v1.HandleFunc("/areas", s.handleAreas).Methods(http.MethodGet)
-	v1.HandleFunc("/areas.geojson", s.handleAreasGeoJSON).Methods(http.MethodGet)
-	v1.HandleFunc("/areas/{key}.geojson", s.handleAreaGeoJSON).Methods(http.MethodGet)
-	v1.HandleFunc("/areas/{key}", s.handleArea).Methods(http.MethodGet)
-	v1.HandleFunc("/areas/{key}/children", s.handleAreaChildren).Methods(http.MethodGet)
-	v1.HandleFunc("/areas/{key}/versions", s.handleAreaVersions).Methods(http.MethodGet)
-	v1.HandleFunc("/areas/{key}/responsible", s.handleAreaResponsible).Methods(http.MethodGet)
-	v1.HandleFunc("/buildings", s.handleBuildings).Methods(http.MethodGet)
-	v1.HandleFunc("/buildings/{code}", s.handleBuilding).Methods(http.MethodGet)
-	v1.HandleFunc("/photos/{id:[0-9]+}", s.handlePhoto).Methods(http.MethodGet)
-	v1.NotFoundHandler = r.NotFoundHandler
-	v1.MethodNotAllowedHandler = r.MethodNotAllowedHandler
+	// Routes are registered on r itself: mux answers 404 instead of 405 for a
+	// method mismatch inside a subrouter.
+	v1 := func(path string, h http.HandlerFunc, methods ...string) { r.HandleFunc("/api/v1"+path, h).Methods(methods...) }
+	v1("/openapi.json", s.handleOpenAPI, http.MethodGet)
+	v1("/lookup", s.handleLookup, http.MethodGet)
+	v1("/lookup/batch", s.handleLookupBatch, http.MethodPost)
+	v1("/levels", s.handleLevels, http.MethodGet)
+	v1("/areas", s.handleAreas, http.MethodGet)
+	v1("/areas.geojson", s.handleAreasGeoJSON, http.MethodGet)
+	v1("/areas/{key}.geojson", s.handleAreaGeoJSON, http.MethodGet)
+	v1("/areas/{key}", s.handleArea, http.MethodGet)
+	v1("/areas/{key}/children", s.handleAreaChildren, http.MethodGet)
+	v1("/areas/{key}/versions", s.handleAreaVersions, http.MethodGet)
+	v1("/areas/{key}/responsible", s.handleAreaResponsible, http.MethodGet)
+	v1("/buildings", s.handleBuildings, http.MethodGet)
+	v1("/buildings/{code}", s.handleBuilding, http.MethodGet)
+	v1("/photos/{id:[0-9]+}", s.handlePhoto, http.MethodGet)
 
 	if s.Web != nil {
 		r.PathPrefix("/").Handler(s.Web)

@@ -191,7 +191,7 @@ func loadDemo(ctx context.Context, db *data.DB, cfg Config, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	rep, err := data.NewImporter(db).LoadDataset(ctx, demoDataset(ds), geo.ImportOptions{
+	rep, err := data.NewImporter(db).LoadDataset(ctx, ds.GeoDataset(), geo.ImportOptions{
 		Author: "gridmap demo", Reason: "demo data", Strict: true, Progress: progress(os.Stderr, "loading demo"),
 	})
 	if err != nil {
@@ -200,21 +200,6 @@ func loadDemo(ctx context.Context, db *data.DB, cfg Config, stdout io.Writer) er
 	fmt.Fprintf(stdout, "demo: loaded %d areas and buildings, %d people, %d duties in %s\n",
 		rep.Imported, len(ds.People), len(ds.Duties), time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// demoDataset turns the generator's output into what the importer writes.
-func demoDataset(ds *demo.Dataset) *geo.Dataset {
-	out := &geo.Dataset{Buildings: ds.Buildings}
-	for _, a := range ds.Areas {
-		out.Areas = append(out.Areas, geo.AreaInput{Ref: a.Code, Level: a.Level, Code: a.Code, Name: a.Name, ParentCode: a.ParentCode, Geometry: a.Geometry})
-	}
-	for _, p := range ds.People {
-		out.People = append(out.People, geo.PersonInput{Key: p.Key, Person: p.Person, Photo: p.PhotoSVG, PhotoContentType: "image/svg+xml"})
-	}
-	for _, d := range ds.Duties {
-		out.Duties = append(out.Duties, geo.DutyInput{PersonKey: d.PersonKey, AreaCode: d.AreaCode, BuildingCode: d.BuildingCode, Role: d.Role, ValidFrom: d.ValidFrom})
-	}
-	return out
 }
 
 func cmdExport(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {

@@ -4,6 +4,7 @@ package dbtest
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"regexp"
@@ -33,37 +34,49 @@ var safeName = regexp.MustCompile(`^[a-z0-9_]+$`)
 // database's URL too, for tests that start servers of their own.
 func New(t testing.TB, name string) (*data.DB, string) {
 	t.Helper()
+	db, u, err := Open(URL(t), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db, u
+}
+
+// Open is New for TestMain: base is the server URL; the caller closes the DB.
+func Open(base, name string) (*data.DB, string, error) {
+	if base == "" {
+		return nil, "", fmt.Errorf("GRIDMAP_TEST_DATABASE_URL is not set: run the tests with `make test`, which starts PostGIS")
+	}
 	if !safeName.MatchString(name) {
-		t.Fatalf("dbtest.New: name %q must match %s", name, safeName)
+		return nil, "", fmt.Errorf("dbtest: name %q must match %s", name, safeName)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	base := URL(t)
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
-		t.Fatalf("dbtest: connect %s: %v", base, err)
+		return nil, "", fmt.Errorf("dbtest: connect %s: %w", base, err)
 	}
 	defer admin.Close(ctx)
 	db := "gridmap_test_" + name
 	ident := pgx.Identifier{db}.Sanitize()
 	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-		t.Fatalf("dbtest: drop: %v", err)
+		return nil, "", fmt.Errorf("dbtest: drop: %w", err)
 	}
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
-		t.Fatalf("dbtest: create: %v", err)
+		return nil, "", fmt.Errorf("dbtest: create: %w", err)
 	}
 	u, err := url.Parse(base)
 	if err != nil {
-		t.Fatalf("dbtest: parse %s: %v", base, err)
+		return nil, "", fmt.Errorf("dbtest: parse %s: %w", base, err)
 	}
 	u.Path = "/" + db
 	d, err := data.Open(ctx, data.Config{URL: u.String(), StatementTimeout: time.Minute})
 	if err != nil {
-		t.Fatalf("dbtest: open: %v", err)
+		return nil, "", fmt.Errorf("dbtest: open: %w", err)
 	}
-	t.Cleanup(d.Close)
 	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatalf("dbtest: migrate: %v", err)
+		d.Close()
+		return nil, "", fmt.Errorf("dbtest: migrate: %w", err)
 	}
-	return d, u.String()
+	return d, u.String(), nil
 }
