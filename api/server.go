@@ -79,7 +79,9 @@ func (s *Server) routes() {
 
 	// Routes are registered on r itself: mux answers 404 instead of 405 for a
 	// method mismatch inside a subrouter.
-	v1 := func(path string, h http.HandlerFunc, methods ...string) { r.HandleFunc("/api/v1"+path, h).Methods(methods...) }
+	v1 := func(path string, h http.HandlerFunc, methods ...string) {
+		r.HandleFunc("/api/v1"+path, h).Methods(methods...)
+	}
 	v1("/openapi.json", s.handleOpenAPI, http.MethodGet)
 	v1("/lookup", s.handleLookup, http.MethodGet)
 	v1("/lookup/batch", s.handleLookupBatch, http.MethodPost)
