@@ -58,6 +58,9 @@ func finish(ctx context.Context, tx pgx.Tx, opt geo.ImportOptions, rep *geo.Impo
 	if opt.DryRun {
 		return rep, nil
 	}
+	if err := announceChange(ctx, tx, rep.ChangeID); err != nil {
+		return nil, dbErr(op, err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, dbErr(op, err)
 	}

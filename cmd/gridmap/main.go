@@ -54,6 +54,8 @@ type Config struct {
 	DemoGrids        int
 	DemoBuildings    int
 	DemoSeed         int64
+	Tiles            TilesConfig  // wire_tiles.go
+	Lookup           LookupConfig // wire_lookup.go
 }
 
 // DefaultConfig returns the configuration before flags and environment.
@@ -78,7 +80,10 @@ func configFromEnv(cfg Config) (Config, error) {
 		}
 		cfg.StatementTimeout = d
 	}
-	return cfg, nil
+	if cfg, err := tilesConfigFromEnv(cfg); err != nil {
+		return cfg, err
+	}
+	return lookupConfigFromEnv(cfg)
 }
 
 func main() {
@@ -169,15 +174,25 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		reg.MustRegister(poolCollectors(db)...)
-		srv := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes}, api.Server{
-			Lookup:    data.NewLookupService(db),
+		// One listening connection announces committed changes to the tile
+		// cache and the lookup index of this process.
+		feed := data.NewChangeFeed(db, log)
+		go feed.Run(ctx)
+		deps := api.Server{
 			Areas:     data.NewAreaService(db),
 			Buildings: data.NewBuildingService(db),
 			People:    data.NewPersonService(db),
 			Ready:     db.Ready,
 			Web:       web.Handler(),
 			Log:       log,
-		}, reg)
+		}
+		if err := wireLookup(ctx, cfg, db, feed, reg, log, &deps); err != nil {
+			return err
+		}
+		if err := wireTiles(ctx, cfg, db, feed, reg, log, &deps); err != nil {
+			return err
+		}
+		srv := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes}, deps, reg)
 		hs := &http.Server{
 			Addr: cfg.Addr, Handler: srv,
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,

@@ -1,0 +1,52 @@
+package geo
+
+import (
+	"context"
+
+	"github.com/paulmach/orb"
+)
+
+// Layers a change can touch.
+const (
+	LayerAreas     = "areas"
+	LayerBuildings = "buildings"
+)
+
+// ChangeEvent announces a committed change to every gridmap process (through
+// PostgreSQL LISTEN/NOTIFY). One change may be announced in several events
+// (one per layer, and in chunks when it touches many features); each carries
+// the change id, which is also the new data version.
+type ChangeEvent struct {
+	Change int64       `json:"change"`          // change id = data version after it
+	Layer  string      `json:"layer"`           // LayerAreas or LayerBuildings
+	Areas  []int64     `json:"areas,omitempty"` // areas whose geometry, identity or people changed
+	Bounds []orb.Bound `json:"-"`               // EPSG:4326 bounds of every old and new geometry touched
+}
+
+// ChangeFeed delivers ChangeEvents. Reset is called whenever events may have
+// been missed (the listening connection was lost and re-established): a
+// subscriber must then drop or reload everything it derived from the data.
+type ChangeFeed interface {
+	Subscribe(onEvent func(ChangeEvent), onReset func())
+}
+
+// ReshapeRequest gives an area a new geometry.
+type ReshapeRequest struct {
+	AreaID        int64
+	BaseVersionID int64 // the version the edit was based on; 0 skips the check
+	Geometry      orb.MultiPolygon
+	Author        string
+	Reason        string
+}
+
+// EditResult is what a committed edit returns.
+type EditResult struct {
+	ChangeID  int64 `json:"change_id"`
+	VersionID int64 `json:"version_id"`
+}
+
+// EditService changes areas; every method is one transaction with one change
+// record and one announcement.
+type EditService interface {
+	ReshapeArea(ctx context.Context, r ReshapeRequest) (*EditResult, error)
+}
