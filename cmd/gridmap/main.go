@@ -80,7 +80,8 @@ func configFromEnv(cfg Config) (Config, error) {
 		}
 		cfg.StatementTimeout = d
 	}
-	if cfg, err := tilesConfigFromEnv(cfg); err != nil {
+	cfg, err := tilesConfigFromEnv(cfg)
+	if err != nil {
 		return cfg, err
 	}
 	return lookupConfigFromEnv(cfg)
