@@ -53,12 +53,6 @@ WITH RECURSIVE up AS (
 )
 SELECT id, coalesce(parent_id, 0), level, code, name FROM up`
 
-type hit struct {
-	ref      geo.AreaRef
-	depth    int
-	interior bool
-}
-
 // LookupPoint answers which areas contain q.Point; see docs/lookup.md for the
 // border rule.
 func (s *LookupService) LookupPoint(ctx context.Context, q geo.LookupQuery) (*geo.LookupResult, error) {
@@ -99,10 +93,10 @@ func (s *LookupService) LookupPoints(ctx context.Context, points []orb.Point, at
 	if err != nil {
 		return nil, dbErr("data.LookupPoints", err)
 	}
-	hits := make([][]hit, len(points))
+	hits := make([][]geo.BorderHit, len(points))
 	var i int64
-	var h hit
-	_, err = pgx.ForEachRow(rows, []any{&i, &h.ref.ID, &h.ref.Level, &h.ref.Code, &h.ref.Name, &h.depth, &h.interior}, func() error {
+	var h geo.BorderHit
+	_, err = pgx.ForEachRow(rows, []any{&i, &h.Area.ID, &h.Area.Level, &h.Area.Code, &h.Area.Name, &h.Depth, &h.Interior}, func() error {
 		hits[i-1] = append(hits[i-1], h)
 		return nil
 	})
@@ -113,7 +107,7 @@ func (s *LookupService) LookupPoints(ctx context.Context, points []orb.Point, at
 	results := make([]geo.LookupResult, len(points))
 	chosen := map[int64]bool{}
 	for i, hs := range hits {
-		results[i] = decide(hs)
+		results[i] = geo.DecideBorder(hs)
 		if results[i].Grid != nil {
 			chosen[results[i].Grid.ID] = true
 		}
@@ -143,40 +137,6 @@ func (s *LookupService) LookupPoints(ctx context.Context, points []orb.Point, at
 		}
 	}
 	return results, nil
-}
-
-// decide applies the border rule to the areas covering one point: the lowest
-// level wins; among its areas, one whose interior holds the point beats one
-// whose boundary does; then the smaller code. More than one candidate at the
-// lowest level makes the answer ambiguous.
-func decide(hs []hit) geo.LookupResult {
-	r := geo.LookupResult{Areas: []geo.AreaRef{}, Responsible: []geo.Responsible{}, Alternatives: []geo.AreaRef{}}
-	if len(hs) == 0 {
-		return r
-	}
-	deepest := hs[0].depth
-	for _, h := range hs {
-		deepest = max(deepest, h.depth)
-	}
-	var cands []hit
-	for _, h := range hs {
-		if h.depth == deepest {
-			cands = append(cands, h)
-		}
-	}
-	sort.Slice(cands, func(i, j int) bool {
-		if cands[i].interior != cands[j].interior {
-			return cands[i].interior
-		}
-		return cands[i].ref.Code < cands[j].ref.Code
-	})
-	g := cands[0].ref
-	r.Grid = &g
-	for _, c := range cands[1:] {
-		r.Alternatives = append(r.Alternatives, c.ref)
-	}
-	r.Ambiguous = len(cands) > 1
-	return r
 }
 
 // chains returns, for each id, the chain of areas from the top down to it.
@@ -300,7 +260,7 @@ WITH RECURSIVE up AS (
     UNION
     SELECT up.target, a.id, a.parent_id FROM area a JOIN up ON a.id = up.parent_id
 )
-SELECT up.target, d.role, p.name, p.phone, coalesce(p.photo_id, 0), p.public_name, p.public_phone, p.public_photo,
+SELECT up.target, d.id, d.role, p.name, p.phone, coalesce(p.photo_id, 0), p.public_name, p.public_phone, p.public_photo,
        coalesce(a.code, ''), ''
 FROM up
 JOIN duty d ON d.area_id = up.id AND (up.id = up.target OR d.role = 'police')
@@ -308,7 +268,7 @@ JOIN person p ON p.id = d.person_id
 JOIN area a ON a.id = d.area_id
 WHERE d.valid_from <= $2 AND (d.valid_to IS NULL OR d.valid_to >= $2)
 UNION ALL
-SELECT 0, d.role, p.name, p.phone, coalesce(p.photo_id, 0), p.public_name, p.public_phone, p.public_photo,
+SELECT 0, d.id, d.role, p.name, p.phone, coalesce(p.photo_id, 0), p.public_name, p.public_phone, p.public_photo,
        '', b.code
 FROM duty d JOIN person p ON p.id = d.person_id JOIN building b ON b.id = d.building_id
 WHERE d.building_id = $3 AND d.valid_from <= $2 AND (d.valid_to IS NULL OR d.valid_to >= $2)`
@@ -316,8 +276,34 @@ WHERE d.building_id = $3 AND d.valid_from <= $2 AND (d.valid_to IS NULL OR d.val
 // chinaTime is the zone duties' dates are in (China Standard Time, UTC+8).
 var chinaTime = time.FixedZone("CST", 8*3600)
 
+// dutyRow is a duty with every field of its person and the public flags.
+type dutyRow struct {
+	id                                int64
+	role, name, phone, area, building string
+	photoID                           int64
+	pubName, pubPhone, pubPhoto       bool
+}
+
+// publicResponsible is the public view of a duty: only the fields the person
+// made public.
+func publicResponsible(d dutyRow) geo.Responsible {
+	r := geo.Responsible{Role: geo.Role(d.role), RoleZH: geo.RoleNameZH[geo.Role(d.role)], Area: d.area, Building: d.building}
+	if d.pubName {
+		r.Name = d.name
+	}
+	if d.pubPhone {
+		r.Phone = d.phone
+	}
+	if d.pubPhoto && d.photoID != 0 {
+		r.Photo = fmt.Sprintf("/api/v1/photos/%d", d.photoID)
+	}
+	return r
+}
+
 // responsibleFor returns the public view of the duties in force at `at` (nil:
-// now) for each area id, the building leaders of buildingID under key 0.
+// now) for each area id, the building leaders of buildingID under key 0. Each
+// list is in display order: role (geo.Roles order), then the public name, then
+// the duty's id, so equal-looking entries keep one order.
 func responsibleFor(ctx context.Context, db *DB, areaIDs []int64, buildingID int64, at *time.Time) (map[int64][]geo.Responsible, error) {
 	day := time.Now().In(chinaTime)
 	if at != nil {
@@ -328,24 +314,15 @@ func responsibleFor(ctx context.Context, db *DB, areaIDs []int64, buildingID int
 	if err != nil {
 		return nil, dbErr("data.responsible", err)
 	}
-	out := map[int64][]geo.Responsible{}
-	var (
-		target, photoID                   int64
-		role, name, phone, area, building string
-		pubName, pubPhone, pubPhoto       bool
-	)
-	_, err = pgx.ForEachRow(rows, []any{&target, &role, &name, &phone, &photoID, &pubName, &pubPhone, &pubPhoto, &area, &building}, func() error {
-		r := geo.Responsible{Role: geo.Role(role), RoleZH: geo.RoleNameZH[geo.Role(role)], Area: area, Building: building}
-		if pubName {
-			r.Name = name
-		}
-		if pubPhone {
-			r.Phone = phone
-		}
-		if pubPhoto && photoID != 0 {
-			r.Photo = fmt.Sprintf("/api/v1/photos/%d", photoID)
-		}
-		out[target] = append(out[target], r)
+	type entry struct {
+		r  geo.Responsible
+		id int64
+	}
+	byTarget := map[int64][]entry{}
+	var target int64
+	var d dutyRow
+	_, err = pgx.ForEachRow(rows, []any{&target, &d.id, &d.role, &d.name, &d.phone, &d.photoID, &d.pubName, &d.pubPhone, &d.pubPhoto, &d.area, &d.building}, func() error {
+		byTarget[target] = append(byTarget[target], entry{publicResponsible(d), d.id})
 		return nil
 	})
 	if err != nil {
@@ -355,13 +332,22 @@ func responsibleFor(ctx context.Context, db *DB, areaIDs []int64, buildingID int
 	for i, r := range geo.Roles {
 		order[r] = i
 	}
-	for _, rs := range out {
-		sort.SliceStable(rs, func(i, j int) bool {
-			if rs[i].Role != rs[j].Role {
-				return order[rs[i].Role] < order[rs[j].Role]
+	out := make(map[int64][]geo.Responsible, len(byTarget))
+	for t, es := range byTarget {
+		sort.Slice(es, func(i, j int) bool {
+			if es[i].r.Role != es[j].r.Role {
+				return order[es[i].r.Role] < order[es[j].r.Role]
 			}
-			return rs[i].Name < rs[j].Name
+			if es[i].r.Name != es[j].r.Name {
+				return es[i].r.Name < es[j].r.Name
+			}
+			return es[i].id < es[j].id
 		})
+		rs := make([]geo.Responsible, len(es))
+		for i, e := range es {
+			rs[i] = e.r
+		}
+		out[t] = rs
 	}
 	return out, nil
 }

@@ -220,3 +220,46 @@ func (f *ChangeFeed) WaitConnected(ctx context.Context) error {
 	}
 	return nil
 }
+
+// qChangeExtents returns, for a change, the extent of the area versions it
+// wrote with their area ids, and the extent of the buildings it created
+// together with their grids' current geometries (whose totals changed).
+const qChangeExtents = `
+SELECT 'areas', coalesce(array_agg(DISTINCT v.area_id), '{}'), ST_XMin(ST_Extent(v.geom)), ST_YMin(ST_Extent(v.geom)), ST_XMax(ST_Extent(v.geom)), ST_YMax(ST_Extent(v.geom))
+FROM area_version v WHERE v.change_id = $1
+HAVING count(*) > 0
+UNION ALL
+SELECT 'buildings',
+       (SELECT coalesce(array_agg(DISTINCT grid_id) FILTER (WHERE grid_id IS NOT NULL), '{}') FROM building WHERE created_change = $1),
+       ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+FROM (SELECT ST_Extent(geom) AS e FROM (
+          SELECT b.geom FROM building b WHERE b.created_change = $1
+          UNION ALL
+          SELECT v.geom FROM area_version v WHERE v.valid_to IS NULL AND v.area_id IN (
+              SELECT grid_id FROM building WHERE created_change = $1)) g) x
+WHERE e IS NOT NULL`
+
+// announceChange announces what an import wrote, per layer, as the union of its extents.
+func announceChange(ctx context.Context, tx pgx.Tx, change int64) error {
+	rows, err := tx.Query(ctx, qChangeExtents, change)
+	if err != nil {
+		return fmt.Errorf("announce: %w", err)
+	}
+	var evs []geo.ChangeEvent
+	var layer string
+	var ids []int64
+	var b orb.Bound
+	_, err = pgx.ForEachRow(rows, []any{&layer, &ids, &b.Min[0], &b.Min[1], &b.Max[0], &b.Max[1]}, func() error {
+		evs = append(evs, geo.ChangeEvent{Change: change, Layer: layer, Areas: append([]int64(nil), ids...), Bounds: []orb.Bound{b}})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("announce: %w", err)
+	}
+	for _, ev := range evs {
+		if err := announce(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,8 +1,6 @@
 package geo
 
 import (
-	"context"
-
 	"github.com/paulmach/orb"
 )
 
@@ -30,23 +28,12 @@ type ChangeFeed interface {
 	Subscribe(onEvent func(ChangeEvent), onReset func())
 }
 
-// ReshapeRequest gives an area a new geometry.
+// ReshapeRequest gives an area a new geometry (the reshape edit, for callers
+// that need nothing else).
 type ReshapeRequest struct {
 	AreaID        int64
 	BaseVersionID int64 // the version the edit was based on; 0 skips the check
 	Geometry      orb.MultiPolygon
 	Author        string
 	Reason        string
-}
-
-// EditResult is what a committed edit returns.
-type EditResult struct {
-	ChangeID  int64 `json:"change_id"`
-	VersionID int64 `json:"version_id"`
-}
-
-// EditService changes areas; every method is one transaction with one change
-// record and one announcement.
-type EditService interface {
-	ReshapeArea(ctx context.Context, r ReshapeRequest) (*EditResult, error)
 }

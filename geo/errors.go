@@ -13,6 +13,8 @@ const (
 	EForbidden       = "forbidden"
 	EUnauthenticated = "unauthenticated"
 	ETooLarge        = "too_large"
+	ETooMany         = "too_many_requests"
+	EValidation      = "validation_failed" // Details says what failed
 	EInternal        = "internal"
 )
 
@@ -22,6 +24,7 @@ type Error struct {
 	Code    string
 	Message string
 	Err     error
+	Details any // shown to the client beside the message, e.g. a validation report
 }
 
 func (e *Error) Error() string {
