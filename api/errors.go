@@ -20,6 +20,8 @@ var statusOf = map[string]int{
 	geo.EForbidden:       http.StatusForbidden,
 	geo.EUnauthenticated: http.StatusUnauthorized,
 	geo.ETooLarge:        http.StatusRequestEntityTooLarge,
+	geo.ETooMany:         http.StatusTooManyRequests,
+	geo.EValidation:      http.StatusUnprocessableEntity,
 	errMethod:            http.StatusMethodNotAllowed,
 	geo.EInternal:        http.StatusInternalServerError,
 }
@@ -28,6 +30,7 @@ type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		Details any    `json:"details,omitempty"`
 	} `json:"error"`
 }
 
@@ -52,8 +55,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body.Error.Code = code
 	body.Error.Message = geo.ErrorMessage(err)
 	var ge *geo.Error
-	if errors.As(err, &ge) && code == errMethod {
-		body.Error.Message = ge.Message
+	if errors.As(err, &ge) {
+		if code == errMethod {
+			body.Error.Message = ge.Message
+		}
+		body.Error.Details = ge.Details
 	}
 	if status >= 500 {
 		s.Log.Error("internal error", "route", r.URL.Path, "err", err)

@@ -19,7 +19,15 @@ import (
 
 // Config holds the API's settings; cmd fills it.
 type Config struct {
-	MaxBodyBytes int64 // requests with larger bodies get 413; default 4 MiB
+	MaxBodyBytes  int64         // requests with larger bodies get 413; default 4 MiB
+	SessionTTL    time.Duration // how long a sign-in lasts; default 12 h
+	SecureCookies bool          // mark cookies Secure even without TLS here (behind a TLS proxy)
+	PublicRate    float64       // anonymous requests per second per client; 0 disables the limit
+	PublicBurst   int           // bucket size of that limit; default 2 × rate
+	// Failed sign-ins allowed per account and per client in LoginWindow.
+	LoginFailuresPerAccount int
+	LoginFailuresPerClient  int
+	LoginWindow             time.Duration
 }
 
 // Server is the HTTP handler. Its fields are set by cmd.
@@ -28,6 +36,8 @@ type Server struct {
 	Areas     geo.AreaService
 	Buildings geo.BuildingService
 	People    geo.PersonService
+	Auth      geo.AuthService
+	Edits     geo.EditService
 	// Ready reports nil when the server can answer (database reachable and migrated).
 	Ready func(ctx context.Context) error
 	// Web serves the browser pages; nil serves none.
@@ -35,6 +45,7 @@ type Server struct {
 	Log *slog.Logger
 
 	cfg      Config
+	logins   *throttle
 	router   *mux.Router
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -47,8 +58,24 @@ func NewServer(cfg Config, s Server, registry *prometheus.Registry) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 4 << 20
 	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.PublicBurst <= 0 {
+		cfg.PublicBurst = int(2*cfg.PublicRate) + 1
+	}
+	if cfg.LoginFailuresPerAccount <= 0 {
+		cfg.LoginFailuresPerAccount = 5
+	}
+	if cfg.LoginFailuresPerClient <= 0 {
+		cfg.LoginFailuresPerClient = 20
+	}
+	if cfg.LoginWindow <= 0 {
+		cfg.LoginWindow = 15 * time.Minute
+	}
 	srv := &s
 	srv.cfg = cfg
+	srv.logins = newThrottle(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerClient)
 	if srv.Log == nil {
 		srv.Log = slog.Default()
 	}
@@ -96,11 +123,28 @@ func (s *Server) routes() {
 	v1("/buildings", s.handleBuildings, http.MethodGet)
 	v1("/buildings/{code}", s.handleBuilding, http.MethodGet)
 	v1("/photos/{id:[0-9]+}", s.handlePhoto, http.MethodGet)
+	if s.Edits != nil {
+		v1("/areas/{key}/stats", s.handleStats, http.MethodGet)
+	}
+	if s.Auth != nil && s.Edits != nil {
+		v1("/login", s.handleLogin, http.MethodPost)
+		v1("/logout", s.staff(geo.UserViewer, s.handleLogout), http.MethodPost)
+		v1("/session", s.handleSession, http.MethodGet)
+		v1("/tokens", s.staff(geo.UserViewer, s.handleCreateToken), http.MethodPost)
+		v1("/edits/preview", s.staff(geo.UserEditor, s.handleEditPreview), http.MethodPost)
+		v1("/edits", s.staff(geo.UserEditor, s.handleEditApply), http.MethodPost)
+		v1("/areas/{key}", s.staff(geo.UserEditor, s.handleRename), http.MethodPatch)
+		v1("/people", s.staff(geo.UserEditor, s.handleCreatePerson), http.MethodPost)
+		v1("/duties", s.staff(geo.UserEditor, s.handleAssignDuty), http.MethodPost)
+		v1("/duties/{id:[0-9]+}/end", s.staff(geo.UserEditor, s.handleEndDuty), http.MethodPost)
+		v1("/changes", s.staff(geo.UserViewer, s.handleChanges), http.MethodGet)
+		v1("/changes/{id:[0-9]+}/revert", s.staff(geo.UserEditor, s.handleRevert), http.MethodPost)
+	}
 
 	if s.Web != nil {
 		r.PathPrefix("/").Handler(s.Web)
 	}
-	r.Use(s.instrument, s.recoverPanics, s.limitBody)
+	r.Use(s.instrument, s.recoverPanics, s.limitBody, s.identify, s.rateLimit)
 	s.router = r
 }
 

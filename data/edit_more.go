@@ -365,3 +365,40 @@ func (e *Editor) AffectedAreas(ctx context.Context, r geo.EditRequest) ([]int64,
 	}
 	return ids, nil
 }
+
+const qCreatePerson = `
+INSERT INTO person (name, phone, public_name, public_phone, public_photo) VALUES ($1, $2, $3, $4, $5) RETURNING id`
+
+// CreatePerson adds a responsible person (photo: none yet).
+func (e *Editor) CreatePerson(ctx context.Context, p geo.Person, author, reason string) (*geo.Person, error) {
+	if strings.TrimSpace(p.Name) == "" {
+		return nil, geo.Errorf(geo.EInvalid, "a person needs a name")
+	}
+	tx, err := e.db.Pool.Begin(ctx)
+	if err != nil {
+		return nil, dbErr("data.CreatePerson", err)
+	}
+	defer tx.Rollback(ctx)
+	var change int64
+	if err := tx.QueryRow(ctx, qInsertChange, nonEmpty(author), "person.create", reason, map[string]any{"name": p.Name}).Scan(&change); err != nil {
+		return nil, dbErr("data.CreatePerson", err)
+	}
+	out := p
+	out.Photo = ""
+	if err := tx.QueryRow(ctx, qCreatePerson, p.Name, p.Phone, p.PublicName, p.PublicPhone, p.PublicPhoto).Scan(&out.ID); err != nil {
+		return nil, dbErr("data.CreatePerson", err)
+	}
+	return &out, dbErr("data.CreatePerson", tx.Commit(ctx))
+}
+
+const qDutyArea = `SELECT coalesce(d.area_id, b.grid_id, 0) FROM duty d LEFT JOIN building b ON b.id = d.building_id WHERE d.id = $1`
+
+// DutyArea is the area a duty is for; a building leader's is the building's grid.
+func (e *Editor) DutyArea(ctx context.Context, id int64) (int64, error) {
+	var a int64
+	err := e.db.Pool.QueryRow(ctx, qDutyArea, id).Scan(&a)
+	if err == pgx.ErrNoRows {
+		return 0, geo.Errorf(geo.ENotFound, "no duty %d", id)
+	}
+	return a, dbErr("data.DutyArea", err)
+}

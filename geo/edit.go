@@ -160,8 +160,11 @@ type EditService interface {
 	// EValidation error whose Details is the *EditPreview.
 	Apply(ctx context.Context, r EditRequest) (*EditResult, error)
 	Rename(ctx context.Context, r RenameRequest) (*EditResult, error)
+	CreatePerson(ctx context.Context, p Person, author, reason string) (*Person, error)
 	AssignDuty(ctx context.Context, r DutyRequest) (*Duty, error)
 	EndDuty(ctx context.Context, dutyID int64, validTo time.Time, author, reason string) (*Duty, error)
+	// DutyArea is the area a duty is for (a building leader's: the building's grid).
+	DutyArea(ctx context.Context, dutyID int64) (int64, error)
 	Changes(ctx context.Context, areaID int64, limit int) ([]ChangeRecord, error)
 	Stats(ctx context.Context, areaID int64) (*Stats, error)
 	// AffectedAreas lists the areas an edit would change, for permission checks.

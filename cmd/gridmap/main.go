@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -35,12 +36,17 @@ Usage:
   gridmap import buildings FILE [--format geojson|csv|pbf] [--code-field F] [--address-field F] ...
   gridmap export areas [--level L] [--format geojson|kml] [-o FILE]
   gridmap level add --hierarchy H --key K --depth N --zh NAME --en NAME
+  gridmap user add NAME --role admin|editor|viewer [--scope AREA_CODE]   (password from GRIDMAP_PASSWORD or stdin)
 
 Environment:
   DATABASE_URL          PostgreSQL/PostGIS URL (required)
   GRIDMAP_ADDR          listen address (default 127.0.0.1:8080)
   GRIDMAP_LOG_FORMAT    text or json (default text)
   GRIDMAP_STATEMENT_TIMEOUT  server-side statement timeout (default 30s)
+  GRIDMAP_PUBLIC_RATE   anonymous requests per second per client (default 20; 0 disables)
+  GRIDMAP_SESSION_TTL   sign-in lifetime (default 12h)
+  GRIDMAP_SECURE_COOKIES=1   mark cookies Secure (behind a TLS proxy)
+  GRIDMAP_ADMIN_USER, GRIDMAP_ADMIN_PASSWORD   first admin, created on start when there are no accounts
 `
 
 // Config is read once, from flags and environment, in main.
@@ -54,13 +60,19 @@ type Config struct {
 	DemoGrids        int
 	DemoBuildings    int
 	DemoSeed         int64
+	PublicRate       float64
+	SessionTTL       time.Duration
+	SecureCookies    bool
+	AdminUser        string // first admin, created on start when there are no accounts
+	AdminPassword    string
 	Tiles            TilesConfig  // wire_tiles.go
 	Lookup           LookupConfig // wire_lookup.go
 }
 
 // DefaultConfig returns the configuration before flags and environment.
 func DefaultConfig() Config {
-	return Config{Addr: "127.0.0.1:8080", LogFormat: "text", StatementTimeout: 30 * time.Second, MaxBodyBytes: 4 << 20, DemoSeed: 1}
+	return Config{Addr: "127.0.0.1:8080", LogFormat: "text", StatementTimeout: 30 * time.Second, MaxBodyBytes: 4 << 20, DemoSeed: 1,
+		PublicRate: 20, SessionTTL: 12 * time.Hour}
 }
 
 func configFromEnv(cfg Config) (Config, error) {
@@ -80,6 +92,22 @@ func configFromEnv(cfg Config) (Config, error) {
 		}
 		cfg.StatementTimeout = d
 	}
+	if v := os.Getenv("GRIDMAP_PUBLIC_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return cfg, fmt.Errorf("GRIDMAP_PUBLIC_RATE must be a number >= 0 (0 disables), got %q", v)
+		}
+		cfg.PublicRate = f
+	}
+	if v := os.Getenv("GRIDMAP_SESSION_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("GRIDMAP_SESSION_TTL must be a duration like 12h, got %q", v)
+		}
+		cfg.SessionTTL = d
+	}
+	cfg.SecureCookies = os.Getenv("GRIDMAP_SECURE_COOKIES") == "1"
+	cfg.AdminUser, cfg.AdminPassword = os.Getenv("GRIDMAP_ADMIN_USER"), os.Getenv("GRIDMAP_ADMIN_PASSWORD")
 	cfg, err := tilesConfigFromEnv(cfg)
 	if err != nil {
 		return cfg, err
@@ -124,6 +152,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdImport(ctx, cfg, args[1:], stdout, stderr)
 	case "export":
 		return cmdExport(ctx, cfg, args[1:], stdout)
+	case "user":
+		return cmdUser(ctx, cfg, args[1:], stdout)
 	case "level":
 		return cmdLevel(ctx, cfg, args[1:], stdout)
 	case "help", "-h", "--help":
@@ -183,6 +213,8 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			Areas:     data.NewAreaService(db),
 			Buildings: data.NewBuildingService(db),
 			People:    data.NewPersonService(db),
+			Auth:      data.NewAuthService(db),
+			Edits:     data.NewEditor(db),
 			Ready:     db.Ready,
 			Web:       web.Handler(),
 			Log:       log,
@@ -193,7 +225,10 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		if err := wireTiles(ctx, cfg, db, feed, reg, log, &deps); err != nil {
 			return err
 		}
-		srv := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes}, deps, reg)
+		if err := ensureFirstAdmin(ctx, cfg, db, log); err != nil {
+			return err
+		}
+		srv := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, PublicRate: cfg.PublicRate, SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies}, deps, reg)
 		hs := &http.Server{
 			Addr: cfg.Addr, Handler: srv,
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
