@@ -262,24 +262,31 @@ func (st *editState) retire(ctx context.Context, c *current) error {
 }
 
 // qMoveBorder unites two neighbours on the precision grid, cuts the union by
-// the new border and gives each part to the neighbour it overlapped more.
+// the new border (snapped to the grid and, within the snap tolerance, to the
+// union's vertices, so a line drawn to a corner meets it exactly) and gives each part to the neighbour it overlapped more.
+// The parts are rounded with ST_SnapToGrid, which rounds every coordinate on
+// its own, so a vertex both parts share is rounded to the same grid point in
+// both (ST_ReducePrecision snap-rounds per geometry and can disagree).
 const qMoveBorder = `
 WITH a AS (SELECT geom FROM area_version WHERE id = $1),
      b AS (SELECT geom FROM area_version WHERE id = $2),
      u AS (SELECT ST_Union(a.geom, b.geom, $4) AS g FROM a, b),
-     parts AS (SELECT (ST_Dump(ST_Split(u.g, ST_SetSRID(ST_GeomFromWKB($3), 4326)))).geom AS p FROM u),
+     l AS (SELECT ST_Snap(ST_SnapToGrid(ST_SetSRID(ST_GeomFromWKB($3), 4326), $4), u.g, $5) AS g FROM u),
+     parts AS (SELECT (ST_Dump(ST_Split(u.g, l.g))).geom AS p FROM u, l),
      tagged AS (
         SELECT p, ST_Area(ST_Intersection(p, a.geom)) >= ST_Area(ST_Intersection(p, b.geom)) AS to_a FROM parts, a, b)
 SELECT (SELECT count(*) FROM parts),
-       ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_ReducePrecision(ST_Union(p) FILTER (WHERE to_a), $4), 3))),
-       ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_ReducePrecision(ST_Union(p) FILTER (WHERE NOT to_a), $4), 3)))
+       ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SnapToGrid(ST_Union(p) FILTER (WHERE to_a), $4)), 3))),
+       ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SnapToGrid(ST_Union(p) FILTER (WHERE NOT to_a), $4)), 3)))
 FROM tagged`
 
-// qSplitArea cuts an area by a line; parts largest first.
+// qSplitArea cuts an area by a line (snapped to the precision grid and, within
+// the snap tolerance, to the area's vertices); parts largest first.
 const qSplitArea = `
-SELECT ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_ReducePrecision(p, $3), 3))), ST_X(ST_PointOnSurface(p)), ST_Y(ST_PointOnSurface(p)),
+SELECT ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SnapToGrid(p, $3)), 3))), ST_X(ST_PointOnSurface(p)), ST_Y(ST_PointOnSurface(p)),
        ST_YMax(p) - ST_YMin(p)
-FROM (SELECT (ST_Dump(ST_Split(v.geom, ST_SetSRID(ST_GeomFromWKB($2), 4326)))).geom AS p FROM area_version v WHERE v.id = $1) s
+FROM (SELECT (ST_Dump(ST_Split(v.geom, ST_Snap(ST_SnapToGrid(ST_SetSRID(ST_GeomFromWKB($2), 4326), $3), v.geom, $4)))).geom AS p
+      FROM area_version v WHERE v.id = $1) s
 ORDER BY ST_Area(p) DESC`
 
 // qMergeAreas unites two areas that share a border of positive length.
@@ -431,7 +438,7 @@ func (e *Editor) apply(ctx context.Context, st *editState, r geo.EditRequest) er
 		}
 		var parts int
 		var ga, gb []byte
-		if err := st.tx.QueryRow(ctx, qMoveBorder, a.version, b.version, line, GridSize).Scan(&parts, &ga, &gb); err != nil {
+		if err := st.tx.QueryRow(ctx, qMoveBorder, a.version, b.version, line, GridSize, snapTolerance).Scan(&parts, &ga, &gb); err != nil {
 			return err
 		}
 		if parts < 2 || ga == nil || gb == nil {
@@ -440,7 +447,10 @@ func (e *Editor) apply(ctx context.Context, st *editState, r geo.EditRequest) er
 		if err := st.setGeometry(ctx, a, ga); err != nil {
 			return err
 		}
-		return st.setGeometry(ctx, b, gb)
+		if err := st.setGeometry(ctx, b, gb); err != nil {
+			return err
+		}
+		return st.snapNeighbours(ctx)
 
 	case geo.OpSplit:
 		if err := need(1); err != nil {
@@ -455,7 +465,7 @@ func (e *Editor) apply(ctx context.Context, st *editState, r geo.EditRequest) er
 			return err
 		}
 		a := cs[r.Areas[0].ID]
-		rows, err := st.tx.Query(ctx, qSplitArea, a.version, line, GridSize)
+		rows, err := st.tx.Query(ctx, qSplitArea, a.version, line, GridSize, snapTolerance)
 		if err != nil {
 			return err
 		}
@@ -504,7 +514,7 @@ func (e *Editor) apply(ctx context.Context, st *editState, r geo.EditRequest) er
 			}
 			st.lineage = append(st.lineage, geo.LineageRecord{From: a.id, To: nc.id, Kind: "split"})
 		}
-		return nil
+		return st.snapNeighbours(ctx)
 
 	case geo.OpMerge:
 		if err := need(2); err != nil {
@@ -549,6 +559,69 @@ func (e *Editor) apply(ctx context.Context, st *editState, r geo.EditRequest) er
 		return e.revert(ctx, st, r.Change)
 	}
 	return geo.Errorf(geo.EInvalid, "op must be one of create, reshape, move_border, split, merge, retire, revert; got %q", r.Op)
+}
+
+// snapTolerance is how close (degrees, ≈ 2 cm) a new vertex must lie to a
+// neighbour's edge to be inserted into it.
+const snapTolerance = 2e-7
+
+// qSnapNeighbours inserts the vertices of the changed areas into every other
+// current area of the hierarchy whose edges they lie on (within the snap
+// tolerance): where a cut or a new border meets an edge shared with a
+// neighbour, the neighbour gets the same vertex, so borders stay shared
+// vertex for vertex. Only areas that gain vertices are returned.
+const qSnapNeighbours = `
+WITH ref AS (SELECT ST_Collect(v.geom) AS g FROM area_version v WHERE v.id = ANY($1)),
+     cand AS (
+        SELECT a.id, v.id AS version, v.geom,
+               ST_Multi(ST_CollectionExtract(ST_Snap(v.geom, ref.g, $3), 3)) AS snapped
+        FROM ref, area a
+        JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL
+        WHERE a.retired_at IS NULL AND NOT (a.id = ANY($2)) AND v.geom && ST_Expand(ref.g, $3))
+SELECT id FROM cand WHERE ST_NPoints(snapped) > ST_NPoints(geom) AND ST_IsValid(snapped)`
+
+const qSnapOne = `
+SELECT ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_Snap(v.geom, (SELECT ST_Collect(geom) FROM area_version WHERE id = ANY($2)), $3), 3)))
+FROM area_version v WHERE v.id = $1`
+
+// snapNeighbours gives neighbours the new vertices of the changed areas.
+func (st *editState) snapNeighbours(ctx context.Context) error {
+	var versions, ids []int64
+	for _, id := range st.order {
+		if t := st.touched[id]; t.After != 0 {
+			versions = append(versions, t.After)
+		}
+		ids = append(ids, id)
+	}
+	rows, err := st.tx.Query(ctx, qSnapNeighbours, versions, ids, snapTolerance)
+	if err != nil {
+		return err
+	}
+	nbrs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return err
+	}
+	for _, id := range nbrs {
+		c, err := lockArea(ctx, st.tx, id)
+		if err != nil {
+			return err
+		}
+		var g []byte
+		if err := st.tx.QueryRow(ctx, qSnapOne, c.version, versions, snapTolerance).Scan(&g); err != nil {
+			return err
+		}
+		if err := st.setGeometry(ctx, c, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func lockArea(ctx context.Context, tx pgx.Tx, id int64) (*current, error) {
+	var c current
+	err := tx.QueryRow(ctx, qCurrentForUpdate, id).Scan(&c.id, &c.version, &c.parent, &c.level, &c.code, &c.name,
+		&c.bound.Min[0], &c.bound.Min[1], &c.bound.Max[0], &c.bound.Max[1])
+	return &c, err
 }
 
 // lockExtra locks one more area (e.g. the parent of a split area) and returns its state.
