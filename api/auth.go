@@ -95,11 +95,12 @@ func (l *limiters) get(key string) *rate.Limiter {
 
 // rateLimit limits anonymous requests per client; staff (valid session or
 // token) and the operational endpoints are not limited.
+// (mux builds the middleware chain per request: the limiters live in the Server.)
 func (s *Server) rateLimit(next http.Handler) http.Handler {
-	if s.cfg.PublicRate <= 0 {
+	l := s.public
+	if l == nil {
 		return next
 	}
-	l := &limiters{rate: rate.Limit(s.cfg.PublicRate), burst: s.cfg.PublicBurst, m: map[string]*rate.Limiter{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/healthz", "/readyz", "/metrics":

@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 
 	"gridmap/geo"
 )
@@ -46,6 +47,7 @@ type Server struct {
 
 	cfg      Config
 	logins   *throttle
+	public   *limiters // nil: anonymous requests are not limited
 	router   *mux.Router
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -76,6 +78,9 @@ func NewServer(cfg Config, s Server, registry *prometheus.Registry) *Server {
 	srv := &s
 	srv.cfg = cfg
 	srv.logins = newThrottle(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerClient)
+	if cfg.PublicRate > 0 {
+		srv.public = &limiters{rate: rate.Limit(cfg.PublicRate), burst: cfg.PublicBurst, m: map[string]*rate.Limiter{}}
+	}
 	if srv.Log == nil {
 		srv.Log = slog.Default()
 	}
