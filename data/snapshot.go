@@ -1,0 +1,145 @@
+package data
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+
+	"gridmap/geo"
+)
+
+// SnapshotSource reads the current state of areas in bulk, for the in-memory
+// lookup index (it implements index.Source).
+type SnapshotSource struct{ db *DB }
+
+// NewSnapshotSource returns a SnapshotSource on db.
+func NewSnapshotSource(db *DB) *SnapshotSource { return &SnapshotSource{db: db} }
+
+// qSnapshotLevels lists every level of every hierarchy.
+const qSnapshotLevels = `SELECT key, hierarchy, depth, name_zh, name_en FROM level ORDER BY hierarchy, depth`
+
+// qSnapshotAreas lists every area, retired ones included (they can still be
+// the parent in a chain), with its current geometry as WKB (NULL when none).
+const qSnapshotAreas = `
+SELECT a.id, a.level, a.code, a.name, coalesce(a.parent_id, 0), a.retired_at, ST_AsBinary(v.geom)
+FROM area a LEFT JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL`
+
+// qSnapshotAreasByID is qSnapshotAreas for the areas with the ids in $1.
+const qSnapshotAreasByID = qSnapshotAreas + `
+WHERE a.id = ANY($1)`
+
+// qSnapshotDuties lists the area duties that are in force on $1 or later,
+// with every person field and its public flag, and the code of the area.
+const qSnapshotDuties = `
+SELECT d.id, d.area_id, d.role, d.valid_from, d.valid_to,
+       p.name, p.phone, coalesce(p.photo_id, 0), p.public_name, p.public_phone, p.public_photo, a.code
+FROM duty d
+JOIN person p ON p.id = d.person_id
+JOIN area a ON a.id = d.area_id
+WHERE d.area_id IS NOT NULL AND (d.valid_to IS NULL OR d.valid_to >= $1)`
+
+// qSnapshotDutiesByID is qSnapshotDuties for the areas with the ids in $2.
+const qSnapshotDutiesByID = qSnapshotDuties + `
+  AND d.area_id = ANY($2)`
+
+// Snapshot reads every level, the areas with the given ids (every area when
+// ids is nil) with their current geometries, and those areas' duties that are
+// in force on dutiesFrom (a date) or later, in their public view. All of it
+// comes from one consistent state of the database (one repeatable-read
+// transaction). An id that matches no area is left out.
+func (s *SnapshotSource) Snapshot(ctx context.Context, ids []int64, dutiesFrom time.Time) (*geo.Snapshot, error) {
+	tx, err := s.db.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, dbErr("data.Snapshot", err)
+	}
+	defer tx.Rollback(ctx)
+	snap := &geo.Snapshot{}
+
+	rows, err := tx.Query(ctx, qSnapshotLevels)
+	if err != nil {
+		return nil, dbErr("data.Snapshot", err)
+	}
+	var l geo.Level
+	_, err = pgx.ForEachRow(rows, []any{&l.Key, &l.Hierarchy, &l.Depth, &l.NameZH, &l.NameEN}, func() error {
+		snap.Levels = append(snap.Levels, l)
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("data.Snapshot", err)
+	}
+
+	if ids == nil {
+		rows, err = tx.Query(ctx, qSnapshotAreas)
+	} else {
+		rows, err = tx.Query(ctx, qSnapshotAreasByID, ids)
+	}
+	if err != nil {
+		return nil, dbErr("data.Snapshot", err)
+	}
+	var (
+		a       geo.Area
+		retired *time.Time
+		raw     []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&a.ID, &a.Level, &a.Code, &a.Name, &a.ParentID, &retired, &raw}, func() error {
+		sa := geo.SnapshotArea{Area: a}
+		sa.RetiredAt = copyTime(retired)
+		if raw != nil {
+			g, err := wkb.Unmarshal(raw)
+			if err != nil {
+				return geo.Internal("data.Snapshot: area "+a.Code, err)
+			}
+			mp, ok := g.(orb.MultiPolygon)
+			if !ok {
+				return geo.Errorf(geo.EInternal, "area %s: current geometry is a %s, want a MultiPolygon", a.Code, g.GeoJSONType())
+			}
+			sa.Geometry = mp
+		}
+		snap.Areas = append(snap.Areas, sa)
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("data.Snapshot", err)
+	}
+
+	from := time.Date(dutiesFrom.Year(), dutiesFrom.Month(), dutiesFrom.Day(), 0, 0, 0, 0, time.UTC)
+	if ids == nil {
+		rows, err = tx.Query(ctx, qSnapshotDuties, from)
+	} else {
+		rows, err = tx.Query(ctx, qSnapshotDutiesByID, from, ids)
+	}
+	if err != nil {
+		return nil, dbErr("data.Snapshot", err)
+	}
+	var (
+		d         dutyRow
+		areaID    int64
+		validFrom time.Time
+		validTo   *time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&d.id, &areaID, &d.role, &validFrom, &validTo,
+		&d.name, &d.phone, &d.photoID, &d.pubName, &d.pubPhone, &d.pubPhoto, &d.area}, func() error {
+		snap.Duties = append(snap.Duties, geo.SnapshotDuty{
+			Duty:   geo.Duty{ID: d.id, AreaID: areaID, Role: geo.Role(d.role), ValidFrom: validFrom, ValidTo: copyTime(validTo)},
+			Public: publicResponsible(d),
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("data.Snapshot", err)
+	}
+	return snap, nil
+}
+
+// copyTime returns a pointer to a copy of *t, or nil: scanned pointers are
+// reused from row to row.
+func copyTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
