@@ -289,7 +289,7 @@ func TestBatch(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	f := setup(t)
 	big := bytes.Repeat([]byte(" "), 20<<20)
-	many := make([]map[string]float64, 10001)
+	many := make([]map[string]float64, api.DefaultMaxBatchPoints+1)
 	for i := range many {
 		many[i] = map[string]float64{"lon": 120, "lat": 30}
 	}
@@ -319,7 +319,7 @@ func TestBadInput(t *testing.T) {
 		{"point without lat", "POST", "/api/v1/lookup/batch", "application/json", []byte(`{"points":[{"lon":1}]}`), 400, "point 0 needs lon and lat"},
 		{"point out of range", "POST", "/api/v1/lookup/batch", "application/json", []byte(`{"points":[{"lon":1,"lat":2},{"lon":1,"lat":-91}]}`), 400, "point 1: lat must be between"},
 		{"no points", "POST", "/api/v1/lookup/batch", "application/json", []byte(`{"points":[]}`), 400, "at least one point"},
-		{"too many points", "POST", "/api/v1/lookup/batch", "application/json", manyJSON, 400, "at most 10000 points"},
+		{"too many points", "POST", "/api/v1/lookup/batch", "application/json", manyJSON, 400, "at most 100000 points"},
 		{"not JSON", "POST", "/api/v1/lookup/batch", "text/plain", []byte("lon=1"), 400, "Content-Type must be application/json"},
 		{"20 MB body", "POST", "/api/v1/lookup/batch", "application/json", big, 413, "limit"},
 		{"non-UTF-8 JSON body", "POST", "/api/v1/lookup/batch", "application/json", []byte("{\"crs\":\"\xff\",\"points\":[{\"lon\":1,\"lat\":1}]}"), 400, "crs must be one of"},

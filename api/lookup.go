@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"io"
@@ -56,13 +57,31 @@ type batchResult struct {
 	geo.LookupResult
 }
 
-// maxBatchPoints is the most points one batch request may carry.
-const maxBatchPoints = 10000
+// DefaultMaxBatchPoints is the most points one batch request may carry when
+// the lookup service does not say otherwise (see batchLimiter).
+const DefaultMaxBatchPoints = 100_000
+
+// batchLimiter is implemented by lookup services that set the most points
+// one batch request may carry (cmd configures it there).
+type batchLimiter interface{ MaxBatchPoints() int }
+
+func (s *Server) maxBatchPoints() int {
+	if l, ok := s.Lookup.(batchLimiter); ok && l.MaxBatchPoints() > 0 {
+		return l.MaxBatchPoints()
+	}
+	return DefaultMaxBatchPoints
+}
+
+// batchChunk is how many points are looked up at a time while the answer
+// streams: the first chunk is answered before the status is sent (so its
+// errors get a proper status), each later one is written as soon as it is
+// answered.
+const batchChunk = 4096
 
 // POST /api/v1/lookup/batch {"points":[{"id":…,"lon":…,"lat":…}…]} → {"results":[…]}
-// Results are streamed in input order.
+// Results are streamed in input order, chunk by chunk as they are answered.
 func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
-	req, err := parseBatch(r.Body, r.Header.Get("Content-Type"))
+	req, err := parseBatch(r.Body, r.Header.Get("Content-Type"), s.maxBatchPoints())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -77,30 +96,53 @@ func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
 	for i, bp := range req.Points {
 		pts[i] = geo.ToWGS84(orb.Point{*bp.Lon, *bp.Lat}, crs)
 	}
-	res, err := s.Lookup.LookupPoints(r.Context(), pts, at, req.Hierarchy)
+	ctx := r.Context()
+	res, err := s.Lookup.LookupPoints(ctx, pts[:min(batchChunk, len(pts))], at, req.Hierarchy)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	enc := json.NewEncoder(w)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	io.WriteString(w, `{"results":[`)
-	for i := range res {
-		if i > 0 {
-			io.WriteString(w, ",")
+	bw.WriteString(`{"results":[`)
+	for lo := 0; lo < len(pts); lo += batchChunk {
+		hi := min(lo+batchChunk, len(pts))
+		if lo > 0 {
+			if res, err = s.Lookup.LookupPoints(ctx, pts[lo:hi], at, req.Hierarchy); err != nil {
+				if ctx.Err() != nil {
+					return // the client went away
+				}
+				// The status is sent: break the response off rather than
+				// end it as if it were complete.
+				s.Log.Error("batch lookup failed after the answer began", "route", "/api/v1/lookup/batch", "point", lo, "err", err)
+				panic(http.ErrAbortHandler)
+			}
 		}
-		if err := enc.Encode(batchResult{ID: req.Points[i].ID, LookupResult: res[i]}); err != nil {
-			return // the client went away
+		for i := range res {
+			if lo+i > 0 {
+				bw.WriteByte(',')
+			}
+			if err := enc.Encode(batchResult{ID: req.Points[lo+i].ID, LookupResult: res[i]}); err != nil {
+				return // the client went away
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			return
+		}
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
 		}
 	}
-	io.WriteString(w, "]}\n")
+	bw.WriteString("]}\n")
+	bw.Flush()
 }
 
 // parseBatch decodes and checks a batch body; every problem is EInvalid (or
 // ETooLarge) with the index of the point at fault.
-func parseBatch(body io.Reader, contentType string) (*batchRequest, error) {
+func parseBatch(body io.Reader, contentType string, maxPoints int) (*batchRequest, error) {
 	if ct := strings.TrimSpace(strings.Split(contentType, ";")[0]); ct != "" && ct != "application/json" {
 		return nil, geo.Errorf(geo.EInvalid, "Content-Type must be application/json, got %q", contentType)
 	}
@@ -131,8 +173,8 @@ func parseBatch(body io.Reader, contentType string) (*batchRequest, error) {
 	if len(req.Points) == 0 {
 		return nil, geo.Errorf(geo.EInvalid, "points must hold at least one point")
 	}
-	if len(req.Points) > maxBatchPoints {
-		return nil, geo.Errorf(geo.EInvalid, "at most %d points per request, got %d", maxBatchPoints, len(req.Points))
+	if len(req.Points) > maxPoints {
+		return nil, geo.Errorf(geo.EInvalid, "at most %d points per request, got %d", maxPoints, len(req.Points))
 	}
 	for i, p := range req.Points {
 		if p.Lon == nil || p.Lat == nil {

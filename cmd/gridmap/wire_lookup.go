@@ -2,21 +2,162 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"gridmap/api"
 	"gridmap/data"
+	"gridmap/index"
 )
 
 // LookupConfig configures how lookups are answered.
-type LookupConfig struct{}
+type LookupConfig struct {
+	// Index answers current point lookups from the in-memory index
+	// (GRIDMAP_LOOKUP_INDEX, default on; 0 sends every lookup to PostGIS).
+	Index bool
+	// MaxBatch is the most points one batch request may carry
+	// (GRIDMAP_LOOKUP_MAX_BATCH, default 100,000).
+	MaxBatch int
+	// MaxBatchBytes is the body limit a batch of MaxBatch points needs
+	// (GRIDMAP_LOOKUP_MAX_BATCH_BYTES, default 16 MiB: 100,000 points with
+	// ids are about 5 MB of JSON). The server's body limit applies to every
+	// route, so it is raised to this.
+	MaxBatchBytes int64
+	// BenchRoutes adds /bench/noop and /bench/lookup-postgis for
+	// bench/lookup (GRIDMAP_BENCH_ROUTES=1); never in production.
+	BenchRoutes bool
+}
 
-func lookupConfigFromEnv(cfg Config) (Config, error) { return cfg, nil }
+func lookupConfigFromEnv(cfg Config) (Config, error) {
+	cfg.Lookup = LookupConfig{Index: true, MaxBatch: 100_000, MaxBatchBytes: 16 << 20}
+	if v := os.Getenv("GRIDMAP_LOOKUP_INDEX"); v != "" {
+		cfg.Lookup.Index = v != "0"
+	}
+	if v := os.Getenv("GRIDMAP_LOOKUP_MAX_BATCH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return cfg, fmt.Errorf("GRIDMAP_LOOKUP_MAX_BATCH must be a whole number >= 1, got %q", v)
+		}
+		cfg.Lookup.MaxBatch = n
+	}
+	if v := os.Getenv("GRIDMAP_LOOKUP_MAX_BATCH_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return cfg, fmt.Errorf("GRIDMAP_LOOKUP_MAX_BATCH_BYTES must be a whole number of bytes >= 1, got %q", v)
+		}
+		cfg.Lookup.MaxBatchBytes = n
+	}
+	cfg.Lookup.BenchRoutes = os.Getenv("GRIDMAP_BENCH_ROUTES") == "1"
+	cfg.MaxBodyBytes = max(cfg.MaxBodyBytes, cfg.Lookup.MaxBatchBytes)
+	return cfg, nil
+}
 
-// wireLookup sets deps.Lookup (and may wrap deps.Ready).
+// wireLookup sets deps.Lookup: the in-memory index over PostGIS, loading in
+// the background and kept current by feed. Readiness waits for the index.
 func wireLookup(ctx context.Context, cfg Config, db *data.DB, feed *data.ChangeFeed, reg *prometheus.Registry, log *slog.Logger, deps *api.Server) error {
-	deps.Lookup = data.NewLookupService(db)
+	postgis := data.NewLookupService(db)
+	if !cfg.Lookup.Index {
+		deps.Lookup = limitedLookup{postgis, cfg.Lookup.MaxBatch}
+		return wireBenchRoutes(cfg, postgis, deps)
+	}
+	idx := index.New(data.NewSnapshotSource(db), feed, postgis, index.Config{
+		MaxBatch:  cfg.Lookup.MaxBatch,
+		Listening: feed.WaitConnected,
+		Log:       log,
+	})
+	go idx.Run(ctx)
+	deps.Lookup = idx
+	ready := deps.Ready
+	deps.Ready = func(ctx context.Context) error {
+		if ready != nil {
+			if err := ready(ctx); err != nil {
+				return err
+			}
+		}
+		return idx.Ready(ctx)
+	}
+	reg.MustRegister(indexCollectors(idx)...)
+	return wireBenchRoutes(cfg, postgis, deps)
+}
+
+// limitedLookup is PostGIS's lookup with the configured batch limit.
+type limitedLookup struct {
+	*data.LookupService
+	maxBatch int
+}
+
+// MaxBatchPoints is the most points one batch request may carry.
+func (l limitedLookup) MaxBatchPoints() int { return l.maxBatch }
+
+// indexCollectors export the index's state.
+func indexCollectors(idx *index.Service) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_lookup_index_ready", Help: "1 when point lookups are answered from memory."},
+			func() float64 {
+				if idx.Stats().Ready {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_lookup_index_areas", Help: "Areas the index can answer with."},
+			func() float64 {
+				if l := idx.Stats().Last; l != nil {
+					return float64(l.Indexed)
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gridmap_lookup_index_loads_total", Help: "Completed index loads, full or of changed areas."},
+			func() float64 { return float64(idx.Stats().Loads) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gridmap_lookup_fallback_points_total", Help: "Points answered by PostGIS (as-of dates, or while the index loads)."},
+			func() float64 { return float64(idx.Stats().Fallbacks) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_lookup_index_last_load_seconds", Help: "Duration of the last index load."},
+			func() float64 {
+				if l := idx.Stats().Last; l != nil {
+					return l.Duration.Seconds()
+				}
+				return 0
+			}),
+	}
+}
+
+// wireBenchRoutes adds, when configured, the two comparison routes of
+// bench/lookup to the catch-all handler, so they pass through the same
+// router and middleware as /api/v1/lookup:
+//
+//	/bench/noop             writes {} and nothing else
+//	/bench/lookup-postgis   /api/v1/lookup answered by PostGIS (a second
+//	                        api.Server with PostGIS behind it, logging nowhere)
+func wireBenchRoutes(cfg Config, postgis *data.LookupService, deps *api.Server) error {
+	if !cfg.Lookup.BenchRoutes {
+		return nil
+	}
+	pg := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes}, api.Server{
+		Lookup: limitedLookup{postgis, cfg.Lookup.MaxBatch},
+		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, prometheus.NewRegistry())
+	next := deps.Web
+	deps.Web = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/bench/noop":
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			io.WriteString(w, "{}\n")
+		case "/bench/lookup-postgis":
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = "/api/v1/lookup"
+			pg.ServeHTTP(w, r2)
+		default:
+			if next == nil {
+				http.NotFound(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		}
+	})
 	return nil
 }
