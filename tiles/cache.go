@@ -1,0 +1,573 @@
+package tiles
+
+import (
+	"bytes"
+	"compress/gzip"
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"gridmap/geo"
+)
+
+// entryOverhead is what one cached tile costs beyond its gzip bytes (key,
+// maps, list element), counted against Config.CacheBytes so that many empty
+// tiles are bounded too.
+const entryOverhead = 256
+
+// key identifies a cached tile: its layer set and z/x/y.
+type key struct {
+	layers LayerSet
+	tile   maptile.Tile
+}
+
+type entry struct {
+	key  key
+	tile Tile
+	cost int64
+	elem *list.Element
+}
+
+// flight is one database query for a tile that concurrent requests share.
+type flight struct {
+	key      key
+	done     chan struct{}
+	res      *Tile
+	err      error
+	waiters  int
+	cancel   context.CancelFunc
+	doomed   bool   // invalidated while running: its result is served but not stored
+	storable bool   // the cache was ready when it started
+	epoch    uint64 // Cache.epoch when it started
+}
+
+// invalidation removes the tiles of layers, at zoom minZoom and above, whose
+// buffered bounds intersect bound (EPSG:4326).
+type invalidation struct {
+	bound   orb.Bound
+	layers  LayerSet
+	minZoom int
+}
+
+// work is an item for the background worker: a change event to compare area
+// attributes for, or (ev nil) a reload after a reset.
+type work struct {
+	ev *geo.ChangeEvent
+}
+
+// Stats counts what the cache did since it started.
+type Stats struct {
+	Hits          int64 // requests answered from the cache
+	Misses        int64 // requests that waited for the database (their own query or a shared one)
+	Queries       int64 // tile queries sent to the Source
+	Invalidations int64 // cached tiles removed by changes and resets
+	Entries       int   // tiles cached now
+	Bytes         int64 // their cost now (gzip bytes + overhead)
+}
+
+// Cache is the Service gridmap runs: tiles from a Source, gzip-compressed
+// once and kept in memory up to Config.CacheBytes (least recently used out
+// first), with one database query per tile however many requests want it at
+// once. Start subscribes it to the change feed: every event removes exactly
+// the cached tiles that the change can alter, and a reset of the feed drops
+// everything. See docs/tiles.md.
+type Cache struct {
+	src     Source
+	cfg     Config
+	buffer  float64 // cfg.Buffer as a fraction of a tile
+	log     *slog.Logger
+	metrics *metrics
+
+	mu      sync.Mutex
+	entries map[key]*entry
+	lru     *list.List // front: most recently used
+	bytes   int64
+	zooms   [MaxZoom + 1]map[[2]uint32]uint8 // per zoom, x/y → bit (1<<layers) for each cached layer set
+	flights map[key]*flight
+	epoch   uint64 // raised by every reset; flights of an older epoch are not stored
+	ready   bool   // area attributes loaded since the last reset: results may be stored
+	day     time.Time
+	version int64
+	attrs   map[int64]AreaAttributes
+	queue   []work
+	wake    chan struct{}
+	stats   Stats
+	extent  struct {
+		version int64
+		bound   orb.Bound
+		ok      bool
+	}
+}
+
+var _ Service = (*Cache)(nil)
+
+// NewCache returns a cache in front of src. Its metrics are registered on reg
+// (nil: not registered). It stores nothing until Start has loaded the area
+// attributes.
+func NewCache(src Source, cfg Config, log *slog.Logger, reg prometheus.Registerer) *Cache {
+	cfg = cfg.WithDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Cache{
+		src: src, cfg: cfg, buffer: float64(cfg.Buffer) / Extent, log: log,
+		entries: map[key]*entry{}, lru: list.New(), flights: map[key]*flight{},
+		wake: make(chan struct{}, 1),
+	}
+	c.metrics = newMetrics(c, reg)
+	for z := range c.zooms {
+		c.zooms[z] = map[[2]uint32]uint8{}
+	}
+	return c
+}
+
+// connector is the part of data.ChangeFeed Start uses when the feed has it.
+type connector interface {
+	WaitConnected(ctx context.Context) error
+}
+
+// Start subscribes to feed and runs the worker that loads the area attributes
+// and compares them after each change, until ctx ends. When feed can say so
+// (WaitConnected), loading waits until the feed listens, so that no change
+// between loading and listening goes unseen.
+func (c *Cache) Start(ctx context.Context, feed geo.ChangeFeed) {
+	c.mu.Lock()
+	c.queue = append(c.queue, work{})
+	c.mu.Unlock()
+	feed.Subscribe(c.onEvent, c.onReset)
+	go func() {
+		if cf, ok := feed.(connector); ok {
+			if err := cf.WaitConnected(ctx); err != nil {
+				return
+			}
+		}
+		c.run(ctx)
+	}()
+}
+
+// WaitReady blocks until the cache stores tiles (the area attributes are
+// loaded) or ctx ends.
+func (c *Cache) WaitReady(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		ready := c.ready
+		c.mu.Unlock()
+		if ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Stats returns the counters and the current size.
+func (c *Cache) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stats
+	s.Entries, s.Bytes = len(c.entries), c.bytes
+	return s
+}
+
+// Version returns the data version the cache knows: the latest change id
+// read at load or announced since.
+func (c *Cache) Version() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.version
+}
+
+// Tile returns the tile of layers at t, from the cache or the Source.
+func (c *Cache) Tile(ctx context.Context, layers LayerSet, t maptile.Tile) (*Tile, error) {
+	if layers == 0 || layers&^AllLayers != 0 {
+		return nil, geo.Errorf(geo.EInvalid, "no such layer set %d", layers)
+	}
+	if t.Z > MaxZoom || !t.Valid() {
+		return nil, geo.Errorf(geo.EInvalid, "no tile %s: z must be at most %d and x, y below 2^z", tileString(t), MaxZoom)
+	}
+	k := key{layers, t}
+	c.mu.Lock()
+	if c.ready && !dayOf(c.cfg.Now()).Equal(c.day) {
+		// Duties in force changed at midnight: every grid leader may differ.
+		c.resetLocked("a new day began")
+	}
+	if e := c.entries[k]; e != nil {
+		c.lru.MoveToFront(e.elem)
+		c.stats.Hits++
+		c.metrics.hits.Inc()
+		res := e.tile
+		c.mu.Unlock()
+		res.Hit = true
+		return &res, nil
+	}
+	c.stats.Misses++
+	c.metrics.misses.Inc()
+	f := c.flights[k]
+	if f == nil {
+		f = &flight{key: k, done: make(chan struct{}), storable: c.ready, epoch: c.epoch}
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
+		f.cancel = cancel
+		c.flights[k] = f
+		c.stats.Queries++
+		c.metrics.queries.Inc()
+		go c.fly(fctx, f, c.queryLocked(k))
+	}
+	f.waiters++
+	c.mu.Unlock()
+
+	select {
+	case <-f.done:
+		if f.err != nil {
+			return nil, f.err
+		}
+		res := *f.res
+		return &res, nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		f.waiters--
+		if f.waiters == 0 {
+			// Nobody wants it any more: cancel the query.
+			f.cancel()
+			if c.flights[k] == f {
+				delete(c.flights, k)
+			}
+		}
+		c.mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+func (c *Cache) queryLocked(k key) Query {
+	day := c.day
+	if !c.ready {
+		day = dayOf(c.cfg.Now())
+	}
+	return c.cfg.Query(k.layers, k.tile, day)
+}
+
+// fly runs one flight's query, stores the result unless a change or reset
+// made it stale meanwhile, and wakes the waiters.
+func (c *Cache) fly(ctx context.Context, f *flight, q Query) {
+	defer f.cancel()
+	raw, err := c.src.Tile(ctx, q)
+	var res *Tile
+	if err == nil {
+		res, err = encodeTile(raw)
+	}
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = &geo.Error{Code: geo.EInternal, Message: "tile " + tileString(q.Tile) + " took longer than " + c.cfg.Timeout.String(), Err: err}
+	}
+	c.mu.Lock()
+	if c.flights[f.key] == f {
+		delete(c.flights, f.key)
+	}
+	if err == nil && f.storable && !f.doomed && f.epoch == c.epoch {
+		c.storeLocked(f.key, *res)
+	}
+	f.res, f.err = res, err
+	c.mu.Unlock()
+	close(f.done)
+}
+
+// encodeTile compresses raw once and computes its validator.
+func encodeTile(raw []byte) (*Tile, error) {
+	sum := sha256.Sum256(raw)
+	t := &Tile{Size: len(raw), ETag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	if len(raw) == 0 {
+		return t, nil
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(raw); err != nil {
+		return nil, geo.Internal("tiles.encode", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, geo.Internal("tiles.encode", err)
+	}
+	t.Gzip = buf.Bytes()
+	return t, nil
+}
+
+func (c *Cache) storeLocked(k key, t Tile) {
+	cost := int64(len(t.Gzip)) + entryOverhead
+	if cost > c.cfg.CacheBytes {
+		return
+	}
+	if old := c.entries[k]; old != nil {
+		c.removeLocked(old)
+	}
+	e := &entry{key: k, tile: t, cost: cost}
+	e.elem = c.lru.PushFront(e)
+	c.entries[k] = e
+	c.bytes += cost
+	xy := [2]uint32{k.tile.X, k.tile.Y}
+	c.zooms[k.tile.Z][xy] |= 1 << k.layers
+	for c.bytes > c.cfg.CacheBytes {
+		c.removeLocked(c.lru.Back().Value.(*entry))
+	}
+	c.metrics.bytes.Set(float64(c.bytes))
+}
+
+func (c *Cache) removeLocked(e *entry) {
+	c.lru.Remove(e.elem)
+	delete(c.entries, e.key)
+	c.bytes -= e.cost
+	xy := [2]uint32{e.key.tile.X, e.key.tile.Y}
+	m := c.zooms[e.key.tile.Z]
+	if bits := m[xy] &^ (1 << e.key.layers); bits == 0 {
+		delete(m, xy)
+	} else {
+		m[xy] = bits
+	}
+}
+
+// invalidateLocked removes the cached tiles each item covers and dooms the
+// flights it covers, so that a query that began before the change cannot
+// store what it read. It returns how many tiles it removed.
+func (c *Cache) invalidateLocked(items []invalidation) int {
+	removed := 0
+	for _, it := range items {
+		for z := max(it.minZoom, 0); z <= MaxZoom; z++ {
+			m := c.zooms[z]
+			if len(m) == 0 {
+				continue
+			}
+			s, ok := tileSpan(it.bound, maptile.Zoom(z), c.buffer)
+			if !ok {
+				continue
+			}
+			var hit [][2]uint32
+			if s.count() <= int64(len(m)) {
+				for x := s.x0; x <= s.x1; x++ {
+					for y := s.y0; y <= s.y1; y++ {
+						if _, ok := m[[2]uint32{uint32(x), uint32(y)}]; ok {
+							hit = append(hit, [2]uint32{uint32(x), uint32(y)})
+						}
+					}
+				}
+			} else {
+				for xy := range m {
+					if s.contains(maptile.New(xy[0], xy[1], maptile.Zoom(z))) {
+						hit = append(hit, xy)
+					}
+				}
+			}
+			for _, xy := range hit {
+				bits := m[xy]
+				for ls := LayerSet(1); ls <= AllLayers; ls++ {
+					if bits&(1<<ls) != 0 && ls&it.layers != 0 {
+						c.removeLocked(c.entries[key{ls, maptile.New(xy[0], xy[1], maptile.Zoom(z))}])
+						removed++
+					}
+				}
+			}
+		}
+		for k, f := range c.flights {
+			if k.layers&it.layers != 0 && int(k.tile.Z) >= it.minZoom && tileMeets(k.tile, it.bound, c.buffer) {
+				f.doomed = true
+				delete(c.flights, k)
+			}
+		}
+	}
+	c.countInvalidatedLocked(removed)
+	return removed
+}
+
+func (c *Cache) countInvalidatedLocked(n int) {
+	c.stats.Invalidations += int64(n)
+	c.metrics.invalidations.Add(float64(n))
+	c.metrics.bytes.Set(float64(c.bytes))
+}
+
+// resetLocked drops every tile and dooms every flight; nothing is stored
+// again until the worker has reloaded the area attributes.
+func (c *Cache) resetLocked(why string) {
+	n := len(c.entries)
+	c.entries = map[key]*entry{}
+	c.lru.Init()
+	c.bytes = 0
+	for z := range c.zooms {
+		c.zooms[z] = map[[2]uint32]uint8{}
+	}
+	for k, f := range c.flights {
+		f.doomed = true
+		delete(c.flights, k)
+	}
+	c.epoch++
+	c.ready = false
+	c.queue = append(c.queue[:0], work{})
+	c.countInvalidatedLocked(n)
+	c.log.Info("tile cache reset", "why", why, "tiles", n)
+	c.signal()
+}
+
+func (c *Cache) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// layersOf says which layers a change of one feed layer can alter: an area's
+// geometry, identity or people show in areas and labels; a building shows in
+// buildings and its counts in the areas' totals.
+func layersOf(feedLayer string) LayerSet {
+	switch feedLayer {
+	case geo.LayerAreas:
+		return Areas | Labels
+	case geo.LayerBuildings:
+		return Buildings | Areas
+	}
+	return AllLayers
+}
+
+// onEvent runs on the feed's goroutine: it removes the tiles the event's
+// bounds cover at once and queues the comparison of area attributes (whose
+// totals may change outside those bounds) for the worker.
+func (c *Cache) onEvent(ev geo.ChangeEvent) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.version = max(c.version, ev.Change)
+	items := make([]invalidation, len(ev.Bounds))
+	for i, b := range ev.Bounds {
+		items[i] = invalidation{bound: b, layers: layersOf(ev.Layer)}
+	}
+	c.invalidateLocked(items)
+	c.queue = append(c.queue, work{ev: &ev})
+	c.signal()
+}
+
+// onReset runs on the feed's goroutine when events may have been lost.
+func (c *Cache) onReset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.resetLocked("change feed reconnected")
+}
+
+// run processes the queue until ctx ends.
+func (c *Cache) run(ctx context.Context) {
+	c.signal()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.wake:
+		}
+		for {
+			c.mu.Lock()
+			if len(c.queue) == 0 {
+				c.mu.Unlock()
+				break
+			}
+			w := c.queue[0]
+			c.queue = c.queue[1:]
+			epoch, day := c.epoch, c.day
+			c.mu.Unlock()
+			var err error
+			if w.ev == nil {
+				err = c.reload(ctx, epoch)
+			} else {
+				err = c.compare(ctx, epoch, day, w.ev)
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				c.log.Error("tile cache: reading area attributes failed; dropping the cache", "err", err)
+				c.mu.Lock()
+				if c.epoch == epoch {
+					c.resetLocked("reading area attributes failed")
+				}
+				c.mu.Unlock()
+				select { // do not hammer a database that is down
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	}
+}
+
+// reload reads the data version and every area's attributes after a reset.
+func (c *Cache) reload(ctx context.Context, epoch uint64) error {
+	day := dayOf(c.cfg.Now())
+	version, err := c.src.Version(ctx)
+	if err != nil {
+		return err
+	}
+	all, err := c.src.AreaAttributes(ctx, day, nil)
+	if err != nil {
+		return err
+	}
+	attrs := make(map[int64]AreaAttributes, len(all))
+	for _, a := range all {
+		attrs[a.ID] = a
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch != epoch {
+		return nil // reset again meanwhile; its own reload is queued
+	}
+	c.version = max(c.version, version)
+	c.attrs, c.day, c.ready = attrs, day, true
+	return nil
+}
+
+// compare reads the attributes of the areas a change may have altered (those
+// its bounds touch and their ancestors) and removes the areas-layer tiles of
+// every area whose shown attributes differ from what the cache last knew:
+// moving buildings between grids changes the totals of grids and ancestors
+// that reach beyond the change's bounds.
+func (c *Cache) compare(ctx context.Context, epoch uint64, day time.Time, ev *geo.ChangeEvent) error {
+	if len(ev.Bounds) == 0 {
+		return nil
+	}
+	now, err := c.src.AreaAttributes(ctx, day, ev.Bounds)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch != epoch || !c.ready {
+		return nil // a reset came in between; the reload reads everything afresh
+	}
+	var items []invalidation
+	seen := make(map[int64]bool, len(now))
+	for _, a := range now {
+		seen[a.ID] = true
+		old, known := c.attrs[a.ID]
+		if known && old.sameShown(a) {
+			c.attrs[a.ID] = a
+			continue
+		}
+		items = append(items, invalidation{bound: a.Bound, layers: Areas, minZoom: c.cfg.LevelMinZoom(a.Level, a.Depth)})
+		if known && old.Bound != a.Bound {
+			items = append(items, invalidation{bound: old.Bound, layers: Areas, minZoom: c.cfg.LevelMinZoom(old.Level, old.Depth)})
+		}
+		c.attrs[a.ID] = a
+	}
+	for _, id := range ev.Areas {
+		if !seen[id] {
+			delete(c.attrs, id) // retired: its tiles went with the event's bounds
+		}
+	}
+	if n := c.invalidateLocked(items); n > 0 {
+		c.log.Debug("tile cache: area totals changed", "change", ev.Change, "areas", len(items), "tiles", n)
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package tiles
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"gridmap/geo"
+)
+
+// FontStack is the font the default style names. gridmap serves empty glyph
+// ranges for it (see docs/tiles.md): Chinese names are drawn with the
+// browser's fonts through MapLibre's localIdeographFontFamily option.
+const FontStack = "Noto Sans Regular"
+
+// levelColours are the outline and label colours of levels by depth: the top
+// of a hierarchy darkest.
+var levelColours = []string{"#5b2a86", "#1f5fa8", "#d95f02", "#1b9e77", "#7f7f7f"}
+
+// levelLineWidths are the outline widths in pixels by depth.
+var levelLineWidths = []float64{3.5, 2.5, 1.6, 1.0, 0.7}
+
+// levelTextSizes are the label sizes in pixels by depth.
+var levelTextSizes = []float64{20, 17, 14, 12, 11}
+
+func byDepth[T any](v []T, depth int) T { return v[min(max(depth, 0), len(v)-1)] }
+
+// Style returns the default MapLibre style: one vector source with all three
+// layers; per level a translucent fill and an outline (thicker and darker for
+// higher levels, a colour per depth); buildings as footprints or dots; names
+// at each area's label point, larger for higher levels. Levels are read from
+// the database, so a new hierarchy is styled without a code change.
+func (c *Cache) Style(ctx context.Context, baseURL string) (json.RawMessage, error) {
+	levels, err := c.src.Levels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(levels, func(i, j int) bool {
+		if levels[i].Depth != levels[j].Depth {
+			return levels[i].Depth < levels[j].Depth
+		}
+		return levels[i].Hierarchy+levels[i].Key < levels[j].Hierarchy+levels[j].Key
+	})
+	base := strings.TrimRight(baseURL, "/")
+	const source = "gridmap"
+	layers := []map[string]any{{
+		"id": "background", "type": "background", "paint": map[string]any{"background-color": "#f7f5f0"},
+	}}
+	isLevel := func(l geo.Level) []any { return []any{"==", []any{"get", "level"}, l.Key} }
+	// Fills from the top level down, so lower levels lie above.
+	for _, l := range levels {
+		layers = append(layers, map[string]any{
+			"id": "areas-fill-" + l.Key, "type": "fill", "source": source, "source-layer": LayerAreas,
+			"minzoom": c.cfg.LevelMinZoom(l.Key, l.Depth), "filter": isLevel(l),
+			"paint": map[string]any{"fill-color": byDepth(levelColours, l.Depth), "fill-opacity": 0.07},
+		})
+	}
+	// Outlines from the lowest level up, so higher (thicker) borders lie on top.
+	for i := len(levels) - 1; i >= 0; i-- {
+		l := levels[i]
+		layers = append(layers, map[string]any{
+			"id": "areas-line-" + l.Key, "type": "line", "source": source, "source-layer": LayerAreas,
+			"minzoom": c.cfg.LevelMinZoom(l.Key, l.Depth), "filter": isLevel(l),
+			"layout": map[string]any{"line-join": "round"},
+			"paint": map[string]any{
+				"line-color": byDepth(levelColours, l.Depth), "line-width": byDepth(levelLineWidths, l.Depth),
+				"line-opacity": 0.9,
+			},
+		})
+	}
+	layers = append(layers,
+		map[string]any{
+			"id": "buildings-fill", "type": "fill", "source": source, "source-layer": LayerBuildings,
+			"minzoom": c.cfg.BuildingsMinZoom, "filter": []any{"==", []any{"geometry-type"}, "Polygon"},
+			"paint": map[string]any{"fill-color": "#d9cbb8", "fill-outline-color": "#a08c74"},
+		},
+		map[string]any{
+			"id": "buildings-point", "type": "circle", "source": source, "source-layer": LayerBuildings,
+			"minzoom": c.cfg.BuildingsMinZoom, "filter": []any{"==", []any{"geometry-type"}, "Point"},
+			"paint": map[string]any{"circle-radius": 3, "circle-color": "#a08c74"},
+		})
+	size, colour, rank := any(12.0), any("#333333"), any(0)
+	if len(levels) > 0 {
+		sizes := []any{"match", []any{"get", "level"}}
+		colours := []any{"match", []any{"get", "level"}}
+		ranks := []any{"match", []any{"get", "level"}}
+		for _, l := range levels {
+			sizes = append(sizes, l.Key, byDepth(levelTextSizes, l.Depth))
+			colours = append(colours, l.Key, byDepth(levelColours, l.Depth))
+			ranks = append(ranks, l.Key, l.Depth)
+		}
+		size = append(sizes, 11.0)
+		colour = append(colours, "#333333")
+		rank = append(ranks, 99)
+	}
+	layers = append(layers, map[string]any{
+		"id": "labels", "type": "symbol", "source": source, "source-layer": LayerLabels,
+		"layout": map[string]any{
+			"text-field": []any{"get", "name"}, "text-font": []string{FontStack}, "text-size": size,
+			"symbol-sort-key": rank, "text-max-width": 8, "text-padding": 4,
+		},
+		"paint": map[string]any{"text-color": colour, "text-halo-color": "#ffffff", "text-halo-width": 1.5},
+	})
+	style := map[string]any{
+		"version": 8,
+		"name":    "gridmap default",
+		"sources": map[string]any{source: map[string]any{
+			"type": "vector", "url": base + "/tiles/" + AllLayers.String() + ".json", "attribution": Attribution,
+		}},
+		"glyphs": base + "/fonts/{fontstack}/{range}.pbf",
+		"layers": layers,
+	}
+	version, err := c.dataVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok, err := c.dataExtent(ctx, version); err != nil {
+		return nil, err
+	} else if ok {
+		ctr := b.Center()
+		style["center"] = []float64{ctr[0], ctr[1]}
+		style["zoom"] = c.fitZoom(levels)
+	}
+	raw, err := json.Marshal(style)
+	if err != nil {
+		return nil, geo.Internal("tiles.Style", err)
+	}
+	return raw, nil
+}
