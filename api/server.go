@@ -39,6 +39,8 @@ type Server struct {
 	People    geo.PersonService
 	Auth      geo.AuthService
 	Edits     geo.EditService
+	// Tiles serves the vector tiles, TileJSON, style and glyphs; nil serves none.
+	Tiles *Tiles
 	// Ready reports nil when the server can answer (database reachable and migrated).
 	Ready func(ctx context.Context) error
 	// Web serves the browser pages; nil serves none.
@@ -146,6 +148,7 @@ func (s *Server) routes() {
 		v1("/changes/{id:[0-9]+}/revert", s.staff(geo.UserEditor, s.handleRevert), http.MethodPost)
 	}
 
+	s.tileRoutes(r)
 	if s.Web != nil {
 		r.PathPrefix("/").Handler(s.Web)
 	}
@@ -203,9 +206,13 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		d := time.Since(start)
 		s.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
 		s.duration.WithLabelValues(route).Observe(d.Seconds())
-		s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status),
-			slog.Duration("duration", d), slog.Int("bytes", sw.bytes))
+		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status),
+			slog.Duration("duration", d), slog.Int("bytes", sw.bytes)}
+		if c := sw.Header().Get("X-Tile-Cache"); c != "" {
+			v := mux.Vars(r)
+			attrs = append(attrs, slog.String("tile", v["z"]+"/"+v["x"]+"/"+v["tile"]), slog.String("cache", c))
+		}
+		s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
 }
 

@@ -1,0 +1,296 @@
+package api
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"gridmap/geo"
+	"gridmap/tiles"
+)
+
+// Tiles configures the public map routes: vector tiles, TileJSON, the default
+// MapLibre style and its glyphs (docs/tiles.md). A nil Server.Tiles serves none.
+type Tiles struct {
+	Service tiles.Service
+	// CacheControl is sent with every tile; default DefaultTileCacheControl.
+	CacheControl string
+	// PublicURL is the scheme, host and any path prefix that clients reach
+	// gridmap at (e.g. "https://maps.example.org"), for the URLs in TileJSON
+	// and the style; "" takes them from each request.
+	PublicURL string
+}
+
+// DefaultTileCacheControl lets browsers and proxies keep a tile for a minute.
+const DefaultTileCacheControl = "public, max-age=60"
+
+// Content types of the map routes.
+const (
+	contentTypeMVT      = "application/vnd.mapbox-vector-tile"
+	contentTypeProtobuf = "application/x-protobuf"
+)
+
+// tileRoutes registers the map routes on r; each also answers CORS preflights.
+func (s *Server) tileRoutes(r *mux.Router) {
+	if s.Tiles == nil || s.Tiles.Service == nil {
+		return
+	}
+	for _, route := range []struct {
+		path string
+		h    http.HandlerFunc
+	}{
+		{"/tiles/{layers}/{z}/{x}/{tile}", s.handleTile},
+		{"/tiles/{layers}.json", s.handleTileJSON},
+		{"/styles/default.json", s.handleStyle},
+		{"/fonts/{fontstack}/{range}.pbf", s.handleGlyphs},
+	} {
+		r.HandleFunc(route.path, route.h).Methods(http.MethodGet, http.MethodHead)
+		r.HandleFunc(route.path, handlePreflight).Methods(http.MethodOptions)
+	}
+}
+
+// allowAnyOrigin lets maps on other sites use the public map routes.
+func allowAnyOrigin(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "ETag, X-Tile-Cache, Content-Length")
+}
+
+// handlePreflight answers a CORS preflight for the map routes.
+func handlePreflight(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h.Set("Access-Control-Allow-Headers", req)
+	}
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// GET /tiles/{layers}/{z}/{x}/{y}.mvt (or .pbf): one vector tile with the
+// comma-separated layers. An empty tile is 200 with an empty body. The
+// X-Tile-Cache header says hit or miss; the request log shows it with z/x/y.
+func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	v := mux.Vars(r)
+	layers, err := tiles.ParseLayers(v["layers"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	y, err := tiles.ParseTileName(v["tile"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := tiles.ParseTile(v["z"], v["x"], y)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.Tiles.Service.Tile(r.Context(), layers, t)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentTypeMVT)
+	h.Set("Cache-Control", s.tileCacheControl())
+	h.Set("Vary", "Accept-Encoding")
+	if res.Hit {
+		h.Set("X-Tile-Cache", "hit")
+	} else {
+		h.Set("X-Tile-Cache", "miss")
+	}
+	gz := !res.Empty() && acceptsGzip(r.Header.Get("Accept-Encoding"))
+	etag := res.ETag
+	if gz {
+		// A strong validator names one representation: the gzip one differs.
+		etag = strings.TrimSuffix(etag, `"`) + `-gzip"`
+	}
+	h.Set("ETag", etag)
+	if ifNoneMatch(r.Header.Get("If-None-Match"), res.ETag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := res.Gzip
+	if gz {
+		h.Set("Content-Encoding", "gzip")
+	} else if !res.Empty() {
+		if body, err = gunzip(res.Gzip, res.Size); err != nil {
+			s.writeError(w, r, geo.Internal("api.handleTile", err))
+			return
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+func (s *Server) tileCacheControl() string {
+	if s.Tiles.CacheControl != "" {
+		return s.Tiles.CacheControl
+	}
+	return DefaultTileCacheControl
+}
+
+// GET /tiles/{layers}.json: TileJSON 3.0.0 for the comma-separated layers,
+// with the data version in the tile URLs.
+func (s *Server) handleTileJSON(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	layers, err := tiles.ParseLayers(mux.Vars(r)["layers"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	tj, err := s.Tiles.Service.TileJSON(r.Context(), layers, s.publicBase(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body, err := json.Marshal(tj)
+	if err != nil {
+		s.writeError(w, r, geo.Internal("api.handleTileJSON", err))
+		return
+	}
+	writeRevalidated(w, r, "application/json; charset=utf-8", body)
+}
+
+// GET /styles/default.json: the default MapLibre style.
+func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	body, err := s.Tiles.Service.Style(r.Context(), s.publicBase(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeRevalidated(w, r, "application/json; charset=utf-8", body)
+}
+
+var glyphRange = regexp.MustCompile(`^([0-9]{1,5})-([0-9]{1,5})$`)
+
+// GET /fonts/{fontstack}/{start}-{end}.pbf: glyphs for the style. gridmap
+// ships no font: every range is an empty glyph set (an empty protobuf
+// message). Chinese text is drawn from the browser's fonts through MapLibre's
+// localIdeographFontFamily; other characters do not render (docs/tiles.md).
+func (s *Server) handleGlyphs(w http.ResponseWriter, r *http.Request) {
+	allowAnyOrigin(w)
+	rg := mux.Vars(r)["range"]
+	m := glyphRange.FindStringSubmatch(rg)
+	if m == nil {
+		s.writeError(w, r, geo.Errorf(geo.EInvalid, "a glyph range is START-END with START a multiple of 256 and END = START+255, got %q", rg))
+		return
+	}
+	start, _ := strconv.Atoi(m[1])
+	end, _ := strconv.Atoi(m[2])
+	if start%256 != 0 || end != start+255 || end > 65535 {
+		s.writeError(w, r, geo.Errorf(geo.EInvalid, "a glyph range is START-END with START a multiple of 256 and END = START+255 up to 65535, got %q", rg))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentTypeProtobuf)
+	h.Set("Cache-Control", "public, max-age=86400")
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
+
+// writeRevalidated writes a small document that clients must revalidate on
+// every use (it carries the data version), with an ETag and 304s.
+func writeRevalidated(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", etag)
+	if ifNoneMatch(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// publicBase is the base of absolute URLs in TileJSON and the style.
+func (s *Server) publicBase(r *http.Request) string {
+	if s.Tiles.PublicURL != "" {
+		return strings.TrimRight(s.Tiles.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// acceptsGzip reads an Accept-Encoding header (RFC 9110 §12.5.3): gzip is
+// acceptable when listed (or covered by *) with a q-value above 0.
+func acceptsGzip(header string) bool {
+	gzipQ, anyQ := -1.0, -1.0
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(part, ";")
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			k, val, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+					q = f
+				}
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "gzip", "x-gzip":
+			gzipQ = q
+		case "*":
+			anyQ = q
+		}
+	}
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return anyQ > 0
+}
+
+// ifNoneMatch reports whether an If-None-Match header matches etag (weak
+// comparison, RFC 9110 §13.1.2), counting the gzip variant of etag as the
+// same content.
+func ifNoneMatch(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for _, tag := range strings.Split(header, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "*" || tag == want || strings.Replace(tag, `-gzip"`, `"`, 1) == want {
+			return true
+		}
+	}
+	return false
+}
+
+func gunzip(gz []byte, size int) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := io.Copy(out, zr); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), zr.Close()
+}
