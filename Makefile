@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/gridmap
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test setup build db db-stop fuzz clean
+.PHONY: run test setup build web db db-stop fuzz clean
 
 run: setup build
 	@scripts/run.sh
@@ -12,10 +12,16 @@ run: setup build
 test: setup build
 	@scripts/test.sh
 
+# make test also installs Chromium and a CJK font for the browser tests.
+test: SETUP_FLAGS = --browser
 setup:
-	@scripts/setup.sh
+	@scripts/setup.sh $(SETUP_FLAGS)
 
-build:
+# web bundles web/src with esbuild into web/dist, which the binary embeds.
+web:
+	@cd web && node build.mjs
+
+build: web
 	@$(GO) build -o $(BIN) ./cmd/gridmap
 
 # db starts the private cluster (when DATABASE_URL is not set) and prints its URL.
@@ -34,3 +40,4 @@ fuzz:
 
 clean:
 	rm -rf bin
+	find web/dist -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

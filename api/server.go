@@ -45,7 +45,12 @@ type Server struct {
 	Ready func(ctx context.Context) error
 	// Web serves the browser pages; nil serves none.
 	Web http.Handler
-	Log *slog.Logger
+	// Pages renders the building and grid pages and their posters (pages.go); nil serves none.
+	Pages PageRenderer
+	// PublicURL is the absolute base URL printed on posters (QR codes), e.g.
+	// https://grid.example.cn; empty: the scheme and host of the request.
+	PublicURL string
+	Log       *slog.Logger
 
 	cfg      Config
 	logins   *throttle
@@ -149,6 +154,7 @@ func (s *Server) routes() {
 	}
 
 	s.tileRoutes(r)
+	s.pageRoutes(r)
 	if s.Web != nil {
 		r.PathPrefix("/").Handler(s.Web)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,6 +48,11 @@ Environment:
   GRIDMAP_SESSION_TTL   sign-in lifetime (default 12h)
   GRIDMAP_SECURE_COOKIES=1   mark cookies Secure (behind a TLS proxy)
   GRIDMAP_ADMIN_USER, GRIDMAP_ADMIN_PASSWORD   first admin, created on start when there are no accounts
+  GRIDMAP_PUBLIC_URL    absolute base URL printed on posters' QR codes (default: the request's host)
+  GRIDMAP_BASEMAP_URL   raster XYZ/WMTS tile URL template with {z} {x} {y} (default: none, works offline)
+  GRIDMAP_BASEMAP_CRS   wgs84 (also Tianditu/CGCS2000) or gcj02 (AMap, Tencent) (default wgs84)
+  GRIDMAP_BASEMAP_ATTRIBUTION   the basemap's attribution
+  GRIDMAP_ATTRIBUTION   data attribution on every map (default "© OpenStreetMap contributors")
 `
 
 // Config is read once, from flags and environment, in main.
@@ -67,12 +73,14 @@ type Config struct {
 	AdminPassword    string
 	Tiles            TilesConfig  // wire_tiles.go
 	Lookup           LookupConfig // wire_lookup.go
+	PublicURL        string       // base URL on posters; "" uses the request's host
+	Web              web.Config   // basemap and attribution of the browser pages
 }
 
 // DefaultConfig returns the configuration before flags and environment.
 func DefaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8080", LogFormat: "text", StatementTimeout: 30 * time.Second, MaxBodyBytes: 4 << 20, DemoSeed: 1,
-		PublicRate: 20, SessionTTL: 12 * time.Hour}
+		PublicRate: 20, SessionTTL: 12 * time.Hour, Web: web.Config{Attribution: "© OpenStreetMap contributors"}}
 }
 
 func configFromEnv(cfg Config) (Config, error) {
@@ -108,6 +116,22 @@ func configFromEnv(cfg Config) (Config, error) {
 	}
 	cfg.SecureCookies = os.Getenv("GRIDMAP_SECURE_COOKIES") == "1"
 	cfg.AdminUser, cfg.AdminPassword = os.Getenv("GRIDMAP_ADMIN_USER"), os.Getenv("GRIDMAP_ADMIN_PASSWORD")
+	if v := os.Getenv("GRIDMAP_PUBLIC_URL"); v != "" {
+		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			return cfg, fmt.Errorf("GRIDMAP_PUBLIC_URL must be an absolute http(s) URL, got %q", v)
+		}
+		cfg.PublicURL = v
+	}
+	if v, ok := os.LookupEnv("GRIDMAP_ATTRIBUTION"); ok {
+		cfg.Web.Attribution = v
+	}
+	if v := os.Getenv("GRIDMAP_BASEMAP_URL"); v != "" {
+		crs, err := geo.ParseCRS(os.Getenv("GRIDMAP_BASEMAP_CRS"))
+		if err != nil || crs == geo.BD09 {
+			return cfg, fmt.Errorf("GRIDMAP_BASEMAP_CRS must be wgs84 or gcj02, got %q", os.Getenv("GRIDMAP_BASEMAP_CRS"))
+		}
+		cfg.Web.Basemap = &web.Basemap{URL: v, CRS: string(crs), Attribution: os.Getenv("GRIDMAP_BASEMAP_ATTRIBUTION")}
+	}
 	cfg, err := tilesConfigFromEnv(cfg)
 	if err != nil {
 		return cfg, err
@@ -202,6 +226,10 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 				return err
 			}
 		}
+		pages, err := web.NewPages()
+		if err != nil {
+			return err
+		}
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		reg.MustRegister(poolCollectors(db)...)
@@ -216,7 +244,9 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			Auth:      data.NewAuthService(db),
 			Edits:     data.NewEditor(db),
 			Ready:     db.Ready,
-			Web:       web.Handler(),
+			Web:       web.Handler(cfg.Web),
+			Pages:     pages,
+			PublicURL: cfg.PublicURL,
 			Log:       log,
 		}
 		if err := wireLookup(ctx, cfg, db, feed, reg, log, &deps); err != nil {

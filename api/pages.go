@@ -1,0 +1,406 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"html/template"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"gridmap/geo"
+	"gridmap/poster"
+)
+
+// PageRenderer renders the server-side HTML pages from templates and the
+// message catalogue; web.Pages implements it.
+type PageRenderer interface {
+	// Render writes template name (e.g. "building.html") in lang with data.
+	Render(w io.Writer, name, lang string, data any) error
+	// T looks up a message in lang, filling {name} placeholders from name, value pairs.
+	T(lang, key string, args ...any) string
+	// Lang is the language a request asks for (?lang=, the language cookie, the default).
+	Lang(r *http.Request) string
+}
+
+// pageRoutes registers the building and grid pages and their posters.
+func (s *Server) pageRoutes(r *mux.Router) {
+	if s.Pages == nil {
+		return
+	}
+	r.HandleFunc("/b/{code}", s.handleBuildingPage("building.html")).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/b/{code}/poster", s.handleBuildingPage("poster.html")).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/g/{code}", s.handleGridPage("grid.html")).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/g/{code}/poster", s.handleGridPage("poster.html")).Methods(http.MethodGet, http.MethodHead)
+}
+
+// personView is one person of a grid's team with all the duties they hold.
+type personView struct {
+	Name  string
+	Phone string
+	Photo string
+	Roles []geo.Role
+}
+
+// Lead reports whether the person is the grid leader.
+func (p personView) Lead() bool {
+	for _, r := range p.Roles {
+		if r == geo.RoleGridLeader {
+			return true
+		}
+	}
+	return false
+}
+
+// countsView are the totals a notice board shows.
+type countsView struct {
+	Buildings  int
+	Households int
+	Residents  int
+	geo.NoticeCounts
+}
+
+func (c *countsView) add(b geo.Building) {
+	c.Buildings++
+	c.Households += b.Households
+	c.Residents += b.Residents
+	c.PartyMembers += b.Counts.PartyMembers
+	c.ElderlyAlone += b.Counts.ElderlyAlone
+	c.Disabled += b.Counts.Disabled
+	c.LowIncome += b.Counts.LowIncome
+}
+
+// pageData is what the page templates see.
+type pageData struct {
+	Lang            string
+	Kind            string // "building" or "grid"
+	Building        *buildingJSON
+	Grid            *geo.AreaRef
+	Chain           []geo.AreaRef // top level down to the grid
+	Team            []personView  // the grid's people, grid leader first
+	Leader          *personView   // the grid leader, when public
+	BuildingLeaders []personView
+	GridCounts      countsView
+	BuildingCounts  *countsView
+	Buildings       []geo.Building // the grid's buildings (grid page), by address
+	MoreBuildings   int
+	PageURL         string // absolute URL of the building or grid page (the QR's content)
+	PagePath        string
+	MapSVG          template.HTML
+	QRSVG           template.HTML
+	Updated         string // YYYY-MM-DD, China Standard Time
+	NotFound        string // set on the not-found page
+}
+
+// ChainText is 街道 › 社区 (the chain above the grid, top level left out).
+func (d pageData) ChainText() string {
+	var names []string
+	for i, a := range d.Chain {
+		if i == 0 && len(d.Chain) > 3 || d.Grid != nil && a.ID == d.Grid.ID {
+			continue
+		}
+		names = append(names, a.Name)
+	}
+	return strings.Join(names, " › ")
+}
+
+const pageBuildingLimit = 1000
+
+// pageBase is the absolute base URL printed links use: Server.PublicURL,
+// or the scheme and host the request came to.
+func (s *Server) pageBase(r *http.Request) string {
+	if s.PublicURL != "" {
+		return strings.TrimRight(s.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// GET /b/{code} and /b/{code}/poster
+func (s *Server) handleBuildingPage(tmpl string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		lang := s.Pages.Lang(r)
+		code := mux.Vars(r)["code"]
+		b, err := s.Buildings.Building(r.Context(), code)
+		if err != nil {
+			s.pageError(w, r, lang, err, s.Pages.T(lang, "page.notFound.building", "code", code))
+			return
+		}
+		bj := toBuildingJSON(*b)
+		d := &pageData{Lang: lang, Kind: "building", Building: &bj, PagePath: "/b/" + b.Code}
+		d.PageURL = s.pageBase(r) + d.PagePath
+		lr, err := s.Lookup.LookupPoint(r.Context(), geo.LookupQuery{Point: b.Point})
+		if err != nil {
+			s.pageError(w, r, lang, err, "")
+			return
+		}
+		d.Chain, d.Grid = lr.Areas, lr.Grid
+		var bc countsView
+		bc.add(*b)
+		d.BuildingCounts = &bc
+		if d.Grid != nil {
+			resp, err := s.People.Responsible(r.Context(), d.Grid.ID, b.ID)
+			if err == nil {
+				err = s.fillGrid(r.Context(), d, resp, tmpl == "poster.html", &b.Point)
+			}
+			if err != nil {
+				s.pageError(w, r, lang, err, "")
+				return
+			}
+		}
+		s.renderPage(w, r, tmpl, d)
+	}
+}
+
+// GET /g/{code} and /g/{code}/poster
+func (s *Server) handleGridPage(tmpl string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		lang := s.Pages.Lang(r)
+		code := mux.Vars(r)["code"]
+		a, err := s.Areas.Area(r.Context(), code)
+		if err == nil && a.RetiredAt != nil {
+			err = geo.Errorf(geo.ENotFound, "area %s is retired", code)
+		}
+		if err != nil {
+			s.pageError(w, r, lang, err, s.Pages.T(lang, "page.notFound.grid", "code", code))
+			return
+		}
+		d := &pageData{Lang: lang, Kind: "grid", Grid: &geo.AreaRef{ID: a.ID, Level: a.Level, Code: a.Code, Name: a.Name}, PagePath: "/g/" + a.Code}
+		d.PageURL = s.pageBase(r) + d.PagePath
+		for cur := a; ; {
+			d.Chain = append([]geo.AreaRef{{ID: cur.ID, Level: cur.Level, Code: cur.Code, Name: cur.Name}}, d.Chain...)
+			if cur.ParentID == 0 || len(d.Chain) > 32 {
+				break
+			}
+			if cur, err = s.Areas.Area(r.Context(), strconv.FormatInt(cur.ParentID, 10)); err != nil {
+				s.pageError(w, r, lang, err, "")
+				return
+			}
+		}
+		resp, err := s.People.Responsible(r.Context(), a.ID, 0)
+		if err == nil {
+			err = s.fillGrid(r.Context(), d, resp, tmpl == "poster.html", nil)
+		}
+		if err != nil {
+			s.pageError(w, r, lang, err, "")
+			return
+		}
+		s.renderPage(w, r, tmpl, d)
+	}
+}
+
+// fillGrid adds the grid's team, counts and buildings, and for a poster the
+// SVG map (marked: the building the poster is for) and the QR code.
+func (s *Server) fillGrid(ctx context.Context, d *pageData, resp []geo.Responsible, isPoster bool, marked *orb.Point) error {
+	var grid, leaders []geo.Responsible
+	for _, r := range resp {
+		if r.Role == geo.RoleBuildingLeader {
+			if d.Building != nil && r.Building == d.Building.Code {
+				leaders = append(leaders, r)
+			}
+			continue
+		}
+		grid = append(grid, r)
+	}
+	d.Team = groupPeople(grid)
+	d.BuildingLeaders = groupPeople(leaders)
+	for i := range d.Team {
+		if d.Team[i].Lead() {
+			d.Leader = &d.Team[i]
+			break
+		}
+	}
+	bs, err := s.Buildings.FindBuildings(ctx, geo.BuildingFilter{GridID: d.Grid.ID, Limit: pageBuildingLimit})
+	if err != nil {
+		return err
+	}
+	for _, b := range bs {
+		d.GridCounts.add(b)
+	}
+	if d.Kind == "grid" && !isPoster {
+		sort.Slice(bs, func(i, j int) bool { return bs[i].Address < bs[j].Address })
+		const listed = 200
+		if len(bs) > listed {
+			d.MoreBuildings = len(bs) - listed
+			bs = bs[:listed]
+		}
+		d.Buildings = bs
+	}
+	d.Updated = time.Now().In(cst).Format("2006-01-02")
+	if !isPoster {
+		return nil
+	}
+	m, err := s.posterMap(ctx, d.Grid, bs, marked)
+	if err != nil {
+		return err
+	}
+	m.Title = d.Grid.Name
+	d.MapSVG = template.HTML(m.SVG())
+	qr, err := poster.QRSVG(d.PageURL)
+	if err != nil {
+		return geo.Internal("api.fillGrid", err)
+	}
+	d.QRSVG = template.HTML(qr)
+	return nil
+}
+
+// posterMap gathers the grid, the grids around it and its buildings.
+func (s *Server) posterMap(ctx context.Context, grid *geo.AreaRef, bs []geo.Building, marked *orb.Point) (*poster.Map, error) {
+	own, err := s.areaGeometries(ctx, geo.AreaFilter{ID: grid.ID})
+	if err != nil {
+		return nil, err
+	}
+	m := &poster.Map{Marked: marked, GridLabel: grid.Name}
+	for _, f := range own {
+		m.Grid = append(m.Grid, f.geom...)
+	}
+	b := m.Grid.Bound()
+	if marked != nil {
+		b = b.Extend(*marked)
+	}
+	// The neighbours that reach into the frame (the frame is a little larger than the grid).
+	dx, dy := (b.Max[0]-b.Min[0])*0.6, (b.Max[1]-b.Min[1])*0.6
+	frame := orb.Bound{Min: orb.Point{b.Min[0] - dx, b.Min[1] - dy}, Max: orb.Point{b.Max[0] + dx, b.Max[1] + dy}}
+	around, err := s.areaGeometries(ctx, geo.AreaFilter{Level: grid.Level, Bound: &frame, Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range around {
+		if f.id != grid.ID {
+			m.Neighbours = append(m.Neighbours, poster.Outline{Geometry: f.geom, Label: f.name})
+		}
+	}
+	for _, bl := range bs {
+		if marked != nil && bl.Point == *marked {
+			continue
+		}
+		if bl.Footprint != nil {
+			m.Footprints = append(m.Footprints, bl.Footprint)
+		} else {
+			m.Buildings = append(m.Buildings, bl.Point)
+		}
+	}
+	return m, nil
+}
+
+type areaGeom struct {
+	id   int64
+	name string
+	geom orb.MultiPolygon
+}
+
+// areaGeometries decodes AreasGeoJSON's FeatureCollection.
+func (s *Server) areaGeometries(ctx context.Context, f geo.AreaFilter) ([]areaGeom, error) {
+	raw, err := s.Areas.AreasGeoJSON(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	fc, err := geojson.UnmarshalFeatureCollection(raw)
+	if err != nil {
+		return nil, geo.Internal("api.areaGeometries", err)
+	}
+	out := make([]areaGeom, 0, len(fc.Features))
+	for _, ft := range fc.Features {
+		var mp orb.MultiPolygon
+		switch g := ft.Geometry.(type) {
+		case orb.MultiPolygon:
+			mp = g
+		case orb.Polygon:
+			mp = orb.MultiPolygon{g}
+		default:
+			continue
+		}
+		id, _ := ft.Properties["id"].(float64)
+		name, _ := ft.Properties["name"].(string)
+		out = append(out, areaGeom{id: int64(id), name: name, geom: mp})
+	}
+	return out, nil
+}
+
+var roleRank = map[geo.Role]int{}
+
+func init() {
+	for i, r := range geo.Roles {
+		roleRank[r] = i
+	}
+}
+
+// groupPeople merges the duties of one person (same name, phone and photo),
+// grid leader first, then by role order.
+func groupPeople(resp []geo.Responsible) []personView {
+	var out []personView
+	idx := map[string]int{}
+	for _, r := range resp {
+		key := r.Name + "|" + r.Phone + "|" + r.Photo
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, personView{Name: r.Name, Phone: r.Phone, Photo: r.Photo})
+		}
+		if !containsRole(out[i].Roles, r.Role) {
+			out[i].Roles = append(out[i].Roles, r.Role)
+		}
+	}
+	best := func(p personView) int {
+		m := len(geo.Roles)
+		for _, r := range p.Roles {
+			m = min(m, roleRank[r])
+		}
+		return m
+	}
+	sort.SliceStable(out, func(i, j int) bool { return best(out[i]) < best(out[j]) })
+	return out
+}
+
+func containsRole(rs []geo.Role, r geo.Role) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// renderPage renders into a buffer first so that a template error is a 500, not half a page.
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, tmpl string, d *pageData) {
+	var buf bytes.Buffer
+	if err := s.Pages.Render(&buf, tmpl, d.Lang, d); err != nil {
+		s.writeError(w, r, geo.Internal("api.renderPage", err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Language", d.Lang)
+	w.Header().Set("Vary", "Cookie")
+	w.Write(buf.Bytes())
+}
+
+// pageError answers a page request that failed: an HTML not-found page with
+// msg for ENotFound, the usual error otherwise.
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, lang string, err error, msg string) {
+	if geo.ErrorCode(err) != geo.ENotFound || msg == "" {
+		s.writeError(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if rerr := s.Pages.Render(&buf, "notfound.html", lang, &pageData{Lang: lang, NotFound: msg}); rerr != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write(buf.Bytes())
+}

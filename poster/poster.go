@@ -1,0 +1,180 @@
+// Package poster draws what a printed notice board (网格公示牌) needs without
+// a browser's WebGL: the grid map as SVG, in a simple equirectangular
+// projection, and the QR code that links back to the building's page.
+package poster
+
+import (
+	"fmt"
+	"html"
+	"math"
+	"strings"
+
+	"github.com/paulmach/orb"
+)
+
+// Outline is a neighbouring area drawn in grey with its name.
+type Outline struct {
+	Geometry orb.MultiPolygon // EPSG:4326
+	Label    string
+}
+
+// Map is the content of a poster map. Coordinates are EPSG:4326 degrees.
+type Map struct {
+	Grid       orb.MultiPolygon // the area the poster is for, drawn in the accent colour
+	GridLabel  string
+	Neighbours []Outline
+	Buildings  []orb.Point        // drawn as small dots
+	Footprints []orb.MultiPolygon // drawn as small shapes where known
+	Marked     *orb.Point         // the building the poster hangs in; nil for a grid poster
+	// Width and Height are the SVG's size in user units (its viewBox); the
+	// page scales it. Default 1000 × 620.
+	Width, Height float64
+	Padding       float64 // share of the grid's extent shown around it; default 0.12
+	Title         string  // the SVG's <title>, for screen readers
+}
+
+// projection maps lon/lat to SVG user units: x = lon·cos(lat0), y = −lat,
+// scaled and centred so that the grid with its padding fills the viewBox.
+type projection struct {
+	k, cx, cy, cos float64 // scale, centre (in projected units), cos(lat0)
+	w, h           float64
+}
+
+func newProjection(b orb.Bound, w, h, pad float64) projection {
+	lat0 := (b.Min[1] + b.Max[1]) / 2
+	cos := math.Cos(lat0 * math.Pi / 180)
+	dx := (b.Max[0] - b.Min[0]) * cos
+	dy := b.Max[1] - b.Min[1]
+	if dx <= 0 {
+		dx = 1e-6
+	}
+	if dy <= 0 {
+		dy = 1e-6
+	}
+	dx, dy = dx*(1+2*pad), dy*(1+2*pad)
+	k := math.Min(w/dx, h/dy)
+	return projection{k: k, cx: (b.Min[0] + b.Max[0]) / 2 * cos, cy: -(b.Min[1] + b.Max[1]) / 2, cos: cos, w: w, h: h}
+}
+
+func (p projection) xy(pt orb.Point) (float64, float64) {
+	return p.w/2 + (pt[0]*p.cos-p.cx)*p.k, p.h/2 + (-pt[1]-p.cy)*p.k
+}
+
+func (p projection) path(mp orb.MultiPolygon) string {
+	var sb strings.Builder
+	for _, poly := range mp {
+		for _, ring := range poly {
+			for i, pt := range ring {
+				x, y := p.xy(pt)
+				if i == 0 {
+					fmt.Fprintf(&sb, "M%.1f %.1f", x, y)
+				} else {
+					fmt.Fprintf(&sb, "L%.1f %.1f", x, y)
+				}
+			}
+			sb.WriteString("Z")
+		}
+	}
+	return sb.String()
+}
+
+// labelPoint is the centre of the largest ring's bound, good enough for a
+// label on a compact grid.
+func labelPoint(mp orb.MultiPolygon) orb.Point {
+	var best orb.Bound
+	bestArea := -1.0
+	for _, poly := range mp {
+		if len(poly) == 0 {
+			continue
+		}
+		b := poly[0].Bound()
+		if a := (b.Max[0] - b.Min[0]) * (b.Max[1] - b.Min[1]); a > bestArea {
+			best, bestArea = b, a
+		}
+	}
+	return best.Center()
+}
+
+// SVG renders the map as a standalone <svg> element. Neighbours are clipped
+// to the frame; text is escaped.
+func (m Map) SVG() string {
+	w, h, pad := m.Width, m.Height, m.Padding
+	if w <= 0 {
+		w = 1000
+	}
+	if h <= 0 {
+		h = 620
+	}
+	if pad <= 0 {
+		pad = 0.12
+	}
+	b := m.Grid.Bound()
+	if m.Marked != nil {
+		b = b.Extend(*m.Marked)
+	}
+	p := newProjection(b, w, h, pad)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" class="poster-map" role="img">`, w, h)
+	if m.Title != "" {
+		fmt.Fprintf(&sb, `<title>%s</title>`, html.EscapeString(m.Title))
+	}
+	fmt.Fprintf(&sb, `<defs><clipPath id="frame"><rect width="%.0f" height="%.0f"/></clipPath></defs>`, w, h)
+	fmt.Fprintf(&sb, `<rect width="%.0f" height="%.0f" fill="#f7f5f0"/><g clip-path="url(#frame)">`, w, h)
+	for _, n := range m.Neighbours {
+		fmt.Fprintf(&sb, `<path d="%s" fill="#ffffff" stroke="#8a8f99" stroke-width="2" stroke-linejoin="round" class="neighbour"/>`, p.path(n.Geometry))
+	}
+	fmt.Fprintf(&sb, `<path d="%s" fill="#c8102e" fill-opacity="0.10" stroke="#c8102e" stroke-width="6" stroke-linejoin="round" fill-rule="evenodd" class="grid"/>`, p.path(m.Grid))
+	for _, f := range m.Footprints {
+		fmt.Fprintf(&sb, `<path d="%s" fill="#d9cbb8" stroke="#8c7a64" stroke-width="1"/>`, p.path(f))
+	}
+	for _, pt := range m.Buildings {
+		x, y := p.xy(pt)
+		fmt.Fprintf(&sb, `<circle cx="%.1f" cy="%.1f" r="5" fill="#8c7a64" class="building"/>`, x, y)
+	}
+	for _, n := range m.Neighbours {
+		if n.Label == "" {
+			continue
+		}
+		x, y := p.xy(labelPoint(n.Geometry))
+		if x < 40 || x > w-40 || y < 20 || y > h-20 {
+			continue // its centre is off the frame: an unreadable stub
+		}
+		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="22" fill="#5b6373" text-anchor="middle" class="neighbour-label">%s</text>`, x, y, html.EscapeString(n.Label))
+	}
+	if m.GridLabel != "" {
+		x, y := p.xy(labelPoint(m.Grid))
+		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="34" font-weight="700" fill="#c8102e" stroke="#ffffff" stroke-width="6" paint-order="stroke" text-anchor="middle" class="grid-label">%s</text>`, x, y, html.EscapeString(m.GridLabel))
+	}
+	if m.Marked != nil {
+		x, y := p.xy(*m.Marked)
+		// A pin: a drop shape whose tip is on the building.
+		fmt.Fprintf(&sb, `<g class="marked" transform="translate(%.1f %.1f)"><path d="M0 0 C-8 -16 -22 -24 -22 -40 A22 22 0 1 1 22 -40 C22 -24 8 -16 0 0Z" fill="#c8102e" stroke="#ffffff" stroke-width="3"/><circle cy="-40" r="8" fill="#ffffff"/></g>`, x, y)
+	}
+	sb.WriteString(`</g>`)
+	sb.WriteString(scaleBar(p, w, h))
+	sb.WriteString(`</svg>`)
+	return sb.String()
+}
+
+// scaleBar draws a bar of a round length in metres in the lower left corner.
+func scaleBar(p projection, w, h float64) string {
+	const metresPerDegree = 111320.0
+	unitsPerMetre := p.k / metresPerDegree // projected units are degrees·cos(lat0) along x
+	target := w * 0.18 / unitsPerMetre
+	length := 1.0
+	for _, step := range []float64{1, 2, 5} {
+		for e := 1.0; e <= 100000; e *= 10 {
+			if step*e <= target {
+				length = math.Max(length, step*e)
+			}
+		}
+	}
+	px := length * unitsPerMetre
+	label := fmt.Sprintf("%.0f m", length)
+	if length >= 1000 {
+		label = fmt.Sprintf("%.0f km", length/1000)
+	}
+	x, y := 24.0, h-24
+	return fmt.Sprintf(`<g class="scale"><rect x="%.1f" y="%.1f" width="%.1f" height="8" fill="#1d2330"/><text x="%.1f" y="%.1f" font-size="20" fill="#1d2330">%s</text></g>`,
+		x, y, px, x, y-8, label)
+}

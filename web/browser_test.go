@@ -1,0 +1,289 @@
+package web_test
+
+// The browser tests start the real server in-process on a test database with
+// the demo loaded and drive Debian's Chromium (headless, SwiftShader WebGL)
+// with chromedp. They wait for MapLibre's idle event (window.__gridmap.idle)
+// and for DOM conditions, never for fixed times. Screenshots go to
+// ../artifacts/ (git-ignored).
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	_ "image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"gridmap/api"
+	"gridmap/data"
+	"gridmap/data/dbtest"
+	"gridmap/demo"
+	"gridmap/geo"
+	"gridmap/web"
+)
+
+// chromiumPath is Debian's chromium, which scripts/setup.sh installs.
+const chromiumPath = "/usr/bin/chromium"
+
+type site struct {
+	URL     string
+	db      *data.DB
+	demo    *demo.Dataset
+	browser context.Context // a running browser; tabs are made from it
+}
+
+var theSite *site
+
+// artifacts is where screenshots and PDFs go: artifacts/ at the repository root.
+var artifacts = filepath.Join("..", "artifacts")
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if os.Getenv("GRIDMAP_SKIP_BROWSER") == "1" {
+		fmt.Println("web: GRIDMAP_SKIP_BROWSER=1: browser tests skipped")
+		return 0
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		fmt.Fprintf(os.Stderr, "web: %s is missing: scripts/setup.sh installs Debian's chromium (or set GRIDMAP_SKIP_BROWSER=1)\n", chromiumPath)
+		return 1
+	}
+	if _, err := os.Stat("dist/assets/resident.js"); err != nil {
+		fmt.Fprintln(os.Stderr, "web: the bundle is not built: run `make build` (npm ci and node build.mjs in web/)")
+		return 1
+	}
+	s, cleanup, err := startSite()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "web:", err)
+		return 1
+	}
+	defer cleanup()
+	theSite = s
+	return m.Run()
+}
+
+func startSite() (*site, func(), error) {
+	db, _, err := dbtest.Open(os.Getenv("GRIDMAP_TEST_DATABASE_URL"), "web")
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx := context.Background()
+	ds, err := demo.Generate(demo.Options{})
+	if err == nil {
+		_, err = data.NewImporter(db).LoadDataset(ctx, ds.GeoDataset(), geo.ImportOptions{Author: "test", Strict: true})
+	}
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("loading the demo: %w", err)
+	}
+	pages, err := web.NewPages()
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	deps := api.Server{
+		Lookup: data.NewLookupService(db), Areas: data.NewAreaService(db),
+		Buildings: data.NewBuildingService(db), People: data.NewPersonService(db),
+		Auth: data.NewAuthService(db), Edits: data.NewEditor(db),
+		Ready: db.Ready, Web: web.Handler(web.Config{Attribution: "© OpenStreetMap contributors"}), Pages: pages,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	stop := wireExtras(ctx, db, &deps)
+	// PublicRate 0: a map's burst of tile requests must not be throttled.
+	srv := httptest.NewServer(api.NewServer(api.Config{PublicRate: 0}, deps, prometheus.NewRegistry()))
+
+	dir, err := os.MkdirTemp("", "gridmap-chromium-")
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.UserDataDir(dir),
+		chromedp.NoSandbox,
+		chromedp.Flag("use-angle", "swiftshader"),
+		chromedp.Flag("enable-unsafe-swiftshader", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("lang", "zh-CN"),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	if err := chromedp.Do(bctx); err != nil { // starts the browser
+		cancelBrowser()
+		cancelAlloc()
+		return nil, nil, fmt.Errorf("starting %s: %w", chromiumPath, err)
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() {
+		cancelBrowser()
+		cancelAlloc()
+		os.RemoveAll(dir)
+		srv.Close()
+		stop()
+		db.Close()
+	}
+	return &site{URL: srv.URL, db: db, demo: ds, browser: bctx}, cleanup, nil
+}
+
+// tab opens a new tab in a fresh browser context (its own cookies and
+// storage), sized w×h CSS pixels, closed when the test ends.
+func tab(t *testing.T, w, h int64) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(theSite.browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, h)); err != nil {
+		t.Fatalf("new tab: %v", err)
+	}
+	var mu sync.Mutex
+	var errs []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		var msg string
+		switch e := ev.(type) {
+		case *cdpruntime.EventExceptionThrown:
+			msg = e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+		case *cdpruntime.EventConsoleAPICalled:
+			if e.Type != cdpruntime.ConsoleAPICalledTypeError && e.Type != cdpruntime.ConsoleAPICalledTypeWarning {
+				return
+			}
+			for _, a := range e.Args {
+				msg += " " + string(a.Value) + a.Description
+			}
+		default:
+			return
+		}
+		mu.Lock()
+		errs = append(errs, msg)
+		mu.Unlock()
+	}); err != nil {
+		t.Fatalf("listening to the console: %v", err)
+	}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range errs {
+			t.Logf("browser console: %s", e)
+		}
+	})
+	return ctx
+}
+
+// do runs actions and fails the test with what it was doing.
+func do(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		shot(t, ctx, "failed-"+safeName(t.Name()))
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression (awaiting a promise) into T.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript condition until it is truthy (30 s at most).
+func waitFor(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+cond+")", chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		shot(t, ctx, "failed-"+safeName(t.Name()))
+		t.Fatalf("waiting for %s (%s): %v", what, cond, err)
+	}
+}
+
+// waitMapIdle waits until every map on the page has fired idle since its last change.
+func waitMapIdle(t *testing.T, ctx context.Context) {
+	t.Helper()
+	waitFor(t, ctx, "the map to be idle", `window.__gridmap && window.__gridmap.idle && window.__gridmap.maps.every(m => m.loaded() && !m.isMoving())`)
+}
+
+// shot saves a screenshot of the viewport to artifacts/name.png.
+func shot(t *testing.T, ctx context.Context, name string) []byte {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return nil
+	}
+	writeArtifact(t, name+".png", png)
+	return png
+}
+
+func writeArtifact(t *testing.T, name string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(artifacts, name), b, 0o644); err != nil {
+		t.Logf("writing artifact %s: %v", name, err)
+	}
+}
+
+func safeName(s string) string {
+	return strings.NewReplacer("/", "-", " ", "_").Replace(s)
+}
+
+// decodeQR finds and decodes a QR code in a PNG.
+func decodeQR(t *testing.T, png []byte) string {
+	t.Helper()
+	img, _, err := image.Decode(bytes.NewReader(png))
+	if err != nil {
+		t.Fatalf("decoding the screenshot: %v", err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatalf("binarising the screenshot: %v", err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		t.Fatalf("no QR code found in the screenshot: %v", err)
+	}
+	return res.GetText()
+}
+
+// get fetches a URL of the test server.
+func get(t *testing.T, path string) (*http.Response, string) {
+	t.Helper()
+	res, err := http.Get(theSite.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+// chromiumVersion is logged once, so a failure report says which browser ran.
+func chromiumVersion() string {
+	out, err := exec.Command(chromiumPath, "--version").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -1,0 +1,94 @@
+package web_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestResidentLookup: search a demo address with suggestions → the grid and
+// its leader appear and the grid is drawn; the result's URL reproduces it;
+// an unknown address and a point outside the area say so.
+func TestResidentLookup(t *testing.T) {
+	t.Logf("browser: %s", chromiumVersion())
+	ctx := tab(t, 420, 860) // a phone
+	do(t, ctx, "opening /", chromedp.Navigate(theSite.URL+"/"))
+	waitMapIdle(t, ctx)
+	waitFor(t, ctx, "the page in Chinese", `document.querySelector("#search button").textContent === "查询"`)
+
+	// Typing shows suggestions; choosing one searches it.
+	do(t, ctx, "typing an address", chromedp.SendKeys(chromedp.CSS("#address"), "人民路12号"))
+	waitFor(t, ctx, "suggestions", `document.querySelectorAll("#suggestions li").length > 0 && !document.querySelector("#suggestions").hidden`)
+	shot(t, ctx, "resident-1-suggestions")
+	want := "人民路12号3栋"
+	do(t, ctx, "choosing a suggestion", chromedp.Click(chromedp.CSS(`#suggestions li[data-address="`+want+`"]`)))
+	waitFor(t, ctx, "the result", `document.querySelector("#result").dataset.state === "found" && !!document.querySelector("#grid-name")`)
+	waitMapIdle(t, ctx)
+	shot(t, ctx, "resident-2-result")
+
+	grid := eval[string](t, ctx, `document.querySelector("#grid-name").firstChild.textContent`)
+	if grid != "幸福社区第04网格" {
+		t.Errorf("grid shown: got %q, want 幸福社区第04网格", grid)
+	}
+	chain := eval[string](t, ctx, `document.querySelector(".chain").textContent`)
+	if chain != "幸福街道 › 幸福社区 › 幸福社区第04网格" {
+		t.Errorf("chain: got %q", chain)
+	}
+	leader := eval[map[string]string](t, ctx, `(() => {
+		const c = document.querySelector(".person.lead");
+		return c ? {name: c.querySelector(".name").textContent, tel: c.querySelector("a.phone").getAttribute("href"),
+			photo: c.querySelector("img").getAttribute("src"), loaded: String(c.querySelector("img").complete && c.querySelector("img").naturalWidth > 0),
+			duties: c.querySelector(".duties").textContent} : {};
+	})()`)
+	if leader["name"] == "" || !strings.HasPrefix(leader["tel"], "tel:140") || !strings.HasPrefix(leader["photo"], "/api/v1/photos/") || leader["duties"] == "" {
+		t.Errorf("grid leader card: got %v; want a name, a tel:140… link, a photo and duties", leader)
+	}
+	if leader["loaded"] != "true" {
+		t.Errorf("the leader's photo did not load")
+	}
+	// The grid is on the map: its source holds the grid's polygon.
+	n := eval[int](t, ctx, `window.__gridmap.map.querySourceFeatures("grid").length`)
+	if n == 0 {
+		t.Errorf("the grid's outline is not on the map")
+	}
+	shared := eval[string](t, ctx, `location.href`)
+	u, _ := url.Parse(shared)
+	if u.Query().Get("address") != want {
+		t.Fatalf("result URL %s does not hold the address", shared)
+	}
+
+	// The shared URL reproduces the result in a fresh browser.
+	ctx2 := tab(t, 1280, 800)
+	do(t, ctx2, "opening the shared URL", chromedp.Navigate(shared))
+	waitFor(t, ctx2, "the result", `document.querySelector("#result").dataset.state === "found"`)
+	waitMapIdle(t, ctx2)
+	if got := eval[string](t, ctx2, `document.querySelector("#grid-name").firstChild.textContent`); got != grid {
+		t.Errorf("shared URL shows grid %q, want %q", got, grid)
+	}
+	shot(t, ctx2, "resident-3-shared-url-desktop")
+
+	// An unknown address says so.
+	eval[bool](t, ctx, `(document.querySelector("#address").value = "", true)`)
+	do(t, ctx, "searching an unknown address", chromedp.SendKeys(chromedp.CSS("#address"), "不存在路9999号\n"))
+	waitFor(t, ctx, "the not-found message", `document.querySelector("#result").dataset.state === "not-found"`)
+	msg := eval[string](t, ctx, `document.querySelector("#not-found").textContent`)
+	if !strings.Contains(msg, "未找到地址") || !strings.Contains(msg, "不存在路9999号") {
+		t.Errorf("not-found message: got %q", msg)
+	}
+	shot(t, ctx, "resident-4-not-found")
+
+	// A point outside every area says so.
+	do(t, ctx, "opening a point outside", chromedp.Navigate(theSite.URL+"/?lon=116.39&lat=39.9"))
+	waitFor(t, ctx, "the outside message", `document.querySelector("#result").dataset.state === "outside"`)
+	if msg := eval[string](t, ctx, `document.querySelector("#outside").textContent`); !strings.Contains(msg, "不在本系统覆盖的区域内") {
+		t.Errorf("outside message: got %q", msg)
+	}
+
+	// English is selectable and remembered.
+	do(t, ctx, "switching to English", chromedp.Click(chromedp.CSS("#lang")))
+	waitFor(t, ctx, "English", `document.querySelector("#outside") && document.querySelector("#outside").textContent.includes("outside the area")`)
+	do(t, ctx, "reloading", chromedp.Navigate(theSite.URL+"/"))
+	waitFor(t, ctx, "English after reload", `document.querySelector("#search button").textContent === "Search"`)
+}

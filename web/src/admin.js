@@ -1,0 +1,2 @@
+// Staff editor (/admin). (Built in a later step.)
+import "./css/base.css";

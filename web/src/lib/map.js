@@ -1,0 +1,127 @@
+// The map shared by every page: MapLibre with gridmap's vector tiles (when the
+// server has them), an optional raster basemap from /config.json, and helpers
+// to draw GeoJSON in the basemap's coordinate system. It works with no
+// basemap at all (offline): a plain background and gridmap's own layers.
+import { Map as MapLibre, AttributionControl, NavigationControl, setWorkerUrl } from "maplibre-gl";
+import "maplibre-gl/dist/maplibre-gl.css";
+import { getJSON } from "./api.js";
+import { wgs84ToGcj02, gcj02ToWgs84, mapCoords } from "./gcj02.js";
+
+// The worker is a separate module next to the bundle (see build.mjs).
+setWorkerUrl(new URL("/assets/maplibre-gl-worker.mjs", location.href).href);
+
+// Chinese names are drawn with the browser's fonts: gridmap's glyph ranges are empty.
+const ideographFonts = "'Noto Sans CJK SC', 'WenQuanYi Zen Hei', 'PingFang SC', 'Microsoft YaHei', sans-serif";
+
+let configPromise;
+/** loadConfig fetches /config.json once: basemap and attribution. */
+export function loadConfig() {
+  configPromise ??= getJSON("/config.json").catch(() => ({ basemap: null, attribution: "" }));
+  return configPromise;
+}
+
+/**
+ * State the browser tests read: idle is true once MapLibre has rendered
+ * everything it was asked to (its `idle` event) and false after any change.
+ */
+export const mapState = (window.__gridmap ??= { idle: false, idleCount: 0, maps: [] });
+
+async function baseStyle(config, withTiles) {
+  const gcj = config.basemap?.crs === "gcj02";
+  const style = {
+    version: 8,
+    sources: {},
+    layers: [{ id: "background", type: "background", paint: { "background-color": "#f4f2ec" } }],
+  };
+  if (config.basemap?.url) {
+    style.sources.basemap = {
+      type: "raster",
+      tiles: [config.basemap.url],
+      tileSize: config.basemap.tile_size || 256,
+      attribution: config.basemap.attribution || "",
+      maxzoom: 18,
+    };
+    style.layers.push({ id: "basemap", type: "raster", source: "basemap" });
+  }
+  // gridmap's vector tiles are WGS84: on a GCJ-02 basemap they would sit
+  // hundreds of metres off, so pages draw shifted GeoJSON there instead.
+  if (withTiles && !gcj) {
+    try {
+      const tiles = await getJSON("/styles/default.json");
+      Object.assign(style.sources, tiles.sources);
+      if (tiles.glyphs) style.glyphs = tiles.glyphs;
+      for (const l of tiles.layers) if (l.type !== "background") style.layers.push(l);
+      style.tilesCenter = tiles.center;
+      style.tilesZoom = tiles.zoom;
+    } catch {
+      /* no tile server: GeoJSON overlays only */
+    }
+  }
+  return style;
+}
+
+/**
+ * createMap makes a map in container. opts.tiles adds gridmap's vector tile
+ * layers; opts.center/zoom/bounds place it. The returned map has
+ * map.toDisplay(geojson), map.fromDisplay([lon, lat]) and map.setGeoJSON(id, data).
+ */
+export async function createMap(container, opts = {}) {
+  const config = await loadConfig();
+  const gcj = config.basemap?.crs === "gcj02";
+  const style = await baseStyle(config, opts.tiles);
+  const center = opts.center || style.tilesCenter || [120.12, 30.29];
+  const zoom = opts.zoom ?? style.tilesZoom ?? 13;
+  delete style.tilesCenter;
+  delete style.tilesZoom;
+  const map = new MapLibre({
+    container,
+    style,
+    center: gcj ? wgs84ToGcj02(center) : center,
+    zoom,
+    localIdeographFontFamily: ideographFonts,
+    attributionControl: false,
+    // Screenshots and prints of the canvas need the drawing buffer kept.
+    canvasContextAttributes: { preserveDrawingBuffer: true },
+  });
+  map.addControl(new AttributionControl({ compact: false, customAttribution: config.attribution || undefined }));
+  map.addControl(new NavigationControl({ showCompass: false }));
+  map.toDisplay = (geojson) => (gcj ? mapCoords(geojson, wgs84ToGcj02) : geojson);
+  map.fromDisplay = (p) => (gcj ? gcj02ToWgs84(p) : p);
+  map.gcj = gcj;
+  map.setGeoJSON = (id, data) => {
+    mapState.idle = false;
+    const shown = map.toDisplay(data || { type: "FeatureCollection", features: [] });
+    const src = map.getSource(id);
+    if (src) src.setData(shown);
+    else map.addSource(id, { type: "geojson", data: shown });
+  };
+  mapState.maps.push(map);
+  mapState.map = map;
+  map.on("idle", () => {
+    mapState.idle = true;
+    mapState.idleCount++;
+  });
+  for (const ev of ["movestart", "sourcedataloading", "styledataloading"]) map.on(ev, () => (mapState.idle = false));
+  await new Promise((resolve) => (map.loaded() ? resolve() : map.once("load", resolve)));
+  return map;
+}
+
+/** boundsOf returns [[minLon, minLat], [maxLon, maxLat]] of a GeoJSON object, or null. */
+export function boundsOf(geojson) {
+  let b = null;
+  mapCoords(geojson, (p) => {
+    if (!b) b = [[p[0], p[1]], [p[0], p[1]]];
+    b[0][0] = Math.min(b[0][0], p[0]);
+    b[0][1] = Math.min(b[0][1], p[1]);
+    b[1][0] = Math.max(b[1][0], p[0]);
+    b[1][1] = Math.max(b[1][1], p[1]);
+    return p;
+  });
+  return b;
+}
+
+/** fitTo moves the map to show a WGS84 GeoJSON object. */
+export function fitTo(map, geojson, padding = 40, maxZoom = 17) {
+  const b = boundsOf(map.toDisplay(geojson));
+  if (b) map.fitBounds(b, { padding, maxZoom, duration: 0 });
+}

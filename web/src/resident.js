@@ -1,0 +1,190 @@
+// Resident lookup (/): search an address (suggestions while typing) or use
+// the device's location; show 街道 › 社区 › 网格, the grid on the map and the
+// people responsible. The URL (?address= or ?lon=&lat=) reproduces a result.
+import { $, h, show } from "./lib/dom.js";
+import { getJSON, qs } from "./lib/api.js";
+import { t, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
+import { createMap, fitTo, mapState } from "./lib/map.js";
+import { personCards, chainView } from "./lib/people.js";
+import "./css/base.css";
+import "./css/resident.css";
+
+applyI18n();
+langToggle($("#lang"));
+
+const mapReady = createMap($("#map"), { tiles: true });
+let last = null; // {params, result, building} of the result shown, re-rendered on language change
+
+// --- Search with suggestions ---------------------------------------------
+const input = $("#address");
+const list = $("#suggestions");
+let suggestTimer = 0;
+let suggestSeq = 0;
+
+function closeSuggestions() {
+  list.hidden = true;
+  input.setAttribute("aria-expanded", "false");
+  list.replaceChildren();
+}
+
+input.addEventListener("input", () => {
+  clearTimeout(suggestTimer);
+  const q = input.value.trim();
+  if (q.length < 2) return closeSuggestions();
+  suggestTimer = setTimeout(async () => {
+    const seq = ++suggestSeq;
+    let res;
+    try {
+      res = await getJSON("/api/v1/buildings?" + qs({ q, limit: 8 }));
+    } catch {
+      return; // suggestions are a convenience; the search itself reports errors
+    }
+    if (seq !== suggestSeq) return; // a newer keystroke answered first
+    if (!res.buildings.length) return closeSuggestions();
+    show(list, res.buildings.map((b) =>
+      h("li", { role: "option", tabindex: "-1", dataset: { address: b.address } },
+        h("span", {}, b.address), b.name ? h("small", {}, " " + b.name) : null)));
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+  }, 150);
+});
+
+list.addEventListener("click", (e) => {
+  const li = e.target.closest("li");
+  if (!li) return;
+  input.value = li.dataset.address;
+  closeSuggestions();
+  search({ address: input.value });
+});
+
+input.addEventListener("keydown", (e) => {
+  const items = [...list.children];
+  if (list.hidden || !items.length) return;
+  const i = items.indexOf(list.querySelector("[aria-selected=true]"));
+  if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+    e.preventDefault();
+    const next = items[(i + (e.key === "ArrowDown" ? 1 : items.length - 1)) % items.length];
+    items.forEach((li) => li.setAttribute("aria-selected", li === next ? "true" : "false"));
+    input.value = next.dataset.address;
+  } else if (e.key === "Escape") {
+    closeSuggestions();
+  }
+});
+
+$("#search").addEventListener("submit", (e) => {
+  e.preventDefault();
+  closeSuggestions();
+  const address = input.value.trim();
+  if (address) search({ address });
+});
+
+$("#locate").addEventListener("click", () => {
+  if (!navigator.geolocation) return message("warn", t("resident.locate.unsupported"));
+  message("info", t("resident.locate.waiting"));
+  navigator.geolocation.getCurrentPosition(
+    (p) => search({ lon: p.coords.longitude.toFixed(7), lat: p.coords.latitude.toFixed(7) }),
+    (err) => message("warn", t(err.code === err.PERMISSION_DENIED ? "resident.locate.denied" : "resident.locate.failed")),
+    { enableHighAccuracy: true, timeout: 15000 },
+  );
+});
+
+// --- Lookup and result ------------------------------------------------------
+function message(kind, text) {
+  show($("#result"), h("p", { class: `msg ${kind}`, role: kind === "warn" ? "alert" : null }, text));
+}
+
+async function search(params) {
+  history.replaceState(null, "", "?" + qs(params));
+  message("info", t("resident.searching"));
+  try {
+    const result = await getJSON("/api/v1/lookup?" + qs(params));
+    let building = null;
+    if (result.candidates && result.candidates.length && result.grid) {
+      // The building's own page data adds its building leader.
+      building = await getJSON("/api/v1/buildings/" + encodeURIComponent(result.candidates[0].building.code));
+    }
+    last = { params, result, building };
+    render();
+  } catch (err) {
+    last = null;
+    message("warn", t("resident.error", { message: err.message }));
+    (await mapReady).setGeoJSON("grid", null);
+  }
+}
+
+async function render() {
+  const { params, result, building } = last;
+  const map = await mapReady;
+  const box = $("#result");
+  if (result.candidates && result.candidates.length === 0) {
+    box.dataset.state = "not-found";
+    map.setGeoJSON("grid", null);
+    map.setGeoJSON("place", null);
+    return show(box, h("p", { class: "msg warn", role: "alert", id: "not-found" }, t("resident.notFound", { address: params.address })));
+  }
+  const place = result.candidates
+    ? result.candidates[0].building
+    : { lon: Number(params.lon), lat: Number(params.lat) };
+  const point = { type: "Feature", geometry: { type: "Point", coordinates: [place.lon, place.lat] }, properties: {} };
+  map.setGeoJSON("place", point);
+  ensureLayers(map);
+  if (!result.grid) {
+    box.dataset.state = "outside";
+    map.setGeoJSON("grid", null);
+    fitTo(map, point, 40, 15);
+    return show(box, h("p", { class: "msg warn", role: "alert", id: "outside" }, t("resident.outside")));
+  }
+  box.dataset.state = "found";
+  const grid = result.grid;
+  const responsible = building ? building.responsible : result.responsible;
+  const nodes = [];
+  if (place.address) nodes.push(h("p", { class: "place" }, t("resident.addressFound", { address: place.address })));
+  nodes.push(chainView(result.areas));
+  nodes.push(h("h2", { id: "grid-name" }, grid.name, " ", h("small", { class: "code" }, grid.code)));
+  if (result.ambiguous) {
+    nodes.push(h("p", { class: "msg info" }, t("resident.ambiguous", { names: result.alternatives.map((a) => a.name).join("、") })));
+  }
+  nodes.push(...personCards(responsible, { buildingCode: place.code }));
+  nodes.push(h("p", { class: "links" },
+    place.code ? h("a", { href: `/b/${place.code}`, id: "building-link" }, t("resident.buildingPage")) : null,
+    h("a", { href: `/g/${grid.code}` }, t("resident.gridPage")),
+    h("a", { href: location.href, id: "share" }, t("resident.share"))));
+  show(box, nodes);
+  const fc = await getJSON(`/api/v1/areas/${encodeURIComponent(grid.code)}.geojson`);
+  map.setGeoJSON("grid", fc);
+  fitTo(map, fc, 30);
+}
+
+function ensureLayers(map) {
+  if (map.getLayer("grid-fill")) return;
+  map.addLayer({ id: "grid-fill", type: "fill", source: "grid", paint: { "fill-color": "#c8102e", "fill-opacity": 0.12 } });
+  map.addLayer({ id: "grid-line", type: "line", source: "grid", paint: { "line-color": "#c8102e", "line-width": 3 } });
+  map.addLayer({
+    id: "place", type: "circle", source: "place",
+    paint: { "circle-radius": 7, "circle-color": "#c8102e", "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
+  });
+}
+
+// A tap on the map looks up that point.
+mapReady.then((map) => {
+  map.setGeoJSON("grid", null);
+  map.setGeoJSON("place", null);
+  ensureLayers(map);
+  map.on("click", (e) => {
+    const [lon, lat] = map.fromDisplay([e.lngLat.lng, e.lngLat.lat]);
+    search({ lon: lon.toFixed(7), lat: lat.toFixed(7) });
+  });
+});
+
+onLangChange(() => last && render());
+
+// A shared URL reproduces its result.
+const start = new URLSearchParams(location.search);
+if (start.get("address")) {
+  input.value = start.get("address");
+  search({ address: start.get("address") });
+} else if (start.get("lon") && start.get("lat")) {
+  search({ lon: start.get("lon"), lat: start.get("lat") });
+} else {
+  mapState.ready = true;
+}
