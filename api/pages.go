@@ -262,7 +262,8 @@ func (s *Server) posterMap(ctx context.Context, grid *geo.AreaRef, bs []geo.Buil
 	if err != nil {
 		return nil, err
 	}
-	m := &poster.Map{Marked: marked, GridLabel: grid.Name}
+	// 1000 × 642 has the aspect of the poster's 190 × 122 mm map box.
+	m := &poster.Map{Marked: marked, GridLabel: grid.Name, Width: 1000, Height: 642}
 	for _, f := range own {
 		m.Grid = append(m.Grid, f.geom...)
 	}

@@ -27,7 +27,8 @@ type Map struct {
 	Footprints []orb.MultiPolygon // drawn as small shapes where known
 	Marked     *orb.Point         // the building the poster hangs in; nil for a grid poster
 	// Width and Height are the SVG's size in user units (its viewBox); the
-	// page scales it. Default 1000 × 620.
+	// page scales it, so give them the aspect of the box it is printed in.
+	// Default 1000 × 620.
 	Width, Height float64
 	Padding       float64 // share of the grid's extent shown around it; default 0.12
 	Title         string  // the SVG's <title>, for screen readers
@@ -60,6 +61,13 @@ func (p projection) xy(pt orb.Point) (float64, float64) {
 	return p.w/2 + (pt[0]*p.cos-p.cx)*p.k, p.h/2 + (-pt[1]-p.cy)*p.k
 }
 
+// visible is the lon/lat bound the viewBox shows.
+func (p projection) visible() orb.Bound {
+	lon := func(x float64) float64 { return ((x-p.w/2)/p.k + p.cx) / p.cos }
+	lat := func(y float64) float64 { return -((y-p.h/2)/p.k + p.cy) }
+	return orb.Bound{Min: orb.Point{lon(0), lat(p.h)}, Max: orb.Point{lon(p.w), lat(0)}}
+}
+
 func (p projection) path(mp orb.MultiPolygon) string {
 	var sb strings.Builder
 	for _, poly := range mp {
@@ -78,21 +86,25 @@ func (p projection) path(mp orb.MultiPolygon) string {
 	return sb.String()
 }
 
-// labelPoint is the centre of the largest ring's bound, good enough for a
-// label on a compact grid.
-func labelPoint(mp orb.MultiPolygon) orb.Point {
-	var best orb.Bound
+// labelPoint is the centre of the visible part of the largest ring's bound,
+// good enough for a label on a compact grid; ok is false when none of it is visible.
+func labelPoint(mp orb.MultiPolygon, visible orb.Bound) (pt orb.Point, ok bool) {
 	bestArea := -1.0
 	for _, poly := range mp {
 		if len(poly) == 0 {
 			continue
 		}
 		b := poly[0].Bound()
+		if !b.Intersects(visible) {
+			continue
+		}
+		b = orb.Bound{Min: orb.Point{math.Max(b.Min[0], visible.Min[0]), math.Max(b.Min[1], visible.Min[1])},
+			Max: orb.Point{math.Min(b.Max[0], visible.Max[0]), math.Min(b.Max[1], visible.Max[1])}}
 		if a := (b.Max[0] - b.Min[0]) * (b.Max[1] - b.Min[1]); a > bestArea {
-			best, bestArea = b, a
+			pt, bestArea, ok = b.Center(), a, true
 		}
 	}
-	return best.Center()
+	return pt, ok
 }
 
 // SVG renders the map as a standalone <svg> element. Neighbours are clipped
@@ -131,19 +143,34 @@ func (m Map) SVG() string {
 		x, y := p.xy(pt)
 		fmt.Fprintf(&sb, `<circle cx="%.1f" cy="%.1f" r="5" fill="#8c7a64" class="building"/>`, x, y)
 	}
+	vis := p.visible()
+	// The grid's name, moved below the marker when the marker would cover it.
+	gx, gy := w/2, h/2
+	if pt, ok := labelPoint(m.Grid, vis); ok {
+		gx, gy = p.xy(pt)
+	}
+	if m.Marked != nil {
+		if mx, my := p.xy(*m.Marked); math.Abs(mx-gx) < 220 && gy > my-70 && gy < my+40 {
+			gy = my + 50
+		}
+	}
 	for _, n := range m.Neighbours {
 		if n.Label == "" {
 			continue
 		}
-		x, y := p.xy(labelPoint(n.Geometry))
-		if x < 40 || x > w-40 || y < 20 || y > h-20 {
-			continue // its centre is off the frame: an unreadable stub
+		pt, ok := labelPoint(n.Geometry, vis)
+		if !ok {
+			continue
+		}
+		x, y := p.xy(pt)
+		near := m.GridLabel != "" && math.Abs(x-gx) < 260 && math.Abs(y-gy) < 40
+		if near || x < 80 || x > w-80 || y < 30 || y > h-30 {
+			continue // crowded or cut off by the frame
 		}
 		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="22" fill="#5b6373" text-anchor="middle" class="neighbour-label">%s</text>`, x, y, html.EscapeString(n.Label))
 	}
 	if m.GridLabel != "" {
-		x, y := p.xy(labelPoint(m.Grid))
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="34" font-weight="700" fill="#c8102e" stroke="#ffffff" stroke-width="6" paint-order="stroke" text-anchor="middle" class="grid-label">%s</text>`, x, y, html.EscapeString(m.GridLabel))
+		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="34" font-weight="700" fill="#c8102e" stroke="#ffffff" stroke-width="6" paint-order="stroke" text-anchor="middle" class="grid-label">%s</text>`, gx, gy, html.EscapeString(m.GridLabel))
 	}
 	if m.Marked != nil {
 		x, y := p.xy(*m.Marked)

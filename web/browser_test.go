@@ -211,12 +211,22 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
-// waitFor polls a JavaScript condition until it is truthy (30 s at most).
+// waitFor polls a JavaScript condition until it is truthy (30 s at most). A
+// navigation destroys the page's JavaScript context and the poll with it;
+// then it polls again in the new page.
 func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+cond+")", chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-		shot(t, ctx, "failed-"+safeName(t.Name()))
-		t.Fatalf("waiting for %s (%s): %v", what, cond, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+cond+")", chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil {
+			return
+		}
+		navigated := strings.Contains(err.Error(), "context") && (strings.Contains(err.Error(), "Cannot find") || strings.Contains(err.Error(), "destroyed"))
+		if !navigated || time.Now().After(deadline) || ctx.Err() != nil {
+			shot(t, ctx, "failed-"+safeName(t.Name()))
+			t.Fatalf("waiting for %s (%s): %v", what, cond, err)
+		}
 	}
 }
 

@@ -1,0 +1,173 @@
+package web_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// buildingCode finds a demo building's code by its address through the API.
+func buildingCode(t *testing.T, address string) string {
+	t.Helper()
+	res, body := get(t, "/api/v1/lookup?address="+address)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("lookup %s: %d %s", address, res.StatusCode, body)
+	}
+	var r struct {
+		Candidates []struct {
+			Building struct{ Code, Address string }
+			Score    float64
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &r); err != nil || len(r.Candidates) == 0 || r.Candidates[0].Score != 1 {
+		t.Fatalf("lookup %s: no exact match in %s", address, body)
+	}
+	return r.Candidates[0].Building.Code
+}
+
+var (
+	pdfPage     = regexp.MustCompile(`/Type\s*/Page\b`)
+	pdfMediaBox = regexp.MustCompile(`/MediaBox\s*\[\s*0\s+0\s+([0-9.]+)\s+([0-9.]+)\s*\]`)
+)
+
+// checkA4 asserts a PDF that Chromium printed has exactly one A4 page
+// (595.28 × 841.89 pt; Chromium rounds to 594.96 × 841.92).
+func checkA4(t *testing.T, name string, pdf []byte) {
+	t.Helper()
+	if n := len(pdfPage.FindAll(pdf, -1)); n != 1 {
+		t.Errorf("%s: %d pages, want 1", name, n)
+	}
+	m := pdfMediaBox.FindSubmatch(pdf)
+	if m == nil {
+		t.Fatalf("%s: no MediaBox in the PDF", name)
+	}
+	w, _ := strconv.ParseFloat(string(m[1]), 64)
+	h, _ := strconv.ParseFloat(string(m[2]), 64)
+	if w < 594 || w > 596 || h < 841 || h > 843 {
+		t.Errorf("%s: page is %.2f × %.2f pt, want A4 595 × 842", name, w, h)
+	}
+}
+
+// TestBuildingPageAndPoster: the building page shows its grid, people and
+// counts with the grid on the map; its poster prints to one A4 page and its
+// QR code holds the building page's URL.
+func TestBuildingPageAndPoster(t *testing.T) {
+	code := buildingCode(t, "人民路12号3栋")
+	ctx := tab(t, 1200, 900)
+	do(t, ctx, "opening the building page", chromedp.Navigate(theSite.URL+"/b/"+code))
+	waitFor(t, ctx, "the grid on the map", `window.__gridmap && window.__gridmap.map && window.__gridmap.map.getSource("grid")`)
+	waitMapIdle(t, ctx)
+	shot(t, ctx, "building-1-page")
+	got := eval[map[string]string](t, ctx, `({
+		grid: document.querySelector("#grid-name a").textContent,
+		leader: document.querySelector(".person.lead .name")?.textContent || "",
+		tel: document.querySelector(".person.lead a.phone")?.getAttribute("href") || "",
+		households: document.querySelector("#grid-counts [data-count=households]").textContent,
+		buildingHouseholds: document.querySelector("#building-counts [data-count=households]").textContent,
+		title: document.title,
+	})`)
+	if got["grid"] != "幸福社区第04网格" || got["leader"] == "" || !strings.HasPrefix(got["tel"], "tel:") {
+		t.Errorf("building page: got %v", got)
+	}
+	if n, _ := strconv.Atoi(got["households"]); n < 300 || n > 500 {
+		t.Errorf("grid households on the building page: got %q, want the demo's 300–500", got["households"])
+	}
+	if got["buildingHouseholds"] == "" || got["buildingHouseholds"] == "0" {
+		t.Errorf("building households: got %q", got["buildingHouseholds"])
+	}
+	if n := eval[int](t, ctx, `window.__gridmap.map.querySourceFeatures("grid").length`); n == 0 {
+		t.Errorf("the grid is not drawn on the building page's map")
+	}
+
+	// The poster: one A4 page, the QR code holds the building page's URL.
+	do(t, ctx, "opening the poster", chromedp.Click(chromedp.CSS("#poster-link")))
+	waitFor(t, ctx, "the poster with its photo", `document.querySelector("#qr svg") && document.querySelector("#poster-leader img") && document.querySelector("#poster-leader img").complete`)
+	shot(t, ctx, "building-2-poster-screen")
+	if n := eval[int](t, ctx, `document.querySelectorAll(".poster-map .grid").length`); n != 1 {
+		t.Errorf("poster map: %d grid outlines, want 1", n)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll(".poster-map .marked").length`); n != 1 {
+		t.Errorf("poster map: %d marked buildings, want 1", n)
+	}
+	// Nothing may be cut off at the bottom of the page: the footer ends inside the poster.
+	fits := eval[bool](t, ctx, `(() => { const p = document.querySelector("#poster").getBoundingClientRect();
+		const f = document.querySelector(".poster-foot").getBoundingClientRect(); return f.bottom <= p.bottom + 0.5; })()`)
+	if !fits {
+		t.Errorf("the poster's footer runs past the A4 page")
+	}
+	qrPNG, err := chromedp.Run(ctx, chromedp.ScreenshotScale(chromedp.CSS("#qr svg"), 2))
+	if err != nil {
+		t.Fatalf("screenshot of the QR code: %v", err)
+	}
+	writeArtifact(t, "building-3-qr.png", qrPNG)
+	want := theSite.URL + "/b/" + code
+	if got := decodeQR(t, qrPNG); got != want {
+		t.Errorf("QR code: got %q, want %q", got, want)
+	}
+	pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF(chromedp.PDFPreferCSSPageSize(), chromedp.PDFPrintBackground()))
+	if err != nil {
+		t.Fatalf("printing the poster: %v", err)
+	}
+	writeArtifact(t, "building-4-poster.pdf", pdf)
+	checkA4(t, "building poster", pdf)
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Errorf("the print is not a PDF")
+	}
+}
+
+// TestGridPageAndPoster: the same for a grid, in English too.
+func TestGridPageAndPoster(t *testing.T) {
+	const grid = "330199001001004"
+	ctx := tab(t, 1200, 900)
+	do(t, ctx, "opening the grid page", chromedp.Navigate(theSite.URL+"/g/"+grid))
+	waitFor(t, ctx, "the grid on the map", `window.__gridmap && window.__gridmap.map && window.__gridmap.map.getSource("grid")`)
+	waitMapIdle(t, ctx)
+	shot(t, ctx, "grid-1-page")
+	if n := eval[int](t, ctx, `document.querySelectorAll(".buildings li").length`); n == 0 {
+		t.Errorf("the grid page lists no buildings")
+	}
+	// English, chosen on the page, is rendered by the server on the next page too.
+	do(t, ctx, "switching to English", chromedp.Click(chromedp.CSS("#lang")))
+	waitFor(t, ctx, "the English page", `document.documentElement.lang === "en" && document.querySelector("#poster-link").textContent === "Print the notice board"`)
+	do(t, ctx, "opening the poster", chromedp.Click(chromedp.CSS("#poster-link")))
+	waitFor(t, ctx, "the English poster", `document.querySelector(".poster-head h1") && document.querySelector(".poster-head h1").textContent === "Grid notice board" && document.querySelector("#qr svg")`)
+	qrPNG, err := chromedp.Run(ctx, chromedp.ScreenshotScale(chromedp.CSS("#qr svg"), 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := decodeQR(t, qrPNG), theSite.URL+"/g/"+grid; got != want {
+		t.Errorf("grid poster QR: got %q, want %q", got, want)
+	}
+	pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF(chromedp.PDFPreferCSSPageSize(), chromedp.PDFPrintBackground()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeArtifact(t, "grid-2-poster-en.pdf", pdf)
+	checkA4(t, "grid poster", pdf)
+}
+
+// TestPageNotFound: unknown codes get an HTML page that says so, with 404.
+func TestPageNotFound(t *testing.T) {
+	for _, c := range []struct{ path, want string }{
+		{"/b/00000000000000000", "没有编码为 00000000000000000 的楼栋"},
+		{"/b/00000000000000000/poster", "没有编码为 00000000000000000 的楼栋"},
+		{"/g/999", "没有编码为 999 的网格"},
+		{"/g/999?lang=en", "There is no grid with code 999"},
+	} {
+		t.Run(c.path, func(t *testing.T) {
+			res, body := get(t, c.path)
+			if res.StatusCode != http.StatusNotFound || !strings.Contains(body, c.want) {
+				t.Errorf("GET %s: %d, body has %q: %v", c.path, res.StatusCode, c.want, strings.Contains(body, c.want))
+			}
+			if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+				t.Errorf("GET %s: Content-Type %s", c.path, ct)
+			}
+		})
+	}
+}
