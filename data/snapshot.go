@@ -143,3 +143,53 @@ func copyTime(t *time.Time) *time.Time {
 	c := *t
 	return &c
 }
+
+// qSnapshotBuildings lists the buildings that have an address, for address
+// search.
+const qSnapshotBuildings = `
+SELECT code, address, address_norm, name, ST_X(geom), ST_Y(geom) FROM building WHERE address_norm <> ''`
+
+// Buildings reads every building with an address: code, address, normalised
+// address, name and point (EPSG:4326).
+func (s *SnapshotSource) Buildings(ctx context.Context) ([]geo.Building, error) {
+	rows, err := s.db.Pool.Query(ctx, qSnapshotBuildings)
+	if err != nil {
+		return nil, dbErr("data.Buildings", err)
+	}
+	var out []geo.Building
+	var b geo.Building
+	_, err = pgx.ForEachRow(rows, []any{&b.Code, &b.Address, &b.AddressNorm, &b.Name, &b.Point[0], &b.Point[1]}, func() error {
+		if b.AddressNorm == b.Address {
+			b.AddressNorm = b.Address // share the bytes
+		}
+		out = append(out, b)
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("data.Buildings", err)
+	}
+	return out, nil
+}
+
+// qTrigrams asks pg_trgm for the trigrams of some strings.
+const qTrigrams = `SELECT t, show_trgm(t) FROM unnest($1::text[]) AS t`
+
+// Trigrams returns pg_trgm's trigrams of each string, as show_trgm writes
+// them (three characters, or 0x and six hex digits for a hashed trigram).
+func (s *SnapshotSource) Trigrams(ctx context.Context, texts []string) (map[string][]string, error) {
+	rows, err := s.db.Pool.Query(ctx, qTrigrams, texts)
+	if err != nil {
+		return nil, dbErr("data.Trigrams", err)
+	}
+	out := make(map[string][]string, len(texts))
+	var t string
+	var ts []string
+	_, err = pgx.ForEachRow(rows, []any{&t, &ts}, func() error {
+		out[t] = append([]string(nil), ts...)
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("data.Trigrams", err)
+	}
+	return out, nil
+}

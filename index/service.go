@@ -29,6 +29,17 @@ type Source interface {
 	Snapshot(ctx context.Context, ids []int64, dutiesFrom time.Time) (*geo.Snapshot, error)
 }
 
+// AddressSource is implemented by sources that also load the buildings for
+// address search in memory (data.SnapshotSource). Without it addresses are
+// searched by the fallback.
+type AddressSource interface {
+	// Buildings returns every building with an address (code, address,
+	// normalised address, name, point).
+	Buildings(ctx context.Context) ([]geo.Building, error)
+	// Trigrams returns pg_trgm's trigrams of each text as show_trgm writes them.
+	Trigrams(ctx context.Context, texts []string) (map[string][]string, error)
+}
+
 // Config configures a Service. Zero fields take the defaults.
 type Config struct {
 	// MaxBatch is the most points one LookupPoints call takes; default 100,000.
@@ -55,14 +66,19 @@ type Service struct {
 	cur    atomic.Pointer[state]
 	usable atomic.Bool // cur is loaded and no change may have been missed since
 
-	mu         sync.Mutex // guards the pending work below
-	pendingAll bool
-	pendingIDs map[int64]struct{}
-	wake       chan struct{}
+	addr       atomic.Pointer[addressIndex]
+	addrUsable atomic.Bool // addr is loaded and no building change is pending
 
-	loads     atomic.Int64 // completed loads, full or partial
-	fallbacks atomic.Int64 // point lookups answered by the fallback
-	lastLoad  atomic.Pointer[LoadStats]
+	mu               sync.Mutex // guards the pending work below
+	pendingAll       bool
+	pendingIDs       map[int64]struct{}
+	pendingBuildings bool
+	wake             chan struct{}
+
+	loads            atomic.Int64 // completed loads, full or partial
+	fallbacks        atomic.Int64 // point lookups answered by the fallback
+	addressFallbacks atomic.Int64 // address lookups answered by the fallback
+	lastLoad         atomic.Pointer[LoadStats]
 }
 
 var _ geo.LookupService = (*Service)(nil)
@@ -95,17 +111,22 @@ func New(src Source, feed geo.ChangeFeed, fallback geo.LookupService, cfg Config
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Service{cfg: cfg, src: src, fallback: fallback, pendingAll: true, pendingIDs: map[int64]struct{}{}, wake: make(chan struct{}, 1)}
+	s := &Service{cfg: cfg, src: src, fallback: fallback, pendingAll: true, pendingIDs: map[int64]struct{}{}, pendingBuildings: true, wake: make(chan struct{}, 1)}
 	if feed != nil {
 		feed.Subscribe(s.onEvent, s.onReset)
 	}
 	return s
 }
 
-// onEvent queues the areas an event names for reloading. It runs on the
-// feed's goroutine and does not block.
+// onEvent queues the areas an event names for reloading, and after a
+// buildings change the buildings (address search goes to the fallback until
+// they are reloaded). It runs on the feed's goroutine and does not block.
 func (s *Service) onEvent(ev geo.ChangeEvent) {
 	s.mu.Lock()
+	if ev.Layer == geo.LayerBuildings {
+		s.addrUsable.Store(false)
+		s.pendingBuildings = true
+	}
 	if len(ev.Areas) == 0 && ev.Layer == geo.LayerAreas {
 		s.pendingAll = true // an areas change that does not say which: reload all
 	}
@@ -120,8 +141,10 @@ func (s *Service) onEvent(ev geo.ChangeEvent) {
 // fallback until everything is reloaded.
 func (s *Service) onReset() {
 	s.usable.Store(false)
+	s.addrUsable.Store(false)
 	s.mu.Lock()
 	s.pendingAll = true
+	s.pendingBuildings = true
 	s.mu.Unlock()
 	s.signal()
 }
@@ -186,8 +209,10 @@ func (s *Service) step(ctx context.Context) error {
 			ids = append(ids, id)
 		}
 	}
+	buildings := s.pendingBuildings
 	s.pendingAll = false
 	s.pendingIDs = map[int64]struct{}{}
+	s.pendingBuildings = false
 	s.mu.Unlock()
 
 	var err error
@@ -207,8 +232,17 @@ func (s *Service) step(ctx context.Context) error {
 			s.usable.Store(false)
 			s.pendingAll = true
 		}
+		s.pendingBuildings = s.pendingBuildings || buildings
 		s.mu.Unlock()
 		return err
+	}
+	if buildings {
+		if err := s.loadAddresses(ctx); err != nil {
+			s.mu.Lock()
+			s.pendingBuildings = true
+			s.mu.Unlock()
+			return err
+		}
 	}
 	if cur := s.cur.Load(); cur != nil {
 		if today := civilDay(s.cfg.Now()); today != cur.day {
@@ -260,6 +294,50 @@ func (s *Service) loadAreas(ctx context.Context, ids []int64) error {
 	return nil
 }
 
+// loadAddresses reads every building with an address and indexes them.
+func (s *Service) loadAddresses(ctx context.Context) error {
+	as, ok := s.src.(AddressSource)
+	if !ok {
+		return nil
+	}
+	if s.cfg.Listening != nil {
+		if err := s.cfg.Listening(ctx); err != nil {
+			return fmt.Errorf("index: waiting for the change feed: %w", err)
+		}
+	}
+	start := time.Now()
+	bs, err := as.Buildings(ctx)
+	if err != nil {
+		return fmt.Errorf("index: loading buildings: %w", err)
+	}
+	var shown map[string][]trigram
+	if norms := unsafeNorms(bs); len(norms) > 0 {
+		raw, err := as.Trigrams(ctx, norms)
+		if err != nil {
+			return fmt.Errorf("index: trigrams of %d addresses: %w", len(norms), err)
+		}
+		shown = make(map[string][]trigram, len(raw))
+		for n, ts := range raw {
+			for _, t := range ts {
+				v, ok := parseShownTrigram(t)
+				if !ok {
+					return fmt.Errorf("index: show_trgm(%q) gave %q, not a trigram", n, t)
+				}
+				shown[n] = append(shown[n], v)
+			}
+		}
+	}
+	ix := newAddressIndex(bs, shown)
+	s.addr.Store(ix)
+	s.mu.Lock()
+	if !s.pendingBuildings {
+		s.addrUsable.Store(true)
+	}
+	s.mu.Unlock()
+	s.cfg.Log.Info("lookup index: addresses loaded", "buildings", len(ix.buildings), "duration", time.Since(start))
+	return nil
+}
+
 func (s *Service) publish(st *state, ls *LoadStats) {
 	s.cur.Store(st)
 	s.loads.Add(1)
@@ -286,15 +364,23 @@ func (s *Service) Ready(ctx context.Context) error {
 
 // Stats describes the index for metrics.
 type Stats struct {
-	Ready     bool
-	Loads     int64
-	Fallbacks int64 // point lookups answered by the fallback (as-of dates, or while loading)
-	Last      *LoadStats
+	Ready            bool // point lookups are answered from memory
+	AddressReady     bool // address lookups are answered from memory
+	Loads            int64
+	Fallbacks        int64 // point lookups answered by the fallback (as-of dates, or while loading)
+	AddressFallbacks int64 // address lookups answered by the fallback
+	Buildings        int   // buildings in the address index
+	Last             *LoadStats
 }
 
 // Stats returns the index's counters.
 func (s *Service) Stats() Stats {
-	return Stats{Ready: s.usable.Load(), Loads: s.loads.Load(), Fallbacks: s.fallbacks.Load(), Last: s.lastLoad.Load()}
+	st := Stats{Ready: s.usable.Load(), AddressReady: s.addrUsable.Load(), Loads: s.loads.Load(), Fallbacks: s.fallbacks.Load(),
+		AddressFallbacks: s.addressFallbacks.Load(), Last: s.lastLoad.Load()}
+	if ax := s.addr.Load(); ax != nil {
+		st.Buildings = len(ax.buildings)
+	}
+	return st
 }
 
 // MaxBatchPoints is the most points one LookupPoints call takes.
@@ -375,9 +461,38 @@ func (s *Service) LookupPoints(ctx context.Context, points []orb.Point, at *time
 	return out, nil
 }
 
-// LookupAddress finds buildings by address in the fallback (PostGIS keeps
-// the normalised addresses and their indexes), which also answers the point
-// lookup of the best one.
+// LookupAddress finds buildings by normalised address, ranked as PostGIS
+// ranks them (see address.go), and answers the point lookup of the best one;
+// from memory when both indexes are loaded and the query has only
+// characters whose trigrams this package reproduces, otherwise from the
+// fallback.
 func (s *Service) LookupAddress(ctx context.Context, text string, limit int, hierarchy string) (*geo.AddressResult, error) {
-	return s.fallback.LookupAddress(ctx, text, limit, hierarchy)
+	norm := geo.NormalizeAddress(text)
+	if norm == "" {
+		return nil, geo.Errorf(geo.EInvalid, "address must contain letters or digits, got %q", text)
+	}
+	if limit <= 0 || limit > 50 {
+		limit = 10
+	}
+	st, ax := s.current(nil), s.addr.Load()
+	if st == nil || ax == nil || !s.addrUsable.Load() {
+		s.addressFallbacks.Add(1)
+		return s.fallback.LookupAddress(ctx, text, limit, hierarchy)
+	}
+	cands, ok := ax.search(norm, limit)
+	if !ok {
+		s.addressFallbacks.Add(1)
+		return s.fallback.LookupAddress(ctx, text, limit, hierarchy)
+	}
+	res := &geo.AddressResult{Candidates: cands}
+	if len(cands) == 0 {
+		res.LookupResult = geo.LookupResult{Areas: []geo.AreaRef{}, Responsible: []geo.Responsible{}, Alternatives: []geo.AreaRef{}}
+		return res, nil
+	}
+	if hierarchy == "" {
+		hierarchy = geo.DefaultHierarchy
+	}
+	best := cands[0].Building
+	res.LookupResult = st.lookup(orb.Point{best.Lon, best.Lat}, hierarchy, civilDay(s.cfg.Now()))
+	return res, nil
 }

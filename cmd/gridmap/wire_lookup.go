@@ -116,6 +116,17 @@ func indexCollectors(idx *index.Service) []prometheus.Collector {
 			func() float64 { return float64(idx.Stats().Loads) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gridmap_lookup_fallback_points_total", Help: "Points answered by PostGIS (as-of dates, or while the index loads)."},
 			func() float64 { return float64(idx.Stats().Fallbacks) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_lookup_address_index_ready", Help: "1 when address lookups are answered from memory."},
+			func() float64 {
+				if idx.Stats().AddressReady {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_lookup_address_index_buildings", Help: "Buildings in the address index."},
+			func() float64 { return float64(idx.Stats().Buildings) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gridmap_lookup_address_fallbacks_total", Help: "Address lookups answered by PostGIS."},
+			func() float64 { return float64(idx.Stats().AddressFallbacks) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_lookup_index_last_load_seconds", Help: "Duration of the last index load."},
 			func() float64 {
 				if l := idx.Stats().Last; l != nil {
