@@ -75,7 +75,7 @@ func TestTrigramSafety(t *testing.T) {
 		{"äulestrasse5", true},
 		{"ŝtrato1", false},      // Latin Extended: left to PostgreSQL
 		{"가나다1", false},         // Hangul
-		{"𠀀路1号", false},        // CJK extension B (4-byte)
+		{"𠀀路1号", false},         // CJK extension B (4-byte)
 		{"e\u0301cole1", false}, // combining accent
 	} {
 		t.Run(tc.s, func(t *testing.T) {
