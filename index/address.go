@@ -136,16 +136,18 @@ type addressBuilding struct {
 }
 
 // addressIndex finds buildings by normalised address. It is immutable.
+// Every candidate shares a trigram with the query, except buildings that
+// contain a query without a three-character word (see search): a building
+// equal to the query shares all of them.
 type addressIndex struct {
 	buildings []addressBuilding
-	exact     map[string][]int32
 	postings  map[trigram][]int32 // ascending building positions
 }
 
 // newAddressIndex indexes buildings; trigrams gives the trigrams of a norm
 // that trigramsOf cannot make (from PostgreSQL), keyed by the norm.
 func newAddressIndex(bs []geo.Building, trigrams map[string][]trigram) *addressIndex {
-	ix := &addressIndex{exact: map[string][]int32{}, postings: map[trigram][]int32{}}
+	ix := &addressIndex{postings: map[trigram][]int32{}}
 	for _, b := range bs {
 		if b.AddressNorm == "" {
 			continue
@@ -160,7 +162,6 @@ func newAddressIndex(bs []geo.Building, trigrams map[string][]trigram) *addressI
 			norm:    b.AddressNorm,
 			normLen: utf8.RuneCountInString(b.AddressNorm), trigrams: len(ts),
 		})
-		ix.exact[b.AddressNorm] = append(ix.exact[b.AddressNorm], i)
 		for _, t := range ts {
 			ix.postings[t] = append(ix.postings[t], i)
 		}
@@ -242,20 +243,12 @@ func (ix *addressIndex) search(q string, limit int) ([]geo.AddressCandidate, boo
 	for _, i := range touched {
 		eval(i, int(cnt[i]))
 	}
-	// Buildings sharing no trigram with q can still equal or contain it when
-	// q has no word of three characters (whose inner trigrams every building
+	// Buildings sharing no trigram with q can still contain it when q has no
+	// word of three characters (whose inner trigrams every building
 	// containing q shares): look at every one of them then.
-	untouched := map[int32]bool{}
-	for _, i := range ix.exact[q] {
-		if cnt[i] == 0 && !untouched[i] {
-			untouched[i] = true
-			eval(i, 0)
-		}
-	}
 	if !hasInnerTrigram(q) {
 		for i := range ix.buildings {
-			if cnt[i] == 0 && !untouched[int32(i)] && strings.Contains(ix.buildings[i].norm, q) {
-				untouched[int32(i)] = true
+			if cnt[i] == 0 && strings.Contains(ix.buildings[i].norm, q) {
 				eval(int32(i), 0)
 			}
 		}

@@ -48,8 +48,9 @@ type slot struct {
 	depth int
 	chain []geo.AreaRef // from the top of the hierarchy down to the area
 	// cands are the duties that can make up the responsible list: the area's
-	// own and its ancestors' police officers, in display order.
-	cands []duty
+	// own and its ancestors' police officers, in display order. They point
+	// into the areas' duties.
+	cands []*duty
 	resp  []geo.Responsible // cands in force on state.day
 }
 
@@ -141,7 +142,7 @@ func roleRank(r geo.Role) int {
 
 // compareDuties is the display order of responsible lists: role, then the
 // public name, then the duty's id (data.responsibleFor sorts the same way).
-func compareDuties(a, b duty) int {
+func compareDuties(a, b *duty) int {
 	if c := cmp.Compare(roleRank(a.public.Role), roleRank(b.public.Role)); c != 0 {
 		return c
 	}
@@ -203,15 +204,18 @@ func buildState(levels []geo.Level, areas map[int64]*area, day int32) *state {
 
 // ancestry returns a's chain (top first, a last) and the duties that can be
 // responsible for it: its own, and its ancestors' police officers, sorted.
-func (st *state) ancestry(a *area) ([]geo.AreaRef, []duty) {
+func (st *state) ancestry(a *area) ([]geo.AreaRef, []*duty) {
 	var chain []geo.AreaRef
-	cands := append([]duty(nil), a.duties...)
+	var cands []*duty
+	for i := range a.duties {
+		cands = append(cands, &a.duties[i])
+	}
 	for cur := a; cur != nil && len(chain) < maxChain; {
 		chain = append(chain, cur.ref)
 		if cur != a {
-			for _, d := range cur.duties {
-				if d.public.Role == geo.RolePolice {
-					cands = append(cands, d)
+			for i := range cur.duties {
+				if cur.duties[i].public.Role == geo.RolePolice {
+					cands = append(cands, &cur.duties[i])
 				}
 			}
 		}
@@ -241,11 +245,17 @@ func (st *state) withDay(day int32) *state {
 
 // responsibleOn returns the public view of the duties in force on day, in
 // order; never nil.
-func responsibleOn(cands []duty, day int32) []geo.Responsible {
-	out := make([]geo.Responsible, 0, len(cands))
-	for i := range cands {
-		if cands[i].inForce(day) {
-			out = append(out, cands[i].public)
+func responsibleOn(cands []*duty, day int32) []geo.Responsible {
+	n := 0
+	for _, d := range cands {
+		if d.inForce(day) {
+			n++
+		}
+	}
+	out := make([]geo.Responsible, 0, n)
+	for _, d := range cands {
+		if d.inForce(day) {
+			out = append(out, d.public)
 		}
 	}
 	return out

@@ -1,0 +1,87 @@
+// Command indexmem measures the memory the lookup index takes: it builds the
+// index from DATABASE_URL in this process and reports the Go heap in use
+// (after a full GC) before and after, for the point index alone and then
+// with the address index, scaled to 10,000 grids.
+//
+//	DATABASE_URL=postgres://…/gridmap_bench go run ./bench/lookup/indexmem
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"gridmap/data"
+	"gridmap/geo"
+	"gridmap/index"
+)
+
+// pointsOnly hides the address half of the source, so that only the point
+// index is built.
+type pointsOnly struct{ src *data.SnapshotSource }
+
+func (p pointsOnly) Snapshot(ctx context.Context, ids []int64, from time.Time) (*geo.Snapshot, error) {
+	return p.src.Snapshot(ctx, ids, from)
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+func main() {
+	ctx := context.Background()
+	db, err := data.Open(ctx, data.Config{URL: os.Getenv("DATABASE_URL")})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "indexmem:", err)
+		os.Exit(1)
+	}
+	defer db.Close()
+	var grids int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM area WHERE level = 'grid' AND retired_at IS NULL`).Scan(&grids); err != nil || grids == 0 {
+		fmt.Fprintln(os.Stderr, "indexmem: no grids:", err)
+		os.Exit(1)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	src := data.NewSnapshotSource(db)
+
+	build := func(s index.Source, addresses bool) (*index.Service, context.CancelFunc, time.Duration) {
+		cctx, cancel := context.WithCancel(ctx)
+		svc := index.New(s, nil, data.NewLookupService(db), index.Config{Log: quiet})
+		start := time.Now()
+		go svc.Run(cctx)
+		for svc.Ready(ctx) != nil || addresses && !svc.Stats().AddressReady {
+			time.Sleep(time.Millisecond)
+		}
+		return svc, cancel, time.Since(start)
+	}
+
+	base := heapInUse()
+	svc, cancel, took := build(pointsOnly{src}, false)
+	points := int64(heapInUse()) - int64(base)
+	st := svc.Stats()
+	fmt.Printf("grids %d, areas indexed %d; point index built in %v\n", grids, st.Last.Indexed, took.Round(time.Millisecond))
+	fmt.Printf("point index (geometry, R-trees, chains, responsible lists): %.1f MB heap, %.1f MB per 10,000 grids\n",
+		mb(points), mb(points)*10000/float64(grids))
+	runtime.KeepAlive(svc)
+	cancel()
+	svc = nil
+
+	base = heapInUse()
+	svc, cancel, took = build(src, true)
+	both := int64(heapInUse()) - int64(base)
+	fmt.Printf("with the address index of %d buildings: %.1f MB heap (addresses %.1f MB); both built in %v\n",
+		svc.Stats().Buildings, mb(both), mb(both-points), took.Round(time.Millisecond))
+	runtime.KeepAlive(svc)
+	cancel()
+}
