@@ -1,2 +1,554 @@
-// Staff editor (/admin). (Built in a later step.)
+// Staff editor (/admin): sign in; the area tree beside the map (gridmap's
+// vector tiles); select a grid and edit its vertices, move a shared border
+// (both neighbours follow), split it, merge it with a neighbour, or draw a new
+// grid, with snapping to neighbouring vertices and edges. Before saving, the
+// server's preview: errors drawn on the map with their sizes, and the impact
+// in words. Save with a reason; a colleague's intervening change is shown and
+// ours can be re-applied on top. Balance panel and history with revert.
+import { TerraDraw, TerraDrawSelectMode, TerraDrawPolygonMode, TerraDrawLineStringMode } from "terra-draw";
+import { TerraDrawMapLibreGLAdapter } from "terra-draw-maplibre-gl-adapter";
+import { Marker } from "maplibre-gl";
+import { $, h, show } from "./lib/dom.js";
+import { ApiError, getJSON, postJSON, qs, setCSRF } from "./lib/api.js";
+import { t, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
+import { createMap, fitTo, mapState } from "./lib/map.js";
+import { mapCoords } from "./lib/gcj02.js";
+import { ringsOf, snapper, sharedBorder } from "./lib/snap.js";
 import "./css/base.css";
+import "./css/admin.css";
+
+applyI18n();
+langToggle($("#lang"));
+
+const state = {
+  session: null,
+  community: null, // {id, code, name}
+  grids: null, // FeatureCollection (WGS84) of the community's grids
+  selected: null, // grid feature
+  edit: null, // {op, areas, geometry?, line?, parent?, name?, neighbour?}
+  preview: null,
+  conflict: null,
+  history: [],
+};
+window.__editor = state; // read by the browser tests
+// For the browser tests: the request the page would send, and where on the
+// screen the middle of the border being moved is (a vertex or the midpoint handle).
+window.__editorRequest = () => request();
+window.__borderHandle = () => {
+  const c = draw.getSnapshotFeature(state.edit.drawn).geometry.coordinates;
+  const p = c.length >= 3 ? c[Math.floor(c.length / 2)] : [(c[0][0] + c[1][0]) / 2, (c[0][1] + c[1][1]) / 2];
+  const q = map.project(p);
+  const r = map.getContainer().getBoundingClientRect();
+  return { X: r.left + q.x, Y: r.top + q.y };
+};
+
+const app = $("#app");
+let map, draw;
+const markers = [];
+
+// --- Sign in ----------------------------------------------------------------
+async function start() {
+  try {
+    state.session = await getJSON("/api/v1/session");
+  } catch (err) {
+    if (err.status === 401) return showLogin();
+    throw err;
+  }
+  setCSRF(state.session.csrf_token);
+  await showEditor();
+}
+
+function showLogin(message) {
+  const form = h("form", { id: "login", class: "login" },
+    h("h2", {}, t("admin.login.title")),
+    h("label", {}, t("admin.login.name"), h("input", { name: "name", autocomplete: "username", required: true })),
+    h("label", {}, t("admin.login.password"), h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+    message ? h("p", { class: "msg error", role: "alert" }, message) : null,
+    h("button", { type: "submit" }, t("admin.login.submit")));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const fd = new FormData(form);
+    try {
+      const sess = await postJSON("/api/v1/login", { name: fd.get("name"), password: fd.get("password") });
+      state.session = sess;
+      setCSRF(sess.csrf_token);
+      await showEditor();
+    } catch (err) {
+      showLogin(err.status === 401 ? t("admin.login.failed") : err.message);
+    }
+  });
+  show(app, form);
+}
+
+// --- Layout -----------------------------------------------------------------
+async function showEditor() {
+  $("#who").textContent = t("admin.signedInAs", { name: state.session.user.name, role: t("admin.role." + state.session.user.role) });
+  show(app,
+    h("aside", { class: "side", id: "tree-panel" }, h("h2", {}, t("admin.tree")), h("ul", { id: "tree", class: "tree", role: "tree" })),
+    h("div", { id: "map", class: "map", role: "region", "aria-label": t("map.label") }),
+    h("aside", { class: "side right" },
+      h("section", { id: "selection" }, h("p", { class: "hint" }, t("admin.hint.select"))),
+      h("section", { id: "tools" }),
+      h("section", { id: "preview", "aria-live": "polite" }),
+      h("section", { id: "balance" }),
+      h("section", { id: "history" })));
+  map = await createMap($("#map"), { tiles: true });
+  setupLayers();
+  setupDraw();
+  await loadTree();
+}
+
+function setupLayers() {
+  for (const id of ["community", "issues", "result", "before"]) map.setGeoJSON(id, null);
+  map.addLayer({ id: "community-fill", type: "fill", source: "community", paint: { "fill-color": "#1f5fa8", "fill-opacity": 0.04 } });
+  map.addLayer({ id: "community-line", type: "line", source: "community", paint: { "line-color": "#1f5fa8", "line-width": 1.5 } });
+  map.addLayer({
+    id: "selected-line", type: "line", source: "community", filter: ["==", ["get", "id"], -1],
+    paint: { "line-color": "#c8102e", "line-width": 4 },
+  });
+  map.addLayer({ id: "before-line", type: "line", source: "before", paint: { "line-color": "#6a3d9a", "line-width": 3, "line-dasharray": [1, 1] } });
+  map.addLayer({ id: "result-line", type: "line", source: "result", paint: { "line-color": "#1b7f3b", "line-width": 3, "line-dasharray": [2, 1] } });
+  map.addLayer({
+    id: "issues-fill", type: "fill", source: "issues",
+    paint: { "fill-color": ["match", ["get", "severity"], "error", "#e0001b", "#f59e0b"], "fill-opacity": 0.55 },
+  });
+  map.addLayer({
+    id: "issues-line", type: "line", source: "issues",
+    paint: { "line-color": ["match", ["get", "severity"], "error", "#a00014", "#b26a00"], "line-width": 2 },
+  });
+  map.on("click", "community-fill", (e) => {
+    if (state.edit) return; // a click while editing belongs to the drawing
+    const f = e.features[0];
+    if (f) selectGrid(f.properties.id);
+  });
+}
+
+function setupDraw() {
+  const neighbourRings = () => ringsOf(map.toDisplay(state.grids), state.edit?.op === "reshape" ? state.selected?.properties.id : undefined);
+  const snapping = { toCoordinate: true, toCustom: snapper(neighbourRings) };
+  const editable = { feature: { coordinates: { draggable: true, midpoints: { draggable: true }, deletable: true, snappable: snapping } } };
+  draw = new TerraDraw({
+    adapter: new TerraDrawMapLibreGLAdapter({ map }),
+    modes: [
+      new TerraDrawSelectMode({ flags: { polygon: editable, linestring: editable } }),
+      new TerraDrawPolygonMode({ snapping }),
+      new TerraDrawLineStringMode({ snapping }),
+    ],
+  });
+  draw.start();
+  draw.on("change", (ids, type) => {
+    if (type === "delete" || !state.edit) return;
+    state.edit.dirty = true;
+    pinBorderEnds();
+    clearPreview();
+    renderTools();
+  });
+  draw.on("finish", (id) => {
+    if (!state.edit) return;
+    state.edit.drawn = id;
+    state.edit.dirty = true;
+    draw.setMode("select");
+    draw.selectFeature(id);
+    renderTools();
+  });
+}
+
+// --- Area tree --------------------------------------------------------------
+async function loadTree() {
+  const { levels } = await getJSON("/api/v1/levels");
+  const admin = levels.filter((l) => l.hierarchy === "admin").sort((a, b) => a.depth - b.depth);
+  state.levels = admin;
+  const { areas } = await getJSON("/api/v1/areas?" + qs({ level: admin[0].key }));
+  show($("#tree"), areas.map(treeItem));
+  // Open the first branches down to the communities.
+  for (let li = $("#tree li"); li && li.dataset.level !== "community"; li = li.querySelector("ul li")) await toggle(li);
+}
+
+function treeItem(a) {
+  const leaf = a.level === state.levels[state.levels.length - 1].key;
+  const li = h("li", { role: "treeitem", dataset: { id: a.id, code: a.code, level: a.level }, "aria-expanded": leaf ? null : "false" },
+    h("button", { type: "button", class: "node", title: a.code }, a.name));
+  li.firstChild.addEventListener("click", () => (leaf ? selectGrid(a.id) : toggle(li, true)));
+  return li;
+}
+
+async function toggle(li, choose) {
+  const open = li.getAttribute("aria-expanded") === "true";
+  if (!open && !li.querySelector("ul")) {
+    const { areas } = await getJSON(`/api/v1/areas/${li.dataset.code}/children`);
+    li.append(h("ul", { role: "group" }, areas.map(treeItem)));
+  }
+  li.setAttribute("aria-expanded", open && !choose ? "false" : "true");
+  if (choose && li.dataset.level === "community") await openCommunity(li.dataset.code);
+}
+
+// --- Community and grid -------------------------------------------------------
+async function openCommunity(code, { fit = true } = {}) {
+  const area = await getJSON(`/api/v1/areas/${code}`);
+  state.community = { id: area.id, code: area.code, name: area.name };
+  state.grids = await getJSON("/api/v1/areas.geojson?" + qs({ parent: code }));
+  map.setGeoJSON("community", state.grids);
+  if (fit) fitTo(map, state.grids, 30);
+  for (const li of document.querySelectorAll("#tree li")) li.classList.toggle("current", li.dataset.code === code);
+  await Promise.all([renderBalance(), renderHistory()]);
+}
+
+async function selectGrid(id) {
+  if (state.edit) cancelEdit();
+  let f = state.grids?.features.find((g) => g.properties.id === id);
+  if (!f) {
+    const area = await getJSON(`/api/v1/areas/${id}`);
+    const parent = area.chain[area.chain.length - 2];
+    await openCommunity(parent.code);
+    f = state.grids.features.find((g) => g.properties.id === id);
+  }
+  state.selected = f;
+  map.setFilter("selected-line", ["==", ["get", "id"], id]);
+  for (const li of document.querySelectorAll("#tree li")) li.classList.toggle("selected", Number(li.dataset.id) === id);
+  renderSelection();
+  renderTools();
+  await renderHistory();
+}
+
+function renderSelection() {
+  const f = state.selected;
+  show($("#selection"), f
+    ? [h("h2", { id: "selected-name" }, f.properties.name), h("p", { class: "code" }, f.properties.code)]
+    : [h("p", { class: "hint" }, t("admin.hint.select"))]);
+}
+
+/** neighbours lists the grids of the community sharing a border with the selected one. */
+function neighbours() {
+  const a = ringsOf({ features: [state.selected] })[0];
+  return state.grids.features.filter((g) => g !== state.selected && sharedBorder(a, ringsOf({ features: [g] })[0]));
+}
+
+async function currentVersion(id) {
+  const { versions } = await getJSON(`/api/v1/areas/${id}/versions`);
+  const cur = versions.find((v) => !v.valid_to);
+  return cur ? cur.id : 0;
+}
+
+// --- Tools ----------------------------------------------------------------------
+function renderTools() {
+  const box = $("#tools");
+  if (!state.selected && !state.community) return show(box);
+  const e = state.edit;
+  if (!e) {
+    const nb = state.selected ? neighbours() : [];
+    const pick = h("select", { id: "neighbour", "aria-label": t("admin.neighbour") },
+      nb.map((g) => h("option", { value: g.properties.id }, g.properties.name)));
+    const nbId = () => Number(pick.value);
+    return show(box, h("h3", {}, t("admin.tools")),
+      state.selected ? [
+        h("button", { type: "button", id: "tool-reshape", onclick: () => beginReshape() }, t("admin.tool.reshape")),
+        h("label", { class: "inline" }, t("admin.neighbour"), pick),
+        h("button", { type: "button", id: "tool-border", disabled: !nb.length, onclick: () => beginBorder(nbId()) }, t("admin.tool.border")),
+        h("button", { type: "button", id: "tool-merge", disabled: !nb.length, onclick: () => beginMerge(nbId()) }, t("admin.tool.merge")),
+        h("button", { type: "button", id: "tool-split", onclick: () => beginDraw("split", "linestring") }, t("admin.tool.split")),
+      ] : null,
+      state.community ? h("button", { type: "button", id: "tool-create", onclick: () => beginDraw("create", "polygon") }, t("admin.tool.create")) : null);
+  }
+  show(box, h("h3", {}, t(`admin.op.${e.op}`)),
+    h("p", { class: "hint" }, t(`admin.hint.${e.op}`)),
+    e.op === "create" ? h("label", {}, t("admin.newName"), h("input", { id: "new-name", value: e.name || "", oninput: (ev) => (e.name = ev.target.value) })) : null,
+    h("div", { class: "row" },
+      h("button", { type: "button", id: "do-preview", disabled: !ready(e), onclick: () => runPreview() }, t("admin.preview")),
+      h("button", { type: "button", class: "secondary", id: "do-cancel", onclick: () => cancelEdit() }, t("admin.cancel"))));
+}
+
+const ready = (e) => (e.op === "merge" ? true : e.op === "create" || e.op === "split" ? !!e.drawn : e.dirty);
+
+async function beginReshape() {
+  const f = state.selected;
+  state.edit = { op: "reshape", areas: [{ id: f.properties.id, version: await currentVersion(f.properties.id) }] };
+  const poly = f.geometry.type === "MultiPolygon" ? { type: "Polygon", coordinates: f.geometry.coordinates[0] } : f.geometry;
+  const [id] = addDrawn(poly, "polygon");
+  state.edit.drawn = id;
+  draw.setMode("select");
+  draw.selectFeature(id);
+  renderTools();
+}
+
+async function beginBorder(nbId) {
+  const a = state.selected;
+  const b = state.grids.features.find((g) => g.properties.id === nbId);
+  const chain = sharedBorder(ringsOf({ features: [a] })[0], ringsOf({ features: [b] })[0]);
+  state.edit = {
+    op: "move_border", neighbour: b,
+    areas: [{ id: a.properties.id, version: await currentVersion(a.properties.id) }, { id: nbId, version: await currentVersion(nbId) }],
+    ends: [chain[0], chain[chain.length - 1]],
+  };
+  const [id] = addDrawn({ type: "LineString", coordinates: chain }, "linestring");
+  state.edit.drawn = id;
+  draw.setMode("select");
+  draw.selectFeature(id);
+  renderTools();
+}
+
+/** pinBorderEnds keeps the ends of a moved border where they were: both must stay on the outer boundary. */
+function pinBorderEnds() {
+  const e = state.edit;
+  if (e?.op !== "move_border" || !e.drawn) return;
+  const f = draw.getSnapshotFeature(e.drawn);
+  if (!f) return;
+  const c = f.geometry.coordinates;
+  const [p, q] = map.toDisplay({ type: "MultiPoint", coordinates: e.ends }).coordinates;
+  const same = (x, y) => Math.abs(x[0] - y[0]) < 1e-9 && Math.abs(x[1] - y[1]) < 1e-9;
+  if (same(c[0], p) && same(c[c.length - 1], q)) return;
+  const fixed = [p, ...c.slice(1, -1), q];
+  queueMicrotask(() => draw.updateFeatureGeometry(e.drawn, { type: "LineString", coordinates: fixed }));
+}
+
+async function beginMerge(nbId) {
+  const a = state.selected;
+  state.edit = {
+    op: "merge", dirty: true, neighbour: state.grids.features.find((g) => g.properties.id === nbId),
+    areas: [{ id: a.properties.id, version: await currentVersion(a.properties.id) }, { id: nbId, version: await currentVersion(nbId) }],
+  };
+  renderTools();
+  await runPreview();
+}
+
+async function beginDraw(op, mode) {
+  state.edit = { op };
+  if (op === "split") state.edit.areas = [{ id: state.selected.properties.id, version: await currentVersion(state.selected.properties.id) }];
+  if (op === "create") state.edit.parent = state.community.id;
+  draw.setMode(mode);
+  renderTools();
+}
+
+function addDrawn(geometry, mode) {
+  const feature = { type: "Feature", geometry: map.toDisplay(geometry), properties: { mode } };
+  const res = draw.addFeatures([feature]);
+  return res.filter((r) => r.valid).map((r) => r.id);
+}
+
+function cancelEdit() {
+  state.edit = null;
+  state.conflict = null;
+  draw.clear();
+  draw.setMode("select");
+  clearPreview();
+  renderTools();
+  map.setGeoJSON("before", null);
+}
+
+/** request is the edit body from the drawing (WGS84). */
+function request() {
+  const e = state.edit;
+  const body = { op: e.op, areas: e.areas };
+  const drawn = e.drawn && draw.getSnapshotFeature(e.drawn);
+  const wgs = drawn ? mapCoords(drawn.geometry, map.fromDisplay) : null;
+  if (e.op === "reshape" || e.op === "create") body.geometry = wgs;
+  if (e.op === "move_border" || e.op === "split") body.line = wgs;
+  if (e.op === "create") {
+    body.parent = e.parent;
+    body.name = e.name || "";
+  }
+  return body;
+}
+
+// --- Preview, save, conflict ----------------------------------------------------
+function clearPreview() {
+  state.preview = null;
+  for (const m of markers.splice(0)) m.remove();
+  map.setGeoJSON("issues", null);
+  map.setGeoJSON("result", null);
+  show($("#preview"));
+}
+
+async function runPreview() {
+  clearPreview();
+  try {
+    state.preview = await postJSON("/api/v1/edits/preview", request());
+    renderPreview(state.preview);
+  } catch (err) {
+    handleEditError(err);
+  }
+}
+
+/** moveText says what an edit moves: "moves 37 households from 网格03 to 网格04". */
+function moveText(m) {
+  const name = (a) => (a ? a.name : t("admin.noGrid"));
+  return t("admin.move", { households: m.households, residents: m.residents, buildings: m.buildings, from: name(m.from), to: name(m.to) });
+}
+
+function issueText(i) {
+  const name = (code) => state.grids?.features.find((f) => f.properties.code === code)?.properties.name || code;
+  return t(`admin.issue.${i.kind}`, { m2: formatM2(i.area_m2), areas: (i.areas || []).map(name).join("、") });
+}
+
+/** opName names a change's operation ("area.move_border" → 移动共同边界). */
+const opName = (op) => t(`admin.op.${op.replace(/^area\./, "")}`);
+
+const formatM2 = (m2) => (m2 >= 10000 ? (m2 / 10000).toFixed(2) + " ha" : Math.round(m2 || 0) + " m²");
+
+function renderPreview(p, failed) {
+  const issues = [...p.errors.map((i) => ({ ...i, severity: "error" })), ...p.warnings.map((i) => ({ ...i, severity: "warning" }))];
+  const fc = { type: "FeatureCollection", features: issues.filter((i) => i.geometry).map((i) => ({ type: "Feature", geometry: i.geometry, properties: { severity: i.severity, kind: i.kind } })) };
+  map.setGeoJSON("issues", fc);
+  map.setGeoJSON("result", p.result || null);
+  for (const i of issues.filter((x) => x.geometry)) {
+    const el = h("div", { class: `issue-label ${i.severity}` }, issueText(i));
+    const at = labelAt(i.geometry);
+    if (at) markers.push(new Marker({ element: el }).setLngLat(map.toDisplay({ type: "Point", coordinates: at }).coordinates).addTo(map));
+  }
+  const canSave = p.valid && !failed;
+  const reason = h("textarea", { id: "reason", rows: 2, placeholder: t("admin.reason.placeholder") });
+  const save = h("button", { type: "button", id: "do-save", disabled: !canSave }, t("admin.save"));
+  reason.addEventListener("input", () => (save.disabled = !canSave || !reason.value.trim()));
+  save.disabled = true;
+  save.addEventListener("click", () => runSave(reason.value.trim()));
+  show($("#preview"),
+    h("h3", {}, t("admin.preview.title")),
+    h("p", { id: "preview-status", class: `msg ${p.valid ? "info" : "error"}` }, p.valid ? t("admin.preview.valid") : t("admin.preview.invalid")),
+    issues.length ? h("ul", { id: "issues", class: "issues" }, issues.map((i) => h("li", { class: i.severity, title: i.message }, issueText(i)))) : null,
+    h("ul", { id: "moves", class: "moves" }, p.moves.length ? p.moves.map((m) => h("li", {}, moveText(m))) : h("li", {}, t("admin.noMoves"))),
+    (p.codes || []).length ? h("ul", { class: "codes" }, p.codes.map((c) => h("li", {}, t(`admin.code.${c.kind}`, { code: c.code, name: c.name })))) : null,
+    h("label", {}, t("admin.reason"), reason),
+    save);
+}
+
+/** labelAt is a point inside (or near) a polygon for its size label: the middle of its first ring's bound. */
+function labelAt(g) {
+  const ring = g.type === "Polygon" ? g.coordinates[0] : g.type === "MultiPolygon" ? g.coordinates[0][0] : null;
+  if (!ring) return null;
+  const xs = ring.map((c) => c[0]), ys = ring.map((c) => c[1]);
+  return [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
+}
+
+async function runSave(reason) {
+  try {
+    const res = await postJSON("/api/v1/edits", { ...request(), reason });
+    const op = state.edit.op;
+    cancelEdit();
+    await afterSave(op, res);
+  } catch (err) {
+    handleEditError(err);
+  }
+}
+
+/** afterSave redraws at once: the community's geometry, the tiles (new data version), balance and history. */
+async function afterSave(op, res) {
+  const selectedId = state.selected?.properties.id;
+  await openCommunity(state.community.code, { fit: false });
+  refreshTiles();
+  state.selected = state.grids.features.find((g) => g.properties.id === selectedId) || null;
+  if (state.selected) map.setFilter("selected-line", ["==", ["get", "id"], selectedId]);
+  renderSelection();
+  renderTools();
+  show($("#preview"), h("p", { id: "saved", class: "msg info" }, t("admin.saved", { change: res.change_id })));
+  await renderHistory();
+}
+
+function refreshTiles() {
+  const style = map.getStyle();
+  for (const [id, src] of Object.entries(style.sources)) {
+    if (src.type === "vector" && src.url) {
+      mapState.idle = false;
+      // Fetching the TileJSON again gives tile URLs with the new data version.
+      map.getSource(id).setUrl(src.url);
+    }
+  }
+}
+
+async function handleEditError(err) {
+  if (!(err instanceof ApiError)) throw err;
+  if (err.status === 409) return showConflict();
+  if (err.status === 422 && err.details) return renderPreview(err.details, true);
+  show($("#preview"), h("p", { class: "msg error", role: "alert", id: "edit-error" }, t("admin.error", { message: err.message })));
+}
+
+/** showConflict shows the colleague's change that made our versions stale and offers to re-apply ours on top. */
+async function showConflict() {
+  const ids = state.edit.areas.map((a) => a.id);
+  const { changes } = await getJSON("/api/v1/changes?" + qs({ area: ids[0], limit: 5 }));
+  const theirs = changes.find((c) => c.areas.some((a) => ids.includes(a.area.id) && state.edit.areas.some((r) => r.id === a.area.id && r.version === a.before_version))) || changes[0];
+  state.conflict = theirs;
+  // Draw the boundaries as they are now, with ours still on top in the drawing.
+  const fresh = await getJSON("/api/v1/areas.geojson?" + qs({ parent: state.community.code }));
+  map.setGeoJSON("before", { type: "FeatureCollection", features: fresh.features.filter((f) => ids.includes(f.properties.id)) });
+  show($("#preview"),
+    h("div", { id: "conflict", class: "msg warn", role: "alert" },
+      h("p", {}, t("admin.conflict.title")),
+      theirs ? h("p", { id: "conflict-change" }, t("admin.conflict.change", { author: theirs.author, at: new Date(theirs.at).toLocaleString(), reason: theirs.reason, op: opName(theirs.operation) })) : null,
+      h("p", {}, t("admin.conflict.hint")),
+      h("div", { class: "row" },
+        h("button", { type: "button", id: "reapply", onclick: () => reapply(fresh) }, t("admin.conflict.reapply")),
+        h("button", { type: "button", class: "secondary", onclick: () => { cancelEdit(); openCommunity(state.community.code, { fit: false }); } }, t("admin.conflict.discard")))));
+}
+
+/** reapply takes the current versions and previews our drawing again on top of the colleague's change. */
+async function reapply(fresh) {
+  state.grids = fresh;
+  map.setGeoJSON("community", fresh);
+  for (const a of state.edit.areas) a.version = await currentVersion(a.id);
+  state.conflict = null;
+  map.setGeoJSON("before", null);
+  refreshTiles();
+  await Promise.all([renderBalance(), renderHistory()]);
+  await runPreview();
+}
+
+// --- Balance and history ----------------------------------------------------------
+async function renderBalance() {
+  const st = await getJSON(`/api/v1/areas/${state.community.code}/stats`);
+  const tg = st.target;
+  show($("#balance"),
+    h("h3", {}, t("admin.balance", { name: state.community.name })),
+    tg ? h("p", { class: "hint" }, t("admin.balance.target", { hmin: tg.households_min, hmax: tg.households_max, rmin: tg.residents_min, rmax: tg.residents_max })) : null,
+    h("table", { id: "balance-table", class: "balance" },
+      h("thead", {}, h("tr", {}, h("th", {}, t("admin.balance.grid")), h("th", {}, t("count.households")), h("th", {}, t("count.residents")))),
+      h("tbody", {}, st.children.map((c) => h("tr", { class: `status-${c.status || "none"}`, dataset: { code: c.area.code, households: c.households } },
+        h("td", {}, c.area.name), h("td", {}, c.households), h("td", {}, c.residents))))));
+}
+
+async function renderHistory() {
+  const area = state.selected ? state.selected.properties : state.community;
+  if (!area) return;
+  const { changes } = await getJSON("/api/v1/changes?" + qs({ area: area.code || area.id, limit: 20 }));
+  state.history = changes;
+  show($("#history"),
+    h("h3", {}, t("admin.history", { name: area.name })),
+    h("ol", { id: "history-list", class: "history" }, changes.map((c) => h("li", { dataset: { change: c.id } },
+      h("p", {}, h("strong", {}, opName(c.operation)), " · ", c.author, " · ", new Date(c.at).toLocaleString()),
+      c.reason ? h("p", { class: "reason" }, c.reason) : null,
+      c.operation.startsWith("area.") && c.operation !== "area.rename" ? h("div", { class: "row" },
+        h("button", { type: "button", class: "ghost small", onclick: () => showBeforeAfter(c) }, t("admin.history.show")),
+        h("button", { type: "button", class: "ghost small", onclick: () => revertChange(c) }, t("admin.history.revert"))) : null))));
+}
+
+/** showBeforeAfter draws the state before a change (its revert's preview) over the current one. */
+async function showBeforeAfter(c) {
+  try {
+    const p = await postJSON("/api/v1/edits/preview", { op: "revert", change: c.id });
+    map.setGeoJSON("before", p.result);
+    show($("#preview"), h("p", { class: "msg info", id: "before-after" }, t("admin.history.legend")));
+  } catch (err) {
+    show($("#preview"), h("p", { class: "msg error" }, t("admin.error", { message: err.message })));
+  }
+}
+
+async function revertChange(c) {
+  const reason = prompt(t("admin.history.revertReason"));
+  if (!reason) return;
+  try {
+    const res = await postJSON(`/api/v1/changes/${c.id}/revert`, { reason });
+    await afterSave("revert", res);
+  } catch (err) {
+    handleEditError(err);
+  }
+}
+
+onLangChange(() => {
+  if (!state.session) return;
+  $("#who").textContent = t("admin.signedInAs", { name: state.session.user.name, role: t("admin.role." + state.session.user.role) });
+  renderSelection();
+  renderTools();
+  if (state.community) renderBalance();
+  renderHistory();
+  if (state.preview) renderPreview(state.preview);
+});
+
+start().catch((err) => show(app, h("p", { class: "msg error", role: "alert" }, t("admin.error", { message: err.message }))));

@@ -1,0 +1,230 @@
+package web_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"gridmap/data"
+	"gridmap/geo"
+)
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+const adminName, adminPassword = "admin", "correct horse battery"
+
+var adminOnce sync.Once
+
+func ensureAdmin(t *testing.T) {
+	t.Helper()
+	adminOnce.Do(func() {
+		if _, err := data.NewAuthService(theSite.db).CreateUser(context.Background(), geo.NewUser{Name: adminName, Password: adminPassword, Role: geo.UserAdmin}); err != nil {
+			t.Fatalf("creating the admin: %v", err)
+		}
+	})
+}
+
+type point struct{ X, Y float64 }
+
+// drag presses the left button at from, moves in steps and releases at to,
+// as a person dragging a vertex would.
+func drag(t *testing.T, ctx context.Context, from, to point) {
+	t.Helper()
+	actions := []chromedp.Action[chromedp.Void]{
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, from.X, from.Y),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, from.X, from.Y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+	}
+	const steps = 12
+	for i := 1; i <= steps; i++ {
+		f := float64(i) / steps
+		actions = append(actions, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved,
+			from.X+(to.X-from.X)*f, from.Y+(to.Y-from.Y)*f, chromedp.ButtonLeft))
+	}
+	actions = append(actions, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, to.X, to.Y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+	do(t, ctx, "dragging", actions...)
+}
+
+// signIn opens /admin in a fresh browser context and signs in.
+func signIn(t *testing.T) context.Context {
+	t.Helper()
+	ensureAdmin(t)
+	ctx := tab(t, 1400, 900)
+	do(t, ctx, "opening /admin", chromedp.Navigate(theSite.URL+"/admin"))
+	waitFor(t, ctx, "the login form", `document.querySelector("#login input[name=name]")`)
+	do(t, ctx, "signing in",
+		chromedp.SendKeys(chromedp.CSS("#login input[name=name]"), adminName),
+		chromedp.SendKeys(chromedp.CSS("#login input[name=password]"), adminPassword),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]")))
+	waitFor(t, ctx, "the area tree down to the communities", `document.querySelector('#tree li[data-level=community]')`)
+	return ctx
+}
+
+// openGrid opens the community 幸福社区 and selects its grid 04 through the tree.
+func openGrid(t *testing.T, ctx context.Context) {
+	t.Helper()
+	do(t, ctx, "opening the community", chromedp.Click(chromedp.CSS(`#tree li[data-code="330199001001"] > .node`)))
+	waitFor(t, ctx, "the community's grids in the tree", `document.querySelector('#tree li[data-code="330199001001004"]') && window.__editor.grids`)
+	do(t, ctx, "selecting grid 04", chromedp.Click(chromedp.CSS(`#tree li[data-code="330199001001004"] > .node`)))
+	waitFor(t, ctx, "the selected grid", `document.querySelector("#selected-name") && document.querySelector("#selected-name").textContent === "幸福社区第04网格" && document.querySelector("#tool-reshape")`)
+	waitMapIdle(t, ctx)
+}
+
+// geometryJS computes, in the page, screen points for the tests: a vertex
+// of the selected grid on its border with the chosen neighbour, the
+// neighbour's centre, and the middle of the drawn border line.
+const geometryJS = `(() => {
+	const s = window.__editor, map = window.__gridmap.map;
+	const rect = map.getContainer().getBoundingClientRect();
+	const px = (c) => { const p = map.project(map.toDisplay({type: "Point", coordinates: c}).coordinates); return {X: rect.left + p.x, Y: rect.top + p.y}; };
+	const ring = (f) => f.geometry.type === "MultiPolygon" ? f.geometry.coordinates[0][0] : f.geometry.coordinates[0];
+	const nbId = Number(document.querySelector("#neighbour") ? document.querySelector("#neighbour").value : s.edit && s.edit.neighbour.properties.id);
+	const B = s.grids.features.find((f) => f.properties.id === nbId);
+	const key = (c) => c[0].toFixed(7) + "," + c[1].toFixed(7);
+	const inB = new Set(ring(B).map(key));
+	const shared = ring(s.selected).filter((c) => inB.has(key(c)));
+	const rb = ring(B).slice(0, -1);
+	const centre = [rb.reduce((a, c) => a + c[0], 0) / rb.length, rb.reduce((a, c) => a + c[1], 0) / rb.length];
+	return {neighbour: B.properties.name, neighbourCode: B.properties.code, vertex: px(shared[Math.floor(shared.length / 2)]), centre: px(centre), centreLL: centre};
+})()`
+
+type geometryPoints struct {
+	Neighbour     string
+	NeighbourCode string
+	Vertex        point
+	Centre        point
+	CentreLL      []float64
+}
+
+// TestEditor: sign in; reshape grid 04 into its neighbour → the overlap is
+// drawn with its size and saving is refused; move the shared border → the
+// preview names the households moved → save → the tile under it changes and
+// the balance panel updates; a second browser holding the old version gets
+// the conflict flow and re-applies its edit on top.
+func TestEditor(t *testing.T) {
+	ctx := signIn(t)
+	openGrid(t, ctx)
+	shot(t, ctx, "editor-1-selected")
+
+	// 1. Reshape into the neighbour: an error drawn on the map, save refused.
+	g := eval[geometryPoints](t, ctx, geometryJS)
+	do(t, ctx, "starting a reshape", chromedp.Click(chromedp.CSS("#tool-reshape")))
+	waitFor(t, ctx, "the grid in the drawing", `window.__editor.edit && window.__editor.edit.drawn`)
+	waitMapIdle(t, ctx)
+	drag(t, ctx, g.Vertex, g.Centre)
+	waitFor(t, ctx, "the edit to register", `window.__editor.edit.dirty && !document.querySelector("#do-preview").disabled`)
+	do(t, ctx, "previewing", chromedp.Click(chromedp.CSS("#do-preview")))
+	waitFor(t, ctx, "the preview", `document.querySelector("#preview-status")`)
+	waitMapIdle(t, ctx)
+	shot(t, ctx, "editor-2-reshape-overlap")
+	status := eval[string](t, ctx, `document.querySelector("#preview-status").textContent`)
+	if !strings.Contains(status, "不能保存") {
+		t.Errorf("preview of an overlapping reshape: got %q, want it refused", status)
+	}
+	issues := eval[string](t, ctx, `document.querySelector("#issues").textContent`)
+	if !strings.Contains(issues, "重叠") || !strings.Contains(issues, "m²") && !strings.Contains(issues, " ha") {
+		t.Errorf("issues: got %q, want an overlap with its size", issues)
+	}
+	if n := eval[int](t, ctx, `window.__gridmap.map.querySourceFeatures("issues").length`); n == 0 {
+		t.Errorf("no issue is drawn on the map")
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll(".issue-label.error").length`); n == 0 {
+		t.Errorf("no size label on the map")
+	}
+	if !eval[bool](t, ctx, `document.querySelector("#do-save").disabled`) {
+		t.Errorf("save is enabled for an invalid edit")
+	}
+	// The server refuses it too, whatever the page does.
+	code := eval[int](t, ctx, `(async () => {
+		const s = window.__editor; const sess = await (await fetch("/api/v1/session")).json();
+		const res = await fetch("/api/v1/edits", {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": sess.csrf_token},
+			body: JSON.stringify({...window.__editorRequest(), reason: "test"})});
+		return res.status; })()`)
+	if code != 422 {
+		t.Errorf("saving the overlapping reshape through the API: got %d, want 422", code)
+	}
+	do(t, ctx, "cancelling", chromedp.Click(chromedp.CSS("#do-cancel")))
+	waitFor(t, ctx, "the tools again", `document.querySelector("#tool-border") && !window.__editor.edit`)
+
+	// 2. A second browser starts moving the same border now, from the versions of now.
+	ctx2 := signIn(t)
+	openGrid(t, ctx2)
+	do(t, ctx2, "starting a border move in the second browser", chromedp.Click(chromedp.CSS("#tool-border")))
+	waitFor(t, ctx2, "the border in the drawing", `window.__editor.edit && window.__editor.edit.drawn`)
+	waitMapIdle(t, ctx2)
+	mid2 := eval[point](t, ctx2, `window.__borderHandle()`)
+	g2 := eval[geometryPoints](t, ctx2, geometryJS)
+	drag(t, ctx2, mid2, point{mid2.X + (g2.Centre.X-mid2.X)*0.3, mid2.Y + (g2.Centre.Y-mid2.Y)*0.3})
+	waitFor(t, ctx2, "the second browser's edit", `window.__editor.edit.dirty`)
+
+	// 3. Move the shared border into the neighbour: the preview names the households.
+	balanceBefore := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll("#balance-table tbody tr")].map((tr) => [tr.dataset.code, tr.dataset.households]))`)
+	do(t, ctx, "starting a border move", chromedp.Click(chromedp.CSS("#tool-border")))
+	waitFor(t, ctx, "the border in the drawing", `window.__editor.edit && window.__editor.edit.drawn`)
+	waitMapIdle(t, ctx)
+	mid := eval[point](t, ctx, `window.__borderHandle()`)
+	drag(t, ctx, mid, g.Centre)
+	waitFor(t, ctx, "the edit to register", `window.__editor.edit.dirty && !document.querySelector("#do-preview").disabled`)
+	do(t, ctx, "previewing", chromedp.Click(chromedp.CSS("#do-preview")))
+	waitFor(t, ctx, "the preview", `document.querySelector("#preview-status")`)
+	waitMapIdle(t, ctx)
+	shot(t, ctx, "editor-3-border-preview")
+	moves := eval[string](t, ctx, `document.querySelector("#moves").textContent`)
+	if !strings.Contains(moves, "户") || !strings.Contains(moves, "从 "+g.Neighbour+" 移入 幸福社区第04网格") {
+		t.Errorf("preview moves: got %q, want households from %s to 幸福社区第04网格", moves, g.Neighbour)
+	}
+	if s := eval[string](t, ctx, `document.querySelector("#preview-status").textContent`); !strings.Contains(s, "校验通过") {
+		t.Fatalf("border move preview: %q (%s)", s, eval[string](t, ctx, `document.querySelector("#preview").textContent`))
+	}
+	tileBefore := eval[string](t, ctx, tileJS(g.CentreLL))
+	do(t, ctx, "saving with a reason",
+		chromedp.SendKeys(chromedp.CSS("#reason"), "按道路调整边界（测试）"),
+		chromedp.Click(chromedp.CSS("#do-save")))
+	waitFor(t, ctx, "the save", `document.querySelector("#saved")`)
+	waitFor(t, ctx, "the balance panel after the save", `document.querySelector('#balance-table tr[data-code="330199001001004"]').dataset.households !== "`+balanceBefore["330199001001004"]+`"`)
+	waitMapIdle(t, ctx)
+	shot(t, ctx, "editor-4-saved")
+	tileAfter := eval[string](t, ctx, tileJS(g.CentreLL))
+	if tileBefore == tileAfter {
+		t.Errorf("the tile under the moved border did not change (%s)", tileAfter)
+	}
+	balanceAfter := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll("#balance-table tbody tr")].map((tr) => [tr.dataset.code, tr.dataset.households]))`)
+	if balanceAfter[g.NeighbourCode] == balanceBefore[g.NeighbourCode] {
+		t.Errorf("balance of %s: %s before and after", g.Neighbour, balanceAfter[g.NeighbourCode])
+	}
+	if !eval[bool](t, ctx, `window.__gridmap.map.getSource("gridmap").tiles.some((u) => u.includes("v="))`) {
+		t.Logf("tile URLs carry no data version: %v", eval[any](t, ctx, `window.__gridmap.map.getSource("gridmap").tiles`))
+	}
+
+	// 4. The second browser, still on the old versions, gets the conflict flow.
+	do(t, ctx2, "previewing in the second browser", chromedp.Click(chromedp.CSS("#do-preview")))
+	waitFor(t, ctx2, "the conflict", `document.querySelector("#conflict")`)
+	waitMapIdle(t, ctx2)
+	shot(t, ctx2, "editor-5-conflict")
+	if c := eval[string](t, ctx2, `document.querySelector("#conflict-change").textContent`); !strings.Contains(c, adminName) || !strings.Contains(c, "按道路调整边界（测试）") {
+		t.Errorf("conflict: got %q, want the colleague's name and reason", c)
+	}
+	do(t, ctx2, "re-applying on top", chromedp.Click(chromedp.CSS("#reapply")))
+	waitFor(t, ctx2, "the new preview", `document.querySelector("#preview-status")`)
+	waitMapIdle(t, ctx2)
+	shot(t, ctx2, "editor-6-reapplied")
+}
+
+// tileJS fetches the areas tile at zoom 15 under a lon/lat, with the data
+// version of the map's current TileJSON, and returns its size and a hash.
+func tileJS(ll []float64) string {
+	return `(async () => {
+		const lon = ` + ftoa(ll[0]) + `, lat = ` + ftoa(ll[1]) + `, z = 15, n = 2 ** z;
+		const x = Math.floor((lon + 180) / 360 * n);
+		const r = lat * Math.PI / 180;
+		const y = Math.floor((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n);
+		const url = window.__gridmap.map.getSource("gridmap").tiles[0].replace("{z}", z).replace("{x}", x).replace("{y}", y);
+		const buf = new Uint8Array(await (await fetch(url)).arrayBuffer());
+		let h = 0; for (const b of buf) h = (h * 31 + b) >>> 0;
+		return buf.length + ":" + h;
+	})()`
+}
