@@ -64,13 +64,20 @@ func signIn(t *testing.T) context.Context {
 	return ctx
 }
 
-// openGrid opens the community 幸福社区 and selects its grid 04 through the tree.
+// The editor test edits 和平社区 (the page tests read 幸福社区, which it leaves alone).
+const (
+	editCommunity = "330199001002"
+	editGrid      = "330199001002004"
+	editGridName  = "和平社区第04网格"
+)
+
+// openGrid opens the community and selects the grid through the tree.
 func openGrid(t *testing.T, ctx context.Context) {
 	t.Helper()
-	do(t, ctx, "opening the community", chromedp.Click(chromedp.CSS(`#tree li[data-code="330199001001"] > .node`)))
-	waitFor(t, ctx, "the community's grids in the tree", `document.querySelector('#tree li[data-code="330199001001004"]') && window.__editor.grids`)
-	do(t, ctx, "selecting grid 04", chromedp.Click(chromedp.CSS(`#tree li[data-code="330199001001004"] > .node`)))
-	waitFor(t, ctx, "the selected grid", `document.querySelector("#selected-name") && document.querySelector("#selected-name").textContent === "幸福社区第04网格" && document.querySelector("#tool-reshape")`)
+	do(t, ctx, "opening the community", chromedp.Click(chromedp.CSS(`#tree li[data-code="`+editCommunity+`"] > .node`)))
+	waitFor(t, ctx, "the community's grids in the tree", `document.querySelector('#tree li[data-code="`+editGrid+`"]') && window.__editor.grids && window.__editor.community.code === "`+editCommunity+`"`)
+	do(t, ctx, "selecting the grid", chromedp.Click(chromedp.CSS(`#tree li[data-code="`+editGrid+`"] > .node`)))
+	waitFor(t, ctx, "the selected grid", `document.querySelector("#selected-name") && document.querySelector("#selected-name").textContent === "`+editGridName+`" && document.querySelector("#tool-reshape")`)
 	waitMapIdle(t, ctx)
 }
 
@@ -100,7 +107,7 @@ type geometryPoints struct {
 	CentreLL      []float64
 }
 
-// TestEditor: sign in; reshape grid 04 into its neighbour → the overlap is
+// TestEditor: sign in; reshape a grid into its neighbour → the overlap is
 // drawn with its size and saving is refused; move the shared border → the
 // preview names the households moved → save → the tile under it changes and
 // the balance panel updates; a second browser holding the old version gets
@@ -174,8 +181,8 @@ func TestEditor(t *testing.T) {
 	waitMapIdle(t, ctx)
 	shot(t, ctx, "editor-3-border-preview")
 	moves := eval[string](t, ctx, `document.querySelector("#moves").textContent`)
-	if !strings.Contains(moves, "户") || !strings.Contains(moves, "从 "+g.Neighbour+" 移入 幸福社区第04网格") {
-		t.Errorf("preview moves: got %q, want households from %s to 幸福社区第04网格", moves, g.Neighbour)
+	if !strings.Contains(moves, "户") || !strings.Contains(moves, "从 "+g.Neighbour+" 移入 "+editGridName) {
+		t.Errorf("preview moves: got %q, want households from %s to %s", moves, g.Neighbour, editGridName)
 	}
 	if s := eval[string](t, ctx, `document.querySelector("#preview-status").textContent`); !strings.Contains(s, "校验通过") {
 		t.Fatalf("border move preview: %q (%s)", s, eval[string](t, ctx, `document.querySelector("#preview").textContent`))
@@ -185,7 +192,7 @@ func TestEditor(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#reason"), "按道路调整边界（测试）"),
 		chromedp.Click(chromedp.CSS("#do-save")))
 	waitFor(t, ctx, "the save", `document.querySelector("#saved")`)
-	waitFor(t, ctx, "the balance panel after the save", `document.querySelector('#balance-table tr[data-code="330199001001004"]').dataset.households !== "`+balanceBefore["330199001001004"]+`"`)
+	waitFor(t, ctx, "the balance panel after the save", `document.querySelector('#balance-table tr[data-code="`+editGrid+`"]').dataset.households !== "`+balanceBefore[editGrid]+`"`)
 	waitMapIdle(t, ctx)
 	shot(t, ctx, "editor-4-saved")
 	tileAfter := eval[string](t, ctx, tileJS(g.CentreLL))
