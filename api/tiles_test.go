@@ -273,9 +273,13 @@ func TestTileHTTP(t *testing.T) {
 		if !bytes.Equal(first.body, second.body) {
 			t.Error("the hit differs from the miss")
 		}
+		// The line is written after the response has gone out: wait for it.
 		want := fmt.Sprintf("tile=%d/%d/%d.mvt cache=hit", other.Z, other.X, other.Y)
-		if !strings.Contains(s.logs.String(), want) {
-			t.Errorf("request log lacks %q:\n%s", want, s.logs.String())
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(s.logs.String(), want); {
+			if time.Now().After(deadline) {
+				t.Fatalf("request log lacks %q:\n%s", want, s.logs.String())
+			}
+			time.Sleep(time.Millisecond) // polling for the log line, bounded by the deadline
 		}
 	})
 
@@ -467,10 +471,15 @@ func TestTileHTTPConfig(t *testing.T) {
 		for z := maptile.Zoom(10); z <= 15; z++ {
 			tls = append(tls, maptile.At(centre, z))
 		}
-		for _, tl := range tls {
+		for i, tl := range tls {
 			fetch(t, http.MethodGet, tileURL(s.url, "areas,labels", tl), "Accept-Encoding", "gzip")
 			if st := s.cache.Stats(); st.Bytes > 3*1024 {
 				t.Fatalf("cache holds %d bytes, bound 3072", st.Bytes)
+			}
+			if i == 0 {
+				if r := fetch(t, http.MethodGet, tileURL(s.url, "areas,labels", tl), "Accept-Encoding", "gzip"); r.header.Get("X-Tile-Cache") != "hit" {
+					t.Fatalf("the first tile (%d bytes) was not cached at all", len(r.body))
+				}
 			}
 		}
 		if r := fetch(t, http.MethodGet, tileURL(s.url, "areas,labels", tls[0])); r.header.Get("X-Tile-Cache") != "miss" {
