@@ -48,3 +48,43 @@ func TestTileLimitsLastOneStatement(t *testing.T) {
 		t.Errorf("statement_timeout %q after the batch, %q before: the limit leaked into the session", after, before)
 	}
 }
+
+// TestQueryStopsWhenItsClientGoesAway: when the context of a tile's batch
+// ends, the statement stops on the server instead of running to its end (pgx
+// sends a cancel request and drops the connection; qLimits' connection check
+// covers the case where no cancel request arrives).
+func TestQueryStopsWhenItsClientGoesAway(t *testing.T) {
+	db, _ := dbtest.New(t, "tiles_gone")
+	const sleeper = `SELECT pg_sleep(30) /* tiles_gone */`
+	ctx, cancel := context.WithCancel(context.Background())
+	var b pgx.Batch
+	b.Queue(qLimits, "60000")
+	b.Queue(sleeper)
+	done := make(chan error, 1)
+	go func() { done <- db.Pool.SendBatch(ctx, &b).Close() }()
+	running := func() int {
+		var n int
+		if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE query = $1 AND state = 'active'`, sleeper).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for running() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the statement never started")
+		}
+		time.Sleep(10 * time.Millisecond) // polling for the statement to start, bounded by the deadline
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+	deadline = time.Now().Add(3 * time.Second)
+	for running() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the server still runs the statement 3 s after its client went away")
+		}
+		time.Sleep(20 * time.Millisecond) // polling for the server to notice, bounded by the deadline
+	}
+}

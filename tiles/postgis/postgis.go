@@ -134,8 +134,10 @@ func TileSQL(layers tiles.LayerSet) string { return tileSQL[layers] }
 
 // qLimits bounds the tile statement that follows in the same implicit
 // transaction (one pipeline, one Sync): the server cancels it after $1
-// milliseconds, and checks every 250 ms that the client is still connected,
-// so a query whose client went away stops soon after.
+// milliseconds. When the context ends first, pgx sends a cancel request and
+// drops the connection; should no cancel request arrive (the process died,
+// the network broke), the server still notices the closed connection within
+// 250 ms (client_connection_check_interval, PostgreSQL 14+).
 const qLimits = `SELECT set_config('statement_timeout', $1, true), set_config('client_connection_check_interval', '250', true)`
 
 // Tile runs the statement of q's layer set.
