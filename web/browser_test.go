@@ -43,6 +43,7 @@ const chromiumPath = "/usr/bin/chromium"
 
 type site struct {
 	URL     string
+	deps    api.Server // the services, for servers with other settings
 	db      *data.DB
 	demo    *demo.Dataset
 	browser context.Context // a running browser; tabs are made from it
@@ -142,7 +143,18 @@ func startSite() (*site, func(), error) {
 		stop()
 		db.Close()
 	}
-	return &site{URL: srv.URL, db: db, demo: ds, browser: bctx}, cleanup, nil
+	return &site{URL: srv.URL, deps: deps, db: db, demo: ds, browser: bctx}, cleanup, nil
+}
+
+// serverWith starts another server on the same services with other web
+// settings, closed when the test ends.
+func serverWith(t *testing.T, cfg web.Config) string {
+	t.Helper()
+	deps := theSite.deps
+	deps.Web = web.Handler(cfg)
+	srv := httptest.NewServer(api.NewServer(api.Config{PublicRate: 0}, deps, prometheus.NewRegistry()))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // tab opens a new tab in a fresh browser context (its own cookies and

@@ -1,11 +1,15 @@
 package web_test
 
 import (
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"gridmap/web"
 )
 
 // TestResidentLookup: search a demo address with suggestions → the grid and
@@ -91,4 +95,47 @@ func TestResidentLookup(t *testing.T) {
 	waitFor(t, ctx, "English", `document.querySelector("#outside") && document.querySelector("#outside").textContent.includes("outside the area")`)
 	do(t, ctx, "reloading", chromedp.Navigate(theSite.URL+"/"))
 	waitFor(t, ctx, "English after reload", `document.querySelector("#search button").textContent === "Search"`)
+}
+
+// TestResidentGCJ02: on a GCJ-02 basemap (AMap, Tencent) the result is drawn
+// shifted to GCJ-02, and a tap on the map is shifted back to WGS84 before
+// the lookup: tapping the drawn building finds its grid and its WGS84 point.
+func TestResidentGCJ02(t *testing.T) {
+	// The basemap's tiles answer 404 here; MapLibre draws the rest without them.
+	base := serverWith(t, web.Config{Attribution: "© OpenStreetMap contributors",
+		Basemap: &web.Basemap{URL: theSite.URL + "/no-basemap/{z}/{x}/{y}.png", CRS: "gcj02", Attribution: "© 测试底图"}})
+	ctx := tab(t, 1000, 800)
+	do(t, ctx, "opening / on a GCJ-02 basemap", chromedp.Navigate(base+"/?address="+url.QueryEscape("人民路12号3栋")))
+	waitFor(t, ctx, "the result", `document.querySelector("#result").dataset.state === "found"`)
+	waitMapIdle(t, ctx)
+	// The building: WGS84 from the API, and where the map draws it.
+	b := eval[map[string]float64](t, ctx, `(async () => {
+		const r = await (await fetch("/api/v1/lookup?address=" + encodeURIComponent("人民路12号3栋"))).json();
+		const f = window.__gridmap.map.querySourceFeatures("place")[0];
+		return {lon: r.candidates[0].building.lon, lat: r.candidates[0].building.lat, dlon: f.geometry.coordinates[0], dlat: f.geometry.coordinates[1]};
+	})()`)
+	// Near Hangzhou GCJ-02 is about 0.0047° east and 0.0025° south of WGS84.
+	if dx, dy := b["dlon"]-b["lon"], b["dlat"]-b["lat"]; dx < 0.003 || dx > 0.006 || dy > -0.001 || dy < -0.004 {
+		t.Errorf("the building is drawn %.5f°, %.5f° from its WGS84 point; want the GCJ-02 offset (≈ +0.0047, −0.0025)", dx, dy)
+	}
+	shot(t, ctx, "resident-5-gcj02")
+	if a := eval[string](t, ctx, `document.querySelector(".maplibregl-ctrl-attrib").textContent`); !strings.Contains(a, "OpenStreetMap") || !strings.Contains(a, "测试底图") {
+		t.Errorf("attribution on the GCJ-02 map: got %q", a)
+	}
+	// Tap exactly where the building is drawn.
+	p := eval[point](t, ctx, `(() => { const m = window.__gridmap.map, r = m.getContainer().getBoundingClientRect();
+		const f = m.querySourceFeatures("place")[0]; const q = m.project(f.geometry.coordinates); return {X: r.left + q.x, Y: r.top + q.y}; })()`)
+	before := eval[string](t, ctx, `location.search`)
+	do(t, ctx, "tapping the drawn building", chromedp.MouseClickXY(p.X, p.Y))
+	waitFor(t, ctx, "the lookup of the tapped point", `location.search !== `+strconv.Quote(before)+` && document.querySelector("#result").dataset.state === "found"`)
+	q, _ := url.ParseQuery(strings.TrimPrefix(eval[string](t, ctx, `location.search`), "?"))
+	lon, _ := strconv.ParseFloat(q.Get("lon"), 64)
+	lat, _ := strconv.ParseFloat(q.Get("lat"), 64)
+	// A pixel at this zoom is well under a metre; allow 2e-5° (≈ 2 m).
+	if math.Abs(lon-b["lon"]) > 2e-5 || math.Abs(lat-b["lat"]) > 2e-5 {
+		t.Errorf("tap looked up %.7f, %.7f; want the building's WGS84 point %.7f, %.7f", lon, lat, b["lon"], b["lat"])
+	}
+	if got := eval[string](t, ctx, `document.querySelector("#grid-name").firstChild.textContent`); got != "幸福社区第04网格" {
+		t.Errorf("tapped grid: got %q", got)
+	}
 }

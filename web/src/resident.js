@@ -95,6 +95,7 @@ function message(kind, text) {
 
 async function search(params) {
   history.replaceState(null, "", "?" + qs(params));
+  $("#result").dataset.state = "searching";
   message("info", t("resident.searching"));
   try {
     const result = await getJSON("/api/v1/lookup?" + qs(params));

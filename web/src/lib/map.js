@@ -93,7 +93,9 @@ export async function createMap(container, opts = {}) {
     const shown = map.toDisplay(data || { type: "FeatureCollection", features: [] });
     const src = map.getSource(id);
     if (src) src.setData(shown);
-    else map.addSource(id, { type: "geojson", data: shown });
+    // The data's attribution rides on its sources too: MapLibre updates the
+    // attribution control from source metadata.
+    else map.addSource(id, { type: "geojson", data: shown, attribution: config.attribution || undefined });
   };
   mapState.maps.push(map);
   mapState.map = map;
