@@ -24,7 +24,20 @@ var levelLineWidths = []float64{3.5, 2.5, 1.6, 1.0, 0.7}
 // levelTextSizes are the label sizes in pixels by depth.
 var levelTextSizes = []float64{20, 17, 14, 12, 11}
 
+// fillOpacity is the tint of an area.
+const fillOpacity = 0.1
+
 func byDepth[T any](v []T, depth int) T { return v[min(max(depth, 0), len(v)-1)] }
+
+// levelBelow returns the level one deeper than l in l's hierarchy.
+func levelBelow(levels []geo.Level, l geo.Level) (geo.Level, bool) {
+	for _, b := range levels {
+		if b.Hierarchy == l.Hierarchy && b.Depth == l.Depth+1 {
+			return b, true
+		}
+	}
+	return geo.Level{}, false
+}
 
 // Style returns the default MapLibre style: one vector source with all three
 // layers; per level a translucent fill and an outline (thicker and darker for
@@ -48,12 +61,21 @@ func (c *Cache) Style(ctx context.Context, baseURL string) (json.RawMessage, err
 		"id": "background", "type": "background", "paint": map[string]any{"background-color": "#f7f5f0"},
 	}}
 	isLevel := func(l geo.Level) []any { return []any{"==", []any{"get", "level"}, l.Key} }
-	// Fills from the top level down, so lower levels lie above.
+	// Fills from the top level down, so lower levels lie above. A level's
+	// fill fades out once the level below it shows, so that the tints of
+	// four levels do not pile up into grey.
 	for _, l := range levels {
+		mz := c.cfg.LevelMinZoom(l.Key, l.Depth)
+		opacity := any(fillOpacity)
+		if below, ok := levelBelow(levels, l); ok {
+			if until := c.cfg.LevelMinZoom(below.Key, below.Depth) + 1; until > mz {
+				opacity = []any{"interpolate", []any{"linear"}, []any{"zoom"}, until - 1, fillOpacity, until, 0}
+			}
+		}
 		layers = append(layers, map[string]any{
 			"id": "areas-fill-" + l.Key, "type": "fill", "source": source, "source-layer": LayerAreas,
-			"minzoom": c.cfg.LevelMinZoom(l.Key, l.Depth), "filter": isLevel(l),
-			"paint": map[string]any{"fill-color": byDepth(levelColours, l.Depth), "fill-opacity": 0.07},
+			"minzoom": mz, "filter": isLevel(l),
+			"paint": map[string]any{"fill-color": byDepth(levelColours, l.Depth), "fill-opacity": opacity},
 		})
 	}
 	// Outlines from the lowest level up, so higher (thicker) borders lie on top.
