@@ -35,7 +35,7 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeLookupResult(w, res)
 }
 
 // batchRequest is the body of POST /api/v1/lookup/batch.
@@ -105,8 +105,7 @@ func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
+	var buf []byte
 	bw.WriteString(`{"results":[`)
 	for lo := 0; lo < len(pts); lo += batchChunk {
 		hi := min(lo+batchChunk, len(pts))
@@ -125,7 +124,9 @@ func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
 			if lo+i > 0 {
 				bw.WriteByte(',')
 			}
-			if err := enc.Encode(batchResult{ID: req.Points[lo+i].ID, LookupResult: res[i]}); err != nil {
+			// As json.Encoder would write batchResult, newline included.
+			buf = append(appendBatchResult(buf[:0], req.Points[lo+i].ID, &res[i]), '\n')
+			if _, err := bw.Write(buf); err != nil {
 				return // the client went away
 			}
 		}

@@ -76,20 +76,24 @@ type ring struct {
 // at most minBandedSegments segments are not banded. Both were chosen by
 // BenchmarkRingLocate (see docs/index.md).
 const (
-	segmentsPerBand   = 2
-	minBandedSegments = 16
+	segmentsPerBand   = 1
+	minBandedSegments = 8
 )
 
-func newRing(pts []orb.Point) ring {
+func newRing(pts []orb.Point) ring { return newRingBanded(pts, segmentsPerBand, minBandedSegments) }
+
+// newRingBanded prepares a ring with bands of about perBand segments, or
+// none when it has at most minSegments segments (or perBand is 0).
+func newRingBanded(pts []orb.Point, perBand, minSegments int) ring {
 	r := ring{pts: pts, minY: math.Inf(1), maxY: math.Inf(-1)}
 	for _, p := range pts {
 		r.minY, r.maxY = min(r.minY, p[1]), max(r.maxY, p[1])
 	}
 	nseg := len(pts) - 1
-	if nseg <= minBandedSegments || !(r.maxY > r.minY) {
+	if perBand <= 0 || nseg <= minSegments || !(r.maxY > r.minY) {
 		return r
 	}
-	nb := (nseg + segmentsPerBand - 1) / segmentsPerBand
+	nb := (nseg + perBand - 1) / perBand
 	r.scale = float64(nb) / (r.maxY - r.minY)
 	r.bands = nb
 	counts := make([]int32, nb+1)

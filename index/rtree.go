@@ -14,19 +14,22 @@ import (
 // point" (closed boxes). Nodes live in flat arrays, leaves first and the
 // root last, so a query allocates nothing.
 type rtree struct {
-	boxes []orb.Bound // leaves (in packed order), then each level's nodes
+	fanout int
+	boxes  []orb.Bound // leaves (in packed order), then each level's nodes
 	// first[i] is, for a leaf, the item it stands for; for a node, the
 	// position of its first child (its children are contiguous).
 	first     []int32
 	levelEnds []int // boxes[levelEnds[k-1]:levelEnds[k]] is level k (0: leaves)
 }
 
-// nodeSize is the fan-out; chosen by BenchmarkTree (see docs/index.md).
+// nodeSize is the fan-out; chosen by BenchmarkCandidates (see docs/index.md).
 const nodeSize = 8
 
 // newRTree packs the boxes; item i of a query answer is boxes[i].
-func newRTree(items []orb.Bound) *rtree {
-	t := &rtree{}
+func newRTree(items []orb.Bound) *rtree { return newRTreeFanout(items, nodeSize) }
+
+func newRTreeFanout(items []orb.Bound, fanout int) *rtree {
+	t := &rtree{fanout: fanout}
 	if len(items) == 0 {
 		return t
 	}
@@ -39,7 +42,7 @@ func newRTree(items []orb.Bound) *rtree {
 		level[i] = entry{b, int32(i)}
 	}
 	for {
-		strSort(level, func(e entry) orb.Point { return e.box.Center() })
+		strSort(level, fanout, func(e entry) orb.Point { return e.box.Center() })
 		base := len(t.boxes)
 		for _, e := range level {
 			t.boxes = append(t.boxes, e.box)
@@ -49,10 +52,10 @@ func newRTree(items []orb.Bound) *rtree {
 		if len(level) == 1 {
 			return t
 		}
-		parents := make([]entry, 0, (len(level)+nodeSize-1)/nodeSize)
-		for i := 0; i < len(level); i += nodeSize {
+		parents := make([]entry, 0, (len(level)+fanout-1)/fanout)
+		for i := 0; i < len(level); i += fanout {
 			b := level[i].box
-			for _, e := range level[i+1 : min(i+nodeSize, len(level))] {
+			for _, e := range level[i+1 : min(i+fanout, len(level))] {
 				b = b.Union(e.box)
 			}
 			parents = append(parents, entry{b, int32(base + i)})
@@ -61,13 +64,13 @@ func newRTree(items []orb.Bound) *rtree {
 	}
 }
 
-// strSort orders es into ceil(sqrt(n/nodeSize)) vertical slices by x, each
+// strSort orders es into ceil(sqrt(n/fanout)) vertical slices by x, each
 // sorted by y.
-func strSort[E any](es []E, center func(E) orb.Point) {
+func strSort[E any](es []E, fanout int, center func(E) orb.Point) {
 	n := len(es)
-	leaves := (n + nodeSize - 1) / nodeSize
+	leaves := (n + fanout - 1) / fanout
 	nslices := int(math.Ceil(math.Sqrt(float64(leaves))))
-	per := nslices * nodeSize // entries per vertical slice
+	per := nslices * fanout // entries per vertical slice
 	sortBy(es, func(e E) float64 { return center(e)[0] })
 	for i := 0; i < n; i += per {
 		sortBy(es[i:min(i+per, n)], func(e E) float64 { return center(e)[1] })
@@ -92,63 +95,34 @@ func (t *rtree) search(p orb.Point, dst []int32) []int32 {
 	if len(t.boxes) == 0 {
 		return dst
 	}
-	// A stack of node positions; depth*nodeSize is plenty.
-	var stack [64]int
-	sp := 0
 	root := len(t.boxes) - 1
 	if !holds(t.boxes[root], p) {
 		return dst
 	}
-	stack[sp] = root
-	sp++
-	for sp > 0 {
-		sp--
-		pos := stack[sp]
-		lv := t.levelOf(pos)
-		if lv == 0 {
-			dst = append(dst, t.first[pos])
-			continue
-		}
-		start := int(t.first[pos])
-		end := min(start+nodeSize, t.levelEnds[lv-1])
+	if len(t.levelEnds) == 1 {
+		return append(dst, t.first[root])
+	}
+	return t.searchNode(root, len(t.levelEnds)-1, p, dst)
+}
+
+// searchNode searches the children of the node at pos on level lv (> 0).
+func (t *rtree) searchNode(pos, lv int, p orb.Point, dst []int32) []int32 {
+	start := int(t.first[pos])
+	end := min(start+t.fanout, t.levelEnds[lv-1])
+	if lv == 1 {
 		for c := start; c < end; c++ {
 			if holds(t.boxes[c], p) {
-				if sp == len(stack) {
-					// Only reachable with pathological overlap; fall back to
-					// recursion for the rest of this node.
-					dst = t.searchFrom(c, lv-1, p, dst)
-					continue
-				}
-				stack[sp] = c
-				sp++
+				dst = append(dst, t.first[c])
 			}
 		}
+		return dst
 	}
-	return dst
-}
-
-func (t *rtree) searchFrom(pos, lv int, p orb.Point, dst []int32) []int32 {
-	if lv == 0 {
-		return append(dst, t.first[pos])
-	}
-	start := int(t.first[pos])
-	end := min(start+nodeSize, t.levelEnds[lv-1])
 	for c := start; c < end; c++ {
 		if holds(t.boxes[c], p) {
-			dst = t.searchFrom(c, lv-1, p, dst)
+			dst = t.searchNode(c, lv-1, p, dst)
 		}
 	}
 	return dst
-}
-
-// levelOf returns the level of the box at pos (0: leaf).
-func (t *rtree) levelOf(pos int) int {
-	for k, end := range t.levelEnds {
-		if pos < end {
-			return k
-		}
-	}
-	return len(t.levelEnds) - 1
 }
 
 func holds(b orb.Bound, p orb.Point) bool {

@@ -267,8 +267,8 @@ func responsibleOn(cands []*duty, day int32) []geo.Responsible {
 // Responsible slices are shared with other answers and must not be changed.
 func (st *state) lookup(p orb.Point, hierarchy string, day int32) geo.LookupResult {
 	var (
-		hitBuf  [8]geo.BorderHit
-		slotBuf [8]int32
+		hitBuf  [4]geo.BorderHit
+		slotBuf [4]int32
 		itemBuf [16]int32
 	)
 	hits, hitSlots := hitBuf[:0], slotBuf[:0]
