@@ -1,9 +1,15 @@
 package postgis_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"flag"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +26,68 @@ import (
 	"gridmap/tiles"
 	"gridmap/tiles/postgis"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < min(len(g), len(w)); i++ {
+			if g[i] != w[i] {
+				t.Fatalf("%s differs at line %d:\n got %s\nwant %s\n(go test -update rewrites it when the change is intended)", path, i+1, g[i], w[i])
+			}
+		}
+		t.Fatalf("%s: got %d lines, want %d (go test -update rewrites it when the change is intended)", path, len(g), len(w))
+	}
+}
+
+// decodedJSON renders decoded layers (tile units) as stable, readable JSON.
+func decodedJSON(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	ls, err := mvt.Unmarshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type feature struct {
+		ID         any                `json:"id"`
+		Properties geojson.Properties `json:"properties"`
+		Geometry   *geojson.Geometry  `json:"geometry"`
+	}
+	type layer struct {
+		Name     string    `json:"name"`
+		Extent   uint32    `json:"extent"`
+		Features []feature `json:"features"`
+	}
+	var out []layer
+	for _, l := range ls {
+		ly := layer{Name: l.Name, Extent: l.Extent, Features: []feature{}}
+		for _, f := range l.Features {
+			ly.Features = append(ly.Features, feature{f.ID, f.Properties, geojson.NewGeometry(f.Geometry)})
+		}
+		out = append(out, ly)
+	}
+	b, err := json.MarshalIndent(out, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
 
 // fixture is the default demo subdistrict in this package's database.
 type fixture struct {
@@ -366,6 +434,18 @@ func TestTiles(t *testing.T) {
 				t.Errorf("%s in the Atlantic: %d bytes, %v; want 0 bytes", layers, len(raw), err)
 			}
 		}
+	})
+
+	t.Run("golden tile", func(t *testing.T) {
+		// All three layers around the first grid's label point at z15.
+		var p orb.Point
+		if err := f.db.Pool.QueryRow(context.Background(), `SELECT ST_X(l.point), ST_Y(l.point) FROM area_label l
+			JOIN area_version v ON v.id = l.version_id AND v.valid_to IS NULL JOIN area a ON a.id = v.area_id
+			WHERE a.level = 'grid' ORDER BY a.code LIMIT 1`).Scan(&p[0], &p[1]); err != nil {
+			t.Fatal(err)
+		}
+		_, raw := f.tile(t, cfg, tiles.AllLayers, maptile.At(p, 15), false)
+		golden(t, "z15_all_layers.json", decodedJSON(t, raw))
 	})
 
 	t.Run("version, extent and levels", func(t *testing.T) {
