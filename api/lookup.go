@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -30,12 +31,31 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, res)
 		return
 	}
-	res, err := s.Lookup.LookupPoint(r.Context(), geo.LookupQuery{Point: *p.Point, At: p.At, Hierarchy: p.Hierarchy})
+	q := geo.LookupQuery{Point: *p.Point, At: p.At, Hierarchy: p.Hierarchy}
+	if enc, ok := s.Lookup.(encodedLookup); ok {
+		b, err := enc.LookupPointJSON(r.Context(), q, make([]byte, 0, 2048))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		w.Write(append(b, '\n'))
+		return
+	}
+	res, err := s.Lookup.LookupPoint(r.Context(), q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	writeLookupResult(w, res)
+}
+
+// encodedLookup is implemented by lookup services that keep answers
+// encoded (index.Service): LookupPointJSON appends to dst the JSON that
+// writeJSON would write for LookupPoint's answer, without the newline.
+type encodedLookup interface {
+	LookupPointJSON(ctx context.Context, q geo.LookupQuery, dst []byte) ([]byte, error)
 }
 
 // batchRequest is the body of POST /api/v1/lookup/batch.

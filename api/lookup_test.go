@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -188,4 +190,37 @@ func TestBatchLimitsAndFailures(t *testing.T) {
 			t.Errorf("got %d %s, want 500 with the error shape", res.StatusCode, raw)
 		}
 	})
+}
+
+func TestLookupFromTheIndexEqualsPostGIS(t *testing.T) {
+	f := setup(t)
+	srv, _ := indexServer(t, f, api.Config{})
+	rng := rand.New(rand.NewPCG(3, 3))
+	bound := f.ds.Areas[0].Geometry.Bound()
+	body := func(base, q string) (int, []byte) {
+		res, err := http.Get(base + "/api/v1/lookup?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+	var qs []string
+	for i := range 300 {
+		p := orb.Point{bound.Min[0] - 0.01 + rng.Float64()*(bound.Max[0]-bound.Min[0]+0.02), bound.Min[1] - 0.01 + rng.Float64()*(bound.Max[1]-bound.Min[1]+0.02)}
+		if i%3 == 0 { // a vertex of a grid: on a border
+			g := f.ds.Areas[len(f.ds.Areas)-1-i%40].Geometry[0][0]
+			p = g[i%len(g)]
+		}
+		qs = append(qs, fmt.Sprintf("lon=%.17g&lat=%.17g", p[0], p[1]))
+	}
+	qs = append(qs, "lon=120.13&lat=30.28&crs=gcj02", "lon=120.13&lat=30.28&at=2020-01-01", "lon=120.13&lat=91", "address="+url.QueryEscape(f.ds.Buildings[5].Address))
+	for _, q := range qs {
+		gc, got := body(srv.URL, q)
+		wc, want := body(f.srv.URL, q)
+		if gc != wc || !bytes.Equal(got, want) {
+			t.Errorf("%s:\n index   %d %s\n PostGIS %d %s", q, gc, got, wc, want)
+		}
+	}
 }

@@ -186,6 +186,18 @@ func TestMatchesPostGIS(t *testing.T) {
 					t.Fatal(err)
 				}
 				compareAnswers(t, ps, got, want, true)
+				// The encoded answers, twice: the second time from the cache.
+				for pass := range 2 {
+					for i := range 20_000 {
+						got, err := svc.LookupPointJSON(ctx, geo.LookupQuery{Point: pts[i], Hierarchy: tc.hierarchy}, nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if wj := encodeJSON(t, &want[i]); !bytes.Equal(got, wj) {
+							t.Fatalf("pass %d, point %d %.17g: LookupPointJSON\n %s\nwant\n %s", pass, i, pts[i], got, wj)
+						}
+					}
+				}
 			})
 			t.Run("tomorrow's duties after midnight", func(t *testing.T) {
 				// The index with a clock past midnight against PostGIS asked
@@ -217,6 +229,19 @@ func TestMatchesPostGIS(t *testing.T) {
 			})
 		})
 	}
+}
+
+// encodeJSON is what the API writes for r: encoding/json without HTML
+// escaping, here without the newline.
+func encodeJSON(t *testing.T, r *geo.LookupResult) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // compareAnswers compares every answer as JSON, byte for byte, and checks

@@ -413,6 +413,29 @@ func (s *Service) LookupPoint(ctx context.Context, q geo.LookupQuery) (*geo.Look
 	return &r, nil
 }
 
+// LookupPointJSON answers like LookupPoint and appends the answer to dst as
+// encoding/json writes a geo.LookupResult with SetEscapeHTML(false), without
+// a newline. The index keeps the answer of each area encoded, so a lookup
+// inside one area costs no encoding.
+func (s *Service) LookupPointJSON(ctx context.Context, q geo.LookupQuery, dst []byte) ([]byte, error) {
+	st := s.current(q.At)
+	if st == nil {
+		r, err := s.LookupPoint(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return encodeResult(dst, r), nil
+	}
+	if err := geo.ValidateLonLat(q.Point[0], q.Point[1]); err != nil {
+		return nil, err
+	}
+	h := q.Hierarchy
+	if h == "" {
+		h = geo.DefaultHierarchy
+	}
+	return st.appendLookupJSON(dst, q.Point, h, civilDay(s.cfg.Now())), nil
+}
+
 // parallelMin is the batch size from which LookupPoints uses every CPU.
 const parallelMin = 2048
 

@@ -1,9 +1,12 @@
 package index
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -20,6 +23,9 @@ type state struct {
 	slots  []slot               // the areas a lookup can answer with
 	hiers  map[string]*hierIndex
 	day    int32 // the China date (yyyymmdd) slot.resp holds the duties of
+	// answers holds, per slot, the encoded answer for points covered by
+	// that area alone, filled on first use (see appendLookupJSON).
+	answers []atomic.Pointer[[]byte]
 }
 
 // area is an area as loaded. It is never changed once built.
@@ -169,6 +175,7 @@ func buildState(levels []geo.Level, areas map[int64]*area, day int32) *state {
 	}
 	slices.Sort(ids)
 	st.slots = make([]slot, len(ids))
+	st.answers = make([]atomic.Pointer[[]byte], len(ids))
 	type levelKey struct {
 		hierarchy string
 		depth     int
@@ -236,6 +243,7 @@ func (st *state) withDay(day int32) *state {
 	next.day = day
 	next.slots = make([]slot, len(st.slots))
 	copy(next.slots, st.slots)
+	next.answers = make([]atomic.Pointer[[]byte], len(st.slots))
 	for i := range next.slots {
 		next.slots[i].resp = responsibleOn(next.slots[i].cands, day)
 	}
@@ -261,42 +269,91 @@ func responsibleOn(cands []*duty, day int32) []geo.Responsible {
 	return out
 }
 
-// lookup answers one point (EPSG:4326) in one hierarchy on day. Levels are
-// searched from the deepest up; the first level with a covering area decides
-// (the border rule looks at the lowest level only). The answer's Areas and
-// Responsible slices are shared with other answers and must not be changed.
+// lookup answers one point (EPSG:4326) in one hierarchy on day. The
+// answer's Areas and Responsible slices are shared with other answers and
+// must not be changed.
 func (st *state) lookup(p orb.Point, hierarchy string, day int32) geo.LookupResult {
 	var (
 		hitBuf  [4]geo.BorderHit
 		slotBuf [4]int32
-		itemBuf [16]int32
 	)
-	hits, hitSlots := hitBuf[:0], slotBuf[:0]
-	if h := st.hiers[hierarchy]; h != nil {
-		for i := range h.levels {
-			lv := &h.levels[i]
-			for _, item := range lv.tree.search(p, itemBuf[:0]) {
-				si := lv.slots[item]
-				a := st.slots[si].area
-				switch a.shape.locate(p) {
-				case inside:
-					hits = append(hits, geo.BorderHit{Area: a.ref, Depth: lv.depth, Interior: true})
-					hitSlots = append(hitSlots, si)
-				case boundary:
-					hits = append(hits, geo.BorderHit{Area: a.ref, Depth: lv.depth})
-					hitSlots = append(hitSlots, si)
-				}
-			}
-			if len(hits) > 0 {
-				break
+	hits, slots := st.covering(p, hierarchy, hitBuf[:0], slotBuf[:0])
+	return st.answer(hits, slots, day)
+}
+
+// appendLookupJSON appends the answer for p as encoding/json writes a
+// geo.LookupResult without HTML escaping (and without a newline). A point
+// covered by one area only gets the same answer as every other such point
+// of that area, so that answer is encoded once per state and day.
+func (st *state) appendLookupJSON(dst []byte, p orb.Point, hierarchy string, day int32) []byte {
+	var (
+		hitBuf  [4]geo.BorderHit
+		slotBuf [4]int32
+	)
+	hits, slots := st.covering(p, hierarchy, hitBuf[:0], slotBuf[:0])
+	if len(hits) != 1 || day != st.day {
+		r := st.answer(hits, slots, day)
+		return encodeResult(dst, &r)
+	}
+	cached := &st.answers[slots[0]]
+	if b := cached.Load(); b != nil {
+		return append(dst, *b...)
+	}
+	r := st.answer(hits, slots, day)
+	b := encodeResult(nil, &r)
+	cached.Store(&b)
+	return append(dst, b...)
+}
+
+// encodeResult appends r as json.Encoder with SetEscapeHTML(false) writes
+// it, without the newline.
+func encodeResult(dst []byte, r *geo.LookupResult) []byte {
+	buf := bytes.NewBuffer(dst)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(r) // cannot fail: strings, numbers and booleans only
+	b := buf.Bytes()
+	return b[:len(b)-1]
+}
+
+// covering appends the areas of the deepest level that has any covering p,
+// and their slots. Levels are searched from the deepest up; the first with a
+// covering area decides (the border rule looks at the lowest level only).
+func (st *state) covering(p orb.Point, hierarchy string, hits []geo.BorderHit, slots []int32) ([]geo.BorderHit, []int32) {
+	h := st.hiers[hierarchy]
+	if h == nil {
+		return hits, slots
+	}
+	var itemBuf [16]int32
+	for i := range h.levels {
+		lv := &h.levels[i]
+		for _, item := range lv.tree.search(p, itemBuf[:0]) {
+			si := lv.slots[item]
+			a := st.slots[si].area
+			switch a.shape.locate(p) {
+			case inside:
+				hits = append(hits, geo.BorderHit{Area: a.ref, Depth: lv.depth, Interior: true})
+				slots = append(slots, si)
+			case boundary:
+				hits = append(hits, geo.BorderHit{Area: a.ref, Depth: lv.depth})
+				slots = append(slots, si)
 			}
 		}
+		if len(hits) > 0 {
+			break
+		}
 	}
+	return hits, slots
+}
+
+// answer applies the border rule to the hits and fills in the chosen
+// area's chain and responsible people for day.
+func (st *state) answer(hits []geo.BorderHit, slots []int32, day int32) geo.LookupResult {
 	res := geo.DecideBorder(hits)
 	if res.Grid == nil {
 		return res
 	}
-	for _, si := range hitSlots {
+	for _, si := range slots {
 		s := &st.slots[si]
 		if s.area.ref.ID != res.Grid.ID {
 			continue
