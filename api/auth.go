@@ -97,8 +97,7 @@ func (l *limiters) get(key string) *rate.Limiter {
 // token) and the operational endpoints are not limited.
 // (mux builds the middleware chain per request: the limiters live in the Server.)
 func (s *Server) rateLimit(next http.Handler) http.Handler {
-	l := s.public
-	if l == nil {
+	if s.public == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -108,17 +107,28 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			return
 		}
 		if identityOf(r) == nil {
+			// A map view loads dozens of tiles, fonts and assets at once: those
+			// get their own, ten times larger, bucket; API calls and pages the other.
+			l, perSecond := s.public, s.cfg.PublicRate
+			if !strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/api/v1/photos/") {
+				l, perSecond = s.mapAssets, mapAssetFactor*s.cfg.PublicRate
+			}
 			res := l.get(clientIP(r)).Reserve()
 			if d := res.Delay(); d > 0 {
 				res.Cancel()
-				w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(d.Seconds()))))
-				s.writeError(w, r, geo.Errorf(geo.ETooMany, "too many requests from this client: at most %g per second; try again in %d s", s.cfg.PublicRate, int(math.Ceil(d.Seconds()))))
+				secs := int(math.Ceil(d.Seconds()))
+				w.Header().Set("Retry-After", fmt.Sprint(secs))
+				s.writeError(w, r, geo.Errorf(geo.ETooMany, "too many requests from this client: at most %g per second; try again in %d s", perSecond, secs))
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// mapAssetFactor is how many more map tiles, fonts, pages and assets than API
+// calls an anonymous client may fetch per second.
+const mapAssetFactor = 10
 
 // staff wraps a handler that needs a signed-in user of at least role. Unsafe
 // methods from a browser session must carry the session's CSRF token in the

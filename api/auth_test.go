@@ -361,6 +361,10 @@ func TestPublicRateLimit(t *testing.T) {
 	if res.StatusCode != 429 || res.Header.Get("Retry-After") == "" {
 		t.Errorf("got %d with Retry-After %q, want 429 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
 	}
+	// Photos (like tiles, fonts and assets) have their own, larger bucket.
+	if s, _ := c.do(t, "GET", "/api/v1/photos/999999", nil); s != 404 {
+		t.Errorf("photo while the API bucket is empty: %d, want 404 (not limited)", s)
+	}
 	for i := 0; i < 5; i++ {
 		if s, _ := staff.do(t, "GET", "/api/v1/lookup?lon=120.13&lat=30.28", nil); s != 200 {
 			t.Fatalf("signed-in request %d: %d, want 200 (staff are not limited)", i, s)

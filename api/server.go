@@ -52,13 +52,14 @@ type Server struct {
 	PublicURL string
 	Log       *slog.Logger
 
-	cfg      Config
-	logins   *throttle
-	public   *limiters // nil: anonymous requests are not limited
-	router   *mux.Router
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	cfg       Config
+	logins    *throttle
+	public    *limiters // API calls; nil: anonymous requests are not limited
+	mapAssets *limiters // tiles, fonts, styles, pages and assets
+	router    *mux.Router
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
 }
 
 // NewServer wires the routes. Registry receives the request metrics and is
@@ -87,6 +88,7 @@ func NewServer(cfg Config, s Server, registry *prometheus.Registry) *Server {
 	srv.logins = newThrottle(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerClient)
 	if cfg.PublicRate > 0 {
 		srv.public = &limiters{rate: rate.Limit(cfg.PublicRate), burst: cfg.PublicBurst, m: map[string]*rate.Limiter{}}
+		srv.mapAssets = &limiters{rate: rate.Limit(mapAssetFactor * cfg.PublicRate), burst: mapAssetFactor * cfg.PublicBurst, m: map[string]*rate.Limiter{}}
 	}
 	if srv.Log == nil {
 		srv.Log = slog.Default()
