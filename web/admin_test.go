@@ -72,12 +72,14 @@ const (
 )
 
 // openGrid opens the community and selects the grid through the tree.
-func openGrid(t *testing.T, ctx context.Context) {
+func openGrid(t *testing.T, ctx context.Context) { openGridIn(t, ctx, editCommunity, editGrid, editGridName) }
+
+func openGridIn(t *testing.T, ctx context.Context, community, grid, name string) {
 	t.Helper()
-	do(t, ctx, "opening the community", chromedp.Click(chromedp.CSS(`#tree li[data-code="`+editCommunity+`"] > .node`)))
-	waitFor(t, ctx, "the community's grids in the tree", `document.querySelector('#tree li[data-code="`+editGrid+`"]') && window.__editor.grids && window.__editor.community.code === "`+editCommunity+`"`)
-	do(t, ctx, "selecting the grid", chromedp.Click(chromedp.CSS(`#tree li[data-code="`+editGrid+`"] > .node`)))
-	waitFor(t, ctx, "the selected grid", `document.querySelector("#selected-name") && document.querySelector("#selected-name").textContent === "`+editGridName+`" && document.querySelector("#tool-reshape")`)
+	do(t, ctx, "opening the community", chromedp.Click(chromedp.CSS(`#tree li[data-code="`+community+`"] > .node`)))
+	waitFor(t, ctx, "the community's grids in the tree", `document.querySelector('#tree li[data-code="`+grid+`"]') && window.__editor.grids && window.__editor.community.code === "`+community+`"`)
+	do(t, ctx, "selecting the grid", chromedp.Click(chromedp.CSS(`#tree li[data-code="`+grid+`"] > .node`)))
+	waitFor(t, ctx, "the selected grid", `document.querySelector("#selected-name") && document.querySelector("#selected-name").textContent === "`+name+`" && document.querySelector("#tool-reshape")`)
 	waitMapIdle(t, ctx)
 }
 
@@ -234,4 +236,75 @@ func tileJS(ll []float64) string {
 		let h = 0; for (const b of buf) h = (h * 31 + b) >>> 0;
 		return buf.length + ":" + h;
 	})()`
+}
+
+// TestEditorSplitMergeRevert (in 建设社区, which no other test reads): split a
+// grid with a drawn line → a new code → save; merge it back → save; the
+// history shows before/after of the merge and reverts it.
+func TestEditorSplitMergeRevert(t *testing.T) {
+	const community, grid, name = "330199001003", "330199001003005", "建设社区第05网格"
+	ctx := signIn(t)
+	openGridIn(t, ctx, community, grid, name)
+	count := func() int { return eval[int](t, ctx, `window.__editor.grids.features.length`) }
+	n0 := count()
+
+	// Split along a line across the middle of the grid, drawn with clicks.
+	do(t, ctx, "starting a split", chromedp.Click(chromedp.CSS("#tool-split")))
+	waitFor(t, ctx, "the split tool", `window.__editor.edit && window.__editor.edit.op === "split" && document.querySelector("#do-preview")`)
+	ends := eval[[]point](t, ctx, `(() => {
+		const s = window.__editor, map = window.__gridmap.map, r = map.getContainer().getBoundingClientRect();
+		const ring = s.selected.geometry.type === "MultiPolygon" ? s.selected.geometry.coordinates[0][0] : s.selected.geometry.coordinates[0];
+		const xs = ring.map((c) => c[0]), ys = ring.map((c) => c[1]);
+		const minX = Math.min(...xs), maxX = Math.max(...xs), y = (Math.min(...ys) + Math.max(...ys)) / 2, w = maxX - minX;
+		return [[minX - w * 0.15, y], [maxX + w * 0.15, y]].map((c) => { const p = map.project(map.toDisplay({type: "Point", coordinates: c}).coordinates); return {X: r.left + p.x, Y: r.top + p.y}; });
+	})()`)
+	// Move to each point before clicking it, as a mouse does; clicking the last point again finishes the line.
+	click := func(p point) []chromedp.Action[chromedp.Void] {
+		return []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, p.X, p.Y), chromedp.MouseClickXY(p.X, p.Y)}
+	}
+	var clicks []chromedp.Action[chromedp.Void]
+	for _, p := range []point{ends[0], ends[1], ends[1]} {
+		clicks = append(clicks, click(p)...)
+	}
+	do(t, ctx, "drawing the split line", clicks...)
+	waitFor(t, ctx, "the finished line", `window.__editor.edit && window.__editor.edit.drawn && !document.querySelector("#do-preview").disabled`)
+	do(t, ctx, "previewing the split", chromedp.Click(chromedp.CSS("#do-preview")))
+	waitFor(t, ctx, "the split preview", `document.querySelector("#preview-status")`)
+	waitMapIdle(t, ctx)
+	shot(t, ctx, "editor-7-split-preview")
+	if s := eval[string](t, ctx, `document.querySelector("#preview").textContent`); !strings.Contains(s, "校验通过") || !strings.Contains(s, "新编码") {
+		t.Fatalf("split preview: %q", s)
+	}
+	do(t, ctx, "saving the split",
+		chromedp.SendKeys(chromedp.CSS("#reason"), "拆分测试"),
+		chromedp.Click(chromedp.CSS("#do-save")))
+	waitFor(t, ctx, "the split saved", `document.querySelector("#saved") && window.__editor.grids.features.length === `+strconv.Itoa(n0+1))
+	waitFor(t, ctx, "the balance panel with the new grid", `document.querySelectorAll("#balance-table tbody tr").length === `+strconv.Itoa(n0+1))
+
+	// Merge the new part back into the grid.
+	newCode := eval[string](t, ctx, `window.__editor.grids.features.map((f) => f.properties.code).sort().pop()`)
+	do(t, ctx, "choosing the new part as the neighbour", chromedp.SetValue(chromedp.CSS("#neighbour"), eval[string](t, ctx,
+		`String(window.__editor.grids.features.find((f) => f.properties.code === "`+newCode+`").properties.id)`)))
+	do(t, ctx, "merging", chromedp.Click(chromedp.CSS("#tool-merge")))
+	waitFor(t, ctx, "the merge preview", `document.querySelector("#preview-status")`)
+	if s := eval[string](t, ctx, `document.querySelector("#preview").textContent`); !strings.Contains(s, "校验通过") || !strings.Contains(s, newCode) {
+		t.Fatalf("merge preview: %q", s)
+	}
+	do(t, ctx, "saving the merge",
+		chromedp.SendKeys(chromedp.CSS("#reason"), "合并测试"),
+		chromedp.Click(chromedp.CSS("#do-save")))
+	waitFor(t, ctx, "the merge saved", `document.querySelector("#saved") && window.__editor.grids.features.length === `+strconv.Itoa(n0))
+
+	// History: before/after of the merge, then revert it.
+	waitFor(t, ctx, "the history", `document.querySelectorAll("#history-list li").length >= 2`)
+	do(t, ctx, "showing before/after", chromedp.Click(chromedp.CSS("#history-list li:first-child button:first-child")))
+	waitFor(t, ctx, "before/after", `document.querySelector("#before-after")`)
+	waitMapIdle(t, ctx)
+	if n := eval[int](t, ctx, `window.__gridmap.map.querySourceFeatures("before").length`); n == 0 {
+		t.Errorf("before/after draws nothing")
+	}
+	shot(t, ctx, "editor-8-before-after")
+	do(t, ctx, "reverting the merge", chromedp.Click(chromedp.CSS("#history-list li:first-child button:last-child")))
+	do(t, ctx, "giving a reason", chromedp.SendKeys(chromedp.CSS("#revert-reason"), "撤回合并测试"), chromedp.Click(chromedp.CSS("#do-revert")))
+	waitFor(t, ctx, "the revert saved", `document.querySelector("#saved") && window.__editor.grids.features.length === `+strconv.Itoa(n0+1))
 }

@@ -234,7 +234,9 @@ func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 		if err == nil {
 			return
 		}
-		navigated := strings.Contains(err.Error(), "context") && (strings.Contains(err.Error(), "Cannot find") || strings.Contains(err.Error(), "destroyed"))
+		msg := err.Error()
+		navigated := strings.Contains(msg, "context") && (strings.Contains(msg, "Cannot find") || strings.Contains(msg, "destroyed")) ||
+			strings.Contains(msg, "navigated or closed") || strings.Contains(msg, "Not attached to an active page")
 		if !navigated || time.Now().After(deadline) || ctx.Err() != nil {
 			shot(t, ctx, "failed-"+safeName(t.Name()))
 			t.Fatalf("waiting for %s (%s): %v", what, cond, err)

@@ -530,15 +530,21 @@ async function showBeforeAfter(c) {
   }
 }
 
-async function revertChange(c) {
-  const reason = prompt(t("admin.history.revertReason"));
-  if (!reason) return;
-  try {
-    const res = await postJSON(`/api/v1/changes/${c.id}/revert`, { reason });
-    await afterSave("revert", res);
-  } catch (err) {
-    handleEditError(err);
-  }
+/** revertChange asks for a reason in the panel, then reverts the change (a new, validated change). */
+function revertChange(c) {
+  const reason = h("textarea", { id: "revert-reason", rows: 2, placeholder: t("admin.reason.placeholder") });
+  const ok = h("button", { type: "button", id: "do-revert", disabled: true }, t("admin.history.revert"));
+  reason.addEventListener("input", () => (ok.disabled = !reason.value.trim()));
+  ok.addEventListener("click", async () => {
+    try {
+      const res = await postJSON(`/api/v1/changes/${c.id}/revert`, { reason: reason.value.trim() });
+      await afterSave("revert", res);
+    } catch (err) {
+      handleEditError(err);
+    }
+  });
+  show($("#preview"), h("h3", {}, t("admin.history.revertTitle", { op: opName(c.operation), change: c.id })),
+    h("label", {}, t("admin.history.revertReason"), reason), ok);
 }
 
 onLangChange(() => {
