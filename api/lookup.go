@@ -53,9 +53,11 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 
 // encodedLookup is implemented by lookup services that keep answers
 // encoded (index.Service): LookupPointJSON appends to dst the JSON that
-// writeJSON would write for LookupPoint's answer, without the newline.
+// writeJSON would write for LookupPoint's answer, without the newline;
+// LookupPointsJSON gives each of LookupPoints' answers so encoded.
 type encodedLookup interface {
 	LookupPointJSON(ctx context.Context, q geo.LookupQuery, dst []byte) ([]byte, error)
+	LookupPointsJSON(ctx context.Context, points []orb.Point, at *time.Time, hierarchy string) ([][]byte, error)
 }
 
 // batchRequest is the body of POST /api/v1/lookup/batch.
@@ -117,7 +119,24 @@ func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
 		pts[i] = geo.ToWGS84(orb.Point{*bp.Lon, *bp.Lat}, crs)
 	}
 	ctx := r.Context()
-	res, err := s.Lookup.LookupPoints(ctx, pts[:min(batchChunk, len(pts))], at, req.Hierarchy)
+	// A chunk's answers, encoded: by the service when it keeps them encoded,
+	// otherwise here.
+	encoded, _ := s.Lookup.(encodedLookup)
+	answer := func(lo, hi int) ([][]byte, error) {
+		if encoded != nil {
+			return encoded.LookupPointsJSON(ctx, pts[lo:hi], at, req.Hierarchy)
+		}
+		res, err := s.Lookup.LookupPoints(ctx, pts[lo:hi], at, req.Hierarchy)
+		if err != nil {
+			return nil, err
+		}
+		out := make([][]byte, len(res))
+		for i := range res {
+			out[i] = appendLookupResult(nil, &res[i])
+		}
+		return out, nil
+	}
+	res, err := answer(0, min(batchChunk, len(pts)))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -130,7 +149,7 @@ func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
 	for lo := 0; lo < len(pts); lo += batchChunk {
 		hi := min(lo+batchChunk, len(pts))
 		if lo > 0 {
-			if res, err = s.Lookup.LookupPoints(ctx, pts[lo:hi], at, req.Hierarchy); err != nil {
+			if res, err = answer(lo, hi); err != nil {
 				if ctx.Err() != nil {
 					return // the client went away
 				}
@@ -145,7 +164,7 @@ func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
 				bw.WriteByte(',')
 			}
 			// As json.Encoder would write batchResult, newline included.
-			buf = append(appendBatchResult(buf[:0], req.Points[lo+i].ID, &res[i]), '\n')
+			buf = append(appendBatchJSON(buf[:0], req.Points[lo+i].ID, res[i]), '\n')
 			if _, err := bw.Write(buf); err != nil {
 				return // the client went away
 			}

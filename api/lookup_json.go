@@ -63,6 +63,18 @@ func appendBatchResult(b []byte, id json.RawMessage, r *geo.LookupResult) []byte
 	return appendLookupFields(b, r)
 }
 
+// appendBatchJSON is appendBatchResult for a result already encoded as
+// appendLookupResult writes it.
+func appendBatchJSON(b []byte, id json.RawMessage, result []byte) []byte {
+	if len(id) == 0 {
+		return append(b, result...)
+	}
+	b = append(b, `{"id":`...)
+	b = appendCompact(b, id)
+	b = append(b, ',')
+	return append(b, result[1:]...)
+}
+
 // appendCompact appends raw JSON with insignificant space removed, as the
 // encoder does with a json.RawMessage.
 func appendCompact(b []byte, raw json.RawMessage) []byte {

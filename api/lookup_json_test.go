@@ -61,6 +61,10 @@ func TestLookupJSONMatchesEncodingJSON(t *testing.T) {
 					if !bytes.Equal(got, want) {
 						t.Errorf("id %q:\ngot  %s\nwant %s", id, got, want)
 					}
+					got = append(appendBatchJSON(nil, json.RawMessage(id), appendLookupResult(nil, &tc.r)), '\n')
+					if !bytes.Equal(got, want) {
+						t.Errorf("id %q, from the encoded result:\ngot  %s\nwant %s", id, got, want)
+					}
 				}
 			})
 		}

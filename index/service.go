@@ -442,46 +442,87 @@ const parallelMin = 2048
 // LookupPoints answers up to Config.MaxBatch points, one result per point in
 // order. Results share their Areas and Responsible slices: do not change them.
 func (s *Service) LookupPoints(ctx context.Context, points []orb.Point, at *time.Time, hierarchy string) ([]geo.LookupResult, error) {
+	st, hierarchy, err := s.batchState(points, at, hierarchy)
+	if err != nil || st == nil {
+		if err == nil {
+			s.fallbacks.Add(int64(len(points)))
+			return s.fallback.LookupPoints(ctx, points, at, hierarchy)
+		}
+		return nil, err
+	}
+	day := civilDay(s.cfg.Now())
+	out := make([]geo.LookupResult, len(points))
+	parallel(len(points), func(i int) { out[i] = st.lookup(points[i], hierarchy, day) })
+	return out, nil
+}
+
+// LookupPointsJSON answers like LookupPoints, each answer as LookupPointJSON
+// encodes it. The slices may be shared with other answers: do not change them.
+func (s *Service) LookupPointsJSON(ctx context.Context, points []orb.Point, at *time.Time, hierarchy string) ([][]byte, error) {
+	st, h, err := s.batchState(points, at, hierarchy)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(points))
+	if st == nil {
+		rs, err := s.LookupPoints(ctx, points, at, hierarchy)
+		if err != nil {
+			return nil, err
+		}
+		for i := range rs {
+			out[i] = encodeResult(nil, &rs[i])
+		}
+		return out, nil
+	}
+	day := civilDay(s.cfg.Now())
+	parallel(len(points), func(i int) { out[i] = st.lookupJSON(points[i], h, day) })
+	return out, nil
+}
+
+// batchState checks a batch as PostGIS's LookupPoints does and returns the
+// state to answer it from (nil: the fallback) and the hierarchy to use.
+func (s *Service) batchState(points []orb.Point, at *time.Time, hierarchy string) (*state, string, error) {
 	if len(points) > s.cfg.MaxBatch {
-		return nil, geo.Errorf(geo.EInvalid, "at most %d points per request, got %d", s.cfg.MaxBatch, len(points))
+		return nil, "", geo.Errorf(geo.EInvalid, "at most %d points per request, got %d", s.cfg.MaxBatch, len(points))
 	}
 	st := s.current(at)
 	if st == nil {
-		s.fallbacks.Add(int64(len(points)))
-		return s.fallback.LookupPoints(ctx, points, at, hierarchy)
+		return nil, hierarchy, nil
 	}
 	for i, p := range points {
 		if err := geo.ValidateLonLat(p[0], p[1]); err != nil {
 			if len(points) > 1 {
-				return nil, geo.Errorf(geo.EInvalid, "point %d: %s", i, geo.ErrorMessage(err))
+				return nil, "", geo.Errorf(geo.EInvalid, "point %d: %s", i, geo.ErrorMessage(err))
 			}
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if hierarchy == "" {
 		hierarchy = geo.DefaultHierarchy
 	}
-	day := civilDay(s.cfg.Now())
-	out := make([]geo.LookupResult, len(points))
+	return st, hierarchy, nil
+}
+
+// parallel runs f(0…n-1), on every CPU when n is large.
+func parallel(n int, f func(i int)) {
 	workers := runtime.GOMAXPROCS(0)
-	if len(points) < parallelMin || workers == 1 {
-		for i, p := range points {
-			out[i] = st.lookup(p, hierarchy, day)
+	if n < parallelMin || workers == 1 {
+		for i := range n {
+			f(i)
 		}
-		return out, nil
+		return
 	}
 	var wg sync.WaitGroup
-	per := (len(points) + workers - 1) / workers
-	for lo := 0; lo < len(points); lo += per {
-		hi := min(lo+per, len(points))
+	per := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
-				out[i] = st.lookup(points[i], hierarchy, day)
+				f(i)
 			}
 		})
 	}
 	wg.Wait()
-	return out, nil
 }
 
 // LookupAddress finds buildings by normalised address, ranked as PostGIS

@@ -149,6 +149,14 @@ func TestServiceStates(t *testing.T) {
 		if got := grid(t, geo.LookupQuery{Point: in}); got != "FALLBACK" {
 			t.Errorf("got %s, want the fallback's answer", got)
 		}
+		one, err := svc.LookupPointJSON(ctx, geo.LookupQuery{Point: in}, nil)
+		if err != nil || !strings.Contains(string(one), `"code":"FALLBACK"`) {
+			t.Errorf("LookupPointJSON: %s, %v; want the fallback's answer", one, err)
+		}
+		many, err := svc.LookupPointsJSON(ctx, []orb.Point{in, in}, nil, "")
+		if err != nil || len(many) != 2 || !strings.Contains(string(many[1]), `"code":"FALLBACK"`) {
+			t.Errorf("LookupPointsJSON: %q, %v; want the fallback's answers", many, err)
+		}
 	})
 	close(src.release)
 	waitReady(t, svc, 10*time.Second)
@@ -180,6 +188,10 @@ func TestServiceStates(t *testing.T) {
 		_, err = svc.LookupPoints(ctx, []orb.Point{in, in, in, in}, nil, "")
 		if geo.ErrorCode(err) != geo.EInvalid || !strings.Contains(geo.ErrorMessage(err), "at most 3 points per request, got 4") {
 			t.Errorf("got %v, want the batch limit", err)
+		}
+		_, err = svc.LookupPointsJSON(ctx, []orb.Point{in, {200, 0}}, nil, "")
+		if !strings.Contains(geo.ErrorMessage(err), "point 1: lon must be between") {
+			t.Errorf("LookupPointsJSON: got %v, want point 1 named", err)
 		}
 	})
 	t.Run("duties follow the China date across midnight", func(t *testing.T) {

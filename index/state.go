@@ -286,6 +286,12 @@ func (st *state) lookup(p orb.Point, hierarchy string, day int32) geo.LookupResu
 // covered by one area only gets the same answer as every other such point
 // of that area, so that answer is encoded once per state and day.
 func (st *state) appendLookupJSON(dst []byte, p orb.Point, hierarchy string, day int32) []byte {
+	return append(dst, st.lookupJSON(p, hierarchy, day)...)
+}
+
+// lookupJSON is appendLookupJSON's answer on its own; the slice may be the
+// cached one, shared with every other caller.
+func (st *state) lookupJSON(p orb.Point, hierarchy string, day int32) []byte {
 	var (
 		hitBuf  [4]geo.BorderHit
 		slotBuf [4]int32
@@ -293,16 +299,16 @@ func (st *state) appendLookupJSON(dst []byte, p orb.Point, hierarchy string, day
 	hits, slots := st.covering(p, hierarchy, hitBuf[:0], slotBuf[:0])
 	if len(hits) != 1 || day != st.day {
 		r := st.answer(hits, slots, day)
-		return encodeResult(dst, &r)
+		return encodeResult(nil, &r)
 	}
 	cached := &st.answers[slots[0]]
 	if b := cached.Load(); b != nil {
-		return append(dst, *b...)
+		return *b
 	}
 	r := st.answer(hits, slots, day)
 	b := encodeResult(nil, &r)
 	cached.Store(&b)
-	return append(dst, b...)
+	return b
 }
 
 // encodeResult appends r as json.Encoder with SetEscapeHTML(false) writes
