@@ -10,7 +10,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 browser=0
 [ "${1:-}" = "--browser" ] && browser=1
 
-need=()
+need=()    # installed as apt-get would by default
+quiet=()   # installed without recommended packages (the browser's pull in desktop services)
 # With DATABASE_URL set, the database is someone else's: no PostgreSQL here.
 if [ -z "${DATABASE_URL:-}" ]; then
   [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
@@ -21,19 +22,24 @@ fi
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 if [ "$browser" = 1 ]; then
-  [ -x /usr/bin/chromium ] || need+=(chromium)
+  [ -x /usr/bin/chromium ] || quiet+=(chromium)
   # Posters and screenshots print Chinese: a CJK font for headless Chromium.
-  [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
+  [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || quiet+=(fonts-wqy-zenhei)
 fi
-if [ ${#need[@]} -gt 0 ]; then
+if [ $((${#need[@]} + ${#quiet[@]})) -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
-  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
-  echo "setup: installing ${need[*]} with apt-get" >&2
+  echo "setup: installing ${need[*]} ${quiet[*]} with apt-get" >&2
   export DEBIAN_FRONTEND=noninteractive
   # A fresh machine has no package lists; update once, then install.
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  if [ ${#need[@]} -gt 0 ]; then
+    mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+    $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  if [ ${#quiet[@]} -gt 0 ]; then
+    $sudo apt-get install -y -qq --no-install-recommends "${quiet[@]}" >/dev/null
+  fi
   # Debian's postgresql package creates and starts a system cluster; gridmap does not use it.
 fi
 
