@@ -72,7 +72,9 @@ const (
 )
 
 // openGrid opens the community and selects the grid through the tree.
-func openGrid(t *testing.T, ctx context.Context) { openGridIn(t, ctx, editCommunity, editGrid, editGridName) }
+func openGrid(t *testing.T, ctx context.Context) {
+	openGridIn(t, ctx, editCommunity, editGrid, editGridName)
+}
 
 func openGridIn(t *testing.T, ctx context.Context, community, grid, name string) {
 	t.Helper()
