@@ -1,12 +1,16 @@
 package web_test
 
 import (
+	"context"
 	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"gridmap/web"
@@ -137,5 +141,36 @@ func TestResidentGCJ02(t *testing.T) {
 	}
 	if got := eval[string](t, ctx, `document.querySelector("#grid-name").firstChild.textContent`); got != "幸福社区第04网格" {
 		t.Errorf("tapped grid: got %q", got)
+	}
+}
+
+// TestResidentLocate: "use my location" with the device at a demo building
+// (geolocation granted and overridden through the DevTools protocol) finds
+// its grid and puts the WGS84 point in the URL.
+func TestResidentLocate(t *testing.T) {
+	ctx := tab(t, 420, 860)
+	c := chromedp.FromContext(ctx)
+	lon, lat := 120.1219264, 30.2969465 // 人民路12号3栋
+	if _, err := cdp.Call(ctx, c.Browser, browser.SetPermission, browser.SetPermissionParams{
+		Permission: &browser.PermissionDescriptor{Name: "geolocation"}, Setting: browser.PermissionSettingGranted,
+		Origin: theSite.URL, BrowserContextID: c.BrowserContextID,
+	}); err != nil {
+		t.Fatalf("granting geolocation: %v", err)
+	}
+	do(t, ctx, "opening /", chromedp.Navigate(theSite.URL+"/"))
+	do(t, ctx, "placing the device", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{
+			Latitude: &lat, Longitude: &lon, Accuracy: new(10.0)})
+		return err
+	}))
+	waitMapIdle(t, ctx)
+	do(t, ctx, "using my location", chromedp.Click(chromedp.CSS("#locate")))
+	waitFor(t, ctx, "the result", `document.querySelector("#result").dataset.state === "found"`)
+	if got := eval[string](t, ctx, `document.querySelector("#grid-name").firstChild.textContent`); got != "幸福社区第04网格" {
+		t.Errorf("grid at the device's location: got %q", got)
+	}
+	q, _ := url.ParseQuery(strings.TrimPrefix(eval[string](t, ctx, `location.search`), "?"))
+	if q.Get("lon") != "120.1219264" || q.Get("lat") != "30.2969465" {
+		t.Errorf("URL after locating: got lon=%s lat=%s", q.Get("lon"), q.Get("lat"))
 	}
 }
