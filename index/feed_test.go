@@ -204,6 +204,42 @@ func TestEditsVisibleWithinOneSecond(t *testing.T) {
 		}
 		t.Logf("after reconnecting, both indexes answered the next edit %v after the commit", took)
 	})
+	t.Run("a police officer assigned to the community shows in its grids at once", func(t *testing.T) {
+		var person, community int64
+		if err := db.Pool.QueryRow(ctx, `SELECT min(id) FROM person`).Scan(&person); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Pool.QueryRow(ctx, `SELECT parent_id FROM area WHERE id = $1`, br.a).Scan(&community); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := svcs[0].LookupPoints(ctx, pts, nil, "")
+		if _, err := ed.AssignDuty(ctx, geo.DutyRequest{PersonID: person, AreaID: community, Role: geo.RolePolice, Author: "test", Reason: "index test"}); err != nil {
+			t.Fatal(err)
+		}
+		took := converged(t, time.Now(), time.Second)
+		after, _ := svcs[0].LookupPoints(ctx, pts, nil, "")
+		bj, _ := json.Marshal(before)
+		aj, _ := json.Marshal(after)
+		if bytes.Equal(bj, aj) {
+			t.Fatal("the new duty changed no answer")
+		}
+		t.Logf("both indexes showed the new duty %v after the commit", took)
+	})
+	t.Run("a merged grid is retired and answers no more", func(t *testing.T) {
+		_, at := edit(t, geo.EditRequest{Op: geo.OpMerge, Areas: []geo.VersionRef{{ID: br.a}, {ID: br.b}}})
+		took := converged(t, at, time.Second)
+		var retired bool
+		if err := db.Pool.QueryRow(ctx, `SELECT retired_at IS NOT NULL FROM area WHERE id = $1`, br.b).Scan(&retired); err != nil || !retired {
+			t.Fatalf("grid %d retired %v (%v); the merge should retire it", br.b, retired, err)
+		}
+		rs, _ := svcs[1].LookupPoints(ctx, pts, nil, "")
+		for _, r := range rs {
+			if r.Grid != nil && r.Grid.ID == br.b {
+				t.Fatalf("the retired grid %d still answers", br.b)
+			}
+		}
+		t.Logf("both indexes answered the merge %v after the commit", took)
+	})
 	t.Run("answers match PostGIS over the edited data", func(t *testing.T) {
 		snap, err := data.NewSnapshotSource(db).Snapshot(ctx, nil, today())
 		if err != nil {
