@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -169,5 +170,26 @@ func TestPageNotFound(t *testing.T) {
 				t.Errorf("GET %s: Content-Type %s", c.path, ct)
 			}
 		})
+	}
+}
+
+// TestBuildingLeaderShown: a building with a building leader shows them on
+// its page and its poster, apart from the grid's team.
+func TestBuildingLeaderShown(t *testing.T) {
+	var code, name string
+	err := theSite.db.Pool.QueryRow(context.Background(), `
+		SELECT b.code, p.name FROM duty d JOIN building b ON b.id = d.building_id JOIN person p ON p.id = d.person_id
+		WHERE d.role = 'building_leader' AND d.valid_to IS NULL AND p.public_name ORDER BY b.code LIMIT 1`).Scan(&code, &name)
+	if err != nil {
+		t.Fatalf("finding a building with a leader in the demo: %v", err)
+	}
+	for _, path := range []string{"/b/" + code, "/b/" + code + "/poster"} {
+		res, body := get(t, path)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, res.StatusCode)
+		}
+		if !strings.Contains(body, "楼栋长") || !strings.Contains(body, name) {
+			t.Errorf("GET %s: the building leader %s is not shown", path, name)
+		}
 	}
 }
