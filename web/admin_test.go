@@ -22,6 +22,7 @@ var adminOnce sync.Once
 
 func ensureAdmin(t *testing.T) {
 	t.Helper()
+	needSite(t)
 	adminOnce.Do(func() {
 		if _, err := data.NewAuthService(theSite.db).CreateUser(context.Background(), geo.NewUser{Name: adminName, Password: adminPassword, Role: geo.UserAdmin}); err != nil {
 			t.Fatalf("creating the admin: %v", err)

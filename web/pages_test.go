@@ -176,6 +176,7 @@ func TestPageNotFound(t *testing.T) {
 // TestBuildingLeaderShown: a building with a building leader shows them on
 // its page and its poster, apart from the grid's team.
 func TestBuildingLeaderShown(t *testing.T) {
+	needSite(t)
 	var code, name string
 	err := theSite.db.Pool.QueryRow(context.Background(), `
 		SELECT b.code, p.name FROM duty d JOIN building b ON b.id = d.building_id JOIN person p ON p.id = d.person_id

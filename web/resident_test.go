@@ -105,6 +105,7 @@ func TestResidentLookup(t *testing.T) {
 // shifted to GCJ-02, and a tap on the map is shifted back to WGS84 before
 // the lookup: tapping the drawn building finds its grid and its WGS84 point.
 func TestResidentGCJ02(t *testing.T) {
+	needSite(t)
 	// The basemap's tiles answer 404 here; MapLibre draws the rest without them.
 	base := serverWith(t, web.Config{Attribution: "© OpenStreetMap contributors",
 		Basemap: &web.Basemap{URL: theSite.URL + "/no-basemap/{z}/{x}/{y}.png", CRS: "gcj02", Attribution: "© 测试底图"}})

@@ -1,0 +1,97 @@
+package web
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestCatalogue: both languages have the same keys with the same
+// placeholders, and every literal key the code and templates use exists.
+func TestCatalogue(t *testing.T) {
+	cat, err := LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zh, en := cat["zh-CN"], cat["en"]
+	for k, v := range zh {
+		w, ok := en[k]
+		if !ok {
+			t.Errorf("en lacks %q", k)
+			continue
+		}
+		if got, want := placeholders(w), placeholders(v); got != want {
+			t.Errorf("%q: en has placeholders %s, zh-CN %s", k, got, want)
+		}
+	}
+	for k := range en {
+		if _, ok := zh[k]; !ok {
+			t.Errorf("zh-CN lacks %q", k)
+		}
+	}
+	// Literal keys: t("key") in JS, data-i18n*="key" in HTML, {{t "key"}} in templates.
+	uses := regexp.MustCompile(`\bt\(\s*"([a-zA-Z0-9_.]+)"|data-i18n[a-z-]*="([a-zA-Z0-9_.]+)"|\{\{\s*t\s+"([a-zA-Z0-9_.]+)"|\(t "([a-zA-Z0-9_.]+)"`)
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == "dist") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !(strings.HasSuffix(path, ".js") || strings.HasSuffix(path, ".html")) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range uses.FindAllStringSubmatch(string(b), -1) {
+			key := m[1] + m[2] + m[3] + m[4]
+			if strings.HasSuffix(key, ".") {
+				continue // a prefix completed at run time ("admin.role." + role)
+			}
+			if _, ok := zh[key]; !ok {
+				t.Errorf("%s uses %q, which the catalogue lacks", path, key)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The dynamic keys: a role's name and duty, an operation, an issue kind, a code change.
+	for _, prefix := range []string{"role.", "duty."} {
+		for _, r := range []string{"grid_leader", "grid_worker", "info_officer", "police", "building_leader", "party_member", "volunteer"} {
+			if _, ok := zh[prefix+r]; !ok {
+				t.Errorf("catalogue lacks %s%s", prefix, r)
+			}
+		}
+	}
+	for _, k := range []string{"role.admin", "role.editor", "role.viewer"} {
+		if _, ok := zh["admin."+k]; !ok {
+			t.Errorf("catalogue lacks admin.%s", k)
+		}
+	}
+	for _, k := range []string{"create", "reshape", "move_border", "split", "merge", "retire", "revert"} {
+		if _, ok := zh["admin.op."+k]; !ok {
+			t.Errorf("catalogue lacks admin.op.%s", k)
+		}
+	}
+	for _, k := range []string{"invalid_geometry", "outside_parent", "overlap", "gap", "unassigned_buildings"} {
+		if _, ok := zh["admin.issue."+k]; !ok {
+			t.Errorf("catalogue lacks admin.issue.%s", k)
+		}
+	}
+}
+
+var placeholderRE = regexp.MustCompile(`\{\w+\}`)
+
+func placeholders(s string) string {
+	p := placeholderRE.FindAllString(s, -1)
+	sort.Strings(p)
+	return strings.Join(p, ",")
+}
