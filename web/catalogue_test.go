@@ -71,6 +71,11 @@ func TestCatalogue(t *testing.T) {
 			}
 		}
 	}
+	for _, k := range []string{"AttributionControl.ToggleAttribution", "NavigationControl.ZoomIn", "NavigationControl.ZoomOut"} {
+		if _, ok := zh["maplibre."+k]; !ok {
+			t.Errorf("catalogue lacks maplibre.%s", k)
+		}
+	}
 	for _, k := range []string{"role.admin", "role.editor", "role.viewer"} {
 		if _, ok := zh["admin."+k]; !ok {
 			t.Errorf("catalogue lacks admin.%s", k)

@@ -5,6 +5,7 @@
 import { Map as MapLibre, AttributionControl, NavigationControl, setWorkerUrl } from "maplibre-gl";
 import "maplibre-gl/dist/maplibre-gl.css";
 import { getJSON } from "./api.js";
+import { t } from "./i18n.js";
 import { wgs84ToGcj02, gcj02ToWgs84, mapCoords } from "./gcj02.js";
 
 // The worker is a separate module next to the bundle (see build.mjs).
@@ -19,6 +20,11 @@ export function loadConfig() {
   configPromise ??= getJSON("/config.json").catch(() => ({ basemap: null, attribution: "" }));
   return configPromise;
 }
+
+// MapLibre's own control labels, from the catalogue.
+const uiKeys = ["AttributionControl.ToggleAttribution", "Map.Title", "Marker.Title", "NavigationControl.ResetBearing",
+  "NavigationControl.ZoomIn", "NavigationControl.ZoomOut", "Popup.Close"];
+const mapLocale = () => Object.fromEntries(uiKeys.map((k) => [k, t("maplibre." + k)]));
 
 /**
  * State the browser tests read: idle is true once MapLibre has rendered
@@ -79,6 +85,7 @@ export async function createMap(container, opts = {}) {
     center: gcj ? wgs84ToGcj02(center) : center,
     zoom,
     localIdeographFontFamily: ideographFonts,
+    locale: mapLocale(),
     attributionControl: false,
     // Screenshots and prints of the canvas need the drawing buffer kept.
     canvasContextAttributes: { preserveDrawingBuffer: true },
