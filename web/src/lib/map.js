@@ -11,7 +11,7 @@ import { wgs84ToGcj02, gcj02ToWgs84, mapCoords } from "./gcj02.js";
 // The worker is a separate module next to the bundle (see build.mjs).
 setWorkerUrl(new URL("/assets/maplibre-gl-worker.mjs", location.href).href);
 
-// Chinese names are drawn with the browser's fonts: gridmap's glyph ranges are empty.
+// Labels are drawn with the browser's fonts (see baseStyle): CJK through this family.
 const ideographFonts = "'Noto Sans CJK SC', 'WenQuanYi Zen Hei', 'PingFang SC', 'Microsoft YaHei', sans-serif";
 
 let configPromise;
@@ -55,7 +55,10 @@ async function baseStyle(config, withTiles) {
     try {
       const tiles = await getJSON("/styles/default.json");
       Object.assign(style.sources, tiles.sources);
-      if (tiles.glyphs) style.glyphs = tiles.glyphs;
+      // The style's glyphs URL is left out on purpose: gridmap serves empty glyph
+      // ranges, and with a glyphs URL MapLibre drew only the CJK characters (from
+      // local fonts) and dropped digits and Latin letters ("第网格" for "第04网格").
+      // Without one, MapLibre 6 draws every label with the browser's fonts.
       for (const l of tiles.layers) if (l.type !== "background") style.layers.push(l);
       style.tilesCenter = tiles.center;
       style.tilesZoom = tiles.zoom;
