@@ -33,14 +33,15 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 	}
 	q := geo.LookupQuery{Point: *p.Point, At: p.At, Hierarchy: p.Hierarchy}
 	if enc, ok := s.Lookup.(encodedLookup); ok {
-		b, err := enc.LookupPointJSON(r.Context(), q, make([]byte, 0, 2048))
+		b, err := enc.LookupPointJSON(r.Context(), q)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
-		w.Write(append(b, '\n'))
+		w.Write(b) // shared: written, never changed
+		io.WriteString(w, "\n")
 		return
 	}
 	res, err := s.Lookup.LookupPoint(r.Context(), q)
@@ -52,11 +53,11 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
 }
 
 // encodedLookup is implemented by lookup services that keep answers
-// encoded (index.Service): LookupPointJSON appends to dst the JSON that
-// writeJSON would write for LookupPoint's answer, without the newline;
-// LookupPointsJSON gives each of LookupPoints' answers so encoded.
+// encoded (index.Service): LookupPointJSON returns the JSON that writeJSON
+// would write for LookupPoint's answer, without the newline; LookupPointsJSON
+// gives each of LookupPoints' answers so encoded. The slices may be shared.
 type encodedLookup interface {
-	LookupPointJSON(ctx context.Context, q geo.LookupQuery, dst []byte) ([]byte, error)
+	LookupPointJSON(ctx context.Context, q geo.LookupQuery) ([]byte, error)
 	LookupPointsJSON(ctx context.Context, points []orb.Point, at *time.Time, hierarchy string) ([][]byte, error)
 }
 

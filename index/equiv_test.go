@@ -189,7 +189,7 @@ func TestMatchesPostGIS(t *testing.T) {
 				// The encoded answers, twice: the second time from the cache.
 				for pass := range 2 {
 					for i := range 20_000 {
-						got, err := svc.LookupPointJSON(ctx, geo.LookupQuery{Point: pts[i], Hierarchy: tc.hierarchy}, nil)
+						got, err := svc.LookupPointJSON(ctx, geo.LookupQuery{Point: pts[i], Hierarchy: tc.hierarchy})
 						if err != nil {
 							t.Fatal(err)
 						}

@@ -413,18 +413,18 @@ func (s *Service) LookupPoint(ctx context.Context, q geo.LookupQuery) (*geo.Look
 	return &r, nil
 }
 
-// LookupPointJSON answers like LookupPoint and appends the answer to dst as
-// encoding/json writes a geo.LookupResult with SetEscapeHTML(false), without
-// a newline. The index keeps the answer of each area encoded, so a lookup
-// inside one area costs no encoding.
-func (s *Service) LookupPointJSON(ctx context.Context, q geo.LookupQuery, dst []byte) ([]byte, error) {
+// LookupPointJSON answers like LookupPoint, encoded as encoding/json writes
+// a geo.LookupResult with SetEscapeHTML(false), without a newline. The index
+// keeps the answer of each area encoded, so a lookup inside one area costs no
+// encoding; the slice is shared: do not change it.
+func (s *Service) LookupPointJSON(ctx context.Context, q geo.LookupQuery) ([]byte, error) {
 	st := s.current(q.At)
 	if st == nil {
 		r, err := s.LookupPoint(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		return encodeResult(dst, r), nil
+		return encodeResult(nil, r), nil
 	}
 	if err := geo.ValidateLonLat(q.Point[0], q.Point[1]); err != nil {
 		return nil, err
@@ -433,7 +433,7 @@ func (s *Service) LookupPointJSON(ctx context.Context, q geo.LookupQuery, dst []
 	if h == "" {
 		h = geo.DefaultHierarchy
 	}
-	return st.appendLookupJSON(dst, q.Point, h, civilDay(s.cfg.Now())), nil
+	return st.lookupJSON(q.Point, h, civilDay(s.cfg.Now())), nil
 }
 
 // parallelMin is the batch size from which LookupPoints uses every CPU.

@@ -149,7 +149,7 @@ func TestServiceStates(t *testing.T) {
 		if got := grid(t, geo.LookupQuery{Point: in}); got != "FALLBACK" {
 			t.Errorf("got %s, want the fallback's answer", got)
 		}
-		one, err := svc.LookupPointJSON(ctx, geo.LookupQuery{Point: in}, nil)
+		one, err := svc.LookupPointJSON(ctx, geo.LookupQuery{Point: in})
 		if err != nil || !strings.Contains(string(one), `"code":"FALLBACK"`) {
 			t.Errorf("LookupPointJSON: %s, %v; want the fallback's answer", one, err)
 		}

@@ -281,22 +281,26 @@ func (st *state) lookup(p orb.Point, hierarchy string, day int32) geo.LookupResu
 	return st.answer(hits, slots, day)
 }
 
-// appendLookupJSON appends the answer for p as encoding/json writes a
+// noAnswer is the encoded answer for a point no area covers.
+var noAnswer = func() []byte {
+	r := geo.DecideBorder(nil)
+	return encodeResult(nil, &r)
+}()
+
+// lookupJSON returns the answer for p as encoding/json writes a
 // geo.LookupResult without HTML escaping (and without a newline). A point
 // covered by one area only gets the same answer as every other such point
-// of that area, so that answer is encoded once per state and day.
-func (st *state) appendLookupJSON(dst []byte, p orb.Point, hierarchy string, day int32) []byte {
-	return append(dst, st.lookupJSON(p, hierarchy, day)...)
-}
-
-// lookupJSON is appendLookupJSON's answer on its own; the slice may be the
-// cached one, shared with every other caller.
+// of that area, so that answer is encoded once per state and day. The slice
+// is shared with other callers: do not change it.
 func (st *state) lookupJSON(p orb.Point, hierarchy string, day int32) []byte {
 	var (
 		hitBuf  [4]geo.BorderHit
 		slotBuf [4]int32
 	)
 	hits, slots := st.covering(p, hierarchy, hitBuf[:0], slotBuf[:0])
+	if len(hits) == 0 {
+		return noAnswer
+	}
 	if len(hits) != 1 || day != st.day {
 		r := st.answer(hits, slots, day)
 		return encodeResult(nil, &r)

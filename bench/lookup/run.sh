@@ -73,8 +73,16 @@ rss=$(ps -o rss= -p "$server")
 
 routes=(/bench/noop /bench/lookup-postgis /api/v1/lookup)
 names=(a b c)
-wrkrun() { # route duration
-  wrk -t"$THREADS" -c"$CONNS" -d"$2" -s bench/lookup/lookup.lua "$url" -- "$1" "$work/points.txt" | grep '^RESULT'
+# cpu_ticks is the server's user+system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat"; }
+hz=$(getconf CLK_TCK)
+wrkrun() { # route duration: one wrk line, with the server's CPU time per request
+  local t0 t1 line n
+  t0=$(cpu_ticks)
+  line=$(wrk -t"$THREADS" -c"$CONNS" -d"$2" -s bench/lookup/lookup.lua "$url" -- "$1" "$work/points.txt" | grep '^RESULT')
+  t1=$(cpu_ticks)
+  n=$(echo "$line" | sed -E 's/.*requests=([0-9]+).*/\1/')
+  echo "$line server_cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }')"
 }
 echo "== warm-up"
 for r in "${routes[@]}"; do wrkrun "$r" 3s >/dev/null; done
@@ -122,13 +130,15 @@ DATABASE_URL=$db "$work/indexmem" >"$work/indexmem.out"
       return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
     { for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
       r = v["route"]; n[r]++; rps[r, n[r]] = v["rps"]; p50[r, n[r]] = v["p50_us"]; p99[r, n[r]] = v["p99_us"]
-      round[v["round"], r] = v["rps"] }
+      cpu[r, n[r]] = v["server_cpu_us"]; round[v["round"], r] = v["rps"] }
     END {
-      printf "%-6s %10s %10s %10s\n", "route", "req/s", "p50 ms", "p99 ms"
+      printf "%-6s %10s %10s %10s %18s\n", "route", "req/s", "p50 ms", "p99 ms", "server CPU µs/req"
       split("a b c", rs, " ")
       for (k = 1; k <= 3; k++) { r = rs[k]
-        for (i = 1; i <= n[r]; i++) { x[i] = rps[r, i]; y[i] = p50[r, i]; z[i] = p99[r, i] }
-        m[r] = median(x, n[r]); printf "%-6s %10.0f %10.2f %10.2f\n", r, m[r], median(y, n[r]) / 1000, median(z, n[r]) / 1000 }
+        for (i = 1; i <= n[r]; i++) { x[i] = rps[r, i]; y[i] = p50[r, i]; z[i] = p99[r, i]; u[i] = cpu[r, i] }
+        m[r] = median(x, n[r]); mc[r] = median(u, n[r])
+        printf "%-6s %10.0f %10.2f %10.2f %18.1f\n", r, m[r], median(y, n[r]) / 1000, median(z, n[r]) / 1000, mc[r] }
+      printf "server CPU per request, c/a %.2f\n", mc["c"] / mc["a"]
       printf "c/a of the medians %.2f, c/b %.1f\n", m["c"] / m["a"], m["c"] / m["b"]
       for (i = 1; i <= n["c"]; i++) { ca[i] = round[i, "c"] / round[i, "a"]; cb[i] = round[i, "c"] / round[i, "b"] }
       printf "per round: c/a median %.2f (", median(ca, n["c"]); for (i = 1; i <= n["c"]; i++) printf "%s%.2f", (i > 1 ? " " : ""), round[i, "c"] / round[i, "a"]
