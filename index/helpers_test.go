@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,16 +155,31 @@ func waitReady(t *testing.T, svc *index.Service, within time.Duration) {
 	}
 }
 
-// lookupPostGIS answers points with data.LookupService in batches of data.MaxBatch.
+// lookupPostGIS answers points with data.LookupService in batches of
+// data.MaxBatch, two batches at a time.
 func lookupPostGIS(t *testing.T, ls *data.LookupService, pts []orb.Point, at *time.Time, hierarchy string) []geo.LookupResult {
 	t.Helper()
-	out := make([]geo.LookupResult, 0, len(pts))
-	for i := 0; i < len(pts); i += data.MaxBatch {
-		rs, err := ls.LookupPoints(context.Background(), pts[i:min(i+data.MaxBatch, len(pts))], at, hierarchy)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rs...)
+	out := make([]geo.LookupResult, len(pts))
+	var wg sync.WaitGroup
+	errs := make(chan error, (len(pts)+data.MaxBatch-1)/data.MaxBatch)
+	sem := make(chan struct{}, 2)
+	for lo := 0; lo < len(pts); lo += data.MaxBatch {
+		hi := min(lo+data.MaxBatch, len(pts))
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rs, err := ls.LookupPoints(context.Background(), pts[lo:hi], at, hierarchy)
+			if err != nil {
+				errs <- err
+				return
+			}
+			copy(out[lo:hi], rs)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
