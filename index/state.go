@@ -122,8 +122,15 @@ func applySnapshot(prev map[int64]*area, snap *geo.Snapshot, ids []int64) map[in
 		areas[a.ID] = na
 		fresh[a.ID] = na
 	}
+	count := map[int64]int{}
+	for _, d := range snap.Duties {
+		count[d.AreaID]++
+	}
 	for _, d := range snap.Duties {
 		if a := fresh[d.AreaID]; a != nil {
+			if a.duties == nil {
+				a.duties = make([]duty, 0, count[d.AreaID])
+			}
 			a.duties = append(a.duties, newDuty(d))
 		}
 	}

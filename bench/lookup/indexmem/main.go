@@ -16,6 +16,9 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+
 	"gridmap/data"
 	"gridmap/geo"
 	"gridmap/index"
@@ -28,6 +31,9 @@ type pointsOnly struct{ src *data.SnapshotSource }
 func (p pointsOnly) Snapshot(ctx context.Context, ids []int64, from time.Time) (*geo.Snapshot, error) {
 	return p.src.Snapshot(ctx, ids, from)
 }
+
+// qInside gives a point inside every current area.
+const qInside = `SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM area_version WHERE valid_to IS NULL) s`
 
 func heapInUse() uint64 {
 	runtime.GC()
@@ -73,6 +79,24 @@ func main() {
 	fmt.Printf("grids %d, areas indexed %d; point index built in %v\n", grids, st.Last.Indexed, took.Round(time.Millisecond))
 	fmt.Printf("point index (geometry, R-trees, chains, responsible lists): %.1f MB heap, %.1f MB per 10,000 grids\n",
 		mb(points), mb(points)*10000/float64(grids))
+	// A point inside every area: each answer gets encoded and kept.
+	var pts []orb.Point
+	rows, err := db.Pool.Query(ctx, qInside)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "indexmem:", err)
+		os.Exit(1)
+	}
+	var p orb.Point
+	if _, err := pgx.ForEachRow(rows, []any{&p[0], &p[1]}, func() error { pts = append(pts, p); return nil }); err != nil {
+		fmt.Fprintln(os.Stderr, "indexmem:", err)
+		os.Exit(1)
+	}
+	if _, err := svc.LookupPointsJSON(ctx, pts, nil, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "indexmem:", err)
+		os.Exit(1)
+	}
+	encoded := int64(heapInUse()) - int64(base) - points
+	fmt.Printf("encoded answers after a lookup inside each of the %d areas: %.1f MB more\n", len(pts), mb(encoded))
 	runtime.KeepAlive(svc)
 	cancel()
 	svc = nil
