@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -57,6 +58,15 @@ var fix *fixture
 // TestMain loads the demo subdistrict into this package's database once and
 // serves the API on it for every test.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// Under `go test -fuzz` only a fuzz target runs, in several worker
+	// processes at once: they must not each recreate the shared database.
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		os.Exit(m.Run())
+	}
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		os.Exit(m.Run())
+	}
 	db, _, err := dbtest.Open(os.Getenv("GRIDMAP_TEST_DATABASE_URL"), "api")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -371,3 +371,18 @@ func TestPublicRateLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestBodyLimitPerRoute(t *testing.T) {
+	f := newEditFixture(t, "api_bodylimit", api.Config{MaxBodyBytes: 1 << 10, MaxBatchBodyBytes: 1 << 20})
+	big := map[string]any{"name": "admin", "password": strings.Repeat("x", 4<<10)}
+	if s, out := f.login(t, "").do(t, "POST", "/api/v1/login", big); s != 413 {
+		t.Errorf("4 KiB login body with a 1 KiB limit: %d %s, want 413", s, out)
+	}
+	pts := make([]map[string]float64, 500) // about 15 KB: over the general limit, under the batch one
+	for i := range pts {
+		pts[i] = map[string]float64{"lon": 120.13, "lat": 30.28}
+	}
+	if s, out := f.login(t, "").do(t, "POST", "/api/v1/lookup/batch", map[string]any{"points": pts}); s != 200 {
+		t.Errorf("15 KB batch with a 1 MiB batch limit: %d %.200s, want 200", s, out)
+	}
+}

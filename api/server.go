@@ -20,11 +20,14 @@ import (
 
 // Config holds the API's settings; cmd fills it.
 type Config struct {
-	MaxBodyBytes  int64         // requests with larger bodies get 413; default 4 MiB
-	SessionTTL    time.Duration // how long a sign-in lasts; default 12 h
-	SecureCookies bool          // mark cookies Secure even without TLS here (behind a TLS proxy)
-	PublicRate    float64       // anonymous requests per second per client; 0 disables the limit
-	PublicBurst   int           // bucket size of that limit; default 2 × rate
+	MaxBodyBytes int64 // requests with larger bodies get 413; default 4 MiB
+	// MaxBatchBodyBytes is the body limit of POST /api/v1/lookup/batch alone
+	// (100,000 points are about 5 MB); default MaxBodyBytes.
+	MaxBatchBodyBytes int64
+	SessionTTL        time.Duration // how long a sign-in lasts; default 12 h
+	SecureCookies     bool          // mark cookies Secure even without TLS here (behind a TLS proxy)
+	PublicRate        float64       // anonymous requests per second per client; 0 disables the limit
+	PublicBurst       int           // bucket size of that limit; default 2 × rate
 	// Failed sign-ins allowed per account and per client in LoginWindow.
 	LoginFailuresPerAccount int
 	LoginFailuresPerClient  int
@@ -67,6 +70,9 @@ type Server struct {
 func NewServer(cfg Config, s Server, registry *prometheus.Registry) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 4 << 20
+	}
+	if cfg.MaxBatchBodyBytes <= 0 {
+		cfg.MaxBatchBodyBytes = cfg.MaxBodyBytes
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
@@ -241,12 +247,16 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBodyBytes {
-			s.writeError(w, r, geo.Errorf(geo.ETooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, s.cfg.MaxBodyBytes))
+		limit := s.cfg.MaxBodyBytes
+		if r.URL.Path == "/api/v1/lookup/batch" {
+			limit = s.cfg.MaxBatchBodyBytes
+		}
+		if r.ContentLength > limit {
+			s.writeError(w, r, geo.Errorf(geo.ETooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, limit))
 			return
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		next.ServeHTTP(w, r)
 	})

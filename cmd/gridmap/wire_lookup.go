@@ -54,7 +54,6 @@ func lookupConfigFromEnv(cfg Config) (Config, error) {
 		cfg.Lookup.MaxBatchBytes = n
 	}
 	cfg.Lookup.BenchRoutes = os.Getenv("GRIDMAP_BENCH_ROUTES") == "1"
-	cfg.MaxBodyBytes = max(cfg.MaxBodyBytes, cfg.Lookup.MaxBatchBytes)
 	return cfg, nil
 }
 
@@ -148,7 +147,7 @@ func wireBenchRoutes(cfg Config, postgis *data.LookupService, deps *api.Server) 
 	if !cfg.Lookup.BenchRoutes {
 		return nil
 	}
-	pg := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes}, api.Server{
+	pg := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchBodyBytes: cfg.Lookup.MaxBatchBytes}, api.Server{
 		Lookup: limitedLookup{postgis, cfg.Lookup.MaxBatch},
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, prometheus.NewRegistry())

@@ -82,8 +82,9 @@ func TestWireLookup(t *testing.T) {
 		t.Setenv("GRIDMAP_LOOKUP_MAX_BATCH", "250")
 		t.Setenv("GRIDMAP_LOOKUP_MAX_BATCH_BYTES", "33554432")
 		got, err := lookupConfigFromEnv(DefaultConfig())
-		if err != nil || got.Lookup.MaxBatch != 250 || got.MaxBodyBytes != 32<<20 {
-			t.Errorf("got batch %d, body limit %d (%v); want 250 and 32 MiB", got.Lookup.MaxBatch, got.MaxBodyBytes, err)
+		if err != nil || got.Lookup.MaxBatch != 250 || got.Lookup.MaxBatchBytes != 32<<20 || got.MaxBodyBytes != DefaultConfig().MaxBodyBytes {
+			t.Errorf("got batch %d, batch body limit %d, other bodies %d (%v); want 250, 32 MiB, and the default for the rest",
+				got.Lookup.MaxBatch, got.Lookup.MaxBatchBytes, got.MaxBodyBytes, err)
 		}
 		t.Setenv("GRIDMAP_LOOKUP_MAX_BATCH", "-1")
 		if _, err := lookupConfigFromEnv(DefaultConfig()); err == nil || !strings.Contains(err.Error(), "GRIDMAP_LOOKUP_MAX_BATCH") {
