@@ -42,7 +42,7 @@ GM_PORT=${GM_PORT:-8092}
 TG_PORT=${TG_PORT:-8093}
 TEGOLA_BIN=${TEGOLA_BIN:-/tmp/bin/tegola}
 OUT=${OUT:-$root/bench/tiles/results.txt}
-export GOFLAGS=${GOFLAGS:--buildvcs=false} ZOOMS
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
 for tool in go psql curl awk; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing" >&2; exit 1; }
@@ -61,6 +61,7 @@ TEGOLA_BIN=$TEGOLA_BIN bench/tiles/build-tegola.sh
 # working tree, which may hold someone's unfinished edits. The binary embeds
 # web/dist, which is not committed: the checkout's bundle is copied in.
 gridmap_commit=$(git rev-parse --short "${GRIDMAP_REV:-HEAD}")
+bench_commit="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- bench/tiles 2>/dev/null || echo ' + uncommitted changes')"
 mkdir "$work/src"
 git archive "$gridmap_commit" | tar -x -C "$work/src"
 [ -f web/dist/index.html ] || make web
@@ -193,7 +194,7 @@ done
 
 {
   echo "# bench/tiles/run.sh, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "# gridmap $gridmap_commit, bench/tiles $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- bench/tiles 2>/dev/null || echo ' + uncommitted changes'), tegola $("$TEGOLA_BIN" version 2>&1 | sed -n 's/.*version: //p'), $(psql "$db" -XAtc 'SELECT version()' | cut -d' ' -f1-2), PostGIS $(psql "$db" -XAtc "SELECT extversion FROM pg_extension WHERE extname = 'postgis'")"
+  echo "# gridmap $gridmap_commit, bench/tiles $bench_commit, tegola $("$TEGOLA_BIN" version 2>&1 | sed -n 's/.*version: //p'), $(psql "$db" -XAtc 'SELECT version()' | cut -d' ' -f1-2), PostGIS $(psql "$db" -XAtc "SELECT extversion FROM pg_extension WHERE extname = 'postgis'")"
   echo "# GRIDS=$GRIDS BUILDINGS=$BUILDINGS ROUNDS=$ROUNDS ZOOMS='$ZOOMS' DURATION=$DURATION CONNS=$CONNS POOL=$POOL layers=$LAYERS data $bounds"
   echo
   echo "## tile comparison"
@@ -205,24 +206,6 @@ done
   echo "## runs"
   cat "$work/runs.txt"
   echo
-  echo "## medians over $ROUNDS rounds (ratios: of the medians)"
-  awk '
-    function median(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
-      return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
-    { delete v; for (f = 1; f <= NF; f++) if (split($f, kv, "=") == 2) v[kv[1]] = kv[2]
-      k = v["zoom"] SUBSEP v["server"] SUBSEP v["phase"]; n[k]++
-      rps[k, n[k]] = v["rps"]; p50[k, n[k]] = v["p50_ms"]; p99[k, n[k]] = v["p99_ms"]; reqs[k] = v["requests"] }
-    END {
-      split(ENVIRON["ZOOMS"], zs, " ")
-      for (zi = 1; zi in zs; zi++) { z = zs[zi]
-        printf "z%s %-8s %-5s %10s %10s %10s %10s\n", z, "server", "phase", "req/s", "p50 ms", "p99 ms", "requests"
-        split("gridmap cold|gridmap warm|tegola cold|tegola fill|tegola warm", cs, "|")
-        for (ci = 1; ci in cs; ci++) { split(cs[ci], sp, " "); k = z SUBSEP sp[1] SUBSEP sp[2]; if (!(k in n)) continue
-          for (i = 1; i <= n[k]; i++) { a[i] = rps[k, i]; b[i] = p50[k, i]; c[i] = p99[k, i] }
-          R[k] = median(a, n[k]); P50[k] = median(b, n[k]); P99[k] = median(c, n[k])
-          printf "z%s %-8s %-5s %10.0f %10.2f %10.2f %10s\n", z, sp[1], sp[2], R[k], P50[k], P99[k], reqs[k] }
-        for (pi = 1; pi <= 2; pi++) { ph = pi == 1 ? "cold" : "warm"; g = z SUBSEP "gridmap" SUBSEP ph; t = z SUBSEP "tegola" SUBSEP ph
-          if ((g in R) && (t in R) && R[t] > 0 && P50[t] > 0 && P99[t] > 0)
-            printf "z%s gridmap/tegola %s: req/s %.2f, p50 %.2f, p99 %.2f\n", z, ph, R[g] / R[t], P50[g] / P50[t], P99[g] / P99[t] }
-        print "" } }' "$work/runs.txt"
+  echo "## summary (bench/tiles/summary.sh)"
+  bench/tiles/summary.sh "$work/runs.txt"
 } | tee "$OUT"
