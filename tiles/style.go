@@ -9,9 +9,10 @@ import (
 	"gridmap/geo"
 )
 
-// FontStack is the font the default style names. gridmap serves empty glyph
-// ranges for it (see docs/tiles.md): Chinese names are drawn with the
-// browser's fonts through MapLibre's localIdeographFontFamily option.
+// FontStack is the font the default style names. The style has no glyphs
+// URL, so MapLibre draws every label with the browser's own fonts (with the
+// empty glyph ranges gridmap serves at /fonts/, digits and Latin letters were
+// dropped: "幸福社区第网格"); see docs/tiles.md.
 const FontStack = "Noto Sans Regular"
 
 // levelColours are the outline and label colours of levels by depth: the top
@@ -130,7 +131,6 @@ func (c *Cache) Style(ctx context.Context, baseURL string) (json.RawMessage, err
 		"sources": map[string]any{source: map[string]any{
 			"type": "vector", "url": base + "/tiles/" + AllLayers.String() + ".json", "attribution": Attribution,
 		}},
-		"glyphs": base + "/fonts/{fontstack}/{range}.pbf",
 		"layers": layers,
 	}
 	version, err := c.dataVersion(ctx)
