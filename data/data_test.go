@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 	"gridmap/ingest"
 )
 
-func sharedData(name string) string { return filepath.Join("..", "..", "shared", "data", name) }
+func sharedData(name string) string { return dbtest.SharedData(name) }
 
 // square returns the square [x0,x0+s]×[y0,y0+s] as a MultiPolygon (CCW).
 func square(x0, y0, s float64) orb.MultiPolygon {
@@ -32,53 +31,10 @@ func mustImportAreas(t *testing.T, im *data.Importer, in []geo.AreaInput) *geo.I
 	return rep
 }
 
-// importLiechtenstein loads the three admin levels of the real extract into a
-// hierarchy of their own, configured as data.
-func importLiechtenstein(t *testing.T, db *data.DB) {
-	t.Helper()
-	ctx := context.Background()
-	as := data.NewAreaService(db)
-	for _, l := range []geo.Level{
-		{Hierarchy: "li", Key: "li_country", Depth: 0, NameZH: "国家", NameEN: "country"},
-		{Hierarchy: "li", Key: "li_wahlkreis", Depth: 1, NameZH: "选区", NameEN: "Wahlkreis"},
-		{Hierarchy: "li", Key: "li_gemeinde", Depth: 2, NameZH: "市镇", NameEN: "Gemeinde"},
-	} {
-		if err := as.AddLevel(ctx, l); err != nil {
-			t.Fatalf("AddLevel %s: %v", l.Key, err)
-		}
-	}
-	f, err := os.Open(sharedData("liechtenstein-admin.geojson"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	feats, err := ingest.ReadAreaFeatures(f, 1<<30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var in []geo.AreaInput
-	for _, ft := range feats {
-		a := geo.AreaInput{Ref: ft.Ref, Geometry: ft.Geometry, Problem: ft.Problem, Name: ingest.PropString(ft.Props, "name")}
-		switch ingest.PropString(ft.Props, "admin_level") {
-		case "2":
-			a.Level, a.Code = "li_country", ingest.PropString(ft.Props, "ISO3166-1")
-		case "6":
-			a.Level, a.Code = "li_wahlkreis", ingest.PropString(ft.Props, "wikidata")
-		case "8":
-			a.Level, a.Code = "li_gemeinde", ingest.PropString(ft.Props, "ISO3166-2")
-		}
-		in = append(in, a)
-	}
-	rep := mustImportAreas(t, data.NewImporter(db), in)
-	if rep.Imported != 14 || len(rep.Rejected) != 0 {
-		t.Fatalf("Liechtenstein admin import: imported %d, rejected %v; want 14 and none", rep.Imported, rep.Rejected)
-	}
-}
-
 func TestLiechtenstein(t *testing.T) {
 	db, _ := dbtest.New(t, "data_li")
 	ctx := context.Background()
-	importLiechtenstein(t, db)
+	dbtest.ImportLiechtenstein(t, db)
 
 	t.Run("levels and parents from point-on-surface", func(t *testing.T) {
 		as := data.NewAreaService(db)

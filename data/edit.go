@@ -488,7 +488,7 @@ func (e *Editor) apply(ctx context.Context, st *editState, r geo.EditRequest) er
 		if a.parent == 0 {
 			return geo.Errorf(geo.EInvalid, "a top-level area cannot be split")
 		}
-		pcs, err := e.lockExtra(ctx, st, a.parent)
+		pcs, err := lockArea(ctx, st.tx, a.parent) // the parent, for its code
 		if err != nil {
 			return err
 		}
@@ -624,16 +624,6 @@ func lockArea(ctx context.Context, tx pgx.Tx, id int64) (*current, error) {
 	return &c, err
 }
 
-// lockExtra locks one more area (e.g. the parent of a split area) and returns its state.
-func (e *Editor) lockExtra(ctx context.Context, st *editState, id int64) (*current, error) {
-	var c current
-	err := st.tx.QueryRow(ctx, qCurrentForUpdate, id).Scan(&c.id, &c.version, &c.parent, &c.level, &c.code, &c.name,
-		&c.bound.Min[0], &c.bound.Min[1], &c.bound.Max[0], &c.bound.Max[1])
-	if err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
 
 func (st *editState) createAreaWithCode(ctx context.Context, parent *current, level, name, code string, g []byte) (*current, error) {
 	c := &current{parent: parent.id, level: level, code: code, name: name}

@@ -16,14 +16,7 @@ import (
 
 func loadDemo(t *testing.T, db *data.DB) *demo.Dataset {
 	t.Helper()
-	ds, err := demo.Generate(demo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := data.NewImporter(db).LoadDataset(context.Background(), ds.GeoDataset(), geo.ImportOptions{Author: "test", Strict: true}); err != nil {
-		t.Fatal(err)
-	}
-	return ds
+	return dbtest.LoadDemo(t, db, demo.Options{})
 }
 
 // neighbours returns two grids of one community sharing a border, their

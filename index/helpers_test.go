@@ -2,8 +2,6 @@ package index_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -11,73 +9,24 @@ import (
 	"github.com/paulmach/orb"
 
 	"gridmap/data"
+	"gridmap/data/dbtest"
 	"gridmap/demo"
 	"gridmap/geo"
 	"gridmap/index"
-	"gridmap/ingest"
 )
 
-func sharedData(name string) string { return filepath.Join("..", "..", "shared", "data", name) }
+func sharedData(name string) string { return dbtest.SharedData(name) }
 
 // loadDemo returns a loader of the synthetic subdistrict of the given size.
 func loadDemo(opt demo.Options) func(t *testing.T, db *data.DB) {
 	return func(t *testing.T, db *data.DB) {
 		t.Helper()
-		ds, err := demo.Generate(opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := data.NewImporter(db).LoadDataset(context.Background(), ds.GeoDataset(), geo.ImportOptions{Author: "test", Strict: true}); err != nil {
-			t.Fatalf("loading the demo: %v", err)
-		}
+		dbtest.LoadDemo(t, db, opt)
 	}
 }
 
-// importLiechtenstein loads the three admin levels of the real extract into
-// a hierarchy "li" of their own, configured as data (as data_test does).
-func importLiechtenstein(t *testing.T, db *data.DB) {
-	t.Helper()
-	ctx := context.Background()
-	as := data.NewAreaService(db)
-	for _, l := range []geo.Level{
-		{Hierarchy: "li", Key: "li_country", Depth: 0, NameZH: "国家", NameEN: "country"},
-		{Hierarchy: "li", Key: "li_wahlkreis", Depth: 1, NameZH: "选区", NameEN: "Wahlkreis"},
-		{Hierarchy: "li", Key: "li_gemeinde", Depth: 2, NameZH: "市镇", NameEN: "Gemeinde"},
-	} {
-		if err := as.AddLevel(ctx, l); err != nil {
-			t.Fatalf("AddLevel %s: %v", l.Key, err)
-		}
-	}
-	f, err := os.Open(sharedData("liechtenstein-admin.geojson"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	feats, err := ingest.ReadAreaFeatures(f, 1<<30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var in []geo.AreaInput
-	for _, ft := range feats {
-		a := geo.AreaInput{Ref: ft.Ref, Geometry: ft.Geometry, Problem: ft.Problem, Name: ingest.PropString(ft.Props, "name")}
-		switch ingest.PropString(ft.Props, "admin_level") {
-		case "2":
-			a.Level, a.Code = "li_country", ingest.PropString(ft.Props, "ISO3166-1")
-		case "6":
-			a.Level, a.Code = "li_wahlkreis", ingest.PropString(ft.Props, "wikidata")
-		case "8":
-			a.Level, a.Code = "li_gemeinde", ingest.PropString(ft.Props, "ISO3166-2")
-		}
-		in = append(in, a)
-	}
-	rep, err := data.NewImporter(db).ImportAreas(ctx, in, geo.ImportOptions{Author: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Imported != 14 || len(rep.Rejected) != 0 {
-		t.Fatalf("Liechtenstein admin import: imported %d, rejected %v; want 14 and none", rep.Imported, rep.Rejected)
-	}
-}
+// importLiechtenstein loads the three admin levels of the real extract (see dbtest).
+func importLiechtenstein(t *testing.T, db *data.DB) { dbtest.ImportLiechtenstein(t, db) }
 
 // qVaryDuties gives the data duties whose dates and names exercise the
 // responsible lists: names that are not public (so entries look alike and
