@@ -59,12 +59,8 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	if os.Getenv("GRIDMAP_SKIP_BROWSER") == "1" {
-		fmt.Println("web: GRIDMAP_SKIP_BROWSER=1: browser tests skipped")
-		return m.Run() // the tests that need the site skip themselves
-	}
 	if _, err := os.Stat(chromiumPath); err != nil {
-		fmt.Fprintf(os.Stderr, "web: %s is missing: scripts/setup.sh installs Debian's chromium (or set GRIDMAP_SKIP_BROWSER=1)\n", chromiumPath)
+		fmt.Fprintf(os.Stderr, "web: %s is missing: scripts/setup.sh --browser (make test) installs Debian's chromium\n", chromiumPath)
 		return 1
 	}
 	if _, err := os.Stat("dist/assets/resident.js"); err != nil {
@@ -158,12 +154,11 @@ func serverWith(t *testing.T, cfg web.Config) string {
 	return srv.URL
 }
 
-// needSite skips a test that needs the server and browser when
-// GRIDMAP_SKIP_BROWSER=1 left them unstarted.
+// needSite fails a test that needs the server and browser when they did not start.
 func needSite(t *testing.T) {
 	t.Helper()
 	if theSite == nil {
-		t.Skip("GRIDMAP_SKIP_BROWSER=1")
+		t.Fatal("the test site and browser did not start (see TestMain's output)")
 	}
 }
 
