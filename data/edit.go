@@ -624,7 +624,6 @@ func lockArea(ctx context.Context, tx pgx.Tx, id int64) (*current, error) {
 	return &c, err
 }
 
-
 func (st *editState) createAreaWithCode(ctx context.Context, parent *current, level, name, code string, g []byte) (*current, error) {
 	c := &current{parent: parent.id, level: level, code: code, name: name}
 	if err := st.tx.QueryRow(ctx, qCreateArea, level, code, name, parent.id, st.change).Scan(&c.id); err != nil {
