@@ -267,8 +267,8 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		errc := make(chan error, 1)
 		go func() { errc <- hs.ListenAndServe() }()
 		base := "http://" + cfg.Addr
-		fmt.Fprintf(stdout, "gridmap is serving on %s\n  resident lookup: %s/\n  API:             %s/api/v1/openapi.json\n  example:         %s/api/v1/lookup?lon=120.13&lat=30.28\n",
-			base, base, base, base)
+		fmt.Fprintf(stdout, "gridmap is serving on %s\n  resident lookup: %s/\n  staff editor:    %s/admin\n  API:             %s/api/v1/openapi.json\n  example:         %s/api/v1/lookup?lon=120.13&lat=30.28\n",
+			base, base, base, base, base)
 		select {
 		case err := <-errc:
 			return err
