@@ -17,6 +17,11 @@ import (
 	"gridmap/ingest"
 )
 
+// batchStatementTimeout is the least statement timeout of imports and demo
+// loads: assigning 200,000 buildings to grids is one statement that takes
+// longer than the 30 s a request may.
+const batchStatementTimeout = 30 * time.Minute
+
 // multiFlag collects a repeated flag.
 type multiFlag []string
 
@@ -87,6 +92,7 @@ func cmdImport(ctx context.Context, cfg Config, args []string, stdout, stderr io
 		return geo.Errorf(geo.EInvalid, "%v", err)
 	}
 	opt.Progress = progress(stderr, "importing "+kind)
+	cfg.StatementTimeout = max(cfg.StatementTimeout, batchStatementTimeout)
 	return withDB(ctx, cfg, func(db *data.DB) error {
 		im := data.NewImporter(db)
 		if kind == "buildings" {
@@ -165,6 +171,7 @@ func cmdDemo(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 	if err := fs.Parse(args); err != nil {
 		return geo.Errorf(geo.EInvalid, "%v", err)
 	}
+	cfg.StatementTimeout = max(cfg.StatementTimeout, batchStatementTimeout)
 	return withDB(ctx, cfg, func(db *data.DB) error {
 		empty, err := data.NewImporter(db).Empty(ctx)
 		if err != nil {
