@@ -163,7 +163,6 @@ type throttle struct {
 	mu       sync.Mutex
 	window   time.Duration
 	fails    map[string][]time.Time
-	perKey   map[string]int
 	keyLimit func(key string) int
 }
 

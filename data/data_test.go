@@ -255,18 +255,14 @@ func TestBorderRule(t *testing.T) {
 	db, _ := dbtest.New(t, "data_border")
 	ctx := context.Background()
 	im := data.NewImporter(db)
-	// A 2×2 block of grids (codes chosen so that the order is known) in one community.
-	rep := mustImportAreas(t, im, []geo.AreaInput{
+	// The parents in one import, children first: the importer orders them by level.
+	mustImportAreas(t, im, []geo.AreaInput{
+		{Ref: "c", Level: "community", Code: "330199001001", Name: "幸福社区", Geometry: square(120, 30, 0.02)},
+		{Ref: "s", Level: "subdistrict", Code: "330199001", Name: "幸福街道", Geometry: square(120, 30, 0.02)},
 		{Ref: "d", Level: "district", Code: "330199", Name: "示范区", Geometry: square(120, 30, 0.02)},
 	})
-	rep = mustImportAreas(t, im, []geo.AreaInput{
-		{Ref: "s", Level: "subdistrict", Code: "330199001", Name: "幸福街道", Geometry: square(120, 30, 0.02)},
-	})
-	rep = mustImportAreas(t, im, []geo.AreaInput{
-		{Ref: "c", Level: "community", Code: "330199001001", Name: "幸福社区", Geometry: square(120, 30, 0.02)},
-	})
-	// No codes given: gridmap numbers them west→east, then north→south.
-	rep = mustImportAreas(t, im, []geo.AreaInput{
+	// A 2×2 block of grids without codes: gridmap numbers them west→east, then north→south.
+	rep := mustImportAreas(t, im, []geo.AreaInput{
 		{Ref: "SE", Level: "grid", Name: "SE", Geometry: square(120.01, 30, 0.01)},
 		{Ref: "NW", Level: "grid", Name: "NW", Geometry: square(120, 30.01, 0.01)},
 		{Ref: "SW", Level: "grid", Name: "SW", Geometry: square(120, 30, 0.01)},

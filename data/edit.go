@@ -1005,16 +1005,12 @@ SELECT p.code, ST_AsGeoJSON(gap.g, 7), ST_Area(gap.g::geography),
 FROM p, gap, before_gap
 WHERE NOT ST_IsEmpty(ST_Buffer(gap.g::geography, -($2::float8))::geometry)`
 
-// qReassignSnapshot reassigns the snapshotted buildings with the border rule.
+// qReassignSnapshot reassigns the snapshotted buildings with grid_of (the
+// border rule, migration 004), writing only rows whose grid changes.
 const qReassignSnapshot = `
-UPDATE building b SET grid_id = (
-    SELECT a.id FROM area_version v
-    JOIN area a ON a.id = v.area_id AND a.retired_at IS NULL
-    JOIN level l ON l.key = a.level AND l.hierarchy = $1
-    WHERE v.valid_to IS NULL AND ST_Covers(v.geom, b.geom)
-    ORDER BY l.depth DESC, ST_Contains(v.geom, b.geom) DESC, a.code
-    LIMIT 1)
-FROM edit_before e WHERE e.id = b.id`
+UPDATE building b SET grid_id = n.grid
+FROM (SELECT e.id, grid_of(x.geom, $1) AS grid FROM edit_before e JOIN building x ON x.id = e.id) n
+WHERE n.id = b.id AND b.grid_id IS DISTINCT FROM n.grid`
 
 const qMoves = `
 SELECT coalesce(f.id, 0), coalesce(f.level, ''), coalesce(f.code, ''), coalesce(f.name, ''),

@@ -255,23 +255,17 @@ func (e *Editor) Changes(ctx context.Context, areaID int64, limit int) ([]geo.Ch
 	return out, nil
 }
 
-// qStats sums buildings over each child's subtree (by building.grid_id) and
-// over the area itself.
+// qStats reads the totals of an area's current children from area_stats
+// (migration 002: kept by triggers in the writing transaction, subtree sums).
 const qStats = `
-WITH RECURSIVE sub AS (
-    SELECT id, id AS top FROM area WHERE parent_id = $1 AND retired_at IS NULL
-    UNION ALL
-    SELECT a.id, sub.top FROM area a JOIN sub ON a.parent_id = sub.id WHERE a.retired_at IS NULL
-)
-SELECT c.id, c.level, c.code, c.name, count(b.id), coalesce(sum(b.households), 0), coalesce(sum(b.residents), 0)
-FROM area c
-LEFT JOIN sub ON sub.top = c.id
-LEFT JOIN building b ON b.grid_id = sub.id
+SELECT c.id, c.level, c.code, c.name, coalesce(s.buildings, 0), coalesce(s.households, 0), coalesce(s.residents, 0)
+FROM area c LEFT JOIN area_stats s ON s.area_id = c.id
 WHERE c.parent_id = $1 AND c.retired_at IS NULL
-GROUP BY c.id, c.level, c.code, c.name
 ORDER BY c.code`
 
-const qOwnBuildings = `SELECT count(*), coalesce(sum(households), 0), coalesce(sum(residents), 0) FROM building WHERE grid_id = $1`
+// qAreaTotals is an area's own subtree totals (no row: nothing in it).
+const qAreaTotals = `
+SELECT coalesce(max(buildings), 0), coalesce(max(households), 0), coalesce(max(residents), 0) FROM area_stats WHERE area_id = $1`
 
 // qTarget finds the target for a level: the community's own, else the level's.
 const qTarget = `
@@ -300,13 +294,8 @@ func (e *Editor) Stats(ctx context.Context, areaID int64) (*geo.Stats, error) {
 	}); err != nil {
 		return nil, dbErr("data.Stats", err)
 	}
-	if err := e.db.Pool.QueryRow(ctx, qOwnBuildings, areaID).Scan(&st.Buildings, &st.Households, &st.Residents); err != nil {
+	if err := e.db.Pool.QueryRow(ctx, qAreaTotals, areaID).Scan(&st.Buildings, &st.Households, &st.Residents); err != nil {
 		return nil, dbErr("data.Stats", err)
-	}
-	for _, c := range st.Children {
-		st.Buildings += c.Buildings
-		st.Households += c.Households
-		st.Residents += c.Residents
 	}
 	// The children's target: per community when set, else per level.
 	var childLevel string

@@ -234,6 +234,14 @@ func TestEditOperations(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkTiling(t, db, q.parent)
+		if len(res.Codes) != 1 || res.Codes[0].Kind != "retired" || res.Codes[0].Code != newCode {
+			t.Errorf("merge codes %+v, want %s retired", res.Codes, newCode)
+		}
+		var merged int
+		db.Pool.QueryRow(ctx, `SELECT count(*) FROM area_lineage WHERE from_area = $1 AND to_area = $2 AND kind = 'merge'`, newID, q.a.ID).Scan(&merged)
+		if merged != 1 {
+			t.Errorf("merge lineage rows %d, want 1", merged)
+		}
 		var retired bool
 		db.Pool.QueryRow(ctx, `SELECT retired_at IS NOT NULL FROM area WHERE id = $1`, newID).Scan(&retired)
 		if !retired {
@@ -292,6 +300,11 @@ func TestEditOperations(t *testing.T) {
 		for _, c := range st.Children {
 			if c.Status == "" {
 				t.Errorf("child %s has no status", c.Area.Code)
+			}
+			var chh int
+			db.Pool.QueryRow(ctx, `SELECT coalesce(sum(households), 0) FROM building WHERE grid_id = $1`, c.Area.ID).Scan(&chh)
+			if c.Households != chh {
+				t.Errorf("child %s: households %d, want %d", c.Area.Code, c.Households, chh)
 			}
 		}
 	})

@@ -383,20 +383,17 @@ func insertArea(ctx context.Context, tx pgx.Tx, p *pendingArea, change int64) (s
 	return "", err
 }
 
-// qAssignGrids sets each affected building's grid to the lowest current area
-// of the default hierarchy covering its point, with the lookup's border rule.
-// With $3 the affected buildings are those of change $1, otherwise those near
-// areas changed by $1.
+// qAssignGrids sets each affected building's grid to grid_of (migration 004:
+// the lowest current area of the default hierarchy covering it, by the
+// lookup's border rule), writing only rows whose grid changes. With $3 the
+// affected buildings are those of change $1, otherwise those near areas
+// changed by $1.
 const qAssignGrids = `
-UPDATE building b SET grid_id = (
-    SELECT a.id FROM area_version v
-    JOIN area a ON a.id = v.area_id AND a.retired_at IS NULL
-    JOIN level l ON l.key = a.level AND l.hierarchy = $2
-    WHERE v.valid_to IS NULL AND ST_Covers(v.geom, b.geom)
-    ORDER BY l.depth DESC, ST_Contains(v.geom, b.geom) DESC, a.code
-    LIMIT 1)
-WHERE CASE WHEN $3 THEN b.created_change = $1
-           ELSE EXISTS (SELECT 1 FROM area_version nv WHERE nv.change_id = $1 AND nv.geom && b.geom) END`
+UPDATE building b SET grid_id = n.grid
+FROM (SELECT id, grid_of(geom, $2) AS grid FROM building x
+      WHERE CASE WHEN $3 THEN x.created_change = $1
+                 ELSE EXISTS (SELECT 1 FROM area_version nv WHERE nv.change_id = $1 AND nv.geom && x.geom) END) n
+WHERE n.id = b.id AND b.grid_id IS DISTINCT FROM n.grid`
 
 func assignGrids(ctx context.Context, tx pgx.Tx, change int64, ofBuildings bool) error {
 	_, err := tx.Exec(ctx, qAssignGrids, change, geo.DefaultHierarchy, ofBuildings)
