@@ -105,16 +105,10 @@ func (s *Server) handleArea(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	chain := []geo.AreaRef{}
-	for cur := a; ; {
-		chain = append([]geo.AreaRef{{ID: cur.ID, Level: cur.Level, Code: cur.Code, Name: cur.Name}}, chain...)
-		if cur.ParentID == 0 || len(chain) > 32 {
-			break
-		}
-		if cur, err = s.Areas.Area(r.Context(), strconv.FormatInt(cur.ParentID, 10)); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	chain, err := s.Areas.AreaChain(r.Context(), a.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, areaDetail{Area: *a, Chain: chain})
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -179,15 +178,9 @@ func (s *Server) handleGridPage(tmpl string) http.HandlerFunc {
 		}
 		d := &pageData{Lang: lang, Kind: "grid", Grid: &geo.AreaRef{ID: a.ID, Level: a.Level, Code: a.Code, Name: a.Name}, PagePath: "/g/" + a.Code}
 		d.PageURL = s.pageBase(r) + d.PagePath
-		for cur := a; ; {
-			d.Chain = append([]geo.AreaRef{{ID: cur.ID, Level: cur.Level, Code: cur.Code, Name: cur.Name}}, d.Chain...)
-			if cur.ParentID == 0 || len(d.Chain) > 32 {
-				break
-			}
-			if cur, err = s.Areas.Area(r.Context(), strconv.FormatInt(cur.ParentID, 10)); err != nil {
-				s.pageError(w, r, lang, err, "")
-				return
-			}
+		if d.Chain, err = s.Areas.AreaChain(r.Context(), a.ID); err != nil {
+			s.pageError(w, r, lang, err, "")
+			return
 		}
 		resp, err := s.People.Responsible(r.Context(), a.ID, 0)
 		if err == nil {

@@ -189,3 +189,15 @@ func (s *AreaService) AddLevel(ctx context.Context, l geo.Level) error {
 	}
 	return dbErr("data.AddLevel", tx.Commit(ctx))
 }
+
+// AreaChain returns the areas from the top level down to id, in one query.
+func (s *AreaService) AreaChain(ctx context.Context, id int64) ([]geo.AreaRef, error) {
+	m, err := chains(ctx, s.db, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	if len(m[id]) == 0 {
+		return nil, geo.Errorf(geo.ENotFound, "no area with id %d", id)
+	}
+	return m[id], nil
+}

@@ -119,7 +119,7 @@ func (s *LookupService) LookupPoints(ctx context.Context, points []orb.Point, at
 	for id := range chosen {
 		ids = append(ids, id)
 	}
-	chains, err := s.chains(ctx, ids)
+	chains, err := chains(ctx, s.db, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -139,9 +139,10 @@ func (s *LookupService) LookupPoints(ctx context.Context, points []orb.Point, at
 	return results, nil
 }
 
-// chains returns, for each id, the chain of areas from the top down to it.
-func (s *LookupService) chains(ctx context.Context, ids []int64) (map[int64][]geo.AreaRef, error) {
-	rows, err := s.db.Pool.Query(ctx, qAncestors, ids)
+// chains returns, for each id, the chain of areas from the top down to it,
+// in one query.
+func chains(ctx context.Context, db *DB, ids []int64) (map[int64][]geo.AreaRef, error) {
+	rows, err := db.Pool.Query(ctx, qAncestors, ids)
 	if err != nil {
 		return nil, dbErr("data.chains", err)
 	}

@@ -99,6 +99,8 @@ type AreaService interface {
 	// Area finds an area by numeric id or by code.
 	Area(ctx context.Context, idOrCode string) (*Area, error)
 	AreaVersions(ctx context.Context, id int64) ([]AreaVersion, error)
+	// AreaChain lists the areas from the top level down to id.
+	AreaChain(ctx context.Context, id int64) ([]AreaRef, error)
 	// AreasGeoJSON returns a FeatureCollection of the current geometries of
 	// the selected areas, produced by PostGIS.
 	AreasGeoJSON(ctx context.Context, f AreaFilter) (json.RawMessage, error)
