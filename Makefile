@@ -37,6 +37,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzNormalizeAddress -fuzztime=$(FUZZTIME) ./geo
 	$(GO) test -run='^$$' -fuzz=FuzzReadAreaFeatures -fuzztime=$(FUZZTIME) ./ingest
 	$(GO) test -run='^$$' -fuzz=FuzzParseLookupParams -fuzztime=$(FUZZTIME) ./api
+	$(GO) test -run='^$$' -fuzz=FuzzParseBatch -fuzztime=$(FUZZTIME) ./api
+	$(GO) test -run='^$$' -fuzz=FuzzParseEdit -fuzztime=$(FUZZTIME) ./api
+	$(GO) test -run='^$$' -fuzz=FuzzLookupJSON -fuzztime=$(FUZZTIME) ./api
 
 clean:
 	rm -rf bin

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -95,6 +96,59 @@ func FuzzParseLookupParams(f *testing.F) {
 		if p.Point != nil {
 			if err := geo.ValidateLonLat(p.Point[0], p.Point[1]); err != nil {
 				t.Fatalf("accepted %q giving an invalid point %v: %v", raw, *p.Point, err)
+			}
+		}
+	})
+}
+
+// FuzzParseEdit: any body gets an edit request or an invalid_argument error, never a panic.
+func FuzzParseEdit(f *testing.F) {
+	for _, s := range []string{
+		`{"op":"reshape","areas":[{"id":1,"version":2}],"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]},"reason":"x"}`,
+		`{"op":"move_border","areas":[{"id":1},{"id":2}],"line":{"type":"LineString","coordinates":[[0,0],[1,1]]}}`,
+		`{"op":"split","areas":[{"id":1}],"line":{"type":"Point","coordinates":[0,0]}}`,
+		`{"op":"create","parent":3,"geometry":{"type":"MultiPolygon","coordinates":[]}}`,
+		`{"op":"merge","areas":[{"id":-1}]}`, `{"geometry":null}`, `[]`, `{"op":1}`, "\xff", `{"line":{"type":"LineString","coordinates":[[1e999,0]]}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest("POST", "/api/v1/edits", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		req, err := parseEdit(r)
+		if err != nil {
+			if geo.ErrorCode(err) != geo.EInvalid || geo.ErrorMessage(err) == "" {
+				t.Fatalf("error %v is not an invalid_argument with a message", err)
+			}
+			return
+		}
+		for _, a := range req.Areas {
+			if a.ID <= 0 {
+				t.Fatalf("accepted area id %d", a.ID)
+			}
+		}
+	})
+}
+
+// FuzzParseBatch: any body gets points in range or an invalid_argument error.
+func FuzzParseBatch(f *testing.F) {
+	for _, s := range []string{
+		`{"points":[{"lon":120,"lat":30}]}`, `{"points":[{"id":"a","lon":120,"lat":30}],"crs":"gcj02","at":"2025-01-01"}`,
+		`{"points":[{"lon":120}]}`, `{"points":[]}`, `{"points":[{"lon":1e309,"lat":0}]}`, `{}`, `null`, "\xff\xfe", `{"points":[{"lon":0,"lat":-90.5}]}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		req, err := parseBatch(strings.NewReader(body), "application/json", 1000)
+		if err != nil {
+			if geo.ErrorCode(err) != geo.EInvalid || geo.ErrorMessage(err) == "" {
+				t.Fatalf("error %v is not an invalid_argument with a message", err)
+			}
+			return
+		}
+		for i, p := range req.Points {
+			if p.Lon == nil || p.Lat == nil || geo.ValidateLonLat(*p.Lon, *p.Lat) != nil {
+				t.Fatalf("accepted point %d out of range: %+v", i, p)
 			}
 		}
 	})
