@@ -115,7 +115,7 @@ func TestConcurrentEdits(t *testing.T) {
 		       count(*) FILTER (WHERE v.valid_to IS NULL),
 		       count(*) FILTER (WHERE v.valid_to IS NOT NULL AND NOT EXISTS (
 		           SELECT 1 FROM area_version n WHERE n.area_id = v.area_id AND n.valid_from = v.valid_to)),
-		       count(*) - 1 - (SELECT count(*) FROM change_area ca WHERE ca.area_id = a.id AND ca.after_version IS NOT NULL)
+		       count(*) - (SELECT count(*) FROM change_area ca WHERE ca.area_id = a.id AND ca.after_version IS NOT NULL)
 		FROM area a JOIN area_version v ON v.area_id = a.id
 		WHERE a.parent_id = $1 GROUP BY a.id, a.code`, parent)
 	if err != nil {

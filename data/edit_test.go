@@ -286,6 +286,20 @@ func TestEditOperations(t *testing.T) {
 		}
 	})
 
+	t.Run("history starts with the load, which cannot be reverted", func(t *testing.T) {
+		cs, err := ed.Changes(ctx, ps[3].b.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) == 0 || cs[len(cs)-1].Operation != "load.dataset" {
+			t.Fatalf("history %+v, want the demo load as its first change", cs)
+		}
+		_, err = ed.Apply(ctx, geo.EditRequest{Op: geo.OpRevert, Change: cs[len(cs)-1].ID, Author: "test", Reason: "x"})
+		if geo.ErrorCode(err) != geo.EInvalid {
+			t.Errorf("reverting the load: got %v, want invalid_argument", err)
+		}
+	})
+
 	t.Run("stats sum the buildings and rate the grids against the target", func(t *testing.T) {
 		st, err := ed.Stats(ctx, p.parent)
 		if err != nil {

@@ -58,6 +58,10 @@ func finish(ctx context.Context, tx pgx.Tx, opt geo.ImportOptions, rep *geo.Impo
 	if opt.DryRun {
 		return rep, nil
 	}
+	// Record the areas the import created, so an area's history starts with it.
+	if _, err := tx.Exec(ctx, qRecordCreated, rep.ChangeID); err != nil {
+		return nil, dbErr(op, err)
+	}
 	if err := announceChange(ctx, tx, rep.ChangeID); err != nil {
 		return nil, dbErr(op, err)
 	}
@@ -66,6 +70,10 @@ func finish(ctx context.Context, tx pgx.Tx, opt geo.ImportOptions, rep *geo.Impo
 	}
 	return rep, nil
 }
+
+const qRecordCreated = `
+INSERT INTO change_area (change_id, area_id, before_version, after_version)
+SELECT change_id, area_id, NULL, id FROM area_version WHERE change_id = $1`
 
 // ImportAreas creates areas in one transaction. Invalid geometries are
 // repaired with ST_MakeValid (polygonal part kept) and listed as repaired;
