@@ -3,6 +3,7 @@ package data_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -21,7 +22,7 @@ func loadDemo(t *testing.T, db *data.DB) *demo.Dataset {
 
 // neighbours returns two grids of one community sharing a border, their
 // current versions, and a new border line: the old one's end points with its
-// middle pushed 15 m towards the second grid.
+// middle pushed 40 m towards the second grid.
 type pair struct {
 	a, b   geo.VersionRef
 	aCode  string
@@ -68,7 +69,7 @@ func neighbours(t *testing.T, db *data.DB) []pair {
 		// 15 m towards b's centroid (1° ≈ 111 km).
 		d := orb.Point{c[0] - mid[0], c[1] - mid[1]}
 		n := orb.Point{d[0] / (abs(d[0]) + abs(d[1])), d[1] / (abs(d[0]) + abs(d[1]))}
-		mid = orb.Point{mid[0] + n[0]*15/111000, mid[1] + n[1]*15/111000}
+		mid = orb.Point{mid[0] + n[0]*40/111000, mid[1] + n[1]*40/111000}
 		p.line = orb.LineString{start, mid, end}
 		out = append(out, p)
 	}
@@ -141,14 +142,22 @@ func TestEditOperations(t *testing.T) {
 	})
 
 	t.Run("move a shared border: both neighbours change in one commit and the community stays tiled", func(t *testing.T) {
-		req := geo.EditRequest{Op: geo.OpMoveBorder, Areas: []geo.VersionRef{p.a, p.b}, Line: p.line, Author: "test", Reason: "road moved"}
-		pv, err := ed.Preview(ctx, req)
-		if err != nil {
-			t.Fatal(err)
+		// The first pair whose new border moves buildings, so the impact is tested.
+		var req geo.EditRequest
+		var pv *geo.EditPreview
+		for _, q := range ps {
+			req = geo.EditRequest{Op: geo.OpMoveBorder, Areas: []geo.VersionRef{q.a, q.b}, Line: q.line, Author: "test", Reason: "road moved"}
+			var err error
+			if pv, err = ed.Preview(ctx, req); err == nil && pv.Valid && len(pv.Moves) > 0 {
+				p = q
+				break
+			}
+			pv = nil
 		}
-		if !pv.Valid {
-			t.Fatalf("preview errors: %+v", pv.Errors)
+		if pv == nil {
+			t.Fatal("no neighbouring pair whose border move validates and moves a building")
 		}
+		gridsBefore := buildingGrids(t, db)
 		assertVersion(t, db, p.a.ID, p.a.Version) // preview writes nothing
 		res, err := ed.Apply(ctx, req)
 		if err != nil {
@@ -163,14 +172,24 @@ func TestEditOperations(t *testing.T) {
 			t.Errorf("change touched %d areas, want 2", changes)
 		}
 		checkTiling(t, db, p.parent)
-		// The moves reported by the preview are the buildings whose grid changed.
-		var moved int
-		db.Pool.QueryRow(ctx, `SELECT count(*) FROM building b JOIN area a ON a.id = b.grid_id WHERE a.id IN ($1, $2)`, p.a.ID, p.b.ID).Scan(&moved)
-		for _, m := range pv.Moves {
-			if m.From == nil || m.To == nil || m.Buildings <= 0 {
-				t.Errorf("move %+v lacks from/to/buildings", m)
+		// The moves the preview reported are exactly the buildings whose grid changed.
+		moved := map[[2]int64]int{}
+		for id, g := range buildingGrids(t, db) {
+			if g != gridsBefore[id] {
+				moved[[2]int64{gridsBefore[id], g}]++
 			}
 		}
+		reported := map[[2]int64]int{}
+		for _, m := range pv.Moves {
+			if m.From == nil || m.To == nil || m.Buildings <= 0 {
+				t.Fatalf("move %+v lacks from/to/buildings", m)
+			}
+			reported[[2]int64{m.From.ID, m.To.ID}] += m.Buildings
+		}
+		if fmt.Sprint(moved) != fmt.Sprint(reported) {
+			t.Errorf("preview reported moves %v, the commit moved %v", reported, moved)
+		}
+		t.Logf("the border move moved %v buildings", moved)
 		// Revert puts both geometries back exactly.
 		rv, err := ed.Apply(ctx, geo.EditRequest{Op: geo.OpRevert, Change: res.ChangeID, Author: "test", Reason: "undo"})
 		if err != nil {
@@ -322,6 +341,25 @@ func TestEditOperations(t *testing.T) {
 			}
 		}
 	})
+}
+
+// buildingGrids maps every building to its grid.
+func buildingGrids(t *testing.T, db *data.DB) map[int64]int64 {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), `SELECT id, coalesce(grid_id, 0) FROM building`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id, g int64
+		if err := rows.Scan(&id, &g); err != nil {
+			t.Fatal(err)
+		}
+		out[id] = g
+	}
+	return out
 }
 
 func toMulti(g orb.Geometry) orb.MultiPolygon {
