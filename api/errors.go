@@ -23,6 +23,8 @@ var statusOf = map[string]int{
 	geo.ETooMany:         http.StatusTooManyRequests,
 	geo.EValidation:      http.StatusUnprocessableEntity,
 	errMethod:            http.StatusMethodNotAllowed,
+	geo.EUnavailable:     http.StatusServiceUnavailable,
+	geo.ETimeout:         http.StatusGatewayTimeout,
 	geo.EInternal:        http.StatusInternalServerError,
 }
 
@@ -65,6 +67,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.Log.Error("internal error", "route", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, body)
+}
+
+// handlerFunc is a handler that returns its error instead of writing it:
+// handlers parse, call and encode, and s.handle writes any error once.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts a handlerFunc to http.HandlerFunc, writing a returned error
+// with writeError (nothing else may have been written then).
+func (s *Server) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -15,6 +15,8 @@ const (
 	ETooLarge        = "too_large"
 	ETooMany         = "too_many_requests"
 	EValidation      = "validation_failed" // Details says what failed
+	EUnavailable     = "unavailable"       // the database (or another dependency) cannot be reached; retry later
+	ETimeout         = "timeout"           // the work took longer than allowed
 	EInternal        = "internal"
 )
 
