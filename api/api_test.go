@@ -47,10 +47,11 @@ func (l *lockedBuffer) String() string {
 }
 
 type fixture struct {
-	srv  *httptest.Server
-	db   *data.DB
-	ds   *demo.Dataset
-	logs *lockedBuffer
+	srv     *httptest.Server
+	metrics *httptest.Server // the metrics listener
+	db      *data.DB
+	ds      *demo.Dataset
+	logs    *lockedBuffer
 }
 
 var fix *fixture
@@ -86,9 +87,10 @@ func TestMain(m *testing.M) {
 		Buildings: data.NewBuildingService(db), People: data.NewPersonService(db),
 		Ready: db.Ready, Log: slog.New(slog.NewTextHandler(logs, nil)),
 	}, prometheus.NewRegistry())
-	fix = &fixture{srv: httptest.NewServer(s), db: db, ds: ds, logs: logs}
+	fix = &fixture{srv: httptest.NewServer(s), metrics: httptest.NewServer(s.Metrics()), db: db, ds: ds, logs: logs}
 	code := m.Run()
 	fix.srv.Close()
+	fix.metrics.Close()
 	db.Close()
 	os.Exit(code)
 }
@@ -537,7 +539,7 @@ func TestOperations(t *testing.T) {
 	b, _ := demoBuilding(f, 1)
 	lon, lat := fmt.Sprintf("%.6f", b.Point[0]), fmt.Sprintf("%.6f", b.Point[1])
 	get(t, f, "/api/v1/lookup?lon="+lon+"&lat="+lat, nil)
-	res, err := http.Get(f.srv.URL + "/metrics")
+	res, err := http.Get(f.metrics.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

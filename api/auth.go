@@ -6,13 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"gridmap/geo"
 )
@@ -62,37 +58,6 @@ func (s *Server) identify(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP is the peer address of the request (proxies are not trusted).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// limiters hands out one token bucket per client.
-type limiters struct {
-	mu    sync.Mutex
-	rate  rate.Limit
-	burst int
-	m     map[string]*rate.Limiter
-}
-
-func (l *limiters) get(key string) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.m) > 100000 {
-		l.m = map[string]*rate.Limiter{} // forget idle clients rather than grow without bound
-	}
-	lim, ok := l.m[key]
-	if !ok {
-		lim = rate.NewLimiter(l.rate, l.burst)
-		l.m[key] = lim
-	}
-	return lim
-}
-
 // rateLimit limits anonymous requests per client; staff (valid session or
 // token) and the operational endpoints are not limited.
 // (mux builds the middleware chain per request: the limiters live in the Server.)
@@ -102,7 +67,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/healthz", "/readyz", "/metrics":
+		case "/healthz", "/readyz":
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -113,9 +78,10 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			if !strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/api/v1/photos/") {
 				l, perSecond = s.mapAssets, mapAssetFactor*s.cfg.PublicRate
 			}
-			res := l.get(clientIP(r)).Reserve()
-			if d := res.Delay(); d > 0 {
-				res.Cancel()
+			now := s.cfg.Now()
+			res := l.get(clientIP(r, s.cfg.TrustedProxies)).ReserveN(now, 1)
+			if d := res.DelayFrom(now); d > 0 {
+				res.CancelAt(now)
 				secs := int(math.Ceil(d.Seconds()))
 				w.Header().Set("Retry-After", fmt.Sprint(secs))
 				s.writeError(w, r, geo.Errorf(geo.ETooMany, "too many requests from this client: at most %g per second; try again in %d s", perSecond, secs))
@@ -158,69 +124,6 @@ func (s *Server) staff(role geo.UserRole, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// throttle counts failed logins per account and per client in a sliding window.
-type throttle struct {
-	mu       sync.Mutex
-	window   time.Duration
-	fails    map[string][]time.Time
-	keyLimit func(key string) int
-}
-
-func newThrottle(window time.Duration, perAccount, perClient int) *throttle {
-	return &throttle{window: window, fails: map[string][]time.Time{}, keyLimit: func(key string) int {
-		if strings.HasPrefix(key, "client:") {
-			return perClient
-		}
-		return perAccount
-	}}
-}
-
-// blocked returns how long key must wait, 0 when it may try.
-func (t *throttle) blocked(now time.Time, keys ...string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var wait time.Duration
-	for _, k := range keys {
-		fs := t.recent(now, k)
-		if limit := t.keyLimit(k); len(fs) >= limit {
-			wait = max(wait, fs[len(fs)-limit].Add(t.window).Sub(now))
-		}
-	}
-	return wait
-}
-
-func (t *throttle) recent(now time.Time, k string) []time.Time {
-	fs := t.fails[k]
-	i := 0
-	for i < len(fs) && now.Sub(fs[i]) > t.window {
-		i++
-	}
-	fs = fs[i:]
-	if len(fs) == 0 {
-		delete(t.fails, k)
-	} else {
-		t.fails[k] = fs
-	}
-	return fs
-}
-
-func (t *throttle) fail(now time.Time, keys ...string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.fails) > 100000 {
-		t.fails = map[string][]time.Time{}
-	}
-	for _, k := range keys {
-		t.fails[k] = append(t.recent(now, k), now)
-	}
-}
-
-func (t *throttle) succeed(account string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.fails, account)
-}
-
 type loginRequest struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
@@ -233,8 +136,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	now := time.Now()
-	account, client := "account:"+strings.ToLower(req.Name), "client:"+clientIP(r)
+	now := s.cfg.Now()
+	account, client := strings.ToLower(req.Name), clientIP(r, s.cfg.TrustedProxies)
 	if wait := s.logins.blocked(now, account, client); wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", fmt.Sprint(secs))
@@ -249,7 +152,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.logins.succeed(account)
+	s.logins.succeed(account, client)
 	token, sess, err := s.Auth.CreateSession(r.Context(), u.ID, s.cfg.SessionTTL)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -26,6 +26,7 @@ import (
 // editFixture is a server with accounts and editing on its own copy of the demo.
 type editFixture struct {
 	srv      *httptest.Server
+	server   *api.Server
 	db       *data.DB
 	ds       *demo.Dataset
 	comm     demo.Area // the editor's community
@@ -92,7 +93,7 @@ func newEditFixture(t *testing.T, name string, cfg api.Config) *editFixture {
 		Lookup: data.NewLookupService(db), Areas: as, Buildings: data.NewBuildingService(db), People: data.NewPersonService(db),
 		Auth: auth, Edits: data.NewEditor(db), Ready: db.Ready, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, prometheus.NewRegistry())
-	f.srv = httptest.NewServer(s)
+	f.server, f.srv = s, httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
 	return f
 }

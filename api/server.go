@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -28,10 +29,25 @@ type Config struct {
 	SecureCookies     bool          // mark cookies Secure even without TLS here (behind a TLS proxy)
 	PublicRate        float64       // anonymous requests per second per client; 0 disables the limit
 	PublicBurst       int           // bucket size of that limit; default 2 × rate
-	// Failed sign-ins allowed per account and per client in LoginWindow.
-	LoginFailuresPerAccount int
-	LoginFailuresPerClient  int
-	LoginWindow             time.Duration
+	// Failed sign-ins allowed in LoginWindow: for one account from one client
+	// (default 5), from one client for any names (default 20), and for one
+	// account from all clients together (default 50; one client contributes
+	// at most LoginFailuresPerAccount to it, so it cannot lock an account alone).
+	LoginFailuresPerAccount           int
+	LoginFailuresPerClient            int
+	LoginFailuresPerAccountAllClients int
+	LoginWindow                       time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For / X-Real-IP is
+	// believed for the per-client limits (clients.go); none by default.
+	TrustedProxies []netip.Prefix
+	// ClientTableSize bounds the clients (and sign-in counters) remembered
+	// per limit; the least recently seen are forgotten first. Default 100,000.
+	ClientTableSize int
+	// ContentSecurityPolicy is sent with every response (it matters for the
+	// HTML pages); empty sends none. cmd sets web.ContentSecurityPolicy.
+	ContentSecurityPolicy string
+	// Now is the clock of the rate limits and the sign-in throttle; default time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP handler. Its fields are set by cmd.
@@ -65,8 +81,9 @@ type Server struct {
 	duration  *prometheus.HistogramVec
 }
 
-// NewServer wires the routes. Registry receives the request metrics and is
-// served at /metrics; pass prometheus.NewRegistry() or one with more collectors.
+// NewServer wires the routes. Registry receives the request metrics, which
+// Metrics serves (not the public handler); pass prometheus.NewRegistry() or
+// one with more collectors.
 func NewServer(cfg Config, s Server, registry *prometheus.Registry) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 4 << 20
@@ -86,15 +103,24 @@ func NewServer(cfg Config, s Server, registry *prometheus.Registry) *Server {
 	if cfg.LoginFailuresPerClient <= 0 {
 		cfg.LoginFailuresPerClient = 20
 	}
+	if cfg.LoginFailuresPerAccountAllClients <= 0 {
+		cfg.LoginFailuresPerAccountAllClients = 50
+	}
+	if cfg.ClientTableSize <= 0 {
+		cfg.ClientTableSize = 100000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.LoginWindow <= 0 {
 		cfg.LoginWindow = 15 * time.Minute
 	}
 	srv := &s
 	srv.cfg = cfg
-	srv.logins = newThrottle(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerClient)
+	srv.logins = newThrottle(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerClient, cfg.LoginFailuresPerAccountAllClients, cfg.ClientTableSize)
 	if cfg.PublicRate > 0 {
-		srv.public = &limiters{rate: rate.Limit(cfg.PublicRate), burst: cfg.PublicBurst, m: map[string]*rate.Limiter{}}
-		srv.mapAssets = &limiters{rate: rate.Limit(mapAssetFactor * cfg.PublicRate), burst: mapAssetFactor * cfg.PublicBurst, m: map[string]*rate.Limiter{}}
+		srv.public = newLimiters(rate.Limit(cfg.PublicRate), cfg.PublicBurst, cfg.ClientTableSize)
+		srv.mapAssets = newLimiters(rate.Limit(mapAssetFactor*cfg.PublicRate), mapAssetFactor*cfg.PublicBurst, cfg.ClientTableSize)
 	}
 	if srv.Log == nil {
 		srv.Log = slog.Default()
@@ -122,7 +148,6 @@ func (s *Server) routes() {
 	})
 	r.HandleFunc("/healthz", s.handleHealthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReadyz).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 
 	// Routes are registered on r itself: mux answers 404 instead of 405 for a
 	// method mismatch inside a subrouter.
@@ -166,8 +191,14 @@ func (s *Server) routes() {
 	if s.Web != nil {
 		r.PathPrefix("/").Handler(s.Web)
 	}
-	r.Use(s.instrument, s.recoverPanics, s.limitBody, s.identify, s.rateLimit)
+	r.Use(s.instrument, s.securityHeaders, s.recoverPanics, s.limitBody, s.identify, s.rateLimit)
 	s.router = r
+}
+
+// Metrics serves the Prometheus metrics, for a listener of its own
+// (GRIDMAP_METRICS_ADDR): the public handler has no /metrics.
+func (s *Server) Metrics() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
 }
 
 // ServeHTTP makes Server an http.Handler.

@@ -32,11 +32,12 @@ import (
 // tileServer is one gridmap process as far as tiles go: its own pool, change
 // feed, cache and HTTP server.
 type tileServer struct {
-	url   string
-	db    *data.DB
-	feed  *data.ChangeFeed
-	cache *tiles.Cache
-	logs  *lockedBuffer
+	url        string
+	metricsURL string // the metrics listener
+	db         *data.DB
+	feed       *data.ChangeFeed
+	cache      *tiles.Cache
+	logs       *lockedBuffer
 }
 
 // tileDB loads the default demo into a database of its own.
@@ -72,8 +73,10 @@ func startTileServer(t *testing.T, url string, cfg tiles.Config, httpCfg api.Til
 	cache := tiles.NewCache(postgis.New(db.Pool), cfg, log, reg)
 	cache.Start(ctx, feed)
 	httpCfg.Service = cache
-	srv := httptest.NewServer(api.NewServer(api.Config{}, api.Server{Tiles: &httpCfg, Ready: db.Ready, Log: log}, reg))
+	s := api.NewServer(api.Config{}, api.Server{Tiles: &httpCfg, Ready: db.Ready, Log: log}, reg)
+	srv, metrics := httptest.NewServer(s), httptest.NewServer(s.Metrics())
 	t.Cleanup(srv.Close)
+	t.Cleanup(metrics.Close)
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
 	if err := feed.WaitConnected(wctx); err != nil {
@@ -82,7 +85,7 @@ func startTileServer(t *testing.T, url string, cfg tiles.Config, httpCfg api.Til
 	if err := cache.WaitReady(wctx); err != nil {
 		t.Fatal(err)
 	}
-	return &tileServer{url: srv.URL, db: db, feed: feed, cache: cache, logs: logs}
+	return &tileServer{url: srv.URL, metricsURL: metrics.URL, db: db, feed: feed, cache: cache, logs: logs}
 }
 
 // plainClient neither asks for nor undoes compression by itself.
@@ -440,7 +443,7 @@ func TestTileHTTP(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		r := fetch(t, http.MethodGet, s.url+"/metrics")
+		r := fetch(t, http.MethodGet, s.metricsURL+"/metrics")
 		for _, m := range []string{"gridmap_tile_cache_hits_total", "gridmap_tile_cache_misses_total", "gridmap_tile_cache_invalidations_total", "gridmap_tile_cache_bytes"} {
 			if !bytes.Contains(r.body, []byte(m)) {
 				t.Errorf("/metrics lacks %s", m)
