@@ -44,3 +44,4 @@ fuzz:
 clean:
 	rm -rf bin
 	find web/dist -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
+	rm -rf web/dist-test

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/makiuchi-d/gozxing"
@@ -37,6 +38,11 @@ import (
 	"gridmap/geo"
 	"gridmap/web"
 )
+
+// testBundle is the browser code the tests serve: the production code with
+// the window hooks they read (window.__gridmap, window.__editor, …), which
+// build.mjs writes next to the embedded production bundle.
+const testBundle = "dist-test"
 
 // chromiumPath is Debian's chromium, which scripts/setup.sh installs.
 const chromiumPath = "/usr/bin/chromium"
@@ -63,8 +69,8 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "web: %s is missing: scripts/setup.sh --browser (make test) installs Debian's chromium\n", chromiumPath)
 		return 1
 	}
-	if _, err := os.Stat("dist/assets/resident.js"); err != nil {
-		fmt.Fprintln(os.Stderr, "web: the bundle is not built: run `make build` (npm ci and node build.mjs in web/)")
+	if _, err := os.Stat(testBundle + "/assets/resident.js"); err != nil {
+		fmt.Fprintln(os.Stderr, "web: the test bundle is not built: run `make build` (npm ci and node build.mjs in web/)")
 		return 1
 	}
 	s, cleanup, err := startSite()
@@ -100,12 +106,11 @@ func startSite() (*site, func(), error) {
 		Lookup: data.NewLookupService(db), Areas: data.NewAreaService(db),
 		Buildings: data.NewBuildingService(db), People: data.NewPersonService(db),
 		Auth: data.NewAuthService(db), Edits: data.NewEditor(db),
-		Ready: db.Ready, Web: web.Handler(web.Config{Attribution: "© OpenStreetMap contributors"}), Pages: pages,
+		Ready: db.Ready, Pages: pages,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	stop := wireExtras(ctx, db, &deps)
-	// PublicRate 0: a map's burst of tile requests must not be throttled.
-	srv := httptest.NewServer(api.NewServer(api.Config{PublicRate: 0}, deps, prometheus.NewRegistry()))
+	srv := httptest.NewServer(siteHandler(deps, web.Config{Attribution: "© OpenStreetMap contributors"}))
 
 	dir, err := os.MkdirTemp("", "gridmap-chromium-")
 	if err != nil {
@@ -147,11 +152,20 @@ func startSite() (*site, func(), error) {
 func serverWith(t *testing.T, cfg web.Config) string {
 	t.Helper()
 	needSite(t)
-	deps := theSite.deps
-	deps.Web = web.Handler(cfg)
-	srv := httptest.NewServer(api.NewServer(api.Config{PublicRate: 0}, deps, prometheus.NewRegistry()))
+	srv := httptest.NewServer(siteHandler(theSite.deps, cfg))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// siteHandler is the server as cmd/gridmap wires it, with the test bundle
+// (testBundle) and the pages' Content-Security-Policy for cfg.
+func siteHandler(deps api.Server, cfg web.Config) http.Handler {
+	if cfg.Bundle == nil {
+		cfg.Bundle = os.DirFS(testBundle)
+	}
+	deps.Web = web.Handler(cfg)
+	// PublicRate 0: a map's burst of tile requests must not be throttled.
+	return api.NewServer(api.Config{PublicRate: 0, ContentSecurityPolicy: web.ContentSecurityPolicy(cfg)}, deps, prometheus.NewRegistry())
 }
 
 // needSite fails a test that needs the server and browser when they did not start.
@@ -175,10 +189,20 @@ func tab(t *testing.T, w, h int64) context.Context {
 		t.Fatalf("new tab: %v", err)
 	}
 	var mu sync.Mutex
-	var errs []string
+	var errs, csp []string
 	if err := chromedp.Listen(ctx, func(ev any) {
 		var msg string
 		switch e := ev.(type) {
+		case *cdplog.EventEntryAdded:
+			// The browser reports what the Content-Security-Policy blocked
+			// here, for the page and for MapLibre's worker.
+			if !strings.Contains(e.Entry.Text, "Content Security Policy") {
+				return
+			}
+			mu.Lock()
+			csp = append(csp, e.Entry.Text)
+			mu.Unlock()
+			return
 		case *cdpruntime.EventExceptionThrown:
 			msg = e.ExceptionDetails.Text
 			if e.ExceptionDetails.Exception != nil {
@@ -205,6 +229,9 @@ func tab(t *testing.T, w, h int64) context.Context {
 		defer mu.Unlock()
 		for _, e := range errs {
 			t.Logf("browser console: %s", e)
+		}
+		for _, e := range csp {
+			t.Errorf("the page's Content-Security-Policy blocked something it needs: %s", e)
 		}
 	})
 	return ctx

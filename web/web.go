@@ -44,6 +44,10 @@ type Config struct {
 	// Attribution is shown on every map, e.g. "© OpenStreetMap contributors"
 	// when the data was imported from OpenStreetMap.
 	Attribution string
+	// Bundle is the built browser code to serve; nil: the production bundle
+	// embedded from dist/. The browser tests set os.DirFS("dist-test"), the
+	// same code with their hooks (build.mjs).
+	Bundle fs.FS
 }
 
 // Handler serves the bundle and /config.json. Unknown paths get 404.
@@ -51,6 +55,9 @@ func Handler(cfg Config) http.Handler {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil {
 		panic(err) // the embed pattern guarantees the folder
+	}
+	if cfg.Bundle != nil {
+		sub = cfg.Bundle
 	}
 	conf, err := json.Marshal(map[string]any{"basemap": cfg.Basemap, "attribution": cfg.Attribution})
 	if err != nil {

@@ -30,17 +30,21 @@ const state = {
   conflict: null,
   history: [],
 };
-window.__editor = state; // read by the browser tests
-// For the browser tests: the request the page would send, and where on the
-// screen the middle of the border being moved is (a vertex or the midpoint handle).
-window.__editorRequest = () => request();
-window.__borderHandle = () => {
-  const c = draw.getSnapshotFeature(state.edit.drawn).geometry.coordinates;
-  const p = c.length >= 3 ? c[Math.floor(c.length / 2)] : [(c[0][0] + c[1][0]) / 2, (c[0][1] + c[1][1]) / 2];
-  const q = map.project(p);
-  const r = map.getContainer().getBoundingClientRect();
-  return { X: r.left + q.x, Y: r.top + q.y };
-};
+// For the browser tests, only in the test bundle (__TEST_HOOKS__ is a
+// build-time constant, see build.mjs): the editor's state, the request the
+// page would send, and where on the screen the middle of the border being
+// moved is (a vertex or the midpoint handle).
+if (__TEST_HOOKS__) {
+  window.__editor = state;
+  window.__editorRequest = () => request();
+  window.__borderHandle = () => {
+    const c = draw.getSnapshotFeature(state.edit.drawn).geometry.coordinates;
+    const p = c.length >= 3 ? c[Math.floor(c.length / 2)] : [(c[0][0] + c[1][0]) / 2, (c[0][1] + c[1][1]) / 2];
+    const q = map.project(p);
+    const r = map.getContainer().getBoundingClientRect();
+    return { X: r.left + q.x, Y: r.top + q.y };
+  };
+}
 
 const app = $("#app");
 let map, draw;

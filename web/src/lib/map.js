@@ -27,10 +27,13 @@ const uiKeys = ["AttributionControl.ToggleAttribution", "Map.Title", "Marker.Tit
 const mapLocale = () => Object.fromEntries(uiKeys.map((k) => [k, t("maplibre." + k)]));
 
 /**
- * State the browser tests read: idle is true once MapLibre has rendered
- * everything it was asked to (its `idle` event) and false after any change.
+ * The pages' maps and whether they are idle: idle is true once MapLibre has
+ * rendered everything it was asked to (its `idle` event) and false after any
+ * change. The browser tests read it as window.__gridmap, which only the test
+ * bundle has (__TEST_HOOKS__ is a build-time constant, see build.mjs).
  */
-export const mapState = (window.__gridmap ??= { idle: false, idleCount: 0, maps: [] });
+export const mapState = { idle: false, idleCount: 0, maps: [] };
+if (__TEST_HOOKS__) window.__gridmap = mapState;
 
 async function baseStyle(config, withTiles) {
   const gcj = config.basemap?.crs === "gcj02";
