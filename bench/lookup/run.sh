@@ -64,11 +64,12 @@ psql "$db" -XAtc "SELECT setseed(0.5); SELECT address FROM building WHERE addres
 echo "== starting gridmap on 127.0.0.1:$PORT"
 # The public rate limit (20/s per client) is off: wrk is one client.
 # nice execs gridmap, so $! is gridmap's own pid (its CPU time is read below).
-GRIDMAP_PUBLIC_RATE=0 GRIDMAP_BENCH_ROUTES=1 DATABASE_URL=$db ${NICE:+nice -n "$NICE"} "$work/gridmap" serve --addr "127.0.0.1:$PORT" >"$work/server.out" 2>"$work/server.log" &
+GRIDMAP_PUBLIC_RATE=0 GRIDMAP_BENCH_ROUTES=1 GRIDMAP_METRICS_ADDR="127.0.0.1:$((PORT + 1))" DATABASE_URL=$db ${NICE:+nice -n "$NICE"} "$work/gridmap" serve --addr "127.0.0.1:$PORT" >"$work/server.out" 2>"$work/server.log" &
 server=$!
 url="http://127.0.0.1:$PORT"
+metrics_url="http://127.0.0.1:$((PORT + 1))" # the metrics listener (GRIDMAP_METRICS_ADDR)
 for _ in $(seq 1 600); do
-  if curl -sf "$url/readyz" >/dev/null && curl -s "$url/metrics" | grep -q '^gridmap_lookup_address_index_ready 1'; then break; fi
+  if curl -sf "$url/readyz" >/dev/null && curl -s "$metrics_url/metrics" | grep -q '^gridmap_lookup_address_index_ready 1'; then break; fi
   kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
   sleep 0.2
 done

@@ -82,6 +82,7 @@ fi
 case "$db" in *\?*) dbpool="$db&pool_max_conns=$POOL" ;; *) dbpool="$db?pool_max_conns=$POOL" ;; esac
 
 gm_url="http://127.0.0.1:$GM_PORT"
+gm_metrics="http://127.0.0.1:$((GM_PORT + 1))" # the metrics listener (GRIDMAP_METRICS_ADDR)
 tg_url="http://127.0.0.1:$TG_PORT"
 gm_tile="$gm_url/tiles/$LAYERS/{z}/{x}/{y}.mvt"
 tg_tile="$tg_url/maps/gridmap/{z}/{x}/{y}.pbf"
@@ -91,10 +92,10 @@ tg_tile="$tg_url/maps/gridmap/{z}/{x}/{y}.pbf"
 # cache stores tiles (it stores none until the change feed listens): a z0
 # tile, outside every list, must come back as a hit.
 start_gridmap() {
-  GRIDMAP_PUBLIC_RATE=0 DATABASE_URL=$dbpool "$work/gridmap" serve --addr "127.0.0.1:$GM_PORT" >"$work/gridmap.out" 2>"$work/gridmap.log" &
+  GRIDMAP_PUBLIC_RATE=0 GRIDMAP_METRICS_ADDR="127.0.0.1:$((GM_PORT + 1))" DATABASE_URL=$dbpool "$work/gridmap" serve --addr "127.0.0.1:$GM_PORT" >"$work/gridmap.out" 2>"$work/gridmap.log" &
   server=$!
   for _ in $(seq 1 600); do
-    if curl -sf "$gm_url/readyz" >/dev/null && curl -s "$gm_url/metrics" | grep -q '^gridmap_lookup_address_index_ready 1' &&
+    if curl -sf "$gm_url/readyz" >/dev/null && curl -s "$gm_metrics/metrics" | grep -q '^gridmap_lookup_address_index_ready 1' &&
       curl -s -o /dev/null "$gm_url/tiles/$LAYERS/0/0/0.mvt" &&
       [ "$(curl -s -o /dev/null -D - "$gm_url/tiles/$LAYERS/0/0/0.mvt" | tr -d '\r' | sed -n 's/^X-Tile-Cache: //Ip')" = hit ]; then
       return
@@ -170,7 +171,7 @@ measure_gridmap() { # round zoom
   start_gridmap
   replay "round=$1 zoom=$2 server=gridmap phase=cold" "$gm_tile" "$work/tiles-z$2.txt" | tee -a "$work/runs.txt"
   replay "round=$1 zoom=$2 server=gridmap phase=warm" "$gm_tile" "$work/tiles-z$2.txt" "$DURATION" | tee -a "$work/runs.txt"
-  echo "   gridmap cache: $(curl -s "$gm_url/metrics" | awk '/^gridmap_tile_cache_(entries|bytes) / { printf "%s=%.0f ", $1, $2 }')"
+  echo "   gridmap cache: $(curl -s "$gm_metrics/metrics" | awk '/^gridmap_tile_cache_(entries|bytes) / { printf "%s=%.0f ", $1, $2 }')"
   stop_server
 }
 measure_tegola() { # round zoom

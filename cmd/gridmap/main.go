@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -48,7 +49,9 @@ Environment:
   GRIDMAP_SESSION_TTL   sign-in lifetime (default 12h)
   GRIDMAP_SECURE_COOKIES=1   mark cookies Secure (behind a TLS proxy)
   GRIDMAP_ADMIN_USER, GRIDMAP_ADMIN_PASSWORD   first admin, created on start when there are no accounts
-  GRIDMAP_PUBLIC_URL    absolute base URL printed on posters' QR codes (default: the request's host)
+  GRIDMAP_PUBLIC_URL    absolute base URL printed on posters' QR codes and in TileJSON (default: the request's host; warned about)
+  GRIDMAP_TRUSTED_PROXIES  CIDRs of reverse proxies whose X-Forwarded-For/X-Real-IP is believed (default: none)
+  GRIDMAP_METRICS_ADDR  listen address of /metrics (default 127.0.0.1:9090; empty or off disables)
   GRIDMAP_BASEMAP_URL   raster XYZ/WMTS tile URL template with {z} {x} {y} (default: none, works offline)
   GRIDMAP_BASEMAP_CRS   wgs84 (also Tianditu/CGCS2000) or gcj02 (AMap, Tencent) (default wgs84)
   GRIDMAP_BASEMAP_ATTRIBUTION   the basemap's attribution
@@ -75,12 +78,16 @@ type Config struct {
 	Lookup           LookupConfig // wire_lookup.go
 	PublicURL        string       // base URL on posters; "" uses the request's host
 	Web              web.Config   // basemap and attribution of the browser pages
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed (wire_proxy.go).
+	TrustedProxies []netip.Prefix
+	MetricsAddr    string // the /metrics listener; "" disables it
+	MetricsAddrSet bool   // MetricsAddr came from GRIDMAP_METRICS_ADDR: failing to listen on it stops the start
 }
 
 // DefaultConfig returns the configuration before flags and environment.
 func DefaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8080", LogFormat: "text", StatementTimeout: 30 * time.Second, MaxBodyBytes: 4 << 20, DemoSeed: 1,
-		PublicRate: 20, SessionTTL: 12 * time.Hour, Web: web.Config{Attribution: "© OpenStreetMap contributors"}}
+		PublicRate: 20, SessionTTL: 12 * time.Hour, MetricsAddr: defaultMetricsAddr, Web: web.Config{Attribution: "© OpenStreetMap contributors"}}
 }
 
 func configFromEnv(cfg Config) (Config, error) {
@@ -134,6 +141,9 @@ func configFromEnv(cfg Config) (Config, error) {
 	}
 	cfg, err := tilesConfigFromEnv(cfg)
 	if err != nil {
+		return cfg, err
+	}
+	if cfg, err = proxyConfigFromEnv(cfg); err != nil {
 		return cfg, err
 	}
 	return lookupConfigFromEnv(cfg)
@@ -258,7 +268,14 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		if err := ensureFirstAdmin(ctx, cfg, db, log); err != nil {
 			return err
 		}
-		srv := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchBodyBytes: cfg.Lookup.MaxBatchBytes, PublicRate: cfg.PublicRate, SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies}, deps, reg)
+		srv := api.NewServer(apiConfig(cfg), deps, reg)
+		if w := publicURLWarning(cfg.PublicURL); w != "" {
+			log.Warn(w)
+		}
+		ms, err := listenMetrics(cfg, srv.Metrics(), log)
+		if err != nil {
+			return err
+		}
 		hs := &http.Server{
 			Addr: cfg.Addr, Handler: srv,
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
@@ -269,14 +286,19 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		base := "http://" + cfg.Addr
 		fmt.Fprintf(stdout, "gridmap is serving on %s\n  resident lookup: %s/\n  staff editor:    %s/admin\n  API:             %s/api/v1/openapi.json\n  example:         %s/api/v1/lookup?lon=120.13&lat=30.28\n",
 			base, base, base, base, base)
+		if ms != nil {
+			fmt.Fprintf(stdout, "  metrics:         http://%s/metrics (not on the public address)\n", ms.Addr)
+		}
 		select {
 		case err := <-errc:
+			shutdownMetrics(context.Background(), ms)
 			return err
 		case <-ctx.Done():
 		}
 		log.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		shutdownMetrics(sctx, ms)
 		return hs.Shutdown(sctx)
 	})
 }
