@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestBasemapBlockedByCSP(t *testing.T) {
+func TestBasemapOriginMissingFromCSP(t *testing.T) {
 	for _, tc := range []struct{ name, url, want string }{
 		{"tianditu", "https://t0.tianditu.gov.cn/img_w/wmts?SERVICE=WMTS&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY", "https://t0.tianditu.gov.cn"},
 		{"port", "http://tiles.local:8081/{z}/{x}/{y}.png", "http://tiles.local:8081"},
