@@ -88,3 +88,32 @@ func TestPagesWithoutCSP(t *testing.T) {
 		}
 	}
 }
+
+// TestProductionBundleBrokenWithoutHooks: the bundle the binary ships (the
+// tests otherwise run the test bundle) works without the test hooks: a
+// resident's search finds the grid, and the editor signs in and shows the
+// area tree; neither page has a window.__… hook.
+func TestProductionBundleBrokenWithoutHooks(t *testing.T) {
+	ensureAdmin(t)
+	base := serverWith(t, web.Config{Attribution: "© OpenStreetMap contributors", Bundle: web.ProductionBundle()})
+	ctx := tab(t, 1000, 800)
+	do(t, ctx, "opening / (production bundle)", chromedp.Navigate(base+"/?address=人民路12号3栋"))
+	waitFor(t, ctx, "the result", `document.querySelector("#result").dataset.state === "found" && !!document.querySelector("#grid-name")`)
+	waitFor(t, ctx, "the map's canvas", `document.querySelector(".maplibregl-canvas")`)
+	if got := eval[string](t, ctx, `document.querySelector("#grid-name").firstChild.textContent`); got != "幸福社区第04网格" {
+		t.Errorf("grid shown: got %q, want 幸福社区第04网格", got)
+	}
+	if hooks := eval[[]string](t, ctx, `Object.keys(window).filter((k) => k.startsWith("__"))`); len(hooks) > 0 {
+		t.Errorf("the production bundle exposes %v on window", hooks)
+	}
+	do(t, ctx, "opening /admin (production bundle)", chromedp.Navigate(base+"/admin"))
+	waitFor(t, ctx, "the login form", `document.querySelector("#login input[name=name]")`)
+	do(t, ctx, "signing in",
+		chromedp.SendKeys(chromedp.CSS("#login input[name=name]"), adminName),
+		chromedp.SendKeys(chromedp.CSS("#login input[name=password]"), adminPassword),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]")))
+	waitFor(t, ctx, "the area tree down to the communities", `document.querySelector('#tree li[data-level=community]')`)
+	if hooks := eval[[]string](t, ctx, `Object.keys(window).filter((k) => k.startsWith("__"))`); len(hooks) > 0 {
+		t.Errorf("the production editor exposes %v on window", hooks)
+	}
+}

@@ -50,14 +50,21 @@ type Config struct {
 	Bundle fs.FS
 }
 
-// Handler serves the bundle and /config.json. Unknown paths get 404.
-func Handler(cfg Config) http.Handler {
+// ProductionBundle is the embedded bundle that Handler serves by default
+// (dist/, without the browser tests' hooks).
+func ProductionBundle() fs.FS {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil {
 		panic(err) // the embed pattern guarantees the folder
 	}
-	if cfg.Bundle != nil {
-		sub = cfg.Bundle
+	return sub
+}
+
+// Handler serves the bundle and /config.json. Unknown paths get 404.
+func Handler(cfg Config) http.Handler {
+	sub := cfg.Bundle
+	if sub == nil {
+		sub = ProductionBundle()
 	}
 	conf, err := json.Marshal(map[string]any{"basemap": cfg.Basemap, "attribution": cfg.Attribution})
 	if err != nil {
