@@ -17,7 +17,8 @@ test: SETUP_FLAGS = --browser
 setup:
 	@scripts/setup.sh $(SETUP_FLAGS)
 
-# web bundles web/src with esbuild into web/dist, which the binary embeds.
+# web bundles web/src with esbuild into web/dist, which the binary embeds, and into
+# web/dist-test, the same code with the browser tests' hooks (served by go test ./web only).
 web:
 	@cd web && node build.mjs
 

@@ -148,6 +148,15 @@ func TestForwardedAddressesCannotLockOutAccounts(t *testing.T) {
 			t.Errorf("admin with the right password from another client: %d, want 200", s)
 		}
 	})
+	t.Run("one client spraying names is throttled", func(t *testing.T) {
+		var statuses []int
+		for i := 0; i < 21; i++ {
+			statuses = append(statuses, login(t, "203.0.113.201", fmt.Sprintf("spray%d", i), "guess"))
+		}
+		if statuses[19] != 401 || statuses[20] != 429 {
+			t.Errorf("statuses %v for 21 names from one client: want 20 × 401, then 429", statuses)
+		}
+	})
 	t.Run("many clients guessing one account do lock it", func(t *testing.T) {
 		// 10 clients × 5 failures reach the all-clients cap of 50.
 		for i := 0; i < 10; i++ {
