@@ -32,6 +32,9 @@ type Config struct {
 	LoginFailuresPerAccount int
 	LoginFailuresPerClient  int
 	LoginWindow             time.Duration
+	// Counts is the small-count rule for vulnerable residents' counts on
+	// every public surface (geo/privacy.go); the zero value is the default.
+	Counts geo.CountPolicy
 }
 
 // Server is the HTTP handler. Its fields are set by cmd.

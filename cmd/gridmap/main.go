@@ -48,6 +48,8 @@ Environment:
   GRIDMAP_SESSION_TTL   sign-in lifetime (default 12h)
   GRIDMAP_SECURE_COOKIES=1   mark cookies Secure (behind a TLS proxy)
   GRIDMAP_ADMIN_USER, GRIDMAP_ADMIN_PASSWORD   first admin, created on start when there are no accounts
+  GRIDMAP_MIN_PUBLIC_COUNT   counts of vulnerable residents below it are shown as "<N" in public (default 5)
+  GRIDMAP_PUBLIC_BUILDING_COUNTS=1   show those counts per building in public too (default: per grid only)
   GRIDMAP_PUBLIC_URL    absolute base URL printed on posters' QR codes (default: the request's host)
   GRIDMAP_BASEMAP_URL   raster XYZ/WMTS tile URL template with {z} {x} {y} (default: none, works offline)
   GRIDMAP_BASEMAP_CRS   wgs84 (also Tianditu/CGCS2000) or gcj02 (AMap, Tencent) (default wgs84)
@@ -71,16 +73,17 @@ type Config struct {
 	SecureCookies    bool
 	AdminUser        string // first admin, created on start when there are no accounts
 	AdminPassword    string
-	Tiles            TilesConfig  // wire_tiles.go
-	Lookup           LookupConfig // wire_lookup.go
-	PublicURL        string       // base URL on posters; "" uses the request's host
-	Web              web.Config   // basemap and attribution of the browser pages
+	Tiles            TilesConfig     // wire_tiles.go
+	Lookup           LookupConfig    // wire_lookup.go
+	PublicURL        string          // base URL on posters; "" uses the request's host
+	Counts           geo.CountPolicy // the small-count rule of public surfaces (geo/privacy.go)
+	Web              web.Config      // basemap and attribution of the browser pages
 }
 
 // DefaultConfig returns the configuration before flags and environment.
 func DefaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8080", LogFormat: "text", StatementTimeout: 30 * time.Second, MaxBodyBytes: 4 << 20, DemoSeed: 1,
-		PublicRate: 20, SessionTTL: 12 * time.Hour, Web: web.Config{Attribution: "© OpenStreetMap contributors"}}
+		PublicRate: 20, SessionTTL: 12 * time.Hour, Counts: geo.CountPolicy{MinPublicCount: geo.DefaultMinPublicCount}, Web: web.Config{Attribution: "© OpenStreetMap contributors"}}
 }
 
 func configFromEnv(cfg Config) (Config, error) {
@@ -115,6 +118,14 @@ func configFromEnv(cfg Config) (Config, error) {
 		cfg.SessionTTL = d
 	}
 	cfg.SecureCookies = os.Getenv("GRIDMAP_SECURE_COOKIES") == "1"
+	if v := os.Getenv("GRIDMAP_MIN_PUBLIC_COUNT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return cfg, fmt.Errorf("GRIDMAP_MIN_PUBLIC_COUNT must be a whole number >= 1, got %q", v)
+		}
+		cfg.Counts.MinPublicCount = n
+	}
+	cfg.Counts.PublicBuildingCounts = os.Getenv("GRIDMAP_PUBLIC_BUILDING_COUNTS") == "1"
 	cfg.AdminUser, cfg.AdminPassword = os.Getenv("GRIDMAP_ADMIN_USER"), os.Getenv("GRIDMAP_ADMIN_PASSWORD")
 	if v := os.Getenv("GRIDMAP_PUBLIC_URL"); v != "" {
 		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
@@ -258,7 +269,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		if err := ensureFirstAdmin(ctx, cfg, db, log); err != nil {
 			return err
 		}
-		srv := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchBodyBytes: cfg.Lookup.MaxBatchBytes, PublicRate: cfg.PublicRate, SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies}, deps, reg)
+		srv := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchBodyBytes: cfg.Lookup.MaxBatchBytes, PublicRate: cfg.PublicRate, SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies, Counts: cfg.Counts}, deps, reg)
 		hs := &http.Server{
 			Addr: cfg.Addr, Handler: srv,
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
