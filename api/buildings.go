@@ -68,6 +68,7 @@ func (s *Server) handleBuildings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	aud := audience(r)
+	w.Header().Add("Vary", "Cookie, Authorization") // staff get exact counts
 	out := make([]buildingJSON, len(bs))
 	for i, b := range bs {
 		out[i] = s.toBuildingJSON(b, aud)
@@ -105,6 +106,7 @@ func (s *Server) handleBuilding(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	w.Header().Add("Vary", "Cookie, Authorization") // staff get exact counts
 	writeJSON(w, http.StatusOK, buildingDetail{Building: s.toBuildingJSON(*b, audience(r)), Areas: lr.Areas, Grid: lr.Grid, Responsible: resp, Ambiguous: lr.Ambiguous})
 }
 
