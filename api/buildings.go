@@ -11,16 +11,28 @@ import (
 	"gridmap/geo"
 )
 
-// buildingJSON is a building's public face.
+// buildingJSON is a building's face in the API and on pages. Its counts
+// follow the small-count rule (geo.CountPolicy): they shadow the embedded
+// Building's exact ones.
 type buildingJSON struct {
 	geo.Building
-	Lon float64 `json:"lon"`
-	Lat float64 `json:"lat"`
+	Counts geo.ShownCounts `json:"counts"`
+	Lon    float64         `json:"lon"`
+	Lat    float64         `json:"lat"`
 }
 
-func toBuildingJSON(b geo.Building) buildingJSON {
+func (s *Server) toBuildingJSON(b geo.Building, aud geo.Audience) buildingJSON {
 	b.GridID = 0
-	return buildingJSON{Building: b, Lon: b.Point[0], Lat: b.Point[1]}
+	return buildingJSON{Building: b, Counts: s.cfg.Counts.Show(b.Counts, aud, true), Lon: b.Point[0], Lat: b.Point[1]}
+}
+
+// audience is who r comes from for the small-count rule: staff when signed
+// in (session or token, any role), the public otherwise.
+func audience(r *http.Request) geo.Audience {
+	if id := identityOf(r); id != nil && id.user != nil {
+		return geo.Staff
+	}
+	return geo.Public
 }
 
 // GET /api/v1/buildings?bbox=&q=&limit=
@@ -55,9 +67,11 @@ func (s *Server) handleBuildings(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	aud := audience(r)
+	w.Header().Add("Vary", "Cookie, Authorization") // staff get exact counts
 	out := make([]buildingJSON, len(bs))
 	for i, b := range bs {
-		out[i] = toBuildingJSON(b)
+		out[i] = s.toBuildingJSON(b, aud)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"buildings": out})
 }
@@ -92,7 +106,8 @@ func (s *Server) handleBuilding(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, buildingDetail{Building: toBuildingJSON(*b), Areas: lr.Areas, Grid: lr.Grid, Responsible: resp, Ambiguous: lr.Ambiguous})
+	w.Header().Add("Vary", "Cookie, Authorization") // staff get exact counts
+	writeJSON(w, http.StatusOK, buildingDetail{Building: s.toBuildingJSON(*b, audience(r)), Areas: lr.Areas, Grid: lr.Grid, Responsible: resp, Ambiguous: lr.Ambiguous})
 }
 
 // GET /api/v1/photos/{id}: a person's photo, only when the person made it public.

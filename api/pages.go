@@ -58,22 +58,27 @@ func (p personView) Lead() bool {
 	return false
 }
 
-// countsView are the totals a notice board shows.
+// countsView are the totals a notice board shows. Groups are the groups'
+// counts as the page's audience may see them (geo.CountPolicy.Show); the
+// template shows only those.
 type countsView struct {
 	Buildings  int
 	Households int
 	Residents  int
-	geo.NoticeCounts
+	Groups     geo.ShownCounts
+	sum        geo.NoticeCounts
 }
 
 func (c *countsView) add(b geo.Building) {
 	c.Buildings++
 	c.Households += b.Households
 	c.Residents += b.Residents
-	c.PartyMembers += b.Counts.PartyMembers
-	c.ElderlyAlone += b.Counts.ElderlyAlone
-	c.Disabled += b.Counts.Disabled
-	c.LowIncome += b.Counts.LowIncome
+	c.sum.Add(b.Counts)
+}
+
+// show fills Groups from the sums for aud, per building or per grid.
+func (c *countsView) show(p geo.CountPolicy, aud geo.Audience, perBuilding bool) {
+	c.Groups = p.Show(c.sum, aud, perBuilding)
 }
 
 // pageData is what the page templates see.
@@ -88,6 +93,7 @@ type pageData struct {
 	BuildingLeaders []personView
 	GridCounts      countsView
 	BuildingCounts  *countsView
+	PerGridOnly     int            // > 0: the building's sensitive counts are not shown; the threshold, for the note
 	Buildings       []geo.Building // the grid's buildings (grid page), by address
 	MoreBuildings   int
 	PageURL         string // absolute URL of the building or grid page (the QR's content)
@@ -127,6 +133,16 @@ func (s *Server) pageBase(r *http.Request) string {
 
 var cst = time.FixedZone("CST", 8*3600)
 
+// pageAudience is who a page shows counts to: signed-in staff see exact
+// counts on the pages, but a poster is printed to hang in public, so it
+// always follows the public rule, whoever prints it.
+func (s *Server) pageAudience(r *http.Request, tmpl string) geo.Audience {
+	if tmpl == "poster.html" {
+		return geo.Public
+	}
+	return audience(r)
+}
+
 // GET /b/{code} and /b/{code}/poster
 func (s *Server) handleBuildingPage(tmpl string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -137,7 +153,8 @@ func (s *Server) handleBuildingPage(tmpl string) http.HandlerFunc {
 			s.pageError(w, r, lang, err, s.Pages.T(lang, "page.notFound.building", "code", code))
 			return
 		}
-		bj := toBuildingJSON(*b)
+		aud := s.pageAudience(r, tmpl)
+		bj := s.toBuildingJSON(*b, aud)
 		d := &pageData{Lang: lang, Kind: "building", Building: &bj, PagePath: "/b/" + b.Code}
 		d.PageURL = s.pageBase(r) + d.PagePath
 		lr, err := s.Lookup.LookupPoint(r.Context(), geo.LookupQuery{Point: b.Point})
@@ -148,11 +165,15 @@ func (s *Server) handleBuildingPage(tmpl string) http.HandlerFunc {
 		d.Chain, d.Grid = lr.Areas, lr.Grid
 		var bc countsView
 		bc.add(*b)
+		bc.show(s.cfg.Counts, aud, true)
+		if len(bc.Groups) < len(geo.CountGroups) {
+			d.PerGridOnly = s.cfg.Counts.Threshold()
+		}
 		d.BuildingCounts = &bc
 		if d.Grid != nil {
 			resp, err := s.People.Responsible(r.Context(), d.Grid.ID, b.ID)
 			if err == nil {
-				err = s.fillGrid(r.Context(), d, resp, tmpl == "poster.html", &b.Point)
+				err = s.fillGrid(r.Context(), d, resp, tmpl == "poster.html", &b.Point, aud)
 			}
 			if err != nil {
 				s.pageError(w, r, lang, err, "")
@@ -184,7 +205,7 @@ func (s *Server) handleGridPage(tmpl string) http.HandlerFunc {
 		}
 		resp, err := s.People.Responsible(r.Context(), a.ID, 0)
 		if err == nil {
-			err = s.fillGrid(r.Context(), d, resp, tmpl == "poster.html", nil)
+			err = s.fillGrid(r.Context(), d, resp, tmpl == "poster.html", nil, s.pageAudience(r, tmpl))
 		}
 		if err != nil {
 			s.pageError(w, r, lang, err, "")
@@ -196,7 +217,7 @@ func (s *Server) handleGridPage(tmpl string) http.HandlerFunc {
 
 // fillGrid adds the grid's team, counts and buildings, and for a poster the
 // SVG map (marked: the building the poster is for) and the QR code.
-func (s *Server) fillGrid(ctx context.Context, d *pageData, resp []geo.Responsible, isPoster bool, marked *orb.Point) error {
+func (s *Server) fillGrid(ctx context.Context, d *pageData, resp []geo.Responsible, isPoster bool, marked *orb.Point, aud geo.Audience) error {
 	var grid, leaders []geo.Responsible
 	for _, r := range resp {
 		if r.Role == geo.RoleBuildingLeader {
@@ -222,6 +243,7 @@ func (s *Server) fillGrid(ctx context.Context, d *pageData, resp []geo.Responsib
 	for _, b := range bs {
 		d.GridCounts.add(b)
 	}
+	d.GridCounts.show(s.cfg.Counts, aud, false)
 	if d.Kind == "grid" && !isPoster {
 		sort.Slice(bs, func(i, j int) bool { return bs[i].Address < bs[j].Address })
 		const listed = 200

@@ -48,6 +48,9 @@ type Config struct {
 	ContentSecurityPolicy string
 	// Now is the clock of the rate limits and the sign-in throttle; default time.Now.
 	Now func() time.Time
+	// Counts is the small-count rule for vulnerable residents' counts on
+	// every public surface (geo/privacy.go); the zero value is the default.
+	Counts geo.CountPolicy
 }
 
 // Server is the HTTP handler. Its fields are set by cmd.

@@ -15,7 +15,7 @@ import (
 	"gridmap/ingest"
 )
 
-func sharedData(name string) string { return dbtest.SharedData(name) }
+func testData(name string) string { return dbtest.TestData(name) }
 
 // square returns the square [x0,x0+s]×[y0,y0+s] as a MultiPolygon (CCW).
 func square(x0, y0, s float64) orb.MultiPolygon {
@@ -46,7 +46,7 @@ func TestLiechtenstein(t *testing.T) {
 		}
 		// The file names each Gemeinde's Wahlkreis in parent_level6: the parent
 		// found by point-on-surface must be that one.
-		f, _ := os.Open(sharedData("liechtenstein-admin.geojson"))
+		f, _ := os.Open(testData("liechtenstein-admin.geojson"))
 		defer f.Close()
 		feats, _ := ingest.ReadAreaFeatures(f, 1<<30)
 		checked := 0
@@ -72,7 +72,7 @@ func TestLiechtenstein(t *testing.T) {
 		}
 	})
 
-	bs, rr, err := ingest.ReadBuildings(sharedData("liechtenstein.osm.pbf"), ingest.BuildingOptions{})
+	bs, rr, err := ingest.ReadBuildings(testData("liechtenstein.osm.pbf"), ingest.BuildingOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func first(ps []geo.Problem) string {
 func TestShanghaiAddresses(t *testing.T) {
 	db, _ := dbtest.New(t, "data_sh")
 	ctx := context.Background()
-	bs, _, err := ingest.ReadBuildings(sharedData("shanghai-bund-buildings.geojson"), ingest.BuildingOptions{})
+	bs, _, err := ingest.ReadBuildings(testData("shanghai-bund-buildings.geojson"), ingest.BuildingOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,17 @@ type SnapshotSource struct{ db *DB }
 // NewSnapshotSource returns a SnapshotSource on db.
 func NewSnapshotSource(db *DB) *SnapshotSource { return &SnapshotSource{db: db} }
 
+// PostGISVersion is the version of the PostGIS library the database runs,
+// e.g. "3.3.2" (postgis_lib_version(): the library loaded, not the extension's
+// SQL version). The index compares it with the version it was verified against.
+func (s *SnapshotSource) PostGISVersion(ctx context.Context) (string, error) {
+	var v string
+	if err := s.db.Pool.QueryRow(ctx, `SELECT postgis_lib_version()`).Scan(&v); err != nil {
+		return "", dbErr("data.PostGISVersion", err)
+	}
+	return v, nil
+}
+
 // qSnapshotLevels lists every level of every hierarchy.
 const qSnapshotLevels = `SELECT key, hierarchy, depth, name_zh, name_en FROM level ORDER BY hierarchy, depth`
 

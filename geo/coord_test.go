@@ -1,8 +1,11 @@
 package geo
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -58,23 +61,46 @@ func TestParseCRS(t *testing.T) {
 	}
 }
 
-// Reference values published with googollee/eviltransform (go/transform_test.go,
-// python/test.py) and wandergis/coordtransform (test/app.js).
-func TestWGS84ToGCJ02Reference(t *testing.T) {
-	cases := []struct {
-		name      string
-		wgs, want orb.Point
-	}{
-		{"beijing coordtransform", orb.Point{116.404, 39.915}, orb.Point{116.41024449916938, 39.91640428150164}},
-		{"shanghai eviltransform", orb.Point{121.5272106, 31.1774276}, orb.Point{121.531541859215, 31.17530398364597}},
-		{"shenzhen eviltransform", orb.Point{113.912316, 22.543847}, orb.Point{113.9171764808363, 22.540796131694766}},
-		{"beijing eviltransform", orb.Point{116.377817, 39.911954}, orb.Point{116.38404722455657, 39.91334545536069}},
+// gcj02Reference is testdata/gcj02-reference.json: reference values
+// published with googollee/eviltransform and wandergis/coordtransform, which
+// web/test/gcj02.test.js checks the browser's transform against too.
+type gcj02Reference struct {
+	Forward      float64 `json:"tolerance_forward_degrees"`
+	Inverse      float64 `json:"tolerance_inverse_degrees"`
+	WGS84ToGCJ02 []struct {
+		Name  string    `json:"name"`
+		WGS84 orb.Point `json:"wgs84"`
+		GCJ02 orb.Point `json:"gcj02"`
+	} `json:"wgs84_to_gcj02"`
+	OutsideChina []struct {
+		Name  string    `json:"name"`
+		Point orb.Point `json:"point"`
+	} `json:"outside_china"`
+}
+
+func loadGCJ02Reference(t *testing.T) gcj02Reference {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "gcj02-reference.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			assertNear(t, WGS84ToGCJ02(c.wgs), c.want, 1e-9)
+	var ref gcj02Reference
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatalf("testdata/gcj02-reference.json: %v", err)
+	}
+	if len(ref.WGS84ToGCJ02) == 0 || len(ref.OutsideChina) == 0 || ref.Forward <= 0 || ref.Inverse <= 0 {
+		t.Fatalf("testdata/gcj02-reference.json has no cases or tolerances: %+v", ref)
+	}
+	return ref
+}
+
+func TestWGS84ToGCJ02Reference(t *testing.T) {
+	ref := loadGCJ02Reference(t)
+	for _, c := range ref.WGS84ToGCJ02 {
+		t.Run(c.Name, func(t *testing.T) {
+			assertNear(t, WGS84ToGCJ02(c.WGS84), c.GCJ02, ref.Forward)
 			// The inverse recovers the published WGS84 input.
-			assertNear(t, GCJ02ToWGS84(c.want), c.wgs, 1e-7)
+			assertNear(t, GCJ02ToWGS84(c.GCJ02), c.WGS84, ref.Inverse)
 		})
 	}
 }
@@ -157,17 +183,15 @@ func TestOffsetMagnitude(t *testing.T) {
 }
 
 func TestOutsideChinaUnchanged(t *testing.T) {
-	cases := []struct {
+	type point struct {
 		name string
 		p    orb.Point
-	}{
-		{"vaduz", orb.Point{9.5209, 47.1410}},
-		{"tokyo east of box", orb.Point{139.6917, 35.6895}},
-		{"south of box", orb.Point{103.8198, 0.5}},
-		{"north of box", orb.Point{100, 56}},
-		{"west of box", orb.Point{72, 30}},
-		{"nan", orb.Point{math.NaN(), math.NaN()}},
 	}
+	var cases []point
+	for _, c := range loadGCJ02Reference(t).OutsideChina {
+		cases = append(cases, point{c.Name, c.Point})
+	}
+	cases = append(cases, point{"nan", orb.Point{math.NaN(), math.NaN()}})
 	funcs := []struct {
 		name string
 		f    func(orb.Point) orb.Point

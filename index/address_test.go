@@ -74,7 +74,7 @@ func TestAddressesMatchPostGIS(t *testing.T) {
 	ctx := context.Background()
 	loadDemo(demo.Options{Grids: 300, Buildings: 12000})(t, db)
 	for _, file := range []string{"shanghai-bund-buildings.geojson", "liechtenstein.osm.pbf"} {
-		bs, _, err := ingest.ReadBuildings(sharedData(file), ingest.BuildingOptions{})
+		bs, _, err := ingest.ReadBuildings(testData(file), ingest.BuildingOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,7 @@ import (
 	"gridmap/index"
 )
 
-func sharedData(name string) string { return dbtest.SharedData(name) }
+func testData(name string) string { return dbtest.TestData(name) }
 
 // loadDemo returns a loader of the synthetic subdistrict of the given size.
 func loadDemo(opt demo.Options) func(t *testing.T, db *data.DB) {

@@ -2,6 +2,7 @@ package index
 
 import (
 	"math"
+	"strings"
 
 	"github.com/paulmach/orb"
 )
@@ -23,13 +24,32 @@ import (
 // the segment's closed bounding box is the boundary (0); otherwise an upward
 // segment with side > 0 adds one to the winding number and a downward one with
 // side < 0 subtracts one (half-open in y: y1 <= py < y2). Go may fuse a*b-c*d
-// into a fused multiply-add; the explicit float64 conversions forbid that (Go
-// spec, "Floating-point operators"), and the PostGIS build on this machine has
-// no FMA instructions either.
+// into a fused multiply-add (it does on arm64 and ppc64); the explicit
+// float64 conversions forbid that (Go spec, "Floating-point operators"), and
+// TestPointInPolygonHasNoFusedMultiplyAdd checks the compiled code for those
+// architectures. The PostGIS build on this machine has no FMA instructions
+// either.
 //
 // Neither the order in which a ring's segments are visited nor extra segments
 // whose y-range does not hold py change the answer, which is what lets a ring
 // keep its segments in y-bands and visit one band only.
+
+// VerifiedPostGIS is the PostGIS release line whose point-in-polygon
+// arithmetic this file reproduces, checked by TestMatchesPostGIS. PostGIS 3.4
+// replaced that code (interval trees), so the index must not answer for
+// another release line until the equivalence test has been run against it.
+const VerifiedPostGIS = "3.3"
+
+// MatchesPostGIS reports whether version, as postgis_lib_version() gives it
+// (e.g. "3.3.2", "3.3.4dev"), is of the release line VerifiedPostGIS.
+func MatchesPostGIS(version string) bool {
+	v := strings.TrimSpace(version)
+	if !strings.HasPrefix(v, VerifiedPostGIS) {
+		return false
+	}
+	rest := v[len(VerifiedPostGIS):]
+	return rest == "" || rest[0] < '0' || rest[0] > '9' // "3.3", "3.3.2", "3.3dev"; not "3.30"
+}
 
 // Location of a point relative to an area, as PostGIS's point-in-polygon code returns it.
 const (

@@ -13,12 +13,13 @@ import (
 	"gridmap/geo"
 )
 
-// sharedData is the path of a file in the project's shared real-world data.
-func sharedData(t testing.TB, name string) string {
+// testData is the path of a file in the repository's testdata/ (real-world
+// OpenStreetMap data, ODbL; testdata/README.md).
+func testData(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "shared", "data", name)
+	p := filepath.Join("..", "testdata", name)
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared data file: %v", err)
+		t.Fatalf("test data file: %v", err)
 	}
 	return p
 }
@@ -271,7 +272,7 @@ func TestReadAreaFeaturesRef(t *testing.T) {
 }
 
 func TestReadAreaFeaturesLiechtenstein(t *testing.T) {
-	f, err := os.Open(sharedData(t, "liechtenstein-admin.geojson"))
+	f, err := os.Open(testData(t, "liechtenstein-admin.geojson"))
 	if err != nil {
 		t.Fatal(err)
 	}

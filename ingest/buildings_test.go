@@ -71,7 +71,7 @@ func checkFootprint(t *testing.T, b geo.Building) {
 
 func TestReadBuildingsShanghai(t *testing.T) {
 	var progress []int64
-	bs, rep, err := ReadBuildings(sharedData(t, "shanghai-bund-buildings.geojson"), BuildingOptions{
+	bs, rep, err := ReadBuildings(testData(t, "shanghai-bund-buildings.geojson"), BuildingOptions{
 		Progress: func(done, total int64) { progress = append(progress, done, total) },
 	})
 	if err != nil {
@@ -104,7 +104,7 @@ func TestReadBuildingsShanghai(t *testing.T) {
 // nodes with addr:housenumber, 15 of them on building outlines; most
 // addresses are tags of building ways.
 func TestReadBuildingsLiechtensteinPBF(t *testing.T) {
-	bs, rep, err := ReadBuildings(sharedData(t, "liechtenstein.osm.pbf"), BuildingOptions{})
+	bs, rep, err := ReadBuildings(testData(t, "liechtenstein.osm.pbf"), BuildingOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,8 @@
 #   scripts/setup.sh            PostgreSQL 15 + PostGIS 3 (unless DATABASE_URL is set), Node.js,
 #                               and the web packages (npm ci when web/node_modules is missing
 #                               or web/package-lock.json changed)
-#   scripts/setup.sh --browser  also Chromium and a CJK font for the browser tests (make test)
+#   scripts/setup.sh --browser  also Chromium and a CJK font for the browser tests, and gcc for
+#                               the race detector (make test)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 browser=0
@@ -22,6 +23,8 @@ fi
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 if [ "$browser" = 1 ]; then
+  # make test runs the Go tests with -race, which needs cgo and a C compiler.
+  command -v gcc >/dev/null || need+=(gcc)
   [ -x /usr/bin/chromium ] || quiet+=(chromium)
   # Posters and screenshots print Chinese: a CJK font for headless Chromium.
   [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || quiet+=(fonts-wqy-zenhei)

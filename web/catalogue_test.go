@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"gridmap/geo"
 )
 
 // TestCatalogue: both languages have the same keys with the same
@@ -64,6 +66,12 @@ func TestCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The dynamic keys: a role's name and duty, an operation, an issue kind, a code change.
+	// Every count group, a group added later included, has its name (count.<key>).
+	for _, g := range geo.CountGroups {
+		if _, ok := zh["count."+g.Key]; !ok {
+			t.Errorf("catalogue lacks count.%s", g.Key)
+		}
+	}
 	for _, prefix := range []string{"role.", "duty."} {
 		for _, r := range []string{"grid_leader", "grid_worker", "info_officer", "police", "building_leader", "party_member", "volunteer"} {
 			if _, ok := zh[prefix+r]; !ok {

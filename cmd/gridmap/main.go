@@ -52,6 +52,8 @@ Environment:
   GRIDMAP_PUBLIC_URL    absolute base URL printed on posters' QR codes and in TileJSON (default: the request's host; warned about)
   GRIDMAP_TRUSTED_PROXIES  CIDRs of reverse proxies whose X-Forwarded-For/X-Real-IP is believed (default: none)
   GRIDMAP_METRICS_ADDR  listen address of /metrics (default 127.0.0.1:9090; empty or off disables)
+  GRIDMAP_MIN_PUBLIC_COUNT   counts of vulnerable residents below it are shown as "<N" in public (default 5)
+  GRIDMAP_PUBLIC_BUILDING_COUNTS=1   show those counts per building in public too (default: per grid only)
   GRIDMAP_BASEMAP_URL   raster XYZ/WMTS tile URL template with {z} {x} {y} (default: none, works offline)
   GRIDMAP_BASEMAP_CRS   wgs84 (also Tianditu/CGCS2000) or gcj02 (AMap, Tencent) (default wgs84)
   GRIDMAP_BASEMAP_ATTRIBUTION   the basemap's attribution
@@ -74,10 +76,11 @@ type Config struct {
 	SecureCookies    bool
 	AdminUser        string // first admin, created on start when there are no accounts
 	AdminPassword    string
-	Tiles            TilesConfig  // wire_tiles.go
-	Lookup           LookupConfig // wire_lookup.go
-	PublicURL        string       // base URL on posters; "" uses the request's host
-	Web              web.Config   // basemap and attribution of the browser pages
+	Tiles            TilesConfig     // wire_tiles.go
+	Lookup           LookupConfig    // wire_lookup.go
+	PublicURL        string          // base URL on posters; "" uses the request's host
+	Counts           geo.CountPolicy // the small-count rule of public surfaces (geo/privacy.go)
+	Web              web.Config      // basemap and attribution of the browser pages
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed (wire_proxy.go).
 	TrustedProxies []netip.Prefix
 	MetricsAddr    string // the /metrics listener; "" disables it
@@ -87,7 +90,7 @@ type Config struct {
 // DefaultConfig returns the configuration before flags and environment.
 func DefaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8080", LogFormat: "text", StatementTimeout: 30 * time.Second, MaxBodyBytes: 4 << 20, DemoSeed: 1,
-		PublicRate: 20, SessionTTL: 12 * time.Hour, MetricsAddr: defaultMetricsAddr, Web: web.Config{Attribution: "© OpenStreetMap contributors"}}
+		PublicRate: 20, SessionTTL: 12 * time.Hour, MetricsAddr: defaultMetricsAddr, Counts: geo.CountPolicy{MinPublicCount: geo.DefaultMinPublicCount}, Web: web.Config{Attribution: "© OpenStreetMap contributors"}}
 }
 
 func configFromEnv(cfg Config) (Config, error) {
@@ -122,6 +125,14 @@ func configFromEnv(cfg Config) (Config, error) {
 		cfg.SessionTTL = d
 	}
 	cfg.SecureCookies = os.Getenv("GRIDMAP_SECURE_COOKIES") == "1"
+	if v := os.Getenv("GRIDMAP_MIN_PUBLIC_COUNT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return cfg, fmt.Errorf("GRIDMAP_MIN_PUBLIC_COUNT must be a whole number >= 1, got %q", v)
+		}
+		cfg.Counts.MinPublicCount = n
+	}
+	cfg.Counts.PublicBuildingCounts = os.Getenv("GRIDMAP_PUBLIC_BUILDING_COUNTS") == "1"
 	cfg.AdminUser, cfg.AdminPassword = os.Getenv("GRIDMAP_ADMIN_USER"), os.Getenv("GRIDMAP_ADMIN_PASSWORD")
 	if v := os.Getenv("GRIDMAP_PUBLIC_URL"); v != "" {
 		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {

@@ -14,7 +14,7 @@ import (
 	"gridmap/geo"
 )
 
-func sharedData(name string) string { return filepath.Join("..", "..", "..", "shared", "data", name) }
+func testData(name string) string { return dbtest.TestData(name) }
 
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -44,7 +44,7 @@ func TestCLI(t *testing.T) {
 			t.Errorf("got %v, want invalid_argument", err)
 		}
 	})
-	admin := sharedData("liechtenstein-admin.geojson")
+	admin := testData("liechtenstein-admin.geojson")
 	for _, tc := range []struct{ level, where, code, want string }{
 		{"li_country", "admin_level=2", "ISO3166-1", "imported 1, repaired 0, rejected 0"},
 		{"li_wahlkreis", "admin_level=6", "wikidata", "imported 2, repaired 0, rejected 0"},
@@ -61,7 +61,7 @@ func TestCLI(t *testing.T) {
 			t.Errorf("got %v\n%s\nwant a strict failure naming the features", err, out)
 		}
 	})
-	out, err := runCLI(t, "import", "buildings", sharedData("shanghai-bund-buildings.geojson"))
+	out, err := runCLI(t, "import", "buildings", testData("shanghai-bund-buildings.geojson"))
 	if err != nil || !strings.Contains(out, "imported 1517") {
 		t.Fatalf("import buildings: %v\n%s", err, out)
 	}

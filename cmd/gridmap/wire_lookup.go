@@ -59,8 +59,29 @@ func lookupConfigFromEnv(cfg Config) (Config, error) {
 
 // wireLookup sets deps.Lookup: the in-memory index over PostGIS, loading in
 // the background and kept current by feed. Readiness waits for the index.
+// The index reproduces the point-in-polygon arithmetic of one PostGIS release
+// line (index.VerifiedPostGIS); on another, lookups are answered by PostGIS
+// and a warning says why.
 func wireLookup(ctx context.Context, cfg Config, db *data.DB, feed *data.ChangeFeed, reg *prometheus.Registry, log *slog.Logger, deps *api.Server) error {
+	if !cfg.Lookup.Index {
+		return wireLookupWith(ctx, cfg, "", db, feed, reg, log, deps)
+	}
+	version, err := data.NewSnapshotSource(db).PostGISVersion(ctx)
+	if err != nil {
+		log.Warn("lookup index off: the PostGIS version is unknown, lookups are answered by PostGIS", "err", err)
+		cfg.Lookup.Index = false
+	}
+	return wireLookupWith(ctx, cfg, version, db, feed, reg, log, deps)
+}
+
+// wireLookupWith is wireLookup on a database whose PostGIS library is version.
+func wireLookupWith(ctx context.Context, cfg Config, version string, db *data.DB, feed *data.ChangeFeed, reg *prometheus.Registry, log *slog.Logger, deps *api.Server) error {
 	postgis := data.NewLookupService(db)
+	if cfg.Lookup.Index && !index.MatchesPostGIS(version) {
+		log.Warn("lookup index off: it reproduces the point-in-polygon arithmetic of another PostGIS; lookups are answered by PostGIS",
+			"postgis", version, "verified", index.VerifiedPostGIS)
+		cfg.Lookup.Index = false
+	}
 	if !cfg.Lookup.Index {
 		deps.Lookup = limitedLookup{postgis, cfg.Lookup.MaxBatch}
 		return wireBenchRoutes(cfg, postgis, deps)

@@ -15,6 +15,7 @@ import (
 	"gridmap/api"
 	"gridmap/data"
 	"gridmap/data/dbtest"
+	"gridmap/index"
 )
 
 func TestWireLookup(t *testing.T) {
@@ -89,6 +90,52 @@ func TestWireLookup(t *testing.T) {
 		t.Setenv("GRIDMAP_LOOKUP_MAX_BATCH", "-1")
 		if _, err := lookupConfigFromEnv(DefaultConfig()); err == nil || !strings.Contains(err.Error(), "GRIDMAP_LOOKUP_MAX_BATCH") {
 			t.Errorf("a negative limit: got %v, want an error naming the variable", err)
+		}
+	})
+}
+
+// TestWireLookupAnswersFromPostGISOnAnotherVersion: the in-memory index,
+// which reproduces PostGIS 3.3's arithmetic, answered lookups whatever
+// PostGIS ran; on another version lookups go to PostGIS, with a warning.
+func TestWireLookupAnswersFromPostGISOnAnotherVersion(t *testing.T) {
+	db, _ := dbtest.New(t, "cli_lookup_version")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := DefaultConfig()
+	cfg.Lookup = LookupConfig{Index: true, MaxBatch: 1000}
+
+	t.Run("another PostGIS: PostGIS answers, ready at once, a warning", func(t *testing.T) {
+		var logs strings.Builder
+		log := slog.New(slog.NewTextHandler(&logs, nil))
+		// The feed never runs: an index would wait for it and never be ready.
+		feed := data.NewChangeFeed(db, log)
+		deps := api.Server{Ready: db.Ready, Log: log}
+		if err := wireLookupWith(ctx, cfg, "3.4.2", db, feed, prometheus.NewRegistry(), log, &deps); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := deps.Lookup.(limitedLookup); !ok {
+			t.Errorf("lookups are answered by %T, want PostGIS (limitedLookup)", deps.Lookup)
+		}
+		if err := deps.Ready(ctx); err != nil {
+			t.Errorf("ready: %v, want nil (no index to wait for)", err)
+		}
+		if l, ok := deps.Lookup.(interface{ MaxBatchPoints() int }); !ok || l.MaxBatchPoints() != 1000 {
+			t.Errorf("batch limit not kept: %T", deps.Lookup)
+		}
+		if w := logs.String(); !strings.Contains(w, "level=WARN") || !strings.Contains(w, "postgis=3.4.2") || !strings.Contains(w, "verified="+index.VerifiedPostGIS) {
+			t.Errorf("log %q, want a warning naming PostGIS 3.4.2 and the verified %s", w, index.VerifiedPostGIS)
+		}
+	})
+	t.Run("this PostGIS (the verified one): the index answers", func(t *testing.T) {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		feed := data.NewChangeFeed(db, log)
+		deps := api.Server{Ready: db.Ready, Log: log}
+		if err := wireLookup(ctx, cfg, db, feed, prometheus.NewRegistry(), log, &deps); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := deps.Lookup.(*index.Service); !ok {
+			v, _ := data.NewSnapshotSource(db).PostGISVersion(ctx)
+			t.Errorf("lookups are answered by %T on PostGIS %s, want the index (verified %s)", deps.Lookup, v, index.VerifiedPostGIS)
 		}
 	})
 }

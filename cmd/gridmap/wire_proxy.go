@@ -74,6 +74,7 @@ func apiConfig(cfg Config) api.Config {
 		PublicRate: cfg.PublicRate, SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies,
 		TrustedProxies:        cfg.TrustedProxies,
 		ContentSecurityPolicy: web.ContentSecurityPolicy(cfg.Web),
+		Counts:                cfg.Counts,
 	}
 }
 

@@ -13,12 +13,12 @@ import (
 	"gridmap/ingest"
 )
 
-// SharedData is the path of a file in ../shared/data beside the checkout,
-// where the real test data lives (it is not copied into the project).
-func SharedData(name string) string {
+// TestData is the path of a file in the repository's testdata/, where the
+// real-world test data lives (OpenStreetMap extracts, ODbL; testdata/README.md).
+func TestData(name string) string {
 	_, file, _, _ := runtime.Caller(0) // …/data/dbtest/fixtures.go
 	root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
-	return filepath.Join(root, "..", "shared", "data", name)
+	return filepath.Join(root, "testdata", name)
 }
 
 // LoadDemo loads the synthetic subdistrict of opt into db as one change.
@@ -50,7 +50,7 @@ func ImportLiechtenstein(t testing.TB, db *data.DB) {
 			t.Fatalf("AddLevel %s: %v", l.Key, err)
 		}
 	}
-	f, err := os.Open(SharedData("liechtenstein-admin.geojson"))
+	f, err := os.Open(TestData("liechtenstein-admin.geojson"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,10 @@ SELECT `
 // geometry meets the tile, simplified for the zoom, with its totals from
 // area_stats (migrations/002_tiles.sql) and the public name of its grid
 // leader in force. Rows are ordered by code, which makes the tile compress
-// better. The feature id is the area id.
+// better. The feature id is the area id. Tiles are public and cached for
+// everyone, so neither layer carries counts of vulnerable residents (the
+// sensitive groups of geo.CountGroups; the small-count rule of
+// geo/privacy.go): TestTiles pins each layer's exact properties.
 const qAreasLayer = `coalesce((SELECT ST_AsMVT(t, 'areas', 4096, 'geom', 'id') FROM (
     SELECT a.id, a.level, a.code, a.name, ld.leader,
            coalesce(s.households, 0) AS households, coalesce(s.residents, 0) AS residents,
