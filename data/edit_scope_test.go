@@ -1,0 +1,150 @@
+package data_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"gridmap/data"
+	"gridmap/data/dbtest"
+	"gridmap/geo"
+)
+
+// crossPair is two grids of different communities that share a border, and
+// for each a split line that starts 3 m inside the other grid, crosses the
+// shared border at its middle and runs through the grid past its far side.
+type crossPair struct {
+	a, b         geo.VersionRef
+	aComm, bComm int64
+	lineA, lineB orb.LineString
+	aCode, bCode string
+}
+
+const qCrossPairs = `
+WITH g AS (
+    SELECT a.id, a.code, a.parent_id, v.id AS version, v.geom FROM area a
+    JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL
+    WHERE a.level = 'grid' AND a.retired_at IS NULL),
+s AS (
+    SELECT x.id AS xid, x.version AS xv, x.code AS xc, x.parent_id AS xp, y.id AS yid, y.version AS yv, y.code AS yc, y.parent_id AS yp,
+           ST_GeometryN(ST_LineMerge(ST_CollectionExtract(ST_Intersection(ST_Boundary(x.geom), ST_Boundary(y.geom)), 2)), 1) AS l,
+           ST_PointOnSurface(x.geom) AS cx, ST_PointOnSurface(y.geom) AS cy
+    FROM g x JOIN g y ON x.parent_id <> y.parent_id AND x.id < y.id AND x.geom && y.geom)
+SELECT xid, xv, xc, xp, yid, yv, yc, yp,
+       ST_X(ST_LineInterpolatePoint(l, 0.5)), ST_Y(ST_LineInterpolatePoint(l, 0.5)), ST_X(cx), ST_Y(cx), ST_X(cy), ST_Y(cy)
+FROM s WHERE l IS NOT NULL AND ST_Length(l::geography) > 60
+ORDER BY xid, yid`
+
+// crossPairs returns up to n grid pairs across community borders, no grid in two pairs.
+func crossPairs(t *testing.T, db *data.DB, n int) []crossPair {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), qCrossPairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	used := map[int64]bool{}
+	var out []crossPair
+	for rows.Next() {
+		var p crossPair
+		var m, ca, cb orb.Point
+		if err := rows.Scan(&p.a.ID, &p.a.Version, &p.aCode, &p.aComm, &p.b.ID, &p.b.Version, &p.bCode, &p.bComm,
+			&m[0], &m[1], &ca[0], &ca[1], &cb[0], &cb[1]); err != nil {
+			t.Fatal(err)
+		}
+		if used[p.a.ID] || used[p.b.ID] || len(out) == n {
+			continue
+		}
+		used[p.a.ID], used[p.b.ID] = true, true
+		p.lineA = crossLine(m, ca)
+		p.lineB = crossLine(m, cb)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// crossLine runs from 3 m beyond m (away from c) through c to twice as far
+// again on the other side.
+func crossLine(m, c orb.Point) orb.LineString {
+	d := orb.Point{m[0] - c[0], m[1] - c[1]}
+	n := abs(d[0]) + abs(d[1])
+	start := orb.Point{m[0] + d[0]/n*3/111000, m[1] + d[1]/n*3/111000}
+	end := orb.Point{c[0] - 2*d[0], c[1] - 2*d[1]}
+	return orb.LineString{start, c, end}
+}
+
+func editorOf(id int64, name string) *geo.User {
+	return &geo.User{ID: id, Name: name, Role: geo.UserEditor, ScopeAreaID: id}
+}
+
+// TestConcurrentSplitAcrossCommunityBorder pins the deadlock of two editors
+// splitting grids on either side of a community border at the same moment:
+// each split's vertex snapping locked the grid across the border after its
+// own locks (PostgreSQL 40P01, answered 500). Now every pair either both
+// succeeds or one gets a conflict; nothing is an internal error.
+func TestConcurrentSplitAcrossCommunityBorder(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		actor func(comm int64) *geo.User
+	}{
+		{"community editors", func(comm int64) *geo.User { return editorOf(comm, fmt.Sprintf("ed%d", comm)) }},
+		{"admins", func(int64) *geo.User { return &geo.User{Name: "root", Role: geo.UserAdmin} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, _ := dbtest.New(t, "data_cross_split")
+			loadDemo(t, db)
+			ctx := context.Background()
+			ed := data.NewEditor(db)
+			ps := crossPairs(t, db, 12)
+			if len(ps) < 6 {
+				t.Fatalf("%d grid pairs across community borders, want at least 6", len(ps))
+			}
+			var mu sync.Mutex
+			outcomes := map[string]int{}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			split := func(ref geo.VersionRef, comm int64, line orb.LineString) {
+				defer wg.Done()
+				<-start
+				_, err := ed.Apply(ctx, geo.EditRequest{Op: geo.OpSplit, Areas: []geo.VersionRef{ref}, Line: line,
+					Author: "test", Reason: "cross-border split", Actor: tc.actor(comm)})
+				kind := "ok"
+				var ge *geo.Error
+				if err != nil {
+					kind = geo.ErrorCode(err)
+					if errors.As(err, &ge) && ge.Code == geo.EConflict && ge.Details == nil {
+						t.Errorf("split of %d: conflict without details: %v", ref.ID, err)
+					}
+					if kind != geo.EConflict {
+						t.Errorf("split of %d: got %v, want success or a conflict", ref.ID, err)
+					}
+				}
+				mu.Lock()
+				outcomes[kind]++
+				mu.Unlock()
+			}
+			for _, p := range ps {
+				wg.Add(2)
+				go split(p.a, p.aComm, p.lineA)
+				go split(p.b, p.bComm, p.lineB)
+			}
+			close(start)
+			wg.Wait()
+			t.Logf("outcomes of %d concurrent splits: %v", 2*len(ps), outcomes)
+			if outcomes["ok"] < len(ps) {
+				t.Errorf("outcomes %v: want at least one success per pair", outcomes)
+			}
+			for _, p := range ps {
+				checkTiling(t, db, p.aComm)
+				checkTiling(t, db, p.bComm)
+			}
+		})
+	}
+}
