@@ -118,9 +118,10 @@ type editPlan struct {
 	create int64            // the parent new areas go under (create), authorized like a write below it
 	near   []byte           // WKB of the request's geometry or line: neighbours are searched near it too
 	snap   bool             // whether neighbours get the changed areas' new vertices
-	// revert: authorization is per area after applying (the keep rule decides
-	// for areas outside the scope), not before.
+	// revert: besides named, authorization is per area after applying (the
+	// keep rule decides for areas outside the scope), not before.
 	deferAuth bool
+	named     []int64
 }
 
 // editOp is one operation: it plans what it touches, then applies itself to

@@ -236,12 +236,16 @@ type revertOp struct{}
 
 const qChangeAreas = `SELECT area_id, coalesce(before_version, 0), coalesce(after_version, 0) FROM change_area WHERE change_id = $1 ORDER BY area_id`
 
-const qChangeOperation = `SELECT operation FROM change WHERE id = $1`
+// qChangeOperation is a change's operation and the areas its request named.
+const qChangeOperation = `
+SELECT operation, coalesce((SELECT array_agg((x->>'id')::bigint) FROM jsonb_array_elements(CASE WHEN jsonb_typeof(detail->'areas') = 'array' THEN detail->'areas' ELSE '[]'::jsonb END) x), '{}')
+FROM change WHERE id = $1`
 
 func (revertOp) plan(ctx context.Context, st *editState) (*editPlan, error) {
 	id := st.req.Change
 	var op string
-	if err := st.tx.QueryRow(ctx, qChangeOperation, id).Scan(&op); err == pgx.ErrNoRows {
+	var named []int64
+	if err := st.tx.QueryRow(ctx, qChangeOperation, id).Scan(&op, &named); err == pgx.ErrNoRows {
 		return nil, geo.Errorf(geo.ENotFound, "no change %d", id)
 	} else if err != nil {
 		return nil, err
@@ -253,7 +257,9 @@ func (revertOp) plan(ctx context.Context, st *editState) (*editPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	pl := &editPlan{deferAuth: true}
+	// The areas the change's request named must be in the actor's scope;
+	// the others it touched are checked after applying (checkTouched).
+	pl := &editPlan{deferAuth: true, named: named}
 	var ca geo.ChangeArea
 	if _, err := pgx.ForEachRow(rows, []any{&ca.Area.ID, &ca.Before, &ca.After}, func() error {
 		pl.refs = append(pl.refs, geo.VersionRef{ID: ca.Area.ID, Version: ca.After})

@@ -83,7 +83,7 @@ func (s *actorScope) authorize(ctx context.Context, tx pgx.Tx, pl *editPlan, ids
 		return s.forbidden(ctx, tx, pl.create, ": new areas go only under the scope area or below it")
 	}
 	if pl.deferAuth {
-		return nil
+		ids = pl.named
 	}
 	for _, id := range ids {
 		if !s.covers(id) {
