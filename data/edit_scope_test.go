@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -146,5 +147,43 @@ func TestConcurrentSplitAcrossCommunityBorder(t *testing.T) {
 				checkTiling(t, db, p.bComm)
 			}
 		})
+	}
+}
+
+// TestOutOfScopeSnapKeepsGeometryAndIsRevertible pins vertex snapping
+// writing new versions of areas outside a community editor's scope that
+// moved them (and the editor then could not revert its own change, 403):
+// outside the scope only geometry-keeping vertex insertions are written,
+// and the editor may revert its change.
+func TestOutOfScopeSnapKeepsGeometryAndIsRevertible(t *testing.T) {
+	db, _ := dbtest.New(t, "data_scope_snap")
+	loadDemo(t, db)
+	ctx := context.Background()
+	ed := data.NewEditor(db)
+	p := crossPairs(t, db, 1)[0]
+	actor := editorOf(p.aComm, "ed")
+	res, err := ed.Apply(ctx, geo.EditRequest{Op: geo.OpSplit, Areas: []geo.VersionRef{p.a}, Line: p.lineA, Reason: "split at the border", Actor: actor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outside, moved int
+	if err := db.Pool.QueryRow(ctx, `
+		SELECT count(*), count(*) FILTER (WHERE ST_HausdorffDistance(ST_Boundary(o.geom), ST_Boundary(n.geom)) > 1.5e-7)
+		FROM change_area ca JOIN area a ON a.id = ca.area_id
+		JOIN area_version o ON o.id = ca.before_version JOIN area_version n ON n.id = ca.after_version
+		WHERE ca.change_id = $1 AND a.parent_id IS DISTINCT FROM $2`, res.ChangeID, p.aComm).Scan(&outside, &moved); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the split wrote %d versions outside community %d", outside, p.aComm)
+	if outside == 0 || moved != 0 {
+		t.Errorf("outside the scope: %d versions, %d of them moved more than a grid cell; want some and none", outside, moved)
+	}
+	if _, err := ed.Apply(ctx, geo.EditRequest{Op: geo.OpRevert, Change: res.ChangeID, Reason: "undo", Actor: actor}); err != nil {
+		t.Errorf("the editor reverting its own split: %v", err)
+	}
+	_, err = ed.Apply(ctx, geo.EditRequest{Op: geo.OpSplit, Areas: []geo.VersionRef{{ID: p.b.ID}}, Line: p.lineB, Reason: "not mine", Actor: actor})
+	var ge *geo.Error
+	if !errors.As(err, &ge) || ge.Code != geo.EForbidden || ge.Details == nil || !strings.Contains(ge.Message, p.bCode) {
+		t.Errorf("splitting a grid of another community: got %v, want a 403 naming %s", err, p.bCode)
 	}
 }
