@@ -114,7 +114,6 @@ type current struct {
 // editPlan is what an operation will touch, known before anything is locked.
 type editPlan struct {
 	refs   []geo.VersionRef // areas it writes, with the versions the request was based on
-	read   []int64          // areas it locks but does not write (a new area's parent)
 	create int64            // the parent new areas go under (create), authorized like a write below it
 	near   []byte           // WKB of the request's geometry or line: neighbours are searched near it too
 	snap   bool             // whether neighbours get the changed areas' new vertices
@@ -256,7 +255,7 @@ func (e *Editor) runOnce(ctx context.Context, op editOp, r geo.EditRequest, comm
 	for _, ref := range pl.refs {
 		ids = append(ids, ref.ID)
 	}
-	parents, err := parentsOf(ctx, tx, append(slices.Clone(ids), pl.read...))
+	parents, err := parentsOf(ctx, tx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +275,7 @@ func (e *Editor) runOnce(ctx context.Context, op editOp, r geo.EditRequest, comm
 	}
 
 	// Lock it in one global order, in one statement, then read it.
-	all := slices.Concat(ids, pl.read, parents, nbrs, extra)
+	all := slices.Concat(ids, parents, nbrs, extra)
 	if pl.create != 0 {
 		all = append(all, pl.create)
 	}
