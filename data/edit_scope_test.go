@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
 
 	"gridmap/data"
 	"gridmap/data/dbtest"
@@ -185,5 +186,38 @@ func TestOutOfScopeSnapKeepsGeometryAndIsRevertible(t *testing.T) {
 	var ge *geo.Error
 	if !errors.As(err, &ge) || ge.Code != geo.EForbidden || ge.Details == nil || !strings.Contains(ge.Message, p.bCode) {
 		t.Errorf("splitting a grid of another community: got %v, want a 403 naming %s", err, p.bCode)
+	}
+}
+
+// TestReshapeHalfMetreIntoOtherCommunityIsRefused pins the 0.5 m width
+// tolerance: a reshape pushing a grid 0.45 m across its community's border
+// into the next community's grid was accepted (lookups there then answered
+// ambiguous). Tolerances are about the grid's rounding now.
+func TestReshapeHalfMetreIntoOtherCommunityIsRefused(t *testing.T) {
+	db, _ := dbtest.New(t, "data_reshape_tolerance")
+	loadDemo(t, db)
+	ctx := context.Background()
+	ed := data.NewEditor(db)
+	p := crossPairs(t, db, 1)[0]
+	var raw []byte
+	var strip float64
+	if err := db.Pool.QueryRow(ctx, `
+		WITH a AS (SELECT geom FROM area_version WHERE id = $1), b AS (SELECT geom FROM area_version WHERE id = $2),
+		     s AS (SELECT ST_Intersection(b.geom, ST_Buffer(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))::geography, 0.45)::geometry) AS g FROM a, b)
+		SELECT ST_AsBinary(ST_Multi(ST_Union(a.geom, s.g))), ST_Area(s.g::geography) FROM a, s`, p.a.Version, p.b.Version).Scan(&raw, &strip); err != nil {
+		t.Fatal(err)
+	}
+	g, err := wkb.Unmarshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ed.Apply(ctx, geo.EditRequest{Op: geo.OpReshape, Areas: []geo.VersionRef{p.a}, Geometry: toMulti(g), Reason: "grow", Actor: &geo.User{Name: "root", Role: geo.UserAdmin}})
+	var ge *geo.Error
+	if !errors.As(err, &ge) || ge.Code != geo.EValidation {
+		t.Fatalf("reshape %.0f m² into %s: got %v, want a validation error", strip, p.bCode, err)
+	}
+	pv := ge.Details.(*geo.EditPreview)
+	if !hasIssue(pv.Errors, "outside_parent", p.aCode) {
+		t.Errorf("errors %+v, want %s outside its parent", pv.Errors, p.aCode)
 	}
 }
