@@ -431,7 +431,8 @@ func (st *editState) checkVersions(refs []geo.VersionRef) error {
 	return nil
 }
 
-// locked returns the locked state of area id; the plan must have named it.
+// area returns the locked state of area id; one the plan did not name makes
+// the runner start over with it.
 func (st *editState) area(id int64) (*current, error) {
 	c := st.cur[id]
 	if c == nil {

@@ -44,7 +44,8 @@ func (createOp) apply(ctx context.Context, st *editState) error {
 		return err
 	}
 	if parent.retired {
-		return geo.Errorf(geo.EConflict, "parent %s is retired", parent.code)
+		return &geo.Error{Code: geo.EConflict, Message: fmt.Sprintf("parent %s is retired", parent.code),
+			Details: map[string]any{"current": []geo.VersionRef{{ID: parent.id, Version: 0}}}}
 	}
 	g, err := st.inputGeometry(ctx, r.Geometry, parent.id, 0)
 	if err != nil {
