@@ -86,69 +86,40 @@ func parseEdit(r *http.Request) (geo.EditRequest, error) {
 	return req, nil
 }
 
-// authorizeEdit checks the user may change every area the edit touches:
-// editors only strictly below their scope area (a new area's parent may be
-// the scope area itself).
-func (s *Server) authorizeEdit(r *http.Request, req geo.EditRequest) error {
-	u := identityOf(r).user
-	ids, err := s.Edits.AffectedAreas(r.Context(), req)
+// actorOf is the signed-in user the services authorize a write against.
+func actorOf(r *http.Request) *geo.User { return identityOf(r).user }
+
+// POST /api/v1/edits/preview: validation and impact, nothing committed.
+func (s *Server) handleEditPreview(w http.ResponseWriter, r *http.Request) error {
+	req, err := parseEdit(r)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if req.Op == geo.OpCreate && id == u.ScopeAreaID {
-			continue
-		}
-		ok, err := s.Auth.InScope(r.Context(), u, id)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return geo.Errorf(geo.EForbidden, "area %d is outside the scope of account %s (%s)", id, u.Name, u.ScopeCode)
-		}
+	req.Actor, req.Author = actorOf(r), actorOf(r).Name
+	p, err := s.Edits.Preview(r.Context(), req)
+	if err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, p)
 	return nil
 }
 
-// POST /api/v1/edits/preview: validation and impact, nothing committed.
-func (s *Server) handleEditPreview(w http.ResponseWriter, r *http.Request) {
-	req, err := parseEdit(r)
-	if err == nil {
-		err = s.authorizeEdit(r, req)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	req.Author = identityOf(r).user.Name
-	p, err := s.Edits.Preview(r.Context(), req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
-}
-
 // POST /api/v1/edits: commit an edit that validates (422 with the report otherwise).
-func (s *Server) handleEditApply(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleEditApply(w http.ResponseWriter, r *http.Request) error {
 	req, err := parseEdit(r)
-	if err == nil && req.Reason == "" {
-		err = geo.Errorf(geo.EInvalid, "reason is required: say why the boundary changes")
-	}
-	if err == nil {
-		err = s.authorizeEdit(r, req)
-	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	req.Author = identityOf(r).user.Name
+	if req.Reason == "" {
+		return geo.Errorf(geo.EInvalid, "reason is required: say why the boundary changes")
+	}
+	req.Actor, req.Author = actorOf(r), actorOf(r).Name
 	res, err := s.Edits.Apply(r.Context(), req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 type renameBody struct {
@@ -159,26 +130,22 @@ type renameBody struct {
 }
 
 // PATCH /api/v1/areas/{key} {"name","code","version","reason"}: rename and/or recode.
-func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) error {
 	var b renameBody
 	if err := decodeJSON(r, &b); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	a, err := s.areaFromPath(r)
-	if err == nil {
-		err = s.authorizeEdit(r, geo.EditRequest{Op: geo.OpReshape, Areas: []geo.VersionRef{{ID: a.ID}}})
-	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	res, err := s.Edits.Rename(r.Context(), geo.RenameRequest{AreaID: a.ID, Version: b.Version, Name: b.Name, Code: b.Code, Reason: b.Reason, Author: identityOf(r).user.Name})
+	res, err := s.Edits.Rename(r.Context(), geo.RenameRequest{AreaID: a.ID, Version: b.Version, Name: b.Name, Code: b.Code, Reason: b.Reason,
+		Author: actorOf(r).Name, Actor: actorOf(r)})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 type personBody struct {
@@ -191,19 +158,18 @@ type personBody struct {
 }
 
 // POST /api/v1/people
-func (s *Server) handleCreatePerson(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleCreatePerson(w http.ResponseWriter, r *http.Request) error {
 	var b personBody
 	if err := decodeJSON(r, &b); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := s.Edits.CreatePerson(r.Context(), geo.Person{Name: b.Name, Phone: b.Phone, PublicName: b.PublicName, PublicPhone: b.PublicPhone, PublicPhoto: b.PublicPhoto},
-		identityOf(r).user.Name, b.Reason)
+		actorOf(r).Name, b.Reason)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, p)
+	return nil
 }
 
 type dutyBody struct {
@@ -214,22 +180,6 @@ type dutyBody struct {
 	ValidFrom string `json:"valid_from"` // YYYY-MM-DD, default today
 	ValidTo   string `json:"valid_to"`   // for ending
 	Reason    string `json:"reason"`
-}
-
-// authorizeDuty: editors may manage duties at or below their scope area.
-func (s *Server) authorizeDuty(r *http.Request, areaID int64) error {
-	u := identityOf(r).user
-	if areaID == u.ScopeAreaID {
-		return nil
-	}
-	ok, err := s.Auth.InScope(r.Context(), u, areaID)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return geo.Errorf(geo.EForbidden, "area %d is outside the scope of account %s", areaID, u.Name)
-	}
-	return nil
 }
 
 func parseDay(name, s string) (time.Time, error) {
@@ -244,87 +194,61 @@ func parseDay(name, s string) (time.Time, error) {
 }
 
 // POST /api/v1/duties
-func (s *Server) handleAssignDuty(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAssignDuty(w http.ResponseWriter, r *http.Request) error {
 	var b dutyBody
 	if err := decodeJSON(r, &b); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	from, err := parseDay("valid_from", b.ValidFrom)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	req := geo.DutyRequest{PersonID: b.PersonID, BuildingCode: b.Building, Role: geo.Role(b.Role), ValidFrom: from, Reason: b.Reason, Author: identityOf(r).user.Name}
-	var scopeArea int64
+	req := geo.DutyRequest{PersonID: b.PersonID, BuildingCode: b.Building, Role: geo.Role(b.Role), ValidFrom: from, Reason: b.Reason,
+		Author: actorOf(r).Name, Actor: actorOf(r)}
 	if b.Area != "" {
 		a, err := s.Areas.Area(r.Context(), b.Area)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
-		req.AreaID, scopeArea = a.ID, a.ID
-	} else if b.Building != "" {
-		bl, err := s.Buildings.Building(r.Context(), b.Building)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		scopeArea = bl.GridID
-	}
-	if err := s.authorizeDuty(r, scopeArea); err != nil {
-		s.writeError(w, r, err)
-		return
+		req.AreaID = a.ID
 	}
 	d, err := s.Edits.AssignDuty(r.Context(), req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, d)
+	return nil
 }
 
 // POST /api/v1/duties/{id}/end {"valid_to","reason"}
-func (s *Server) handleEndDuty(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleEndDuty(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID("duty id", mux.Vars(r)["id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var b dutyBody
 	if err := decodeJSON(r, &b); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	to, err := parseDay("valid_to", b.ValidTo)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	area, err := s.Edits.DutyArea(r.Context(), id)
-	if err == nil {
-		err = s.authorizeDuty(r, area)
-	}
+	d, err := s.Edits.EndDuty(r.Context(), id, to, actorOf(r), b.Reason)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	d, err := s.Edits.EndDuty(r.Context(), id, to, identityOf(r).user.Name, b.Reason)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, d)
+	return nil
 }
 
 // GET /api/v1/changes?area=&limit=
-func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) error {
 	var areaID int64
 	if k := r.URL.Query().Get("area"); k != "" {
 		a, err := s.Areas.Area(r.Context(), k)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		areaID = a.ID
 	}
@@ -332,17 +256,16 @@ func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 500 {
-			s.writeError(w, r, geo.Errorf(geo.EInvalid, "limit must be a whole number from 1 to 500, got %q", l))
-			return
+			return geo.Errorf(geo.EInvalid, "limit must be a whole number from 1 to 500, got %q", l)
 		}
 		limit = n
 	}
 	cs, err := s.Edits.Changes(r.Context(), areaID, limit)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"changes": cs})
+	return nil
 }
 
 type revertBody struct {
@@ -350,45 +273,36 @@ type revertBody struct {
 }
 
 // POST /api/v1/changes/{id}/revert {"reason"}: a new change, validated like any other.
-func (s *Server) handleRevert(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRevert(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID("change id", mux.Vars(r)["id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var b revertBody
 	if err := decodeJSON(r, &b); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if strings.TrimSpace(b.Reason) == "" {
-		s.writeError(w, r, geo.Errorf(geo.EInvalid, "reason is required"))
-		return
+		return geo.Errorf(geo.EInvalid, "reason is required")
 	}
-	req := geo.EditRequest{Op: geo.OpRevert, Change: id, Reason: b.Reason, Author: identityOf(r).user.Name}
-	if err := s.authorizeEdit(r, req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	res, err := s.Edits.Apply(r.Context(), req)
+	res, err := s.Edits.Apply(r.Context(), geo.EditRequest{Op: geo.OpRevert, Change: id, Reason: b.Reason, Author: actorOf(r).Name, Actor: actorOf(r)})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 // GET /api/v1/areas/{key}/stats: households, residents and balance of the children.
-func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.areaFromPath(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	st, err := s.Edits.Stats(r.Context(), a.ID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
 }

@@ -172,21 +172,21 @@ func (s *Server) routes() {
 	v1("/buildings/{code}", s.handleBuilding, http.MethodGet)
 	v1("/photos/{id:[0-9]+}", s.handlePhoto, http.MethodGet)
 	if s.Edits != nil {
-		v1("/areas/{key}/stats", s.handleStats, http.MethodGet)
+		v1("/areas/{key}/stats", s.handle(s.handleStats), http.MethodGet)
 	}
 	if s.Auth != nil && s.Edits != nil {
 		v1("/login", s.handleLogin, http.MethodPost)
 		v1("/logout", s.staff(geo.UserViewer, s.handleLogout), http.MethodPost)
 		v1("/session", s.handleSession, http.MethodGet)
 		v1("/tokens", s.staff(geo.UserViewer, s.handleCreateToken), http.MethodPost)
-		v1("/edits/preview", s.staff(geo.UserEditor, s.handleEditPreview), http.MethodPost)
-		v1("/edits", s.staff(geo.UserEditor, s.handleEditApply), http.MethodPost)
-		v1("/areas/{key}", s.staff(geo.UserEditor, s.handleRename), http.MethodPatch)
-		v1("/people", s.staff(geo.UserEditor, s.handleCreatePerson), http.MethodPost)
-		v1("/duties", s.staff(geo.UserEditor, s.handleAssignDuty), http.MethodPost)
-		v1("/duties/{id:[0-9]+}/end", s.staff(geo.UserEditor, s.handleEndDuty), http.MethodPost)
-		v1("/changes", s.staff(geo.UserViewer, s.handleChanges), http.MethodGet)
-		v1("/changes/{id:[0-9]+}/revert", s.staff(geo.UserEditor, s.handleRevert), http.MethodPost)
+		v1("/edits/preview", s.staff(geo.UserEditor, s.handle(s.handleEditPreview)), http.MethodPost)
+		v1("/edits", s.staff(geo.UserEditor, s.handle(s.handleEditApply)), http.MethodPost)
+		v1("/areas/{key}", s.staff(geo.UserEditor, s.handle(s.handleRename)), http.MethodPatch)
+		v1("/people", s.staff(geo.UserEditor, s.handle(s.handleCreatePerson)), http.MethodPost)
+		v1("/duties", s.staff(geo.UserEditor, s.handle(s.handleAssignDuty)), http.MethodPost)
+		v1("/duties/{id:[0-9]+}/end", s.staff(geo.UserEditor, s.handle(s.handleEndDuty)), http.MethodPost)
+		v1("/changes", s.staff(geo.UserViewer, s.handle(s.handleChanges)), http.MethodGet)
+		v1("/changes/{id:[0-9]+}/revert", s.staff(geo.UserEditor, s.handle(s.handleRevert)), http.MethodPost)
 	}
 
 	s.tileRoutes(r)

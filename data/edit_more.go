@@ -32,6 +32,13 @@ func (e *Editor) Rename(ctx context.Context, r geo.RenameRequest) (*geo.EditResu
 		return nil, dbErr("data.Rename", err)
 	}
 	defer tx.Rollback(ctx)
+	scope, err := loadScope(ctx, tx, r.Actor)
+	if err != nil {
+		return nil, dbErr("data.Rename", err)
+	}
+	if err := scope.authorize(ctx, tx, &editPlan{}, []int64{r.AreaID}); err != nil {
+		return nil, err
+	}
 	var version int64
 	var code, name string
 	var b orb.Bound
@@ -56,16 +63,15 @@ func (e *Editor) Rename(ctx context.Context, r geo.RenameRequest) (*geo.EditResu
 		if err := geo.ValidateImportedCode(r.Code); err != nil {
 			return nil, err
 		}
-		var used bool
-		if err := tx.QueryRow(ctx, qCodeEverUsed, r.Code).Scan(&used); err != nil {
+		if err := checkCodeFree(ctx, tx, r.Code); err != nil {
 			return nil, dbErr("data.Rename", err)
-		}
-		if used {
-			return nil, geo.Errorf(geo.EConflict, "code %s is or was in use; codes are never reused", r.Code)
 		}
 		newCode = r.Code
 	}
 	author := r.Author
+	if author == "" && r.Actor != nil {
+		author = r.Actor.Name
+	}
 	if author == "" {
 		author = "system"
 	}
@@ -75,6 +81,9 @@ func (e *Editor) Rename(ctx context.Context, r geo.RenameRequest) (*geo.EditResu
 	}
 	if newCode != code {
 		if _, err := tx.Exec(ctx, qRecordOldCode, code, r.AreaID, res.ChangeID); err != nil {
+			return nil, dbErr("data.Rename", err)
+		}
+		if err := claimCode(ctx, tx, newCode, r.AreaID, res.ChangeID); err != nil {
 			return nil, dbErr("data.Rename", err)
 		}
 		res.Codes = append(res.Codes, geo.CodeChange{Kind: "recoded", Area: r.AreaID, Code: newCode, Name: newName})
@@ -125,8 +134,23 @@ func (e *Editor) AssignDuty(ctx context.Context, r geo.DutyRequest) (*geo.Duty, 
 		return nil, dbErr("data.AssignDuty", err)
 	}
 	defer tx.Rollback(ctx)
+	area := r.AreaID
+	if r.BuildingCode != "" {
+		if err := tx.QueryRow(ctx, qBuildingGrid, r.BuildingCode).Scan(&area); err == pgx.ErrNoRows {
+			return nil, geo.Errorf(geo.ENotFound, "no building with code %s", r.BuildingCode)
+		} else if err != nil {
+			return nil, dbErr("data.AssignDuty", err)
+		}
+	}
+	if err := authorizeDuty(ctx, tx, r.Actor, area); err != nil {
+		return nil, dbErr("data.AssignDuty", err)
+	}
+	author := r.Author
+	if author == "" && r.Actor != nil {
+		author = r.Actor.Name
+	}
 	var change int64
-	if err := tx.QueryRow(ctx, qInsertChange, nonEmpty(r.Author), "duty.assign", r.Reason, map[string]any{"person": r.PersonID, "role": r.Role}).Scan(&change); err != nil {
+	if err := tx.QueryRow(ctx, qInsertChange, nonEmpty(author), "duty.assign", r.Reason, map[string]any{"person": r.PersonID, "role": r.Role}).Scan(&change); err != nil {
 		return nil, dbErr("data.AssignDuty", err)
 	}
 	d := &geo.Duty{PersonID: r.PersonID, Role: r.Role, ValidFrom: dateOf(r.ValidFrom)}
@@ -152,8 +176,9 @@ const qEndDuty = `
 UPDATE duty SET valid_to = $2 WHERE id = $1 AND (valid_to IS NULL OR valid_to > $2)
 RETURNING person_id, coalesce(area_id, 0), coalesce(building_id, 0), role, valid_from, valid_to`
 
-// EndDuty ends a duty on validTo (a date, China Standard Time).
-func (e *Editor) EndDuty(ctx context.Context, id int64, validTo time.Time, author, reason string) (*geo.Duty, error) {
+// EndDuty ends a duty on validTo (a date, China Standard Time) for actor
+// (nil: the system), who must be allowed to manage the duty's area.
+func (e *Editor) EndDuty(ctx context.Context, id int64, validTo time.Time, actor *geo.User, reason string) (*geo.Duty, error) {
 	if validTo.IsZero() {
 		validTo = time.Now().In(chinaTime)
 	}
@@ -162,6 +187,19 @@ func (e *Editor) EndDuty(ctx context.Context, id int64, validTo time.Time, autho
 		return nil, dbErr("data.EndDuty", err)
 	}
 	defer tx.Rollback(ctx)
+	var area int64
+	if err := tx.QueryRow(ctx, qDutyArea, id).Scan(&area); err == pgx.ErrNoRows {
+		return nil, geo.Errorf(geo.ENotFound, "no duty %d", id)
+	} else if err != nil {
+		return nil, dbErr("data.EndDuty", err)
+	}
+	if err := authorizeDuty(ctx, tx, actor, area); err != nil {
+		return nil, dbErr("data.EndDuty", err)
+	}
+	author := ""
+	if actor != nil {
+		author = actor.Name
+	}
 	var change int64
 	if err := tx.QueryRow(ctx, qInsertChange, nonEmpty(author), "duty.end", reason, map[string]any{"duty": id}).Scan(&change); err != nil {
 		return nil, dbErr("data.EndDuty", err)
@@ -332,29 +370,6 @@ func balanceStatus(b geo.Balance, t geo.Target) string {
 	return "ok"
 }
 
-const qChangeAreaIDs = `SELECT area_id FROM change_area WHERE change_id = $1`
-
-// AffectedAreas lists the areas an edit would change, for permission checks:
-// the named areas, the parent for a create, a change's areas for a revert.
-func (e *Editor) AffectedAreas(ctx context.Context, r geo.EditRequest) ([]int64, error) {
-	switch r.Op {
-	case geo.OpCreate:
-		return []int64{r.Parent}, nil
-	case geo.OpRevert:
-		rows, err := e.db.Pool.Query(ctx, qChangeAreaIDs, r.Change)
-		if err != nil {
-			return nil, dbErr("data.AffectedAreas", err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		return ids, dbErr("data.AffectedAreas", err)
-	}
-	ids := make([]int64, len(r.Areas))
-	for i, a := range r.Areas {
-		ids[i] = a.ID
-	}
-	return ids, nil
-}
-
 const qCreatePerson = `
 INSERT INTO person (name, phone, public_name, public_phone, public_photo) VALUES ($1, $2, $3, $4, $5) RETURNING id`
 
@@ -382,12 +397,20 @@ func (e *Editor) CreatePerson(ctx context.Context, p geo.Person, author, reason 
 
 const qDutyArea = `SELECT coalesce(d.area_id, b.grid_id, 0) FROM duty d LEFT JOIN building b ON b.id = d.building_id WHERE d.id = $1`
 
-// DutyArea is the area a duty is for; a building leader's is the building's grid.
-func (e *Editor) DutyArea(ctx context.Context, id int64) (int64, error) {
-	var a int64
-	err := e.db.Pool.QueryRow(ctx, qDutyArea, id).Scan(&a)
-	if err == pgx.ErrNoRows {
-		return 0, geo.Errorf(geo.ENotFound, "no duty %d", id)
+const qBuildingGrid = `SELECT coalesce(grid_id, 0) FROM building WHERE code = $1`
+
+// authorizeDuty: editors manage duties at or below their scope area (a
+// building leader's duty belongs to the building's grid).
+func authorizeDuty(ctx context.Context, tx pgx.Tx, actor *geo.User, area int64) error {
+	scope, err := loadScope(ctx, tx, actor)
+	if err != nil {
+		return err
 	}
-	return a, dbErr("data.DutyArea", err)
+	if actor != nil && actor.Role == geo.UserViewer {
+		return geo.Errorf(geo.EForbidden, "account %s may only read", actor.Name)
+	}
+	if scope.all || area == actor.ScopeAreaID || scope.covers(area) {
+		return nil
+	}
+	return scope.forbidden(ctx, tx, area, "")
 }

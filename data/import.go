@@ -140,10 +140,6 @@ LIMIT 1`
 const qParentByCode = `
 SELECT a.id, a.level, l.hierarchy, l.depth, a.retired_at IS NOT NULL FROM area a JOIN level l ON l.key = a.level WHERE a.code = $1`
 
-const qCodeUsed = `SELECT EXISTS (SELECT 1 FROM area WHERE code = $1)`
-
-const qCodesWithPrefix = `SELECT code FROM area WHERE code LIKE $1 ESCAPE '\'`
-
 const qInsertArea = `
 INSERT INTO area (level, code, name, parent_id, created_change) VALUES ($1, $2, $3, nullif($4, 0), $5) RETURNING id`
 
@@ -327,11 +323,7 @@ func assignAreaCodes(ctx context.Context, tx pgx.Tx, group []*pendingArea, level
 		}
 		slices.Sort(heights)
 		band := heights[len(heights)/2] / 2 // rows about half an area high
-		rows, err := tx.Query(ctx, qCodesWithPrefix, escapeLike(parent)+"%")
-		if err != nil {
-			return dbErr("data.ImportAreas", err)
-		}
-		used, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		used, err := usedCodes(ctx, tx, parent)
 		if err != nil {
 			return dbErr("data.ImportAreas", err)
 		}
@@ -373,7 +365,7 @@ func nextDashSequence(prefix string, used []string) int {
 
 func insertArea(ctx context.Context, tx pgx.Tx, p *pendingArea, change int64) (string, error) {
 	var used bool
-	if err := tx.QueryRow(ctx, qCodeUsed, p.in.Code).Scan(&used); err != nil {
+	if err := tx.QueryRow(ctx, qCodeTaken, p.in.Code).Scan(&used); err != nil {
 		return "", err
 	}
 	if used {
@@ -385,6 +377,9 @@ func insertArea(ctx context.Context, tx pgx.Tx, p *pendingArea, change int64) (s
 	}
 	var id int64
 	if err := tx.QueryRow(ctx, qInsertArea, p.in.Level, p.in.Code, name, p.parentID, change).Scan(&id); err != nil {
+		return "", err
+	}
+	if err := claimCode(ctx, tx, p.in.Code, id, change); err != nil {
 		return "", err
 	}
 	_, err := tx.Exec(ctx, qInsertVersion, id, p.geomWKB, change)

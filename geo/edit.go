@@ -38,6 +38,10 @@ type EditRequest struct {
 	Change   int64            `json:"change,omitempty"`
 	Reason   string           `json:"reason"`
 	Author   string           `json:"-"`
+	// Actor is who asks: the edit may change only areas in the actor's scope
+	// (see docs/editing.md). nil is the system itself (imports, scripts,
+	// tests): everywhere.
+	Actor *User `json:"-"`
 }
 
 // Issue is one validation finding, located and sized so a person can act on it.
@@ -92,6 +96,7 @@ type RenameRequest struct {
 	Code    string
 	Reason  string
 	Author  string
+	Actor   *User // nil: the system
 }
 
 // DutyRequest assigns a person to an area or building.
@@ -103,6 +108,7 @@ type DutyRequest struct {
 	ValidFrom    time.Time
 	Reason       string
 	Author       string
+	Actor        *User // nil: the system
 }
 
 // ChangeRecord is a change with the areas it touched.
@@ -153,7 +159,9 @@ type Stats struct {
 
 // EditService changes areas and duties. Every write is one transaction with
 // one change record and one announcement; Preview runs the same code and
-// rolls back.
+// rolls back. The service authorizes every write against the request's
+// actor (admins: everywhere; editors: strictly below their scope area, new
+// areas and duties also at it) and answers EForbidden naming the area.
 type EditService interface {
 	Preview(ctx context.Context, r EditRequest) (*EditPreview, error)
 	// Apply commits the edit when it validates; otherwise it returns an
@@ -162,11 +170,9 @@ type EditService interface {
 	Rename(ctx context.Context, r RenameRequest) (*EditResult, error)
 	CreatePerson(ctx context.Context, p Person, author, reason string) (*Person, error)
 	AssignDuty(ctx context.Context, r DutyRequest) (*Duty, error)
-	EndDuty(ctx context.Context, dutyID int64, validTo time.Time, author, reason string) (*Duty, error)
-	// DutyArea is the area a duty is for (a building leader's: the building's grid).
-	DutyArea(ctx context.Context, dutyID int64) (int64, error)
+	// EndDuty ends a duty for actor (nil: the system), who must be allowed
+	// to manage the duty's area.
+	EndDuty(ctx context.Context, dutyID int64, validTo time.Time, actor *User, reason string) (*Duty, error)
 	Changes(ctx context.Context, areaID int64, limit int) ([]ChangeRecord, error)
 	Stats(ctx context.Context, areaID int64) (*Stats, error)
-	// AffectedAreas lists the areas an edit would change, for permission checks.
-	AffectedAreas(ctx context.Context, r EditRequest) ([]int64, error)
 }

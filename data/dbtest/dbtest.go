@@ -42,8 +42,32 @@ func New(t testing.TB, name string) (*data.DB, string) {
 	return db, u
 }
 
+// NewWithICU is New on a database whose default collation is the ICU
+// locale icu (e.g. "en-US"), not the cluster's: for claims that must not
+// depend on collation.
+func NewWithICU(t testing.TB, name, icu string) (*data.DB, string) {
+	t.Helper()
+	db, u, err := open(URL(t), name, "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE "+quoteLiteral(icu)+" LOCALE 'C.UTF-8'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db, u
+}
+
+var safeLocale = regexp.MustCompile(`^[A-Za-z0-9_.@-]+$`)
+
+func quoteLiteral(s string) string {
+	if !safeLocale.MatchString(s) {
+		panic("dbtest: unsafe locale " + s)
+	}
+	return "'" + s + "'"
+}
+
 // Open is New for TestMain: base is the server URL; the caller closes the DB.
-func Open(base, name string) (*data.DB, string, error) {
+func Open(base, name string) (*data.DB, string, error) { return open(base, name, "") }
+
+func open(base, name, options string) (*data.DB, string, error) {
 	if base == "" {
 		return nil, "", fmt.Errorf("GRIDMAP_TEST_DATABASE_URL is not set: run the tests with `make test`, which starts PostGIS")
 	}
@@ -62,7 +86,7 @@ func Open(base, name string) (*data.DB, string, error) {
 	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
 		return nil, "", fmt.Errorf("dbtest: drop: %w", err)
 	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident+" "+options); err != nil {
 		return nil, "", fmt.Errorf("dbtest: create: %w", err)
 	}
 	u, err := url.Parse(base)

@@ -1,0 +1,240 @@
+package data
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"gridmap/geo"
+)
+
+const qInsertChangeArea = `INSERT INTO change_area (change_id, area_id, before_version, after_version) VALUES ($1, $2, $3, $4)`
+
+const qSnapshotCreate = `CREATE TEMP TABLE edit_before (id bigint PRIMARY KEY, grid_id bigint) ON COMMIT DROP`
+
+// qSnapshotBounds records the grid of every building inside the bounds of the
+// old and new geometries the edit touched.
+const qSnapshotBounds = `
+INSERT INTO edit_before (id, grid_id)
+SELECT b.id, b.grid_id FROM building b WHERE b.geom && ST_MakeEnvelope($1, $2, $3, $4, 4326)
+ON CONFLICT DO NOTHING`
+
+// validate checks the state after the edit and measures its impact.
+func (e *Editor) validate(ctx context.Context, st *editState, p *geo.EditPreview) error {
+	p.Errors, p.Warnings, p.Moves, p.Codes = []geo.Issue{}, []geo.Issue{}, []geo.Move{}, st.codes
+	if p.Codes == nil {
+		p.Codes = []geo.CodeChange{}
+	}
+	changed := st.order
+	parents := make([]int64, 0, len(st.parents))
+	for id := range st.parents {
+		parents = append(parents, id)
+	}
+	sort.Slice(parents, func(i, j int) bool { return parents[i] < parents[j] })
+	tol := e.Tolerance / 2 // a region counts when it is wider than the tolerance
+
+	issue := func(kind, msgFmt string) func(pgx.CollectableRow) (geo.Issue, error) {
+		return func(r pgx.CollectableRow) (geo.Issue, error) {
+			var is geo.Issue
+			var codes []string
+			var g string
+			err := r.Scan(&codes, &g, &is.AreaM2)
+			is.Kind, is.Areas, is.Geometry = kind, codes, json.RawMessage(g)
+			is.Message = fmt.Sprintf(msgFmt, strings.Join(codes, " and "), is.AreaM2)
+			return is, err
+		}
+	}
+	collect := func(q string, f func(pgx.CollectableRow) (geo.Issue, error), args ...any) ([]geo.Issue, error) {
+		rows, err := st.tx.Query(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, f)
+	}
+	outside, err := collect(qOutsideParent, issue("outside_parent", "%s sticks out of its parent by %.2f m²"), changed, tol, e.MinAreaM2)
+	if err != nil {
+		return err
+	}
+	overlaps, err := collect(qOverlaps, issue("overlap", "%s overlap by %.2f m²"), changed, tol, e.MinAreaM2)
+	if err != nil {
+		return err
+	}
+	p.Errors = append(append(p.Errors, outside...), overlaps...)
+	for _, parent := range parents {
+		rows, err := st.tx.Query(ctx, qGaps, parent, tol, st.at, e.MinAreaM2)
+		if err != nil {
+			return err
+		}
+		var gaps []struct {
+			is     geo.Issue
+			isNew  bool
+			errors bool
+		}
+		var is geo.Issue
+		var code, g string
+		var isNew, asErr bool
+		if _, err := pgx.ForEachRow(rows, []any{&code, &g, &is.AreaM2, &isNew, &asErr}, func() error {
+			is.Kind, is.Areas, is.Geometry = "gap", []string{code}, json.RawMessage(g)
+			is.Message = fmt.Sprintf("a gap of %.2f m² inside %s is covered by none of its children", is.AreaM2, code)
+			if !isNew {
+				is.Message += " (it was there before this edit)"
+			}
+			gaps = append(gaps, struct {
+				is     geo.Issue
+				isNew  bool
+				errors bool
+			}{is, isNew, asErr})
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, gp := range gaps {
+			if gp.isNew && gp.errors {
+				p.Errors = append(p.Errors, gp.is)
+			} else {
+				p.Warnings = append(p.Warnings, gp.is)
+			}
+		}
+	}
+	// Buildings: snapshot, reassign, compare.
+	if len(st.bounds) > 0 {
+		u := st.bounds[0]
+		for _, b := range st.bounds[1:] {
+			u = u.Union(b)
+		}
+		if _, err := st.tx.Exec(ctx, qSnapshotBounds, u.Min[0], u.Min[1], u.Max[0], u.Max[1]); err != nil {
+			return err
+		}
+		// The snapshot was taken after the edit's writes but before reassigning,
+		// so it still holds the grids from before the edit.
+		if _, err := st.tx.Exec(ctx, qReassignSnapshot, geo.DefaultHierarchy); err != nil {
+			return err
+		}
+		rows, err := st.tx.Query(ctx, qMoves)
+		if err != nil {
+			return err
+		}
+		var m geo.Move
+		var fromID, toID int64
+		var fromCode, fromName, fromLevel, toCode, toName, toLevel string
+		if _, err := pgx.ForEachRow(rows, []any{&fromID, &fromLevel, &fromCode, &fromName, &toID, &toLevel, &toCode, &toName, &m.Buildings, &m.Households, &m.Residents}, func() error {
+			mv := m
+			if fromID != 0 {
+				mv.From = &geo.AreaRef{ID: fromID, Level: fromLevel, Code: fromCode, Name: fromName}
+			}
+			if toID != 0 {
+				mv.To = &geo.AreaRef{ID: toID, Level: toLevel, Code: toCode, Name: toName}
+			}
+			p.Moves = append(p.Moves, mv)
+			return nil
+		}); err != nil {
+			return err
+		}
+		unassigned, err := collect(qUnassigned, func(r pgx.CollectableRow) (geo.Issue, error) {
+			var is geo.Issue
+			var n int
+			var codes []string
+			var parent string
+			err := r.Scan(&parent, &n, &codes)
+			is.Kind, is.Areas = "unassigned_buildings", []string{parent}
+			is.Message = fmt.Sprintf("%d building(s) in %s would belong to none of its children (e.g. %s)", n, parent, strings.Join(codes, ", "))
+			return is, err
+		}, parents)
+		if err != nil {
+			return err
+		}
+		p.Errors = append(p.Errors, unassigned...)
+	}
+	var fc []byte
+	if err := st.tx.QueryRow(ctx, qResultGeoJSON, changed).Scan(&fc); err != nil {
+		return err
+	}
+	p.Result = fc
+	p.Valid = len(p.Errors) == 0
+	return nil
+}
+
+// qOutsideParent: the parts of changed areas outside their parent, wider than
+// the tolerance ($2, half of it) or larger than $3 m².
+const qOutsideParent = `
+SELECT ARRAY[a.code], ST_AsGeoJSON(x, 7), ST_Area(x::geography)
+FROM area a
+JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL
+JOIN area_version pv ON pv.area_id = a.parent_id AND pv.valid_to IS NULL,
+LATERAL (SELECT ST_CollectionExtract(ST_Difference(v.geom, pv.geom), 3) AS x) d
+WHERE a.id = ANY($1) AND a.retired_at IS NULL AND NOT ST_IsEmpty(x)
+  AND (ST_Area(x::geography) > $3 OR NOT ST_IsEmpty(ST_Buffer(x::geography, -($2::float8))::geometry))`
+
+// qOverlaps: overlaps between a changed area and its current siblings, wider
+// than the tolerance ($2, half of it) or larger than $3 m².
+const qOverlaps = `
+SELECT ARRAY[a.code, s.code], ST_AsGeoJSON(x, 7), ST_Area(x::geography)
+FROM area a
+JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL
+JOIN area s ON s.parent_id = a.parent_id AND s.id <> a.id AND s.retired_at IS NULL
+JOIN area_version sv ON sv.area_id = s.id AND sv.valid_to IS NULL AND sv.geom && v.geom,
+LATERAL (SELECT ST_CollectionExtract(ST_Intersection(v.geom, sv.geom), 3) AS x) d
+WHERE a.id = ANY($1) AND a.retired_at IS NULL AND NOT (s.id = ANY($1) AND s.id < a.id)
+  AND NOT ST_IsEmpty(x) AND (ST_Area(x::geography) > $3 OR NOT ST_IsEmpty(ST_Buffer(x::geography, -($2::float8))::geometry))`
+
+// qGaps: parts of a parent covered by none of its current children, wider
+// than the tolerance ($2, half of it) or larger than $4 m²; new when what
+// was not already a gap just before the edit ($3) is itself that wide or large.
+const qGaps = `
+WITH p AS (SELECT a.code, v.geom, l.gaps_are_errors
+           FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL
+           JOIN level l ON l.hierarchy = (SELECT hierarchy FROM level WHERE key = a.level)
+                       AND l.depth = (SELECT depth + 1 FROM level WHERE key = a.level)
+           WHERE a.id = $1),
+     now_children AS (SELECT v.geom FROM area c JOIN area_version v ON v.area_id = c.id AND v.valid_to IS NULL
+                      WHERE c.parent_id = $1 AND c.retired_at IS NULL),
+     before_children AS (SELECT v.geom FROM area c JOIN area_version v ON v.area_id = c.id
+                         AND v.valid_from < $3 AND (v.valid_to IS NULL OR v.valid_to >= $3)
+                         WHERE c.parent_id = $1),
+     gap AS (SELECT (ST_Dump(ST_CollectionExtract(ST_Difference(p.geom, (SELECT ST_Union(geom) FROM now_children)), 3))).geom AS g
+             FROM p WHERE EXISTS (SELECT 1 FROM now_children)),
+     before_gap AS (SELECT ST_Difference(p.geom, coalesce((SELECT ST_Union(geom) FROM before_children), 'POLYGON EMPTY'::geometry)) AS g FROM p)
+SELECT p.code, ST_AsGeoJSON(gap.g, 7), ST_Area(gap.g::geography),
+       ST_Area(n.g::geography) > $4 OR NOT ST_IsEmpty(ST_Buffer(n.g::geography, -($2::float8))::geometry),
+       p.gaps_are_errors
+FROM p, gap, before_gap, LATERAL (SELECT ST_CollectionExtract(ST_Difference(gap.g, before_gap.g), 3) AS g) n
+WHERE ST_Area(gap.g::geography) > $4 OR NOT ST_IsEmpty(ST_Buffer(gap.g::geography, -($2::float8))::geometry)`
+
+// qReassignSnapshot reassigns the snapshotted buildings with grid_of (the
+// border rule, migration 004), writing only rows whose grid changes.
+const qReassignSnapshot = `
+UPDATE building b SET grid_id = n.grid
+FROM (SELECT e.id, grid_of(x.geom, $1) AS grid FROM edit_before e JOIN building x ON x.id = e.id) n
+WHERE n.id = b.id AND b.grid_id IS DISTINCT FROM n.grid`
+
+const qMoves = `
+SELECT coalesce(f.id, 0), coalesce(f.level, ''), coalesce(f.code, ''), coalesce(f.name, ''),
+       coalesce(t.id, 0), coalesce(t.level, ''), coalesce(t.code, ''), coalesce(t.name, ''),
+       count(*), coalesce(sum(b.households), 0), coalesce(sum(b.residents), 0)
+FROM edit_before e JOIN building b ON b.id = e.id
+LEFT JOIN area f ON f.id = e.grid_id
+LEFT JOIN area t ON t.id = b.grid_id
+WHERE e.grid_id IS DISTINCT FROM b.grid_id
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+ORDER BY 3, 7`
+
+// qUnassigned: buildings that were in a child of a parent before and now are
+// only in the parent (or nowhere).
+const qUnassigned = `
+SELECT p.code, count(*), (array_agg(b.code ORDER BY b.code))[1:5]
+FROM edit_before e
+JOIN building b ON b.id = e.id
+JOIN area was ON was.id = e.grid_id
+JOIN area p ON p.id = was.parent_id
+WHERE p.id = ANY($1) AND (b.grid_id IS NULL OR b.grid_id = p.id OR b.grid_id IN (SELECT id FROM area WHERE id = p.parent_id))
+GROUP BY p.code`
+
+const qResultGeoJSON = `
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(ST_AsGeoJSON(t.*, 'geom', 7)::json), '[]'::json))
+FROM (SELECT a.id, a.level, a.code, a.name, v.id AS version, v.geom
+      FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL
+      WHERE a.id = ANY($1) AND a.retired_at IS NULL ORDER BY a.code) t`
