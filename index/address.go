@@ -298,43 +298,58 @@ func (ix *addressIndex) search(q string, limit int) ([]geo.AddressCandidate, boo
 		}
 	}
 	var hits []addressHit
-	eval := func(i int32, shared int) {
-		b := &ix.buildings[i]
-		sim := float64(similarity(shared, b.trigrams, len(qt)))
-		switch {
-		case b.norm == q || b.ref.Name == q:
-			hits = append(hits, addressHit{i, 1})
-		case strings.Contains(b.norm, q) || strings.Contains(b.ref.Name, q):
-			hits = append(hits, addressHit{i, 0.5 + float64(0.49*sim)})
-		case sim >= similarityThreshold:
-			hits = append(hits, addressHit{i, float64(0.49 * sim)})
-		}
-	}
-	for _, i := range touched {
-		eval(i, int(cnt[i]))
-	}
-	// Buildings sharing no trigram with q can still contain it when q has no
-	// word of three characters (whose inner trigrams every building
-	// containing q shares): look at every one of them then.
-	if !hasInnerTrigram(q) {
-		for i := range ix.buildings {
-			if b := &ix.buildings[i]; cnt[i] == 0 && (strings.Contains(b.norm, q) || strings.Contains(b.ref.Name, q)) {
-				eval(int32(i), 0)
-			}
-		}
-	} else {
-		// Names containing q hold every three consecutive characters of q:
-		// look at the buildings of its rarest such window.
-		var fewest []int32
+	// named says whether building i's name contains q. Names containing a q
+	// with a three-character word hold every three consecutive characters of
+	// q: only the buildings of its rarest such window need looking at.
+	inner := hasInnerTrigram(q)
+	var fewest []int32 // ascending
+	if inner {
 		first := true
 		forWindows(q, func(w string) {
 			if ps := ix.nameWindows[w]; first || len(ps) < len(fewest) {
 				fewest, first = ps, false
 			}
 		})
+	}
+	named := func(i int32) bool {
+		if inner {
+			if _, ok := slices.BinarySearch(fewest, i); !ok {
+				return false
+			}
+		}
+		return strings.Contains(ix.buildings[i].ref.Name, q)
+	}
+	eval := func(i int32, shared int, named bool) {
+		b := &ix.buildings[i]
+		sim := float64(similarity(shared, b.trigrams, len(qt)))
+		switch {
+		case b.norm == q || named && b.ref.Name == q:
+			hits = append(hits, addressHit{i, 1})
+		case named || strings.Contains(b.norm, q):
+			hits = append(hits, addressHit{i, 0.5 + float64(0.49*sim)})
+		case sim >= similarityThreshold:
+			hits = append(hits, addressHit{i, float64(0.49 * sim)})
+		}
+	}
+	for _, i := range touched {
+		eval(i, int(cnt[i]), named(i))
+	}
+	// Buildings sharing no trigram with q can still contain it when q has no
+	// word of three characters (whose inner trigrams every building
+	// containing q shares): look at every one of them then.
+	if !inner {
+		for i := range ix.buildings {
+			if cnt[i] != 0 {
+				continue
+			}
+			if nm := named(int32(i)); nm || strings.Contains(ix.buildings[i].norm, q) {
+				eval(int32(i), 0, nm)
+			}
+		}
+	} else {
 		for _, i := range fewest {
-			if cnt[i] == 0 && strings.Contains(ix.buildings[i].ref.Name, q) {
-				eval(i, 0)
+			if cnt[i] == 0 && named(i) {
+				eval(i, 0, true)
 			}
 		}
 	}
