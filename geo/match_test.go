@@ -22,7 +22,9 @@ func (f *fakeAddresses) AddressCandidates(_ context.Context, _ string, n int) ([
 	return f.cands[:min(n, len(f.cands))], nil
 }
 
-func (f *fakeAddresses) StreetPoints(context.Context, string) ([]orb.Point, error) { return f.street, nil }
+func (f *fakeAddresses) StreetPoints(context.Context, string) ([]orb.Point, error) {
+	return f.street, nil
+}
 
 func (f *fakeAddresses) LookupPoint(_ context.Context, q geo.LookupQuery) (*geo.LookupResult, error) {
 	r := geo.LookupResult{Areas: []geo.AreaRef{}, Responsible: []geo.Responsible{}, Alternatives: []geo.AreaRef{}}
