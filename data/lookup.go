@@ -182,7 +182,7 @@ func chains(ctx context.Context, db *DB, ids []int64) (map[int64][]geo.AreaRef, 
 // geo.AddressStore.AddressCandidates says: the normalised address or the name
 // equal to the query scores 1, one containing it 0.5–1, other trigram matches
 // of the address (pg_trgm, which tokenises CJK in the C.UTF-8 locale) below
-// 0.5. Names have no index: the second branch reads every name.
+// 0.5. The second branch finds names through building_name_trgm_idx.
 const qAddress = `
 SELECT code, address, name, lon, lat, score FROM (
     SELECT code, address, name, ST_X(geom) AS lon, ST_Y(geom) AS lat, length(address_norm) AS len,
