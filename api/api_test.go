@@ -118,7 +118,12 @@ func get(t *testing.T, f *fixture, path string, out any) int {
 
 type lookupResponse struct {
 	geo.LookupResult
+	Match      string                 `json:"match"`
 	Candidates []geo.AddressCandidate `json:"candidates"`
+	Grids      []struct {
+		Code      string `json:"code"`
+		Buildings int    `json:"buildings"`
+	} `json:"grids"`
 }
 
 // demoBuilding returns a generated building and the code of the generated
@@ -219,7 +224,7 @@ func TestLookupAddress(t *testing.T) {
 			}
 			return r
 		}, b.Address)
-		for _, q := range []string{b.Address, fullWidth, "浙江省杭州市" + b.Address, strings.ReplaceAll(b.Address, "号", "號")} {
+		for k, q := range []string{b.Address, fullWidth, "浙江省杭州市" + b.Address, strings.ReplaceAll(b.Address, "号", "號")} {
 			t.Run(q, func(t *testing.T) {
 				var r lookupResponse
 				if code := get(t, f, "/api/v1/lookup?address="+url.QueryEscape(q), &r); code != 200 {
@@ -230,6 +235,9 @@ func TestLookupAddress(t *testing.T) {
 				}
 				if r.Grid == nil || r.Grid.Code != grid {
 					t.Errorf("grid %v, want %s", r.Grid, grid)
+				}
+				if want := map[bool]string{true: "exact", false: "normalised"}[k == 0]; r.Match != want {
+					t.Errorf("match %q, want %q", r.Match, want)
 				}
 			})
 		}

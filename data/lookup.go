@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -176,60 +178,45 @@ func chains(ctx context.Context, db *DB, ids []int64) (map[int64][]geo.AreaRef, 
 	return out, nil
 }
 
-// qAddress ranks buildings against a normalised address: an exact match
-// scores 1, an address containing the query 0.5–1, other trigram matches
-// (pg_trgm, which tokenises CJK in the C.UTF-8 locale) below 0.5.
+// qAddress ranks buildings against a normalised address as
+// geo.AddressStore.AddressCandidates says: the normalised address or the name
+// equal to the query scores 1, one containing it 0.5–1, other trigram matches
+// of the address (pg_trgm, which tokenises CJK in the C.UTF-8 locale) below
+// 0.5. The second branch finds names through building_name_trgm_idx.
 const qAddress = `
-SELECT code, address, name, ST_X(geom), ST_Y(geom),
-       CASE WHEN address_norm = $1 THEN 1.0
-            WHEN address_norm LIKE $2 ESCAPE '\' THEN 0.5 + 0.49 * similarity(address_norm, $1)
-            ELSE 0.49 * similarity(address_norm, $1) END AS score
-FROM building
-WHERE address_norm = $1 OR address_norm LIKE $2 ESCAPE '\' OR address_norm % $1
-ORDER BY score DESC, length(address_norm), code
+SELECT code, address, name, lon, lat, score FROM (
+    SELECT code, address, name, ST_X(geom) AS lon, ST_Y(geom) AS lat, length(address_norm) AS len,
+           CASE WHEN address_norm = $1 OR name = $1 THEN 1.0
+                WHEN address_norm LIKE $2 ESCAPE '\' OR name LIKE $2 ESCAPE '\' THEN 0.5 + 0.49 * similarity(address_norm, $1)
+                ELSE 0.49 * similarity(address_norm, $1) END AS score
+    FROM building
+    WHERE address_norm = $1 OR address_norm LIKE $2 ESCAPE '\' OR address_norm % $1
+    UNION
+    SELECT code, address, name, ST_X(geom), ST_Y(geom), length(address_norm),
+           CASE WHEN address_norm = $1 OR name = $1 THEN 1.0
+                ELSE 0.5 + 0.49 * similarity(address_norm, $1) END
+    FROM building
+    WHERE name LIKE $2 ESCAPE '\'
+) c
+ORDER BY score DESC, len, code
 LIMIT $3`
 
-// addressSimilarity is the pg_trgm threshold for fuzzy matches. Measured on
-// the Shanghai addresses: a swapped house number (银城中路68号/86号) scores
-// 0.33, a street alone 0.44, an unrelated address sharing only digits and 路
-// (富城路99号/不存在路9999号) 0.23.
-const addressSimilarity = "0.3"
-
-// LookupAddress finds buildings by address and answers the point lookup for
-// the best one.
+// LookupAddress answers an address query by geo.MatchAddress.
 func (s *LookupService) LookupAddress(ctx context.Context, text string, limit int, hierarchy string) (*geo.AddressResult, error) {
-	norm := geo.NormalizeAddress(text)
-	if norm == "" {
-		return nil, geo.Errorf(geo.EInvalid, "address must contain letters or digits, got %q", text)
-	}
-	if limit <= 0 || limit > 50 {
-		limit = 10
-	}
-	cands, err := s.addressCandidates(ctx, norm, limit)
-	if err != nil {
-		return nil, err
-	}
-	res := &geo.AddressResult{Candidates: cands}
-	if len(cands) == 0 {
-		res.LookupResult = geo.LookupResult{Areas: []geo.AreaRef{}, Responsible: []geo.Responsible{}, Alternatives: []geo.AreaRef{}}
-		return res, nil
-	}
-	best := cands[0].Building
-	lr, err := s.LookupPoint(ctx, geo.LookupQuery{Point: orb.Point{best.Lon, best.Lat}, Hierarchy: hierarchy})
-	if err != nil {
-		return nil, err
-	}
-	res.LookupResult = *lr
-	return res, nil
+	return geo.MatchAddress(ctx, s, text, limit, hierarchy)
 }
 
-func (s *LookupService) addressCandidates(ctx context.Context, norm string, limit int) ([]geo.AddressCandidate, error) {
+var _ geo.AddressStore = (*LookupService)(nil)
+
+// AddressCandidates ranks the buildings for a normalised query (qAddress).
+func (s *LookupService) AddressCandidates(ctx context.Context, norm string, limit int) ([]geo.AddressCandidate, error) {
 	tx, err := s.db.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, dbErr("data.LookupAddress", err)
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true)`, addressSimilarity); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true)`,
+		strconv.FormatFloat(geo.AddressSimilarity, 'g', -1, 64)); err != nil {
 		return nil, dbErr("data.LookupAddress", err)
 	}
 	rows, err := tx.Query(ctx, qAddress, norm, "%"+escapeLike(norm)+"%", limit)
@@ -246,6 +233,35 @@ func (s *LookupService) addressCandidates(ctx context.Context, norm string, limi
 		return nil, dbErr("data.LookupAddress", err)
 	}
 	return cands, nil
+}
+
+// qStreetPoints lists the points of the buildings on a street or in a
+// compound ($1 is its normalised name escaped for LIKE and followed by %,
+// $2 its length in characters plus one): normalised address or name followed
+// by a digit.
+const qStreetPoints = `
+SELECT ST_X(geom), ST_Y(geom) FROM building
+WHERE (address_norm LIKE $1 ESCAPE '\' AND substr(address_norm, $2, 1) BETWEEN '0' AND '9')
+   OR (name LIKE $1 ESCAPE '\' AND substr(name, $2, 1) BETWEEN '0' AND '9')
+ORDER BY code`
+
+// StreetPoints returns the points of the buildings on the street or in the
+// compound norm (geo.StreetOf), in code order.
+func (s *LookupService) StreetPoints(ctx context.Context, norm string) ([]orb.Point, error) {
+	rows, err := s.db.Pool.Query(ctx, qStreetPoints, escapeLike(norm)+"%", utf8.RuneCountInString(norm)+1)
+	if err != nil {
+		return nil, dbErr("data.LookupAddress", err)
+	}
+	var out []orb.Point
+	var p orb.Point
+	_, err = pgx.ForEachRow(rows, []any{&p[0], &p[1]}, func() error {
+		out = append(out, p)
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("data.LookupAddress", err)
+	}
+	return out, nil
 }
 
 func escapeLike(s string) string {

@@ -155,13 +155,13 @@ func copyTime(t *time.Time) *time.Time {
 	return &c
 }
 
-// qSnapshotBuildings lists the buildings that have an address, for address
-// search.
+// qSnapshotBuildings lists the buildings that have an address or a name, for
+// address search.
 const qSnapshotBuildings = `
-SELECT code, address, address_norm, name, ST_X(geom), ST_Y(geom) FROM building WHERE address_norm <> ''`
+SELECT code, address, address_norm, name, ST_X(geom), ST_Y(geom) FROM building WHERE address_norm <> '' OR name <> ''`
 
-// Buildings reads every building with an address: code, address, normalised
-// address, name and point (EPSG:4326).
+// Buildings reads every building with an address or a name: code, address,
+// normalised address, name and point (EPSG:4326).
 func (s *SnapshotSource) Buildings(ctx context.Context) ([]geo.Building, error) {
 	rows, err := s.db.Pool.Query(ctx, qSnapshotBuildings)
 	if err != nil {

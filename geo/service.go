@@ -66,10 +66,14 @@ type AddressCandidate struct {
 	Score    float64     `json:"score"`
 }
 
-// AddressResult answers an address lookup: the candidates, best first, and
-// the point lookup of the best one (all zero when there is none).
+// AddressResult answers an address lookup (MatchAddress): how it matched,
+// the candidates, best first, the grids of a street, and the point lookup of
+// the building found, which is filled only for MatchExact and MatchNormalised
+// (otherwise Grid is nil and the lists are empty).
 type AddressResult struct {
+	Match      MatchKind          `json:"match"`
 	Candidates []AddressCandidate `json:"candidates"`
+	Grids      []StreetGrid       `json:"grids"` // MatchStreet only, by code
 	LookupResult
 }
 

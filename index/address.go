@@ -9,14 +9,16 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/paulmach/orb"
+
 	"gridmap/geo"
 )
 
 // Address search in memory, ranked exactly as data.LookupService ranks it in
 // SQL (qAddress):
 //
-//	score = 1                      when address_norm = q
-//	        0.5 + 0.49·sim(a, q)   when address_norm contains q
+//	score = 1                      when address_norm = q or name = q
+//	        0.5 + 0.49·sim(a, q)   when address_norm or name contains q
 //	        0.49·sim(a, q)         when sim(a, q) >= 0.3 (pg_trgm's % operator)
 //	ORDER BY score DESC, length(address_norm), code LIMIT n
 //
@@ -135,28 +137,47 @@ type addressBuilding struct {
 	trigrams int // distinct trigrams of norm
 }
 
-// addressIndex finds buildings by normalised address. It is immutable.
-// Every candidate shares a trigram with the query, except buildings that
-// contain a query without a three-character word (see search): a building
-// equal to the query shares all of them.
+// addressIndex finds buildings by normalised address or name. It is
+// immutable. Every candidate shares a trigram with the query, except
+// buildings whose name contains the query (found through nameWindows) and
+// buildings that contain a query without a three-character word (see search):
+// a building equal to the query shares all of them.
 type addressIndex struct {
-	buildings []addressBuilding
-	postings  map[trigram][]int32 // ascending building positions
+	buildings   []addressBuilding
+	postings    map[trigram][]int32 // ascending building positions
+	nameWindows map[string][]int32  // every three consecutive characters of a name → ascending positions
+	byNorm      []int32             // positions with an address, by normalised address
+	byName      []int32             // positions with a name, by name
 }
 
 // newAddressIndex indexes buildings; trigrams gives the trigrams of a norm
 // that trigramsOf cannot make (from PostgreSQL), keyed by the norm.
 func newAddressIndex(bs []geo.Building, trigrams map[string][]trigram) *addressIndex {
 	ix := &addressIndex{postings: map[trigram][]int32{}}
+	ix.nameWindows = map[string][]int32{}
 	for _, b := range bs {
-		if b.AddressNorm == "" {
+		if b.AddressNorm == "" && b.Name == "" {
 			continue
 		}
-		ts, ok := trigramsOf(b.AddressNorm)
-		if !ok {
-			ts = trigrams[b.AddressNorm]
+		var ts []trigram
+		if b.AddressNorm != "" {
+			var ok bool
+			if ts, ok = trigramsOf(b.AddressNorm); !ok {
+				ts = trigrams[b.AddressNorm]
+			}
 		}
 		i := int32(len(ix.buildings))
+		if b.AddressNorm != "" {
+			ix.byNorm = append(ix.byNorm, i)
+		}
+		if b.Name != "" {
+			ix.byName = append(ix.byName, i)
+			forWindows(b.Name, func(w string) {
+				if ps := ix.nameWindows[w]; len(ps) == 0 || ps[len(ps)-1] != i {
+					ix.nameWindows[w] = append(ps, i)
+				}
+			})
+		}
 		ix.buildings = append(ix.buildings, addressBuilding{
 			ref:     geo.BuildingRef{Code: b.Code, Address: b.Address, Name: b.Name, Lon: b.Point[0], Lat: b.Point[1]},
 			norm:    b.AddressNorm,
@@ -166,7 +187,56 @@ func newAddressIndex(bs []geo.Building, trigrams map[string][]trigram) *addressI
 			ix.postings[t] = append(ix.postings[t], i)
 		}
 	}
+	slices.SortFunc(ix.byNorm, func(a, b int32) int { return strings.Compare(ix.buildings[a].norm, ix.buildings[b].norm) })
+	slices.SortFunc(ix.byName, func(a, b int32) int { return strings.Compare(ix.buildings[a].ref.Name, ix.buildings[b].ref.Name) })
 	return ix
+}
+
+// forWindows calls f with every run of three consecutive characters of s.
+func forWindows(s string, f func(string)) {
+	var starts [3]int // byte offsets of the last three characters
+	n := 0
+	for i := range s {
+		if n >= 3 {
+			f(s[starts[n%3]:i])
+		}
+		starts[n%3] = i
+		n++
+	}
+	if n >= 3 {
+		f(s[starts[n%3]:])
+	}
+}
+
+// streetPoints returns the points of the buildings whose normalised address
+// or name is q followed by a digit (geo.StreetOf), in code order.
+func (ix *addressIndex) streetPoints(q string) []orb.Point {
+	var on []int32
+	for _, r := range []struct {
+		sorted []int32
+		key    func(int32) string
+	}{
+		{ix.byNorm, func(i int32) string { return ix.buildings[i].norm }},
+		{ix.byName, func(i int32) string { return ix.buildings[i].ref.Name }},
+	} {
+		lo, _ := slices.BinarySearchFunc(r.sorted, q, func(i int32, q string) int { return strings.Compare(r.key(i), q) })
+		for _, i := range r.sorted[lo:] {
+			k := r.key(i)
+			if !strings.HasPrefix(k, q) {
+				break
+			}
+			if geo.StreetOf(k, q) {
+				on = append(on, i)
+			}
+		}
+	}
+	slices.SortFunc(on, func(a, b int32) int { return strings.Compare(ix.buildings[a].ref.Code, ix.buildings[b].ref.Code) })
+	on = slices.Compact(on)
+	out := make([]orb.Point, len(on))
+	for k, i := range on {
+		out[k] = orb.Point{ix.buildings[i].ref.Lon, ix.buildings[i].ref.Lat}
+	}
+	return out
 }
 
 // unsafeNorms lists the distinct norms among bs whose trigrams must come
@@ -186,9 +256,9 @@ func unsafeNorms(bs []geo.Building) []string {
 	return out
 }
 
-// similarityThreshold is data's addressSimilarity, compared as pg_trgm does:
+// similarityThreshold is geo.AddressSimilarity, compared as pg_trgm does:
 // the float4 similarity widened to double against the double setting.
-const similarityThreshold = 0.3
+const similarityThreshold = geo.AddressSimilarity
 
 // similarity is pg_trgm's cnt_sml: float4 shared / (len1 + len2 - shared).
 func similarity(shared, len1, len2 int) float32 {
@@ -228,28 +298,58 @@ func (ix *addressIndex) search(q string, limit int) ([]geo.AddressCandidate, boo
 		}
 	}
 	var hits []addressHit
-	eval := func(i int32, shared int) {
+	// named says whether building i's name contains q. Names containing a q
+	// with a three-character word hold every three consecutive characters of
+	// q: only the buildings of its rarest such window need looking at.
+	inner := hasInnerTrigram(q)
+	var fewest []int32 // ascending
+	if inner {
+		first := true
+		forWindows(q, func(w string) {
+			if ps := ix.nameWindows[w]; first || len(ps) < len(fewest) {
+				fewest, first = ps, false
+			}
+		})
+	}
+	named := func(i int32) bool {
+		if inner {
+			if _, ok := slices.BinarySearch(fewest, i); !ok {
+				return false
+			}
+		}
+		return strings.Contains(ix.buildings[i].ref.Name, q)
+	}
+	eval := func(i int32, shared int, named bool) {
 		b := &ix.buildings[i]
 		sim := float64(similarity(shared, b.trigrams, len(qt)))
 		switch {
-		case b.norm == q:
+		case b.norm == q || named && b.ref.Name == q:
 			hits = append(hits, addressHit{i, 1})
-		case strings.Contains(b.norm, q):
+		case named || strings.Contains(b.norm, q):
 			hits = append(hits, addressHit{i, 0.5 + float64(0.49*sim)})
 		case sim >= similarityThreshold:
 			hits = append(hits, addressHit{i, float64(0.49 * sim)})
 		}
 	}
 	for _, i := range touched {
-		eval(i, int(cnt[i]))
+		eval(i, int(cnt[i]), named(i))
 	}
 	// Buildings sharing no trigram with q can still contain it when q has no
 	// word of three characters (whose inner trigrams every building
 	// containing q shares): look at every one of them then.
-	if !hasInnerTrigram(q) {
+	if !inner {
 		for i := range ix.buildings {
-			if cnt[i] == 0 && strings.Contains(ix.buildings[i].norm, q) {
-				eval(int32(i), 0)
+			if cnt[i] != 0 {
+				continue
+			}
+			if nm := named(int32(i)); nm || strings.Contains(ix.buildings[i].norm, q) {
+				eval(int32(i), 0, nm)
+			}
+		}
+	} else {
+		for _, i := range fewest {
+			if cnt[i] == 0 && named(i) {
+				eval(i, 0, true)
 			}
 		}
 	}

@@ -90,15 +90,18 @@ func TestAddressesMatchPostGIS(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	var addrs []string
-	rows, err := db.Pool.Query(ctx, `SELECT address FROM building WHERE address <> '' ORDER BY code`)
+	var addrs, names []string
+	rows, err := db.Pool.Query(ctx, `SELECT address, name FROM building WHERE address <> '' ORDER BY code`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
-		var a string
-		rows.Scan(&a)
+		var a, n string
+		rows.Scan(&a, &n)
 		addrs = append(addrs, a)
+		if n != "" {
+			names = append(names, n)
+		}
 	}
 	if rows.Err() != nil || len(addrs) < 10000 {
 		t.Fatalf("%d addresses (%v), want the demo's, Shanghai's and Liechtenstein's", len(addrs), rows.Err())
@@ -106,7 +109,13 @@ func TestAddressesMatchPostGIS(t *testing.T) {
 	ls := data.NewLookupService(db)
 	before := svc.Stats().AddressFallbacks
 	var withCands, fuzzy int
-	for i, q := range addressQueries(addrs, 3000, 5) {
+	kinds := map[geo.MatchKind]int{}
+	queries := addressQueries(addrs, 3000, 5)
+	for i := 0; i < 300 && len(names) > 0; i++ { // a building's name, its compound's name
+		n := names[(i*7919)%len(names)]
+		queries = append(queries, n, strings.TrimRight(n, "0123456789栋"))
+	}
+	for i, q := range queries {
 		limit := []int{0, 1, 10, 50}[i%4]
 		want, werr := ls.LookupAddress(ctx, q, limit, "")
 		got, gerr := svc.LookupAddress(ctx, q, limit, "")
@@ -122,6 +131,7 @@ func TestAddressesMatchPostGIS(t *testing.T) {
 			t.Errorf("%q (limit %d):\n index: %.1500s\n  want: %.1500s", q, limit, gj, wj)
 			continue
 		}
+		kinds[want.Match]++
 		if len(want.Candidates) > 0 {
 			withCands++
 			if want.Candidates[len(want.Candidates)-1].Score < 0.5 {
@@ -130,7 +140,12 @@ func TestAddressesMatchPostGIS(t *testing.T) {
 		}
 	}
 	fallbacks := svc.Stats().AddressFallbacks - before
-	t.Logf("%d queries with candidates, %d reaching fuzzy matches; %d went to PostGIS", withCands, fuzzy, fallbacks)
+	t.Logf("%d queries with candidates, %d reaching fuzzy matches; %d went to PostGIS; matches %v", withCands, fuzzy, fallbacks, kinds)
+	for _, k := range []geo.MatchKind{geo.MatchExact, geo.MatchNormalised, geo.MatchApproximate, geo.MatchStreet, geo.MatchNone} {
+		if kinds[k] < 20 {
+			t.Errorf("only %d queries matched %q: the test does not compare that answer", kinds[k], k)
+		}
+	}
 	if withCands < 2000 || fuzzy < 300 {
 		t.Errorf("only %d queries found candidates and %d fuzzy ones: the test does not exercise ranking", withCands, fuzzy)
 	}

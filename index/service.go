@@ -525,38 +525,55 @@ func parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// LookupAddress finds buildings by normalised address, ranked as PostGIS
-// ranks them (see address.go), and answers the point lookup of the best one;
-// from memory when both indexes are loaded and the query has only
-// characters whose trigrams this package reproduces, otherwise from the
-// fallback.
+// LookupAddress answers an address query by geo.MatchAddress, ranked as
+// PostGIS ranks it (see address.go); from memory when both indexes are
+// loaded and the query has only characters whose trigrams this package
+// reproduces, otherwise from the fallback.
 func (s *Service) LookupAddress(ctx context.Context, text string, limit int, hierarchy string) (*geo.AddressResult, error) {
 	norm := geo.NormalizeAddress(text)
-	if norm == "" {
-		return nil, geo.Errorf(geo.EInvalid, "address must contain letters or digits, got %q", text)
-	}
-	if limit <= 0 || limit > 50 {
-		limit = 10
-	}
 	st, ax := s.current(nil), s.addr.Load()
-	if st == nil || ax == nil || !s.addrUsable.Load() {
-		s.addressFallbacks.Add(1)
+	if _, ok := trigramsOf(norm); norm == "" || !ok || st == nil || ax == nil || !s.addrUsable.Load() {
+		if norm != "" {
+			s.addressFallbacks.Add(1)
+		}
 		return s.fallback.LookupAddress(ctx, text, limit, hierarchy)
 	}
-	cands, ok := ax.search(norm, limit)
-	if !ok {
-		s.addressFallbacks.Add(1)
-		return s.fallback.LookupAddress(ctx, text, limit, hierarchy)
+	return geo.MatchAddress(ctx, &memoryAddresses{st: st, ax: ax, today: civilDay(s.cfg.Now())}, text, limit, hierarchy)
+}
+
+// memoryAddresses is one state of the indexes as a geo.AddressStore.
+type memoryAddresses struct {
+	st    *state
+	ax    *addressIndex
+	today int32 // civilDay
+}
+
+func (m *memoryAddresses) AddressCandidates(ctx context.Context, norm string, n int) ([]geo.AddressCandidate, error) {
+	cands, _ := m.ax.search(norm, n) // LookupAddress checked that it can
+	return cands, nil
+}
+
+func (m *memoryAddresses) StreetPoints(ctx context.Context, norm string) ([]orb.Point, error) {
+	return m.ax.streetPoints(norm), nil
+}
+
+func (m *memoryAddresses) LookupPoint(ctx context.Context, q geo.LookupQuery) (*geo.LookupResult, error) {
+	lr := m.st.lookup(q.Point, hierarchyOr(q.Hierarchy), m.today)
+	return &lr, nil
+}
+
+// LookupPoints answers on today (geo.MatchAddress passes no date).
+func (m *memoryAddresses) LookupPoints(ctx context.Context, pts []orb.Point, _ *time.Time, hierarchy string) ([]geo.LookupResult, error) {
+	out := make([]geo.LookupResult, len(pts))
+	for i, p := range pts {
+		out[i] = m.st.lookup(p, hierarchyOr(hierarchy), m.today)
 	}
-	res := &geo.AddressResult{Candidates: cands}
-	if len(cands) == 0 {
-		res.LookupResult = geo.LookupResult{Areas: []geo.AreaRef{}, Responsible: []geo.Responsible{}, Alternatives: []geo.AreaRef{}}
-		return res, nil
+	return out, nil
+}
+
+func hierarchyOr(h string) string {
+	if h == "" {
+		return geo.DefaultHierarchy
 	}
-	if hierarchy == "" {
-		hierarchy = geo.DefaultHierarchy
-	}
-	best := cands[0].Building
-	res.LookupResult = st.lookup(orb.Point{best.Lon, best.Lat}, hierarchy, civilDay(s.cfg.Now()))
-	return res, nil
+	return h
 }

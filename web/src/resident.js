@@ -21,10 +21,27 @@ const list = $("#suggestions");
 let suggestTimer = 0;
 let suggestSeq = 0;
 
+// Suggestions and the search ask the same question of the same matcher
+// (/api/v1/lookup?address=), with the same number of candidates, so what is
+// offered while typing is what Enter answers.
+const CANDIDATES = 8;
+
+function candidateLabel(b) {
+  return [h("span", {}, b.address), b.name ? h("small", {}, " " + b.name) : null];
+}
+
 function closeSuggestions() {
   list.hidden = true;
   input.setAttribute("aria-expanded", "false");
   list.replaceChildren();
+}
+
+// cancelSuggestions closes the list and drops the suggestions still on their
+// way, which must not reopen it.
+function cancelSuggestions() {
+  clearTimeout(suggestTimer);
+  suggestSeq++;
+  closeSuggestions();
 }
 
 input.addEventListener("input", () => {
@@ -35,15 +52,15 @@ input.addEventListener("input", () => {
     const seq = ++suggestSeq;
     let res;
     try {
-      res = await getJSON("/api/v1/buildings?" + qs({ q, limit: 8 }));
+      res = await getJSON("/api/v1/lookup?" + qs({ address: q, limit: CANDIDATES }));
     } catch {
       return; // suggestions are a convenience; the search itself reports errors
     }
-    if (seq !== suggestSeq) return; // a newer keystroke answered first
-    if (!res.buildings.length) return closeSuggestions();
-    show(list, res.buildings.map((b) =>
-      h("li", { role: "option", tabindex: "-1", dataset: { address: b.address } },
-        h("span", {}, b.address), b.name ? h("small", {}, " " + b.name) : null)));
+    if (seq !== suggestSeq) return; // a newer keystroke (or the search) answered first
+    list.dataset.answered = q; // the text the list answers
+    if (!res.candidates.length) return closeSuggestions();
+    show(list, res.candidates.map(({ building: b }) =>
+      h("li", { role: "option", tabindex: "-1", dataset: { address: b.address } }, ...candidateLabel(b))));
     list.hidden = false;
     input.setAttribute("aria-expanded", "true");
   }, 150);
@@ -73,7 +90,7 @@ input.addEventListener("keydown", (e) => {
 
 $("#search").addEventListener("submit", (e) => {
   e.preventDefault();
-  closeSuggestions();
+  cancelSuggestions();
   const address = input.value.trim();
   if (address) search({ address });
 });
@@ -93,14 +110,18 @@ function message(kind, text) {
   show($("#result"), h("p", { class: `msg ${kind}`, role: kind === "warn" ? "alert" : null }, text));
 }
 
+// found says whether an address answer names one building (exact or
+// normalised match): only then is its grid the answer.
+const found = (result) => result.match === "exact" || result.match === "normalised";
+
 async function search(params) {
   history.replaceState(null, "", "?" + qs(params));
   $("#result").dataset.state = "searching";
   message("info", t("resident.searching"));
   try {
-    const result = await getJSON("/api/v1/lookup?" + qs(params));
+    const result = await getJSON("/api/v1/lookup?" + qs(params.address ? { ...params, limit: CANDIDATES } : params));
     let building = null;
-    if (result.candidates && result.candidates.length && result.grid) {
+    if (found(result) && result.grid) {
       // The building's own page data adds its building leader.
       building = await getJSON("/api/v1/buildings/" + encodeURIComponent(result.candidates[0].building.code));
     }
@@ -117,10 +138,12 @@ async function render() {
   const { params, result, building } = last;
   const map = await mapReady;
   const box = $("#result");
-  if (result.candidates && result.candidates.length === 0) {
-    box.dataset.state = "not-found";
+  if (result.match && !found(result)) {
     map.setGeoJSON("grid", null);
     map.setGeoJSON("place", null);
+    if (result.match === "street") return show(box, streetView(params.address, result.grids));
+    if (result.match === "approximate") return show(box, didYouMean(params.address, result.candidates));
+    box.dataset.state = "not-found";
     return show(box, h("p", { class: "msg warn", role: "alert", id: "not-found" }, t("resident.notFound", { address: params.address })));
   }
   const place = result.candidates
@@ -156,6 +179,29 @@ async function render() {
   fitTo(map, fc, 30);
 }
 
+// didYouMean asks which of the candidates was meant; a tap searches it.
+function didYouMean(address, candidates) {
+  $("#result").dataset.state = "did-you-mean";
+  return [
+    h("p", { class: "msg warn", role: "alert", id: "did-you-mean" }, t("resident.didYouMean", { address })),
+    h("ul", { class: "candidates", id: "candidates" }, ...candidates.map(({ building: b }) =>
+      h("li", {}, h("button", { type: "button", class: "secondary", dataset: { address: b.address },
+        onclick: () => { input.value = b.address; search({ address: b.address }); } }, ...candidateLabel(b))))),
+  ];
+}
+
+// streetView lists the grids a street (or compound) crosses: the resident
+// picks a house number, or a grid's page.
+function streetView(address, grids) {
+  $("#result").dataset.state = "street";
+  return [
+    h("p", { class: "msg info", id: "street" }, t("resident.street", { address, count: grids.length })),
+    h("ul", { class: "street-grids", id: "street-grids" }, ...grids.map((g) =>
+      h("li", { dataset: { code: g.code } }, h("a", { href: `/g/${g.code}` }, g.name), " ",
+        h("small", {}, t("resident.street.buildings", { count: g.buildings }))))),
+  ];
+}
+
 function ensureLayers(map) {
   if (map.getLayer("grid-fill")) return;
   map.addLayer({ id: "grid-fill", type: "fill", source: "grid", paint: { "fill-color": "#c8102e", "fill-opacity": 0.12 } });
@@ -172,6 +218,9 @@ mapReady.then((map) => {
   map.setGeoJSON("place", null);
   ensureLayers(map);
   map.on("click", (e) => {
+    // The box no longer describes what is shown.
+    input.value = "";
+    cancelSuggestions();
     const [lon, lat] = map.fromDisplay([e.lngLat.lng, e.lngLat.lat]);
     search({ lon: lon.toFixed(7), lat: lat.toFixed(7) });
   });
