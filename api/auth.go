@@ -308,7 +308,8 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]string{"token": token})
 }
 
-// decodeJSON reads one JSON object of a known shape from the body.
+// decodeJSON reads one JSON object of a known shape from the body and holds
+// every string in it to geo.CheckText (checkJSONText).
 func decodeJSON(r *http.Request, v any) error {
 	if ct := strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0]); ct != "application/json" {
 		return geo.Errorf(geo.EInvalid, "Content-Type must be application/json, got %q", r.Header.Get("Content-Type"))
@@ -325,5 +326,5 @@ func decodeJSON(r *http.Request, v any) error {
 	if dec.More() {
 		return geo.Errorf(geo.EInvalid, "body must hold one JSON object")
 	}
-	return nil
+	return checkJSONText(v)
 }

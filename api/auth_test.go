@@ -36,7 +36,7 @@ type editFixture struct {
 	password string
 }
 
-func newEditFixture(t *testing.T, name string, cfg api.Config) *editFixture {
+func newEditFixture(t *testing.T, name string, cfg api.Config, opts ...func(*api.Server)) *editFixture {
 	t.Helper()
 	db, _, err := dbtest.Open(os.Getenv("GRIDMAP_TEST_DATABASE_URL"), name)
 	if err != nil {
@@ -88,10 +88,14 @@ func newEditFixture(t *testing.T, name string, cfg api.Config) *editFixture {
 			t.Fatal(err)
 		}
 	}
-	s := api.NewServer(cfg, api.Server{
+	deps := api.Server{
 		Lookup: data.NewLookupService(db), Areas: as, Buildings: data.NewBuildingService(db), People: data.NewPersonService(db),
 		Auth: auth, Edits: data.NewEditor(db), Ready: db.Ready, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, prometheus.NewRegistry())
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	s := api.NewServer(cfg, deps, prometheus.NewRegistry())
 	f.srv = httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
 	return f

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -164,9 +165,15 @@ func (s *Server) routes() {
 	s.tileRoutes(r)
 	s.pageRoutes(r)
 	if s.Web != nil {
-		r.PathPrefix("/").Handler(s.Web)
+		// Everything else is the web's, except /api/: an unknown API path or
+		// method is the JSON 404 or 405 of the handlers above, not a page.
+		// (No path matcher: in mux 1.8.1 a matching one would clear the method
+		// mismatch recorded by the API routes, and 405 would become the web's 404.)
+		r.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool {
+			return !strings.HasPrefix(r.URL.Path, "/api/")
+		}).Handler(s.Web)
 	}
-	r.Use(s.instrument, s.recoverPanics, s.limitBody, s.identify, s.rateLimit)
+	r.Use(s.instrument, s.recoverPanics, s.limitBody, s.identify, s.rateLimit, s.checkText)
 	s.router = r
 }
 
