@@ -269,7 +269,7 @@ func (c *Cache) fly(ctx context.Context, f *flight, q Query) {
 		res, err = encodeTile(raw)
 	}
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		err = &geo.Error{Code: geo.EInternal, Message: "tile " + tileString(q.Tile) + " took longer than " + c.cfg.Timeout.String(), Err: err}
+		err = &geo.Error{Code: geo.ETimeout, Message: "tile " + tileString(q.Tile) + " took longer than " + c.cfg.Timeout.String(), Err: err}
 	}
 	c.mu.Lock()
 	if c.flights[f.key] == f {

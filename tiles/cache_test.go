@@ -462,8 +462,8 @@ func TestCancellation(t *testing.T) {
 		sc, _ := newTestCache(t, slow, Config{Timeout: 20 * time.Millisecond})
 		_, err := sc.Tile(context.Background(), Areas, maptile.New(0, 0, 0))
 		var ge *geo.Error
-		if !errors.As(err, &ge) || ge.Code != geo.EInternal || ge.Message != "tile 0/0/0 took longer than 20ms" {
-			t.Errorf("got %v, want an internal error (logged) saying the tile took longer than 20ms", err)
+		if !errors.As(err, &ge) || ge.Code != geo.ETimeout || ge.Message != "tile 0/0/0 took longer than 20ms" {
+			t.Errorf("got %v, want a timeout (504) saying the tile took longer than 20ms", err)
 		}
 	})
 }
