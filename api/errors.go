@@ -9,6 +9,10 @@ import (
 	"gridmap/geo"
 )
 
+// retryAfterUnavailable is the Retry-After (seconds) of a 503: how soon a
+// client may try again when the database cannot be reached.
+const retryAfterUnavailable = "5"
+
 // errMethod is the code for a method a route does not take (405).
 const errMethod = "method_not_allowed"
 
@@ -65,6 +69,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status >= 500 {
 		s.Log.Error("internal error", "route", r.URL.Path, "err", err)
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 	}
 	writeJSON(w, status, body)
 }

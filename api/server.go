@@ -131,19 +131,19 @@ func (s *Server) routes() {
 		r.HandleFunc("/api/v1"+path, h).Methods(methods...)
 	}
 	v1("/openapi.json", s.handleOpenAPI, http.MethodGet)
-	v1("/lookup", s.handleLookup, http.MethodGet)
-	v1("/lookup/batch", s.handleLookupBatch, http.MethodPost)
-	v1("/levels", s.handleLevels, http.MethodGet)
-	v1("/areas", s.handleAreas, http.MethodGet)
-	v1("/areas.geojson", s.handleAreasGeoJSON, http.MethodGet)
-	v1("/areas/{key}.geojson", s.handleAreaGeoJSON, http.MethodGet)
-	v1("/areas/{key}", s.handleArea, http.MethodGet)
-	v1("/areas/{key}/children", s.handleAreaChildren, http.MethodGet)
-	v1("/areas/{key}/versions", s.handleAreaVersions, http.MethodGet)
-	v1("/areas/{key}/responsible", s.handleAreaResponsible, http.MethodGet)
-	v1("/buildings", s.handleBuildings, http.MethodGet)
-	v1("/buildings/{code}", s.handleBuilding, http.MethodGet)
-	v1("/photos/{id:[0-9]+}", s.handlePhoto, http.MethodGet)
+	v1("/lookup", s.handle(s.handleLookup), http.MethodGet)
+	v1("/lookup/batch", s.handle(s.handleLookupBatch), http.MethodPost)
+	v1("/levels", s.handle(s.handleLevels), http.MethodGet)
+	v1("/areas", s.handle(s.handleAreas), http.MethodGet)
+	v1("/areas.geojson", s.handle(s.handleAreasGeoJSON), http.MethodGet)
+	v1("/areas/{key}.geojson", s.handle(s.handleAreaGeoJSON), http.MethodGet)
+	v1("/areas/{key}", s.handle(s.handleArea), http.MethodGet)
+	v1("/areas/{key}/children", s.handle(s.handleAreaChildren), http.MethodGet)
+	v1("/areas/{key}/versions", s.handle(s.handleAreaVersions), http.MethodGet)
+	v1("/areas/{key}/responsible", s.handle(s.handleAreaResponsible), http.MethodGet)
+	v1("/buildings", s.handle(s.handleBuildings), http.MethodGet)
+	v1("/buildings/{code}", s.handle(s.handleBuilding), http.MethodGet)
+	v1("/photos/{id:[0-9]+}", s.handle(s.handlePhoto), http.MethodGet)
 	if s.Edits != nil {
 		v1("/areas/{key}/stats", s.handleStats, http.MethodGet)
 	}
@@ -151,7 +151,7 @@ func (s *Server) routes() {
 		v1("/login", s.handleLogin, http.MethodPost)
 		v1("/logout", s.staff(geo.UserViewer, s.handleLogout), http.MethodPost)
 		v1("/session", s.handleSession, http.MethodGet)
-		v1("/tokens", s.staff(geo.UserViewer, s.handleCreateToken), http.MethodPost)
+		v1("/tokens", s.staff(geo.UserViewer, s.handle(s.handleCreateToken)), http.MethodPost)
 		v1("/edits/preview", s.staff(geo.UserEditor, s.handleEditPreview), http.MethodPost)
 		v1("/edits", s.staff(geo.UserEditor, s.handleEditApply), http.MethodPost)
 		v1("/areas/{key}", s.staff(geo.UserEditor, s.handleRename), http.MethodPatch)
@@ -273,11 +273,20 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// handleReadyz answers 200 {"status":"ready"} or 503 {"status":"not ready",
+// "code","reason"}: what is wrong (database unreachable, migrations pending,
+// lookup index loading) in our words, never connection details; the cause is
+// logged.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if s.Ready != nil {
 		if err := s.Ready(r.Context()); err != nil {
 			s.Log.Warn("not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reason": err.Error()})
+			reason := geo.ErrorMessage(err)
+			if geo.ErrorCode(err) == geo.EInternal {
+				reason = "an internal check failed; see the server's log"
+			}
+			w.Header().Set("Retry-After", retryAfterUnavailable)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "code": geo.ErrorCode(err), "reason": reason})
 			return
 		}
 	}

@@ -350,7 +350,7 @@ func dayTime(day int32) time.Time {
 }
 
 // errLoading is what Ready says while the index cannot answer.
-var errLoading = geo.Errorf(geo.EInternal, "index loading")
+var errLoading = geo.Errorf(geo.EUnavailable, "the lookup index is loading")
 
 // Ready reports nil once the index is loaded and current; until then (and
 // after the change feed lost its connection, until reloaded) lookups go to
