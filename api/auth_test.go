@@ -27,6 +27,7 @@ import (
 type editFixture struct {
 	srv      *httptest.Server
 	db       *data.DB
+	url      string // the database's URL
 	ds       *demo.Dataset
 	comm     demo.Area // the editor's community
 	other    demo.Area // another community
@@ -38,7 +39,7 @@ type editFixture struct {
 
 func newEditFixture(t *testing.T, name string, cfg api.Config, opts ...func(*api.Server)) *editFixture {
 	t.Helper()
-	db, _, err := dbtest.Open(os.Getenv("GRIDMAP_TEST_DATABASE_URL"), name)
+	db, dbURL, err := dbtest.Open(os.Getenv("GRIDMAP_TEST_DATABASE_URL"), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func newEditFixture(t *testing.T, name string, cfg api.Config, opts ...func(*api
 	if _, err := data.NewImporter(db).LoadDataset(ctx, ds.GeoDataset(), geo.ImportOptions{Author: "test", Strict: true}); err != nil {
 		t.Fatal(err)
 	}
-	f := &editFixture{db: db, ds: ds, password: "correct horse battery"}
+	f := &editFixture{db: db, url: dbURL, ds: ds, password: "correct horse battery"}
 	for _, a := range ds.Areas {
 		if a.Level == "community" {
 			if f.comm.Code == "" {

@@ -173,7 +173,7 @@ func (s *Server) routes() {
 			return !strings.HasPrefix(r.URL.Path, "/api/")
 		}).Handler(s.Web)
 	}
-	r.Use(s.instrument, s.recoverPanics, s.limitBody, s.identify, s.rateLimit, s.checkText)
+	r.Use(s.instrument, s.markStale, s.recoverPanics, s.limitBody, s.identify, s.rateLimit, s.checkText)
 	s.router = r
 }
 

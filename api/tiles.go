@@ -62,7 +62,7 @@ func (s *Server) tileRoutes(r *mux.Router) {
 func allowAnyOrigin(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "ETag, X-Tile-Cache, Content-Length")
+	h.Set("Access-Control-Expose-Headers", "ETag, X-Tile-Cache, X-Data-Stale, Content-Length")
 }
 
 // handlePreflight answers a CORS preflight for the map routes.
