@@ -96,7 +96,7 @@ type Cache struct {
 	// stale holds the tiles of the last reset that dropped any, served (marked
 	// stale) only when a miss cannot be answered because the database is
 	// unreachable; dropped when the attributes reload, i.e. the database is back.
-	stale map[key]Tile
+	stale   map[key]Tile
 	epoch   uint64 // raised by every reset; flights of an older epoch are not stored
 	ready   bool   // area attributes loaded since the last reset: results may be stored
 	day     time.Time
