@@ -1,13 +1,16 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"gridmap/api"
 	"gridmap/web"
@@ -145,5 +148,44 @@ func TestUnknownAPIPathsAndMethodsAnswerJSON(t *testing.T) {
 	res, _ := c.doRaw(t, "GET", "/some/page", "", nil)
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 		t.Errorf("a non-API path went to %s, want the web handler", ct)
+	}
+}
+
+// TestBatchBodyFarOverTheLimitIs413 pins a batch body far over its limit
+// resetting the connection instead of answering 413. The client here is one
+// that writes its whole request before it reads (as Python's http.client
+// does); with a declared length and without one (chunked).
+func TestBatchBodyFarOverTheLimitIs413(t *testing.T) {
+	f := newEdgeFixture(t, "api_toolarge", api.Config{MaxBodyBytes: 1 << 10, MaxBatchBodyBytes: 64 << 10})
+	body := []byte(`{"points":[` + strings.Repeat(`{"lon":120.13,"lat":30.28},`, (32<<20)/27) + `{"lon":120.13,"lat":30.28}]}`)
+	host := strings.TrimPrefix(f.srv.URL, "http://")
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprint("chunked=", chunked), func(t *testing.T) {
+			conn, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(time.Minute))
+			w := bufio.NewWriter(conn)
+			fmt.Fprintf(w, "POST /api/v1/lookup/batch HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n", host)
+			if chunked {
+				fmt.Fprintf(w, "Transfer-Encoding: chunked\r\n\r\n%x\r\n", len(body))
+				w.Write(body)
+				w.WriteString("\r\n0\r\n\r\n")
+			} else {
+				fmt.Fprintf(w, "Content-Length: %d\r\n\r\n", len(body))
+				w.Write(body)
+			}
+			if err := w.Flush(); err != nil {
+				t.Fatalf("sending %d MB: %v, want the server to take the body and answer 413", len(body)>>20, err)
+			}
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("reading the answer: %v", err)
+			}
+			out, _ := io.ReadAll(res.Body)
+			wantJSONError(t, "batch far over the limit", res, out, 413, "limit")
+		})
 	}
 }

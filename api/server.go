@@ -5,6 +5,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -208,6 +210,9 @@ func (w *statusWriter) Flush() {
 	}
 }
 
+// Unwrap lets http.ResponseController reach the connection (limitBody).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // instrument logs one line per request and counts it. It logs the route
 // template, never the query string: residents' coordinates stay out of logs.
 func (s *Server) instrument(next http.Handler) http.Handler {
@@ -252,21 +257,59 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+// maxDrainBytes is how much of a body over the limit is read and thrown
+// away after the 413 (the server's ReadTimeout bounds it in time too).
+// Clients that send the whole body before reading the answer (Python's
+// http.client, many scripts) otherwise get a reset connection, not the 413.
+const maxDrainBytes = 1 << 30
+
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := s.cfg.MaxBodyBytes
 		if r.URL.Path == "/api/v1/lookup/batch" {
 			limit = s.cfg.MaxBatchBodyBytes
 		}
+		rc := http.NewResponseController(w)
 		if r.ContentLength > limit {
+			rc.EnableFullDuplex() // the 413 is sent while the body is still read
+			w.Header().Set("Connection", "close")
 			s.writeError(w, r, geo.Errorf(geo.ETooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, limit))
+			rc.Flush()
+			io.CopyN(io.Discard, r.Body, min(r.ContentLength, maxDrainBytes))
 			return
 		}
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
 		}
+		orig := r.Body
+		body := &limitedBody{ReadCloser: http.MaxBytesReader(w, orig, limit), rc: rc}
+		r.Body = body
 		next.ServeHTTP(w, r)
+		if body.hit {
+			rc.Flush()
+			io.CopyN(io.Discard, orig, maxDrainBytes)
+		}
 	})
+}
+
+// limitedBody is a request body under http.MaxBytesReader that notes when
+// the limit was hit, and from then on lets the handler answer while the rest
+// of the body is still to be read (and drained by limitBody).
+type limitedBody struct {
+	io.ReadCloser
+	rc  *http.ResponseController
+	hit bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var mbe *http.MaxBytesError
+	if err != nil && !b.hit && errors.As(err, &mbe) {
+		b.hit = true
+		b.rc.EnableFullDuplex()
+	}
+	return n, err
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
