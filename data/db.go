@@ -20,6 +20,10 @@ type Config struct {
 	StatementTimeout time.Duration // server-side fallback for every statement; 0: none
 }
 
+// defaultConnectTimeout bounds a connection attempt when the URL does not
+// (connect_timeout).
+const defaultConnectTimeout = 5 * time.Second
+
 // DB is the connection pool every service in this package shares.
 type DB struct {
 	Pool *pgxpool.Pool
@@ -33,6 +37,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
+	}
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		// A database behind a partition (no refusal, no answer) must become
+		// "unavailable" in a bounded time, not hang each request.
+		pc.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	if cfg.StatementTimeout > 0 {
 		pc.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(cfg.StatementTimeout.Milliseconds())

@@ -65,6 +65,10 @@ func DBError(op string, err error) error {
 	if errors.As(err, &pe) {
 		return pgError(pe, wrapped)
 	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) { // before the deadline: a connect timeout is an unreachable database
+		return &geo.Error{Code: geo.EUnavailable, Message: "the server cannot reach its database; try again shortly", Err: wrapped}
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &geo.Error{Code: geo.ETimeout, Message: "the database did not answer in time; try again, or ask for less", Err: wrapped}
 	}
@@ -129,10 +133,9 @@ func pgError(pe *pgconn.PgError, wrapped error) error {
 // unreachable reports whether err says the database could not be reached or
 // the connection to it was lost.
 func unreachable(err error) bool {
-	var ce *pgconn.ConnectError
 	var ne net.Error
 	switch {
-	case errors.As(err, &ce), errors.As(err, &ne):
+	case errors.As(err, &ne):
 		return true
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
