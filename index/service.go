@@ -575,7 +575,10 @@ func (s *Service) LookupAddress(ctx context.Context, text string, limit int, hie
 	if st == nil || ax == nil || !s.addrUsable.Load() {
 		s.addressFallbacks.Add(1)
 		res, err := s.fallback.LookupAddress(ctx, text, limit, hierarchy)
-		if st = s.staleState(ctx, err, nil); st == nil || ax == nil {
+		if ax == nil {
+			return res, err
+		}
+		if st = s.staleState(ctx, err, nil); st == nil {
 			return res, err
 		}
 	}
