@@ -355,7 +355,7 @@ var errLoading = geo.Errorf(geo.EUnavailable, "the lookup index is loading")
 
 // Ready reports nil once the index is loaded and current; until then (and
 // after the change feed lost its connection, until reloaded) lookups go to
-// PostGIS and Ready says "index loading".
+// PostGIS and Ready says "the lookup index is loading" (unavailable).
 func (s *Service) Ready(ctx context.Context) error {
 	if !s.usable.Load() {
 		return errLoading
