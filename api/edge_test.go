@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -187,5 +188,34 @@ func TestBatchBodyFarOverTheLimitIs413(t *testing.T) {
 			out, _ := io.ReadAll(res.Body)
 			wantJSONError(t, "batch far over the limit", res, out, 413, "limit")
 		})
+	}
+}
+
+// TestTokenTTLOverflowIs400 pins ttl_hours of 2,562,048 or more (where
+// time.Duration overflows) making a token that never expires, answered 201.
+func TestTokenTTLOverflowIs400(t *testing.T) {
+	f := newEditFixture(t, "api_ttl", api.Config{})
+	admin := f.login(t, "admin")
+	for _, tc := range []struct {
+		ttl    string
+		status int
+	}{
+		{"1", 201}, {"0", 201}, {"87840", 201},
+		{"87841", 400}, {"2562047", 400}, {"2562048", 400}, {"9223372036854775807", 400}, {"-1", 400},
+	} {
+		res, body := admin.doRaw(t, "POST", "/api/v1/tokens", "application/json", []byte(`{"name":"t","ttl_hours":`+tc.ttl+`}`))
+		if res.StatusCode != tc.status {
+			t.Errorf("ttl_hours %s: %d %s, want %d", tc.ttl, res.StatusCode, body, tc.status)
+		}
+		if tc.status == 400 {
+			wantJSONError(t, "ttl_hours "+tc.ttl, res, body, 400, "ttl_hours")
+		}
+	}
+	var never int
+	if err := f.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM api_token WHERE expires_at IS NULL`).Scan(&never); err != nil {
+		t.Fatal(err)
+	}
+	if never != 1 {
+		t.Errorf("%d tokens never expire, want 1 (the one asked for with ttl_hours 0)", never)
 	}
 }
