@@ -41,6 +41,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseBatch -fuzztime=$(FUZZTIME) ./api
 	$(GO) test -run='^$$' -fuzz=FuzzParseEdit -fuzztime=$(FUZZTIME) ./api
 	$(GO) test -run='^$$' -fuzz=FuzzLookupJSON -fuzztime=$(FUZZTIME) ./api
+	$(GO) test -run='^$$' -fuzz=FuzzRouter -fuzztime=$(FUZZTIME) ./api
 
 clean:
 	rm -rf bin

@@ -10,13 +10,13 @@ import (
 )
 
 // GET /api/v1/levels
-func (s *Server) handleLevels(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLevels(w http.ResponseWriter, r *http.Request) error {
 	ls, err := s.Areas.Levels(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"levels": ls})
+	return nil
 }
 
 // parseAreaFilter reads level, parent (id or code), bbox, limit.
@@ -53,39 +53,37 @@ func (s *Server) parseAreaFilter(r *http.Request) (geo.AreaFilter, error) {
 }
 
 // GET /api/v1/areas?level=&parent=&bbox=
-func (s *Server) handleAreas(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAreas(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.parseAreaFilter(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	as, err := s.Areas.FindAreas(r.Context(), f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"areas": as})
+	return nil
 }
 
 // GET /api/v1/areas.geojson?level=&parent=&bbox=
-func (s *Server) handleAreasGeoJSON(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAreasGeoJSON(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.parseAreaFilter(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	s.writeGeoJSON(w, r, f)
+	return s.writeGeoJSON(w, r, f)
 }
 
-func (s *Server) writeGeoJSON(w http.ResponseWriter, r *http.Request, f geo.AreaFilter) {
+func (s *Server) writeGeoJSON(w http.ResponseWriter, r *http.Request, f geo.AreaFilter) error {
 	fc, err := s.Areas.AreasGeoJSON(r.Context(), f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/geo+json")
 	w.WriteHeader(http.StatusOK)
 	w.Write(fc)
+	return nil
 }
 
 func (s *Server) areaFromPath(r *http.Request) (*geo.Area, error) {
@@ -99,71 +97,66 @@ type areaDetail struct {
 }
 
 // GET /api/v1/areas/{id or code}
-func (s *Server) handleArea(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleArea(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.areaFromPath(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	chain, err := s.Areas.AreaChain(r.Context(), a.ID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, areaDetail{Area: *a, Chain: chain})
+	return nil
 }
 
 // GET /api/v1/areas/{key}/children
-func (s *Server) handleAreaChildren(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAreaChildren(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.areaFromPath(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	as, err := s.Areas.FindAreas(r.Context(), geo.AreaFilter{ParentID: a.ID})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"areas": as})
+	return nil
 }
 
 // GET /api/v1/areas/{key}/versions
-func (s *Server) handleAreaVersions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAreaVersions(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.areaFromPath(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	vs, err := s.Areas.AreaVersions(r.Context(), a.ID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"versions": vs})
+	return nil
 }
 
 // GET /api/v1/areas/{key}.geojson
-func (s *Server) handleAreaGeoJSON(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAreaGeoJSON(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.areaFromPath(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	s.writeGeoJSON(w, r, geo.AreaFilter{ID: a.ID})
+	return s.writeGeoJSON(w, r, geo.AreaFilter{ID: a.ID})
 }
 
 // GET /api/v1/areas/{key}/responsible: duties in force, public fields only.
-func (s *Server) handleAreaResponsible(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAreaResponsible(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.areaFromPath(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	rs, err := s.People.Responsible(r.Context(), a.ID, 0)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"responsible": rs})
+	return nil
 }

@@ -18,7 +18,10 @@ const sessionCookie = "gridmap_session"
 
 type ctxKey int
 
-const identityKey ctxKey = 1
+const (
+	identityKey ctxKey = 1
+	authErrKey  ctxKey = 2 // the error of a credential check that could not be made
+)
 
 // identity is who made a request: nobody, a session (browser) or a token (script).
 type identity struct {
@@ -34,7 +37,10 @@ func identityOf(r *http.Request) *identity {
 
 // identify resolves the session cookie or bearer token, when present, into
 // the request context. Invalid credentials leave the request anonymous; the
-// staff wrapper then answers 401.
+// staff wrapper then answers 401. A check that could not be made (the
+// database is unreachable) also leaves it anonymous, so public routes still
+// answer, but records why: staff routes and GET /session answer that error
+// (503), never 401, so the editor does not ask a signed-in user to sign in.
 func (s *Server) identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.Auth == nil {
@@ -42,20 +48,37 @@ func (s *Server) identify(next http.Handler) http.Handler {
 			return
 		}
 		var id *identity
+		var checkErr error
 		if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-			if u, err := s.Auth.APITokenUser(r.Context(), strings.TrimPrefix(h, "Bearer ")); err == nil {
+			u, err := s.Auth.APITokenUser(r.Context(), strings.TrimPrefix(h, "Bearer "))
+			if err == nil {
 				id = &identity{user: u}
 			}
+			checkErr = err
 		} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-			if sess, err := s.Auth.Session(r.Context(), c.Value); err == nil {
+			sess, err := s.Auth.Session(r.Context(), c.Value)
+			if err == nil {
 				id = &identity{user: &sess.User, session: sess, token: c.Value}
 			}
+			checkErr = err
 		}
+		ctx := r.Context()
 		if id != nil {
-			r = r.WithContext(context.WithValue(r.Context(), identityKey, id))
+			ctx = context.WithValue(ctx, identityKey, id)
+		} else if code := geo.ErrorCode(checkErr); checkErr != nil && code != geo.EUnauthenticated && code != geo.ENotFound && code != geo.EInvalid {
+			ctx = context.WithValue(ctx, authErrKey, checkErr)
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// unauthenticated is the error for a request without a usable identity: the
+// credential check's own error when it could not be made, else 401 with msg.
+func unauthenticated(r *http.Request, msg string) error {
+	if err, _ := r.Context().Value(authErrKey).(error); err != nil {
+		return err
+	}
+	return geo.Errorf(geo.EUnauthenticated, "%s", msg)
 }
 
 // rateLimit limits anonymous requests per client; staff (valid session or
@@ -103,7 +126,7 @@ func (s *Server) staff(role geo.UserRole, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := identityOf(r)
 		if id == nil {
-			s.writeError(w, r, geo.Errorf(geo.EUnauthenticated, "sign in first (POST /api/v1/login) or send an API token"))
+			s.writeError(w, r, unauthenticated(r, "sign in first (POST /api/v1/login) or send an API token"))
 			return
 		}
 		if id.session != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -181,7 +204,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	id := identityOf(r)
 	if id == nil || id.session == nil {
-		s.writeError(w, r, geo.Errorf(geo.EUnauthenticated, "not signed in"))
+		s.writeError(w, r, unauthenticated(r, "not signed in"))
 		return
 	}
 	writeJSON(w, http.StatusOK, id.session)
@@ -192,26 +215,30 @@ type tokenRequest struct {
 	TTLHours int    `json:"ttl_hours"`
 }
 
+// maxTokenTTLHours is the longest lifetime a token may be given (10 years);
+// 0 is a token that never expires. (time.Duration overflows from 2,562,048
+// hours: a larger ttl_hours used to wrap round to one that never expired.)
+const maxTokenTTLHours = 10 * 366 * 24
+
 // POST /api/v1/tokens {"name","ttl_hours"} → {"token"} for the signed-in user.
-func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) error {
 	var req tokenRequest
 	if err := decodeJSON(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	if req.TTLHours < 0 {
-		s.writeError(w, r, geo.Errorf(geo.EInvalid, "ttl_hours must not be negative"))
-		return
+	if req.TTLHours < 0 || req.TTLHours > maxTokenTTLHours {
+		return geo.Errorf(geo.EInvalid, "ttl_hours must be from 1 to %d hours, or 0 for a token that never expires; got %d", maxTokenTTLHours, req.TTLHours)
 	}
 	token, err := s.Auth.CreateAPIToken(r.Context(), identityOf(r).user.ID, req.Name, time.Duration(req.TTLHours)*time.Hour)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"token": token})
+	return nil
 }
 
-// decodeJSON reads one JSON object of a known shape from the body.
+// decodeJSON reads one JSON object of a known shape from the body and holds
+// every string in it to geo.CheckText (checkJSONText).
 func decodeJSON(r *http.Request, v any) error {
 	if ct := strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0]); ct != "application/json" {
 		return geo.Errorf(geo.EInvalid, "Content-Type must be application/json, got %q", r.Header.Get("Content-Type"))
@@ -228,5 +255,5 @@ func decodeJSON(r *http.Request, v any) error {
 	if dec.More() {
 		return geo.Errorf(geo.EInvalid, "body must hold one JSON object")
 	}
-	return nil
+	return checkJSONText(v)
 }

@@ -28,6 +28,7 @@ type editFixture struct {
 	srv      *httptest.Server
 	server   *api.Server
 	db       *data.DB
+	url      string // the database's URL
 	ds       *demo.Dataset
 	comm     demo.Area // the editor's community
 	other    demo.Area // another community
@@ -37,9 +38,9 @@ type editFixture struct {
 	password string
 }
 
-func newEditFixture(t *testing.T, name string, cfg api.Config) *editFixture {
+func newEditFixture(t *testing.T, name string, cfg api.Config, opts ...func(*api.Server)) *editFixture {
 	t.Helper()
-	db, _, err := dbtest.Open(os.Getenv("GRIDMAP_TEST_DATABASE_URL"), name)
+	db, dbURL, err := dbtest.Open(os.Getenv("GRIDMAP_TEST_DATABASE_URL"), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func newEditFixture(t *testing.T, name string, cfg api.Config) *editFixture {
 	if _, err := data.NewImporter(db).LoadDataset(ctx, ds.GeoDataset(), geo.ImportOptions{Author: "test", Strict: true}); err != nil {
 		t.Fatal(err)
 	}
-	f := &editFixture{db: db, ds: ds, password: "correct horse battery"}
+	f := &editFixture{db: db, url: dbURL, ds: ds, password: "correct horse battery"}
 	for _, a := range ds.Areas {
 		if a.Level == "community" {
 			if f.comm.Code == "" {
@@ -89,10 +90,14 @@ func newEditFixture(t *testing.T, name string, cfg api.Config) *editFixture {
 			t.Fatal(err)
 		}
 	}
-	s := api.NewServer(cfg, api.Server{
+	deps := api.Server{
 		Lookup: data.NewLookupService(db), Areas: as, Buildings: data.NewBuildingService(db), People: data.NewPersonService(db),
 		Auth: auth, Edits: data.NewEditor(db), Ready: db.Ready, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, prometheus.NewRegistry())
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	s := api.NewServer(cfg, deps, prometheus.NewRegistry())
 	f.server, f.srv = s, httptest.NewServer(s)
 	t.Cleanup(f.srv.Close)
 	return f

@@ -36,36 +36,31 @@ func audience(r *http.Request) geo.Audience {
 }
 
 // GET /api/v1/buildings?bbox=&q=&limit=
-func (s *Server) handleBuildings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBuildings(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var f geo.BuildingFilter
 	b, err := parseBBox(q.Get("bbox"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	f.Bound = b
 	f.Query = q.Get("q")
 	if !utf8.ValidString(f.Query) || utf8.RuneCountInString(f.Query) > maxAddressRunes {
-		s.writeError(w, r, geo.Errorf(geo.EInvalid, "q must be valid UTF-8 of at most %d characters", maxAddressRunes))
-		return
+		return geo.Errorf(geo.EInvalid, "q must be valid UTF-8 of at most %d characters", maxAddressRunes)
 	}
 	if f.Bound == nil && f.Query == "" {
-		s.writeError(w, r, geo.Errorf(geo.EInvalid, "give bbox=minLon,minLat,maxLon,maxLat or q=TEXT"))
-		return
+		return geo.Errorf(geo.EInvalid, "give bbox=minLon,minLat,maxLon,maxLat or q=TEXT")
 	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 1000 {
-			s.writeError(w, r, geo.Errorf(geo.EInvalid, "limit must be a whole number from 1 to 1000, got %q", l))
-			return
+			return geo.Errorf(geo.EInvalid, "limit must be a whole number from 1 to 1000, got %q", l)
 		}
 		f.Limit = n
 	}
 	bs, err := s.Buildings.FindBuildings(r.Context(), f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	aud := audience(r)
 	w.Header().Add("Vary", "Cookie, Authorization") // staff get exact counts
@@ -74,6 +69,7 @@ func (s *Server) handleBuildings(w http.ResponseWriter, r *http.Request) {
 		out[i] = s.toBuildingJSON(b, aud)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"buildings": out})
+	return nil
 }
 
 // buildingDetail is a building with its areas and the people responsible.
@@ -86,16 +82,14 @@ type buildingDetail struct {
 }
 
 // GET /api/v1/buildings/{code}
-func (s *Server) handleBuilding(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBuilding(w http.ResponseWriter, r *http.Request) error {
 	b, err := s.Buildings.Building(r.Context(), mux.Vars(r)["code"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	lr, err := s.Lookup.LookupPoint(r.Context(), geo.LookupQuery{Point: orb.Point{b.Point[0], b.Point[1]}})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var gridID int64
 	if lr.Grid != nil {
@@ -103,24 +97,22 @@ func (s *Server) handleBuilding(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := s.People.Responsible(r.Context(), gridID, b.ID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Add("Vary", "Cookie, Authorization") // staff get exact counts
 	writeJSON(w, http.StatusOK, buildingDetail{Building: s.toBuildingJSON(*b, audience(r)), Areas: lr.Areas, Grid: lr.Grid, Responsible: resp, Ambiguous: lr.Ambiguous})
+	return nil
 }
 
 // GET /api/v1/photos/{id}: a person's photo, only when the person made it public.
-func (s *Server) handlePhoto(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePhoto(w http.ResponseWriter, r *http.Request) error {
 	id, err := parseID("photo id", mux.Vars(r)["id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ct, body, err := s.People.Photo(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -129,4 +121,5 @@ func (s *Server) handlePhoto(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	}
 	w.Write(body)
+	return nil
 }

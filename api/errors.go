@@ -9,6 +9,10 @@ import (
 	"gridmap/geo"
 )
 
+// retryAfterUnavailable is the Retry-After (seconds) of a 503: how soon a
+// client may try again when the database cannot be reached.
+const retryAfterUnavailable = "5"
+
 // errMethod is the code for a method a route does not take (405).
 const errMethod = "method_not_allowed"
 
@@ -66,6 +70,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		s.Log.Error("internal error", "route", r.URL.Path, "err", err)
 	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+	}
 	writeJSON(w, status, body)
 }
 
@@ -90,3 +97,51 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
+
+// staleHeader is the response header that says an answer came from memory
+// while the database could not be reached: the data may be out of date.
+const staleHeader = "X-Data-Stale"
+
+// markStale gives each request a geo.StaleMark and, when a service set it,
+// adds "X-Data-Stale: true" to the response before its header is sent.
+func (s *Server) markStale(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, mark := geo.WithStaleMark(r.Context())
+		next.ServeHTTP(&staleWriter{ResponseWriter: w, mark: mark}, r.WithContext(ctx))
+	})
+}
+
+type staleWriter struct {
+	http.ResponseWriter
+	mark    *geo.StaleMark
+	written bool
+}
+
+func (w *staleWriter) header() {
+	if !w.written {
+		w.written = true
+		if w.mark.Stale() {
+			w.ResponseWriter.Header().Set(staleHeader, "true")
+		}
+	}
+}
+
+func (w *staleWriter) WriteHeader(code int) {
+	w.header()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *staleWriter) Write(b []byte) (int, error) {
+	w.header()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *staleWriter) Flush() {
+	w.header()
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *staleWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

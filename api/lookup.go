@@ -16,40 +16,37 @@ import (
 )
 
 // GET /api/v1/lookup?lon=&lat=[&crs=][&at=] or ?address=
-func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request) error {
 	p, err := parseLookupParams(r.URL.Query())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if p.Address != "" {
 		res, err := s.Lookup.LookupAddress(r.Context(), p.Address, p.Limit, p.Hierarchy)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, res)
-		return
+		return nil
 	}
 	q := geo.LookupQuery{Point: *p.Point, At: p.At, Hierarchy: p.Hierarchy}
 	if enc, ok := s.Lookup.(encodedLookup); ok {
 		b, err := enc.LookupPointJSON(r.Context(), q)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		w.Write(b) // shared: written, never changed
 		io.WriteString(w, "\n")
-		return
+		return nil
 	}
 	res, err := s.Lookup.LookupPoint(r.Context(), q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeLookupResult(w, res)
+	return nil
 }
 
 // encodedLookup is implemented by lookup services that keep answers
@@ -103,11 +100,10 @@ const batchChunk = 4096
 
 // POST /api/v1/lookup/batch {"points":[{"id":…,"lon":…,"lat":…}…]} → {"results":[…]}
 // Results are streamed in input order, chunk by chunk as they are answered.
-func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) error {
 	req, err := parseBatch(r.Body, r.Header.Get("Content-Type"), s.maxBatchPoints())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	crs, _ := geo.ParseCRS(req.CRS)
 	var at *time.Time
@@ -139,8 +135,7 @@ func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := answer(0, min(batchChunk, len(pts)))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
@@ -152,7 +147,7 @@ func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
 		if lo > 0 {
 			if res, err = answer(lo, hi); err != nil {
 				if ctx.Err() != nil {
-					return // the client went away
+					return nil // the client went away
 				}
 				// The status is sent: break the response off rather than
 				// end it as if it were complete.
@@ -167,11 +162,11 @@ func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
 			// As json.Encoder would write batchResult, newline included.
 			buf = append(appendBatchJSON(buf[:0], req.Points[lo+i].ID, res[i]), '\n')
 			if _, err := bw.Write(buf); err != nil {
-				return // the client went away
+				return nil // the client went away
 			}
 		}
 		if err := bw.Flush(); err != nil {
-			return
+			return nil
 		}
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
@@ -179,6 +174,7 @@ func (s *Server) handleLookupBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	bw.WriteString("]}\n")
 	bw.Flush()
+	return nil
 }
 
 // parseBatch decodes and checks a batch body; every problem is EInvalid (or

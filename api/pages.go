@@ -34,10 +34,10 @@ func (s *Server) pageRoutes(r *mux.Router) {
 	if s.Pages == nil {
 		return
 	}
-	r.HandleFunc("/b/{code}", s.handleBuildingPage("building.html")).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/b/{code}/poster", s.handleBuildingPage("poster.html")).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/g/{code}", s.handleGridPage("grid.html")).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/g/{code}/poster", s.handleGridPage("poster.html")).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/b/{code}", s.handle(s.handleBuildingPage("building.html"))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/b/{code}/poster", s.handle(s.handleBuildingPage("poster.html"))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/g/{code}", s.handle(s.handleGridPage("grid.html"))).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/g/{code}/poster", s.handle(s.handleGridPage("poster.html"))).Methods(http.MethodGet, http.MethodHead)
 }
 
 // personView is one person of a grid's team with all the duties they hold.
@@ -144,14 +144,13 @@ func (s *Server) pageAudience(r *http.Request, tmpl string) geo.Audience {
 }
 
 // GET /b/{code} and /b/{code}/poster
-func (s *Server) handleBuildingPage(tmpl string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBuildingPage(tmpl string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		lang := s.Pages.Lang(r)
 		code := mux.Vars(r)["code"]
 		b, err := s.Buildings.Building(r.Context(), code)
 		if err != nil {
-			s.pageError(w, r, lang, err, s.Pages.T(lang, "page.notFound.building", "code", code))
-			return
+			return s.pageError(w, r, lang, err, s.Pages.T(lang, "page.notFound.building", "code", code))
 		}
 		aud := s.pageAudience(r, tmpl)
 		bj := s.toBuildingJSON(*b, aud)
@@ -159,8 +158,7 @@ func (s *Server) handleBuildingPage(tmpl string) http.HandlerFunc {
 		d.PageURL = s.pageBase(r) + d.PagePath
 		lr, err := s.Lookup.LookupPoint(r.Context(), geo.LookupQuery{Point: b.Point})
 		if err != nil {
-			s.pageError(w, r, lang, err, "")
-			return
+			return s.pageError(w, r, lang, err, "")
 		}
 		d.Chain, d.Grid = lr.Areas, lr.Grid
 		var bc countsView
@@ -176,17 +174,16 @@ func (s *Server) handleBuildingPage(tmpl string) http.HandlerFunc {
 				err = s.fillGrid(r.Context(), d, resp, tmpl == "poster.html", &b.Point, aud)
 			}
 			if err != nil {
-				s.pageError(w, r, lang, err, "")
-				return
+				return s.pageError(w, r, lang, err, "")
 			}
 		}
-		s.renderPage(w, r, tmpl, d)
+		return s.renderPage(w, r, tmpl, d)
 	}
 }
 
 // GET /g/{code} and /g/{code}/poster
-func (s *Server) handleGridPage(tmpl string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleGridPage(tmpl string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		lang := s.Pages.Lang(r)
 		code := mux.Vars(r)["code"]
 		a, err := s.Areas.Area(r.Context(), code)
@@ -194,24 +191,21 @@ func (s *Server) handleGridPage(tmpl string) http.HandlerFunc {
 			err = geo.Errorf(geo.ENotFound, "area %s is retired", code)
 		}
 		if err != nil {
-			s.pageError(w, r, lang, err, s.Pages.T(lang, "page.notFound.grid", "code", code))
-			return
+			return s.pageError(w, r, lang, err, s.Pages.T(lang, "page.notFound.grid", "code", code))
 		}
 		d := &pageData{Lang: lang, Kind: "grid", Grid: &geo.AreaRef{ID: a.ID, Level: a.Level, Code: a.Code, Name: a.Name}, PagePath: "/g/" + a.Code}
 		d.PageURL = s.pageBase(r) + d.PagePath
 		if d.Chain, err = s.Areas.AreaChain(r.Context(), a.ID); err != nil {
-			s.pageError(w, r, lang, err, "")
-			return
+			return s.pageError(w, r, lang, err, "")
 		}
 		resp, err := s.People.Responsible(r.Context(), a.ID, 0)
 		if err == nil {
 			err = s.fillGrid(r.Context(), d, resp, tmpl == "poster.html", nil, s.pageAudience(r, tmpl))
 		}
 		if err != nil {
-			s.pageError(w, r, lang, err, "")
-			return
+			return s.pageError(w, r, lang, err, "")
 		}
-		s.renderPage(w, r, tmpl, d)
+		return s.renderPage(w, r, tmpl, d)
 	}
 }
 
@@ -391,32 +385,31 @@ func containsRole(rs []geo.Role, r geo.Role) bool {
 }
 
 // renderPage renders into a buffer first so that a template error is a 500, not half a page.
-func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, tmpl string, d *pageData) {
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, tmpl string, d *pageData) error {
 	var buf bytes.Buffer
 	if err := s.Pages.Render(&buf, tmpl, d.Lang, d); err != nil {
-		s.writeError(w, r, geo.Internal("api.renderPage", err))
-		return
+		return geo.Internal("api.renderPage", err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Language", d.Lang)
 	w.Header().Set("Vary", "Cookie")
 	w.Write(buf.Bytes())
+	return nil
 }
 
 // pageError answers a page request that failed: an HTML not-found page with
-// msg for ENotFound, the usual error otherwise.
-func (s *Server) pageError(w http.ResponseWriter, r *http.Request, lang string, err error, msg string) {
+// msg for ENotFound (nil is returned), err itself otherwise (s.handle writes it).
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, lang string, err error, msg string) error {
 	if geo.ErrorCode(err) != geo.ENotFound || msg == "" {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var buf bytes.Buffer
 	if rerr := s.Pages.Render(&buf, "notfound.html", lang, &pageData{Lang: lang, NotFound: msg}); rerr != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusNotFound)
 	w.Write(buf.Bytes())
+	return nil
 }

@@ -5,10 +5,13 @@ package api
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -158,19 +161,19 @@ func (s *Server) routes() {
 		r.HandleFunc("/api/v1"+path, h).Methods(methods...)
 	}
 	v1("/openapi.json", s.handleOpenAPI, http.MethodGet)
-	v1("/lookup", s.handleLookup, http.MethodGet)
-	v1("/lookup/batch", s.handleLookupBatch, http.MethodPost)
-	v1("/levels", s.handleLevels, http.MethodGet)
-	v1("/areas", s.handleAreas, http.MethodGet)
-	v1("/areas.geojson", s.handleAreasGeoJSON, http.MethodGet)
-	v1("/areas/{key}.geojson", s.handleAreaGeoJSON, http.MethodGet)
-	v1("/areas/{key}", s.handleArea, http.MethodGet)
-	v1("/areas/{key}/children", s.handleAreaChildren, http.MethodGet)
-	v1("/areas/{key}/versions", s.handleAreaVersions, http.MethodGet)
-	v1("/areas/{key}/responsible", s.handleAreaResponsible, http.MethodGet)
-	v1("/buildings", s.handleBuildings, http.MethodGet)
-	v1("/buildings/{code}", s.handleBuilding, http.MethodGet)
-	v1("/photos/{id:[0-9]+}", s.handlePhoto, http.MethodGet)
+	v1("/lookup", s.handle(s.handleLookup), http.MethodGet)
+	v1("/lookup/batch", s.handle(s.handleLookupBatch), http.MethodPost)
+	v1("/levels", s.handle(s.handleLevels), http.MethodGet)
+	v1("/areas", s.handle(s.handleAreas), http.MethodGet)
+	v1("/areas.geojson", s.handle(s.handleAreasGeoJSON), http.MethodGet)
+	v1("/areas/{key}.geojson", s.handle(s.handleAreaGeoJSON), http.MethodGet)
+	v1("/areas/{key}", s.handle(s.handleArea), http.MethodGet)
+	v1("/areas/{key}/children", s.handle(s.handleAreaChildren), http.MethodGet)
+	v1("/areas/{key}/versions", s.handle(s.handleAreaVersions), http.MethodGet)
+	v1("/areas/{key}/responsible", s.handle(s.handleAreaResponsible), http.MethodGet)
+	v1("/buildings", s.handle(s.handleBuildings), http.MethodGet)
+	v1("/buildings/{code}", s.handle(s.handleBuilding), http.MethodGet)
+	v1("/photos/{id:[0-9]+}", s.handle(s.handlePhoto), http.MethodGet)
 	if s.Edits != nil {
 		v1("/areas/{key}/stats", s.handle(s.handleStats), http.MethodGet)
 	}
@@ -178,7 +181,7 @@ func (s *Server) routes() {
 		v1("/login", s.handleLogin, http.MethodPost)
 		v1("/logout", s.staff(geo.UserViewer, s.handleLogout), http.MethodPost)
 		v1("/session", s.handleSession, http.MethodGet)
-		v1("/tokens", s.staff(geo.UserViewer, s.handleCreateToken), http.MethodPost)
+		v1("/tokens", s.staff(geo.UserViewer, s.handle(s.handleCreateToken)), http.MethodPost)
 		v1("/edits/preview", s.staff(geo.UserEditor, s.handle(s.handleEditPreview)), http.MethodPost)
 		v1("/edits", s.staff(geo.UserEditor, s.handle(s.handleEditApply)), http.MethodPost)
 		v1("/areas/{key}", s.staff(geo.UserEditor, s.handle(s.handleRename)), http.MethodPatch)
@@ -192,9 +195,15 @@ func (s *Server) routes() {
 	s.tileRoutes(r)
 	s.pageRoutes(r)
 	if s.Web != nil {
-		r.PathPrefix("/").Handler(s.Web)
+		// Everything else is the web's, except /api/: an unknown API path or
+		// method is the JSON 404 or 405 of the handlers above, not a page.
+		// (No path matcher: in mux 1.8.1 a matching one would clear the method
+		// mismatch recorded by the API routes, and 405 would become the web's 404.)
+		r.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool {
+			return !strings.HasPrefix(r.URL.Path, "/api/")
+		}).Handler(s.Web)
 	}
-	r.Use(s.instrument, s.securityHeaders, s.recoverPanics, s.limitBody, s.identify, s.rateLimit)
+	r.Use(s.instrument, s.securityHeaders, s.markStale, s.recoverPanics, s.limitBody, s.identify, s.rateLimit, s.checkText)
 	s.router = r
 }
 
@@ -234,6 +243,9 @@ func (w *statusWriter) Flush() {
 		f.Flush()
 	}
 }
+
+// Unwrap lets http.ResponseController reach the connection (limitBody).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // instrument logs one line per request and counts it. It logs the route
 // template, never the query string: residents' coordinates stay out of logs.
@@ -279,32 +291,79 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+// maxDrainBytes is how much of a body over the limit is read and thrown
+// away after the 413 (the server's ReadTimeout bounds it in time too).
+// Clients that send the whole body before reading the answer (Python's
+// http.client, many scripts) otherwise get a reset connection, not the 413.
+const maxDrainBytes = 1 << 30
+
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := s.cfg.MaxBodyBytes
 		if r.URL.Path == "/api/v1/lookup/batch" {
 			limit = s.cfg.MaxBatchBodyBytes
 		}
+		rc := http.NewResponseController(w)
 		if r.ContentLength > limit {
+			rc.EnableFullDuplex() // the 413 is sent while the body is still read
+			w.Header().Set("Connection", "close")
 			s.writeError(w, r, geo.Errorf(geo.ETooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, limit))
+			rc.Flush()
+			io.CopyN(io.Discard, r.Body, min(r.ContentLength, maxDrainBytes))
 			return
 		}
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
 		}
+		orig := r.Body
+		body := &limitedBody{ReadCloser: http.MaxBytesReader(w, orig, limit), rc: rc}
+		r.Body = body
 		next.ServeHTTP(w, r)
+		if body.hit {
+			rc.Flush()
+			io.CopyN(io.Discard, orig, maxDrainBytes)
+		}
 	})
+}
+
+// limitedBody is a request body under http.MaxBytesReader that notes when
+// the limit was hit, and from then on lets the handler answer while the rest
+// of the body is still to be read (and drained by limitBody).
+type limitedBody struct {
+	io.ReadCloser
+	rc  *http.ResponseController
+	hit bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var mbe *http.MaxBytesError
+	if err != nil && !b.hit && errors.As(err, &mbe) {
+		b.hit = true
+		b.rc.EnableFullDuplex()
+	}
+	return n, err
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// handleReadyz answers 200 {"status":"ready"} or 503 {"status":"not ready",
+// "code","reason"}: what is wrong (database unreachable, migrations pending,
+// lookup index loading) in our words, never connection details; the cause is
+// logged.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if s.Ready != nil {
 		if err := s.Ready(r.Context()); err != nil {
 			s.Log.Warn("not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reason": err.Error()})
+			reason := geo.ErrorMessage(err)
+			if geo.ErrorCode(err) == geo.EInternal {
+				reason = "an internal check failed; see the server's log"
+			}
+			w.Header().Set("Retry-After", retryAfterUnavailable)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "code": geo.ErrorCode(err), "reason": reason})
 			return
 		}
 	}

@@ -48,10 +48,10 @@ func (s *Server) tileRoutes(r *mux.Router) {
 		path string
 		h    http.HandlerFunc
 	}{
-		{"/tiles/{layers}/{z}/{x}/{tile}", s.handleTile},
-		{"/tiles/{layers}.json", s.handleTileJSON},
-		{"/styles/default.json", s.handleStyle},
-		{"/fonts/{fontstack}/{range}.pbf", s.handleGlyphs},
+		{"/tiles/{layers}/{z}/{x}/{tile}", s.handle(s.handleTile)},
+		{"/tiles/{layers}.json", s.handle(s.handleTileJSON)},
+		{"/styles/default.json", s.handle(s.handleStyle)},
+		{"/fonts/{fontstack}/{range}.pbf", s.handle(s.handleGlyphs)},
 	} {
 		r.HandleFunc(route.path, route.h).Methods(http.MethodGet, http.MethodHead)
 		r.HandleFunc(route.path, handlePreflight).Methods(http.MethodOptions)
@@ -62,7 +62,7 @@ func (s *Server) tileRoutes(r *mux.Router) {
 func allowAnyOrigin(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "ETag, X-Tile-Cache, Content-Length")
+	h.Set("Access-Control-Expose-Headers", "ETag, X-Tile-Cache, X-Data-Stale, Content-Length")
 }
 
 // handlePreflight answers a CORS preflight for the map routes.
@@ -80,28 +80,24 @@ func handlePreflight(w http.ResponseWriter, r *http.Request) {
 // GET /tiles/{layers}/{z}/{x}/{y}.mvt (or .pbf): one vector tile with the
 // comma-separated layers. An empty tile is 200 with an empty body. The
 // X-Tile-Cache header says hit or miss; the request log shows it with z/x/y.
-func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) error {
 	allowAnyOrigin(w)
 	v := mux.Vars(r)
 	layers, err := tiles.ParseLayers(v["layers"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	y, err := tiles.ParseTileName(v["tile"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	t, err := tiles.ParseTile(v["z"], v["x"], y)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	res, err := s.Tiles.Service.Tile(r.Context(), layers, t)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", contentTypeMVT)
@@ -121,15 +117,14 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", etag)
 	if ifNoneMatch(r.Header.Get("If-None-Match"), res.ETag) {
 		w.WriteHeader(http.StatusNotModified)
-		return
+		return nil
 	}
 	body := res.Gzip
 	if gz {
 		h.Set("Content-Encoding", "gzip")
 	} else if !res.Empty() {
 		if body, err = gunzip(res.Gzip, res.Size); err != nil {
-			s.writeError(w, r, geo.Internal("api.handleTile", err))
-			return
+			return geo.Internal("api.handleTile", err)
 		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -137,6 +132,7 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+	return nil
 }
 
 func (s *Server) tileCacheControl() string {
@@ -148,35 +144,33 @@ func (s *Server) tileCacheControl() string {
 
 // GET /tiles/{layers}.json: TileJSON 3.0.0 for the comma-separated layers,
 // with the data version in the tile URLs.
-func (s *Server) handleTileJSON(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTileJSON(w http.ResponseWriter, r *http.Request) error {
 	allowAnyOrigin(w)
 	layers, err := tiles.ParseLayers(mux.Vars(r)["layers"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	tj, err := s.Tiles.Service.TileJSON(r.Context(), layers, s.publicBase(r))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	body, err := json.Marshal(tj)
 	if err != nil {
-		s.writeError(w, r, geo.Internal("api.handleTileJSON", err))
-		return
+		return geo.Internal("api.handleTileJSON", err)
 	}
 	writeRevalidated(w, r, "application/json; charset=utf-8", body)
+	return nil
 }
 
 // GET /styles/default.json: the default MapLibre style.
-func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) error {
 	allowAnyOrigin(w)
 	body, err := s.Tiles.Service.Style(r.Context(), s.publicBase(r))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeRevalidated(w, r, "application/json; charset=utf-8", body)
+	return nil
 }
 
 var glyphRange = regexp.MustCompile(`^([0-9]{1,5})-([0-9]{1,5})$`)
@@ -185,25 +179,24 @@ var glyphRange = regexp.MustCompile(`^([0-9]{1,5})-([0-9]{1,5})$`)
 // ships no font: every range is an empty glyph set (an empty protobuf
 // message). Chinese text is drawn from the browser's fonts through MapLibre's
 // localIdeographFontFamily; other characters do not render (docs/tiles.md).
-func (s *Server) handleGlyphs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleGlyphs(w http.ResponseWriter, r *http.Request) error {
 	allowAnyOrigin(w)
 	rg := mux.Vars(r)["range"]
 	m := glyphRange.FindStringSubmatch(rg)
 	if m == nil {
-		s.writeError(w, r, geo.Errorf(geo.EInvalid, "a glyph range is START-END with START a multiple of 256 and END = START+255, got %q", rg))
-		return
+		return geo.Errorf(geo.EInvalid, "a glyph range is START-END with START a multiple of 256 and END = START+255, got %q", rg)
 	}
 	start, _ := strconv.Atoi(m[1])
 	end, _ := strconv.Atoi(m[2])
 	if start%256 != 0 || end != start+255 || end > 65535 {
-		s.writeError(w, r, geo.Errorf(geo.EInvalid, "a glyph range is START-END with START a multiple of 256 and END = START+255 up to 65535, got %q", rg))
-		return
+		return geo.Errorf(geo.EInvalid, "a glyph range is START-END with START a multiple of 256 and END = START+255 up to 65535, got %q", rg)
 	}
 	h := w.Header()
 	h.Set("Content-Type", contentTypeProtobuf)
 	h.Set("Cache-Control", "public, max-age=86400")
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // writeRevalidated writes a small document that clients must revalidate on

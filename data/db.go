@@ -4,12 +4,9 @@ package data
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gridmap/geo"
@@ -22,6 +19,10 @@ type Config struct {
 	MaxConns         int32         // 0: pgxpool's default
 	StatementTimeout time.Duration // server-side fallback for every statement; 0: none
 }
+
+// defaultConnectTimeout bounds a connection attempt when the URL does not
+// (connect_timeout).
+const defaultConnectTimeout = 5 * time.Second
 
 // DB is the connection pool every service in this package shares.
 type DB struct {
@@ -36,6 +37,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
+	}
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		// A database behind a partition (no refusal, no answer) must become
+		// "unavailable" in a bounded time, not hang each request.
+		pc.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	if cfg.StatementTimeout > 0 {
 		pc.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(cfg.StatementTimeout.Milliseconds())
@@ -61,38 +67,10 @@ func (db *DB) Migrate(ctx context.Context) (int, error) { return migrations.Up(c
 func (db *DB) Ready(ctx context.Context) error {
 	n, err := migrations.Pending(ctx, db.Pool)
 	if err != nil {
-		return geo.Internal("data.Ready", err)
+		return DBError("data.Ready", err)
 	}
 	if n > 0 {
-		return geo.Errorf(geo.EInternal, "%d migrations pending", n)
+		return geo.Errorf(geo.EUnavailable, "the database schema is not current: %d migrations pending", n)
 	}
 	return nil
-}
-
-// dbErr turns database errors into geo errors: constraint violations become
-// invalid or conflict, a cancelled client stays a context error, the rest is internal.
-func dbErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ge *geo.Error
-	if errors.As(err, &ge) {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return &geo.Error{Code: geo.ENotFound, Message: "not found", Err: err}
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23505":
-			return &geo.Error{Code: geo.EConflict, Message: pe.Detail, Err: fmt.Errorf("%s: %w", op, err)}
-		case "23502", "23503", "23514", "22P02", "22023", "XX000":
-			// XX000 is what PostGIS raises for geometry it cannot parse.
-			return &geo.Error{Code: geo.EInvalid, Message: pe.Message, Err: fmt.Errorf("%s: %w", op, err)}
-		case "57014":
-			return &geo.Error{Code: geo.EInternal, Message: "query took too long", Err: fmt.Errorf("%s: %w", op, err)}
-		}
-	}
-	return geo.Internal(op, err)
 }

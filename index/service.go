@@ -78,6 +78,7 @@ type Service struct {
 	loads            atomic.Int64 // completed loads, full or partial
 	fallbacks        atomic.Int64 // point lookups answered by the fallback
 	addressFallbacks atomic.Int64 // address lookups answered by the fallback
+	staleAnswers     atomic.Int64 // lookups answered from memory while the database was unreachable
 	lastLoad         atomic.Pointer[LoadStats]
 }
 
@@ -350,11 +351,11 @@ func dayTime(day int32) time.Time {
 }
 
 // errLoading is what Ready says while the index cannot answer.
-var errLoading = geo.Errorf(geo.EInternal, "index loading")
+var errLoading = geo.Errorf(geo.EUnavailable, "the lookup index is loading")
 
 // Ready reports nil once the index is loaded and current; until then (and
 // after the change feed lost its connection, until reloaded) lookups go to
-// PostGIS and Ready says "index loading".
+// PostGIS and Ready says "the lookup index is loading" (unavailable).
 func (s *Service) Ready(ctx context.Context) error {
 	if !s.usable.Load() {
 		return errLoading
@@ -369,6 +370,7 @@ type Stats struct {
 	Loads            int64
 	Fallbacks        int64 // point lookups answered by the fallback (as-of dates, or while loading)
 	AddressFallbacks int64 // address lookups answered by the fallback
+	StaleAnswers     int64 // lookups answered from memory, marked stale, while the database was unreachable
 	Buildings        int   // buildings in the address index
 	Last             *LoadStats
 }
@@ -376,10 +378,27 @@ type Stats struct {
 // Stats returns the index's counters.
 func (s *Service) Stats() Stats {
 	st := Stats{Ready: s.usable.Load(), AddressReady: s.addrUsable.Load(), Loads: s.loads.Load(), Fallbacks: s.fallbacks.Load(),
-		AddressFallbacks: s.addressFallbacks.Load(), Last: s.lastLoad.Load()}
+		AddressFallbacks: s.addressFallbacks.Load(), StaleAnswers: s.staleAnswers.Load(), Last: s.lastLoad.Load()}
 	if ax := s.addr.Load(); ax != nil {
 		st.Buildings = len(ax.buildings)
 	}
+	return st
+}
+
+// staleState is the state to answer from when the fallback failed with err
+// because the database cannot be reached: the last state loaded, however old
+// (marked stale in ctx, see geo.MarkStale). nil when err is anything else,
+// for as-of dates (memory holds today only) and before the first load.
+func (s *Service) staleState(ctx context.Context, err error, at *time.Time) *state {
+	if at != nil || geo.ErrorCode(err) != geo.EUnavailable {
+		return nil
+	}
+	st := s.cur.Load()
+	if st == nil {
+		return nil
+	}
+	s.staleAnswers.Add(1)
+	geo.MarkStale(ctx)
 	return st
 }
 
@@ -400,7 +419,10 @@ func (s *Service) LookupPoint(ctx context.Context, q geo.LookupQuery) (*geo.Look
 	st := s.current(q.At)
 	if st == nil {
 		s.fallbacks.Add(1)
-		return s.fallback.LookupPoint(ctx, q)
+		r, err := s.fallback.LookupPoint(ctx, q)
+		if st = s.staleState(ctx, err, q.At); st == nil {
+			return r, err
+		}
 	}
 	if err := geo.ValidateLonLat(q.Point[0], q.Point[1]); err != nil {
 		return nil, err
@@ -443,12 +465,23 @@ const parallelMin = 2048
 // order. Results share their Areas and Responsible slices: do not change them.
 func (s *Service) LookupPoints(ctx context.Context, points []orb.Point, at *time.Time, hierarchy string) ([]geo.LookupResult, error) {
 	st, hierarchy, err := s.batchState(points, at, hierarchy)
-	if err != nil || st == nil {
-		if err == nil {
-			s.fallbacks.Add(int64(len(points)))
-			return s.fallback.LookupPoints(ctx, points, at, hierarchy)
-		}
+	if err != nil {
 		return nil, err
+	}
+	if st == nil {
+		s.fallbacks.Add(int64(len(points)))
+		rs, err := s.fallback.LookupPoints(ctx, points, at, hierarchy)
+		if st = s.staleState(ctx, err, at); st == nil {
+			return rs, err
+		}
+		for i, p := range points {
+			if err := geo.ValidateLonLat(p[0], p[1]); err != nil {
+				return nil, geo.Errorf(geo.EInvalid, "point %d: %s", i, geo.ErrorMessage(err))
+			}
+		}
+		if hierarchy == "" {
+			hierarchy = geo.DefaultHierarchy
+		}
 	}
 	day := civilDay(s.cfg.Now())
 	out := make([]geo.LookupResult, len(points))
@@ -532,11 +565,20 @@ func parallel(n int, f func(i int)) {
 func (s *Service) LookupAddress(ctx context.Context, text string, limit int, hierarchy string) (*geo.AddressResult, error) {
 	norm := geo.NormalizeAddress(text)
 	st, ax := s.current(nil), s.addr.Load()
-	if _, ok := trigramsOf(norm); norm == "" || !ok || st == nil || ax == nil || !s.addrUsable.Load() {
+	_, rankable := trigramsOf(norm)
+	if norm == "" || !rankable || st == nil || ax == nil || !s.addrUsable.Load() {
 		if norm != "" {
 			s.addressFallbacks.Add(1)
 		}
-		return s.fallback.LookupAddress(ctx, text, limit, hierarchy)
+		res, err := s.fallback.LookupAddress(ctx, text, limit, hierarchy)
+		// During an outage a loaded index answers what it can rank, marked stale;
+		// a query with characters it cannot rank gets the outage's error.
+		if norm == "" || !rankable || ax == nil {
+			return res, err
+		}
+		if st = s.staleState(ctx, err, nil); st == nil {
+			return res, err
+		}
 	}
 	return geo.MatchAddress(ctx, &memoryAddresses{st: st, ax: ax, today: civilDay(s.cfg.Now())}, text, limit, hierarchy)
 }

@@ -143,8 +143,8 @@ func TestServiceStates(t *testing.T) {
 	}
 
 	t.Run("while loading: not ready, answers from the fallback", func(t *testing.T) {
-		if err := svc.Ready(ctx); err == nil || !strings.Contains(err.Error(), "index loading") {
-			t.Errorf("Ready = %v, want index loading", err)
+		if err := svc.Ready(ctx); err == nil || !strings.Contains(err.Error(), "index is loading") {
+			t.Errorf("Ready = %v, want the lookup index is loading", err)
 		}
 		if got := grid(t, geo.LookupQuery{Point: in}); got != "FALLBACK" {
 			t.Errorf("got %s, want the fallback's answer", got)

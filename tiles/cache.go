@@ -93,6 +93,10 @@ type Cache struct {
 	bytes   int64
 	zooms   [MaxZoom + 1]map[[2]uint32]uint8 // per zoom, x/y → bit (1<<layers) for each cached layer set
 	flights map[key]*flight
+	// stale holds the tiles of the last reset that dropped any, served (marked
+	// stale) only when a miss cannot be answered because the database is
+	// unreachable; dropped when the attributes reload, i.e. the database is back.
+	stale   map[key]Tile
 	epoch   uint64 // raised by every reset; flights of an older epoch are not stored
 	ready   bool   // area attributes loaded since the last reset: results may be stored
 	day     time.Time
@@ -232,6 +236,16 @@ func (c *Cache) Tile(ctx context.Context, layers LayerSet, t maptile.Tile) (*Til
 	select {
 	case <-f.done:
 		if f.err != nil {
+			if geo.ErrorCode(f.err) == geo.EUnavailable {
+				c.mu.Lock()
+				t, ok := c.stale[k]
+				c.mu.Unlock()
+				if ok {
+					geo.MarkStale(ctx)
+					t.Hit = true
+					return &t, nil
+				}
+			}
 			return nil, f.err
 		}
 		res := *f.res
@@ -269,7 +283,7 @@ func (c *Cache) fly(ctx context.Context, f *flight, q Query) {
 		res, err = encodeTile(raw)
 	}
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		err = &geo.Error{Code: geo.EInternal, Message: "tile " + tileString(q.Tile) + " took longer than " + c.cfg.Timeout.String(), Err: err}
+		err = &geo.Error{Code: geo.ETimeout, Message: "tile " + tileString(q.Tile) + " took longer than " + c.cfg.Timeout.String(), Err: err}
 	}
 	c.mu.Lock()
 	if c.flights[f.key] == f {
@@ -397,6 +411,12 @@ func (c *Cache) countInvalidatedLocked(n int) {
 // again until the worker has reloaded the area attributes.
 func (c *Cache) resetLocked(why string) {
 	n := len(c.entries)
+	if n > 0 {
+		c.stale = make(map[key]Tile, n)
+		for k, e := range c.entries {
+			c.stale[k] = e.tile
+		}
+	}
 	c.entries = map[key]*entry{}
 	c.lru.Init()
 	c.bytes = 0
@@ -525,6 +545,7 @@ func (c *Cache) reload(ctx context.Context, epoch uint64) error {
 	}
 	c.version = max(c.version, version)
 	c.attrs, c.day, c.ready = attrs, day, true
+	c.stale = nil
 	return nil
 }
 

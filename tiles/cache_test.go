@@ -33,13 +33,19 @@ type fakeSource struct {
 	cancelled  chan maptile.Tile // receives the tile of each query whose context ended
 	attrs      map[int64]AreaAttributes
 	attrsCalls int
+	down       bool // the database cannot be reached: every call fails as unavailable
 }
+
+var errDown = geo.Errorf(geo.EUnavailable, "the server cannot reach its database; try again shortly")
 
 func (f *fakeSource) Tile(ctx context.Context, q Query) ([]byte, error) {
 	f.mu.Lock()
 	f.queries++
-	gate, started, cancelled, gen := f.gate, f.started, f.cancelled, f.gen
+	gate, started, cancelled, gen, down := f.gate, f.started, f.cancelled, f.gen, f.down
 	f.mu.Unlock()
+	if down {
+		return nil, errDown
+	}
 	if started != nil {
 		started <- q.Tile
 	}
@@ -70,6 +76,9 @@ func (f *fakeSource) AreaAttributes(ctx context.Context, day time.Time, bounds [
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attrsCalls++
+	if f.down {
+		return nil, errDown
+	}
 	var out []AreaAttributes
 	for _, a := range f.attrs {
 		if bounds == nil {
@@ -462,8 +471,8 @@ func TestCancellation(t *testing.T) {
 		sc, _ := newTestCache(t, slow, Config{Timeout: 20 * time.Millisecond})
 		_, err := sc.Tile(context.Background(), Areas, maptile.New(0, 0, 0))
 		var ge *geo.Error
-		if !errors.As(err, &ge) || ge.Code != geo.EInternal || ge.Message != "tile 0/0/0 took longer than 20ms" {
-			t.Errorf("got %v, want an internal error (logged) saying the tile took longer than 20ms", err)
+		if !errors.As(err, &ge) || ge.Code != geo.ETimeout || ge.Message != "tile 0/0/0 took longer than 20ms" {
+			t.Errorf("got %v, want a timeout (504) saying the tile took longer than 20ms", err)
 		}
 	})
 }
@@ -621,5 +630,40 @@ func TestEmptyTile(t *testing.T) {
 	res, err := encodeTile(nil)
 	if err != nil || !res.Empty() || res.Gzip != nil || res.ETag == "" {
 		t.Errorf("got %+v, %v; want an empty tile with no gzip body and an ETag", res, err)
+	}
+}
+
+// TestCacheAnswersFromDroppedTilesWhileUnavailable pins the cache answering
+// every tile 500 during a database outage: the feed's reset dropped the
+// tiles, and each miss went to the database that was down.
+func TestCacheAnswersFromDroppedTilesWhileUnavailable(t *testing.T) {
+	src := &fakeSource{}
+	c, feed := newTestCache(t, src, Config{})
+	cached, other := maptile.New(1, 1, 1), maptile.New(1, 0, 1)
+	want, err := c.Tile(context.Background(), Areas, cached)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.mu.Lock()
+	src.down = true
+	src.mu.Unlock()
+	feed.onReset() // the feed lost its connection
+	ctx, mark := geo.WithStaleMark(context.Background())
+	got, err := c.Tile(ctx, Areas, cached)
+	if err != nil || got.ETag != want.ETag || !mark.Stale() {
+		t.Fatalf("cached tile while down: %v, %v, stale %v; want the tile of before, marked stale", got, err, mark.Stale())
+	}
+	if _, err := c.Tile(context.Background(), Areas, other); geo.ErrorCode(err) != geo.EUnavailable {
+		t.Errorf("uncached tile while down: %v, want unavailable", err)
+	}
+	src.mu.Lock()
+	src.down, src.gen = false, 1
+	src.mu.Unlock()
+	feed.onReset() // the feed is back
+	waitReady(t, c)
+	ctx, mark = geo.WithStaleMark(context.Background())
+	got, err = c.Tile(ctx, Areas, cached)
+	if err != nil || got.ETag == want.ETag || mark.Stale() {
+		t.Errorf("after the outage: %v, %v, stale %v; want the tile read afresh", got, err, mark.Stale())
 	}
 }

@@ -147,6 +147,8 @@ func indexCollectors(idx *index.Service) []prometheus.Collector {
 			func() float64 { return float64(idx.Stats().Buildings) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gridmap_lookup_address_fallbacks_total", Help: "Address lookups answered by PostGIS."},
 			func() float64 { return float64(idx.Stats().AddressFallbacks) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gridmap_lookup_stale_answers_total", Help: "Lookups answered from memory, marked stale, while the database could not be reached."},
+			func() float64 { return float64(idx.Stats().StaleAnswers) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_lookup_index_last_load_seconds", Help: "Duration of the last index load."},
 			func() float64 {
 				if l := idx.Stats().Last; l != nil {

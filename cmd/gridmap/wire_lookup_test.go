@@ -44,8 +44,8 @@ func TestWireLookup(t *testing.T) {
 	}
 
 	t.Run("while the index loads: readyz says so, lookups go to PostGIS", func(t *testing.T) {
-		if code, body := get(t, "/readyz"); code != 503 || !strings.Contains(body, "index loading") {
-			t.Errorf("readyz: %d %s, want 503 index loading", code, body)
+		if code, body := get(t, "/readyz"); code != 503 || !strings.Contains(body, "the lookup index is loading") {
+			t.Errorf("readyz: %d %s, want 503 the lookup index is loading", code, body)
 		}
 		if code, body := get(t, "/api/v1/lookup?lon=120.13&lat=30.28"); code != 200 || !strings.Contains(body, `"grid":null`) {
 			t.Errorf("lookup: %d %s, want 200 with no grid (empty database)", code, body)

@@ -5,17 +5,16 @@ package postgis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 
+	"gridmap/data"
 	"gridmap/geo"
 	"gridmap/tiles"
 )
@@ -277,15 +276,11 @@ func (s *Source) AreaAttributes(ctx context.Context, day time.Time, bounds []orb
 }
 
 // dbErr wraps a database error: a context's end stays a context error (the
-// client went away, or the tile timeout passed), a cancelled statement
-// becomes a timeout message, the rest is internal.
+// client went away, or the tile timeout passed); the rest is data.DBError's
+// one mapping (statement timeout: ETimeout, unreachable: EUnavailable).
 func dbErr(ctx context.Context, op string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("%s: %w (%v)", op, ctxErr, err)
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "57014" {
-		return &geo.Error{Code: geo.EInternal, Message: "the tile query took too long", Err: fmt.Errorf("%s: %w", op, err)}
-	}
-	return geo.Internal(op, err)
+	return data.DBError(op, err)
 }

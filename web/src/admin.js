@@ -50,10 +50,71 @@ const app = $("#app");
 let map, draw;
 const markers = [];
 
+// --- Outages ----------------------------------------------------------------
+// A 503 means the server cannot reach its database: it is not a sign-out.
+// The banner says so while the session is polled; the user's work (the edit
+// being drawn, the reason typed) stays as it is, and saving can be repeated
+// once the banner is gone. Reads are retried by themselves.
+const outage = { polling: false };
+
+function retryDelay(err) {
+  return Math.min(Math.max(err.retryAfter || 5, 1), 30) * 1000;
+}
+
+function showOutage() {
+  let el = $("#outage");
+  if (!el) {
+    el = h("p", { id: "outage", class: "msg error outage", role: "status" });
+    document.body.prepend(el);
+  }
+  el.textContent = t("admin.outage");
+  el.hidden = false;
+}
+
+function hideOutage() {
+  const el = $("#outage");
+  if (el) el.hidden = true;
+}
+
+/** watchOutage shows the banner and polls the session until the server answers again. */
+async function watchOutage(err) {
+  showOutage();
+  if (outage.polling) return;
+  outage.polling = true;
+  let wait = retryDelay(err);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, wait));
+    try {
+      await getJSON("/api/v1/session");
+      break;
+    } catch (e) {
+      if (!(e instanceof ApiError) || !e.unavailable) break; // answered: the database is back
+      wait = retryDelay(e);
+    }
+  }
+  outage.polling = false;
+  hideOutage();
+}
+
+/** retrying runs a read until it does not fail with 503, showing the banner meanwhile. */
+async function retrying(fn) {
+  for (;;) {
+    try {
+      const v = await fn();
+      hideOutage();
+      return v;
+    } catch (err) {
+      if (!(err instanceof ApiError) || !err.unavailable) throw err;
+      showOutage();
+      await new Promise((r) => setTimeout(r, retryDelay(err)));
+    }
+  }
+}
+
 // --- Sign in ----------------------------------------------------------------
 async function start() {
   try {
-    state.session = await getJSON("/api/v1/session");
+    state.session = await retrying(() => getJSON("/api/v1/session"));
   } catch (err) {
     if (err.status === 401) return showLogin();
     throw err;
@@ -78,6 +139,10 @@ function showLogin(message) {
       setCSRF(sess.csrf_token);
       await showEditor();
     } catch (err) {
+      if (err instanceof ApiError && err.unavailable) {
+        watchOutage(err); // the form and what was typed stay
+        return;
+      }
       showLogin(err.status === 401 ? t("admin.login.failed") : err.message);
     }
   });
@@ -459,6 +524,8 @@ function refreshTiles() {
 
 async function handleEditError(err) {
   if (!(err instanceof ApiError)) throw err;
+  // The edit, the preview and the reason stay on screen: save again when the banner is gone.
+  if (err.unavailable) return watchOutage(err);
   if (err.status === 409) return showConflict();
   if (err.status === 422 && err.details) return renderPreview(err.details, true);
   show($("#preview"), h("p", { class: "msg error", role: "alert", id: "edit-error" }, t("admin.error", { message: err.message })));

@@ -1,12 +1,18 @@
 // Small fetch helpers for gridmap's JSON API. Errors carry the API's code,
 // message and details ({"error":{"code","message","details"}}).
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter) {
     const e = (body && body.error) || {};
     super(e.message || `HTTP ${status}`);
     this.status = status;
     this.code = e.code || "http_" + status;
     this.details = e.details;
+    this.retryAfter = retryAfter || 0; // seconds, from the Retry-After header
+  }
+
+  /** unavailable: the server cannot reach its database (503); try again later. */
+  get unavailable() {
+    return this.status === 503;
   }
 }
 
@@ -34,7 +40,7 @@ async function request(method, url, body) {
   } catch {
     parsed = null;
   }
-  if (!res.ok) throw new ApiError(res.status, parsed);
+  if (!res.ok) throw new ApiError(res.status, parsed, parseInt(res.headers.get("Retry-After") || "", 10) || 0);
   return parsed;
 }
 
