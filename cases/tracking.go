@@ -11,8 +11,8 @@ import (
 // Tracking codes are what a reporter gets to follow a case: 10 characters of
 // Crockford's base32 (digits and letters without I, L, O and U, so nothing is
 // misread or spells a word), 9 random (45 bits from crypto/rand) and a check
-// character (Luhn mod 32) that catches any single mistyped character and any
-// swap of two neighbours. Shown as "XXXXX-XXXXX"; case and the hyphen do not
+// character (a weighted sum over GF(32), see checkChar) that catches any
+// single mistyped character and any swap of two different characters. Shown as "XXXXX-XXXXX"; case and the hyphen do not
 // matter when typed back, and O, I and L are read as 0, 1 and 1.
 const (
 	crockford          = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -38,15 +38,35 @@ func NewTrackingCode(r io.Reader) (string, error) {
 	return string(append(code, checkChar(string(code)))), nil
 }
 
-// checkChar returns the Luhn mod 32 check character of s (canonical symbols).
+// checkChar returns the check character of s (canonical symbols): the sum
+// over GF(32) of each symbol times its own weight α^(i+1) (α a generator of
+// the field's multiplicative group, modulus x⁵+x²+1), so that the weighted sum
+// of the whole code, the check character weighing 1, is zero. Weights are
+// distinct and non-zero and a field has no zero divisors, so every single
+// substitution and every swap of two different symbols changes the sum.
 func checkChar(s string) byte {
-	factor, sum := 2, 0
-	for i := len(s) - 1; i >= 0; i-- {
-		a := factor * strings.IndexByte(crockford, s[i])
-		factor = 3 - factor
-		sum += a/32 + a%32
+	var sum, w byte = 0, 1
+	for i := 0; i < len(s); i++ {
+		w = gf32Mul(w, 2)
+		sum ^= gf32Mul(w, byte(strings.IndexByte(crockford, s[i])))
 	}
-	return crockford[(32-sum%32)%32]
+	return crockford[sum]
+}
+
+// gf32Mul multiplies in GF(2⁵) with modulus x⁵+x²+1 (0b100101).
+func gf32Mul(a, b byte) byte {
+	var p byte
+	for b > 0 {
+		if b&1 != 0 {
+			p ^= a
+		}
+		b >>= 1
+		a <<= 1
+		if a&0x20 != 0 {
+			a ^= 0x25
+		}
+	}
+	return p
 }
 
 // NormalizeTrackingCode returns s in canonical form: hyphens and spaces
@@ -80,7 +100,7 @@ func FormatTrackingCode(code string) string {
 func ValidateTrackingCode(s string) error {
 	c := NormalizeTrackingCode(s)
 	if len(c) != TrackingCodeLength {
-		return geo.Errorf(geo.EInvalid, "a tracking code has %d characters (like 7K2QM-XP4T9), got %d in %q", TrackingCodeLength, len(c), s)
+		return geo.Errorf(geo.EInvalid, "a tracking code has %d characters (like 7K2QM-XP4TA), got %d in %q", TrackingCodeLength, len(c), s)
 	}
 	for i := 0; i < len(c); i++ {
 		if strings.IndexByte(crockford, c[i]) < 0 {
