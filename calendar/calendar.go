@@ -4,8 +4,9 @@
 //
 // Case deadlines ("4 working hours", "7 working days") and the working time
 // left on a case are computed here. The package is pure: holiday data comes
-// embedded (holidays/YYYY.txt, transcribed from the State Council notices) and
-// can be extended or overridden with data supplied at run time (WithDays).
+// embedded (holidays/YYYY.txt: 2024–2026 transcribed from the State Council
+// notices; 2027 copied from lunar-go and still to be checked against its
+// notice) and can be extended or overridden at run time (WithDays).
 package calendar
 
 import (

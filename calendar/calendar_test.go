@@ -26,13 +26,13 @@ func TestEmbeddedData(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := Default()
-	for _, y := range []int{2024, 2025, 2026} {
+	for _, y := range []int{2024, 2025, 2026, 2027} {
 		if !c.Covers(y) {
 			t.Errorf("Covers(%d) = false, want true", y)
 		}
 	}
-	if c.Covers(2023) || c.Covers(2027) {
-		t.Errorf("Covers(2023)=%v Covers(2027)=%v, want false: no notice transcribed", c.Covers(2023), c.Covers(2027))
+	if c.Covers(2023) || c.Covers(2028) {
+		t.Errorf("Covers(2023)=%v Covers(2028)=%v, want false: no data embedded", c.Covers(2023), c.Covers(2028))
 	}
 	// A make-up working day is a weekend day; a listed day off is not a
 	// make-up day. Catches a kind typed the wrong way round.
@@ -109,6 +109,11 @@ func TestIsWorkingDay(t *testing.T) {
 		{"2026 国庆 Wed Oct 7 off", D(2026, 10, 7), false},
 		{"2026 Thu Oct 8 back at work", D(2026, 10, 8), true},
 		{"2026 国庆 make-up Saturday Oct 10", D(2026, 10, 10), true},
+
+		// 2027 is copied from lunar-go v1.4.7, not yet checked against the notice.
+		{"2027 元旦 Friday Jan 1 off (statutory in any case)", D(2027, 1, 1), false},
+		{"2027 春节 make-up Sunday Jan 31 (lunar-go)", D(2027, 1, 31), true},
+		{"2027 春节 Fri Feb 5 off (lunar-go)", D(2027, 2, 5), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,6 +222,7 @@ func TestAddWorkingDays(t *testing.T) {
 		{"2025 make-up Sunday Jan 26 counts", at(2025, 1, 24, 10, 0), 1, at(2025, 1, 26, 17, 30)},
 		{"2025 国庆中秋: 1 day from Sep 30 is Thu Oct 9", at(2025, 9, 30, 10, 0), 1, at(2025, 10, 9, 17, 30)},
 		{"zero days returns the instant", at(2026, 3, 10, 9, 0), 0, at(2026, 3, 10, 9, 0)},
+		{"New Year 2027: 1 day from Thu Dec 31 2026 is Mon Jan 4", at(2026, 12, 31, 10, 0), 1, at(2027, 1, 4, 17, 30)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,11 +279,11 @@ func TestAddWorkingTimeInvertsWorkingDuration(t *testing.T) {
 
 func TestWithDays(t *testing.T) {
 	base := Default()
-	// An administrator enters part of 2027 before a package update, and makes
+	// An administrator enters part of 2028 before a package update, and makes
 	// a local change to 2026.
 	c := base.WithDays([]Day{
-		{Date: D(2027, 2, 8), Kind: Off, Name: "春节"},
-		{Date: D(2027, 1, 31), Kind: Work, Name: "春节补班"},
+		{Date: D(2028, 1, 3), Kind: Off, Name: "春节"},
+		{Date: D(2028, 1, 29), Kind: Work, Name: "春节补班"},
 		{Date: D(2026, 2, 28), Kind: Off, Name: "local: make-up day cancelled"},
 	})
 	tests := []struct {
@@ -286,11 +292,11 @@ func TestWithDays(t *testing.T) {
 		date Date
 		want bool
 	}{
-		{"2027 Monday entered as off", c, D(2027, 2, 8), false},
-		{"2027 Sunday entered as make-up", c, D(2027, 1, 31), true},
+		{"2028 Monday entered as off", c, D(2028, 1, 3), false},
+		{"2028 Saturday entered as make-up", c, D(2028, 1, 29), true},
 		{"override replaces the embedded make-up day", c, D(2026, 2, 28), false},
 		{"the original is unchanged", base, D(2026, 2, 28), true},
-		{"the original does not see 2027 entries", base, D(2027, 2, 8), true},
+		{"the original does not see 2028 entries", base, D(2028, 1, 3), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,11 +305,11 @@ func TestWithDays(t *testing.T) {
 			}
 		})
 	}
-	if !c.Covers(2027) || base.Covers(2027) {
-		t.Errorf("Covers(2027): with days %v, base %v; want true, false", c.Covers(2027), base.Covers(2027))
+	if !c.Covers(2028) || base.Covers(2028) {
+		t.Errorf("Covers(2028): with days %v, base %v; want true, false", c.Covers(2028), base.Covers(2028))
 	}
-	if got := len(c.Days(2027)); got != 2 {
-		t.Errorf("Days(2027) has %d days, want 2", got)
+	if got := len(c.Days(2028)); got != 2 {
+		t.Errorf("Days(2028) has %d days, want 2", got)
 	}
 }
 
