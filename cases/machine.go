@@ -376,8 +376,8 @@ func (c Case) Apply(next State, clk Clock, ev Event) Case {
 		c.Rating = ev.Rating
 	case ActionRequestExtension:
 		c.PendingDue = ev.RequestedDue
-	case ActionApproveExtension, ActionDenyExtension:
-		c.PendingDue = time.Time{}
+	case ActionApproveExtension, ActionDenyExtension, ActionHandle:
+		c.PendingDue = time.Time{} // decided, or lapsed because the work is done
 	case ActionReopen:
 		c.ClosedAt, c.Rating = time.Time{}, 0
 	}

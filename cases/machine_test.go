@@ -326,6 +326,12 @@ func TestExtension(t *testing.T) {
 		other := at(2026, 3, 16, 17, 30)
 		wantDue(t, step(t, m, c, ActionApproveExtension, RoleSupervisor, Input{Due: other}, now.Add(time.Hour)), other)
 	})
+	t.Run("handled meanwhile: the request lapses", func(t *testing.T) {
+		got := step(t, m, c, ActionHandle, RoleHandler, Input{Photos: []string{"p.jpg"}}, now.Add(time.Hour))
+		if got.State != StateHandled || !got.PendingDue.IsZero() {
+			t.Errorf("handled: %s pending %s, want handled and no pending deadline", got.State, got.PendingDue)
+		}
+	})
 	t.Run("denied keeps the old deadline", func(t *testing.T) {
 		got := step(t, m, c, ActionDenyExtension, RoleSupervisor, Input{Reason: "not needed"}, now.Add(time.Hour))
 		wantDue(t, got, oldDue)
