@@ -286,11 +286,11 @@ func (c *Calendar) AddWorkingTime(t time.Time, d time.Duration) time.Time {
 			if start.Before(t) {
 				start = t
 			}
-			if avail := end.Sub(start); left <= avail {
+			avail := end.Sub(start)
+			if left <= avail {
 				return start.Add(left)
-			} else {
-				left -= avail
 			}
+			left -= avail
 		}
 	}
 }

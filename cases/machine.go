@@ -104,6 +104,16 @@ func Rules() []Rule {
 	return out
 }
 
+// usesCategory reports whether applying r needs the case's category: for its
+// photo rule or its stages' limits.
+func (r Rule) usesCategory() bool {
+	switch r.Clock {
+	case ClockStartHandle, ClockNextStage, ClockRestartStage, ClockEscalate:
+		return true
+	}
+	return r.Needs&NeedPhotoIfCategory != 0
+}
+
 func findRule(s State, a Action) (Rule, bool) {
 	for _, r := range rules {
 		if r.From == s && r.Action == a {
@@ -217,7 +227,7 @@ func (m *Machine) Transition(c Case, action Action, actor Actor, in Input, now t
 		if len(allowed) == 0 {
 			return fail(geo.Errorf(geo.EConflict, "case %s is %s, a final state: no action is possible", c.TrackingCode, c.State))
 		}
-		return fail(geo.Errorf(geo.EConflict, "case %s is %s and cannot be %s; possible now: %s",
+		return fail(geo.Errorf(geo.EConflict, "case %s is %s: the action %q is not possible in that state; possible now: %s",
 			c.TrackingCode, c.State, action, joinActions(allowed)))
 	}
 	if !hasRole(r.Roles, actor.Role) {
@@ -227,9 +237,11 @@ func (m *Machine) Transition(c Case, action Action, actor Actor, in Input, now t
 	if actor.Role == RoleReporter && c.ReporterID != 0 && actor.ID != c.ReporterID {
 		return fail(geo.Errorf(geo.EForbidden, "only the person who reported case %s may %s it", c.TrackingCode, action))
 	}
+	// The category matters only for photos and stages; a case whose category
+	// has left the catalogue can still be rejected, merged, closed or rated.
 	cat, ok := m.Catalogue.Category(c.Category)
-	if !ok {
-		return fail(geo.Errorf(geo.EInvalid, "case %s has category %q, which the catalogue does not know; correct the category first", c.TrackingCode, c.Category))
+	if !ok && r.usesCategory() {
+		return fail(geo.Errorf(geo.EInvalid, "case %s has category %q, which the catalogue does not know; give it a current category first", c.TrackingCode, c.Category))
 	}
 	if err := m.checkInputs(c, r, cat, in, now); err != nil {
 		return fail(err)

@@ -170,6 +170,7 @@ func TestTransitionNeeds(t *testing.T) {
 		{"reopen on the window's last day", StateRated, ActionReopen, RoleReporter, func(_ *Input, c *Case) { c.ClosedAt = at(2026, 3, 3, 10, 0) }, "", ""},
 		{"escalate at the district", StateInProgress, ActionEscalate, RoleSystem, func(_ *Input, c *Case) { c.Clock.Tier = TierDistrict }, geo.EConflict, "top tier"},
 		{"unknown category", StateAccepted, ActionDispatch, RoleDispatcher, func(_ *Input, c *Case) { c.Category = "nope" }, geo.EInvalid, "catalogue"},
+		{"unknown category can still be closed", StateVerified, ActionClose, RoleDispatcher, func(_ *Input, c *Case) { c.Category = "nope" }, "", ""},
 		{"stale version", StateHandled, ActionVerify, RoleGridWorker, func(in *Input, _ *Case) { in.Version = 4 }, geo.EConflict, "now handled (version 5, you saw version 4)"},
 	}
 	for _, tt := range tests {
