@@ -85,7 +85,8 @@ func cmp(a, b int) int {
 	return 0
 }
 
-// At returns the instant at hh:mm on d in loc.
+// At returns the instant minuteOfDay minutes after midnight of d in loc
+// (8*60+30 is 08:30).
 func (d Date) At(minuteOfDay int, loc *time.Location) time.Time {
 	return time.Date(d.Year, d.Month, d.Day, 0, minuteOfDay, 0, 0, loc)
 }

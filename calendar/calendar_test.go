@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -44,6 +45,23 @@ func TestEmbeddedData(t *testing.T) {
 		}
 		if d.Kind == Work && !strings.HasSuffix(d.Name, "补班") {
 			t.Errorf("%s: make-up day named %q, want a name ending in 补班", d.Date, d.Name)
+		}
+	}
+}
+
+// Every holiday file says where its days come from: the State Council notice
+// of its year, or, for data not yet checked against one, that it is not.
+func TestHolidayFilesNameTheirSource(t *testing.T) {
+	for _, y := range EmbeddedYears() {
+		raw, err := holidayFiles.ReadFile(fmt.Sprintf("holidays/%d.txt", y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, _ := strings.Cut(string(raw), "\n")
+		notice := fmt.Sprintf("# 国务院办公厅关于%d年部分节假日安排的通知（国办发明电", y)
+		unchecked := fmt.Sprintf("# %d: NOT transcribed from the State Council notice.", y)
+		if !strings.HasPrefix(first, notice) && !strings.HasPrefix(first, unchecked) {
+			t.Errorf("holidays/%d.txt starts %q; want the notice's title and number, or %q", y, first, unchecked)
 		}
 	}
 }

@@ -360,7 +360,10 @@ func (m *Machine) nextClock(c Case, r Rule, cat Category, in Input, now time.Tim
 			clk.Due = c.PendingDue
 		}
 	case ClockPause:
-		clk.Remaining = m.Calendar.WorkingDuration(now, c.Clock.Due)
+		clk.Remaining = 0 // no deadline was running (not expected in the states that pause)
+		if !c.Clock.Due.IsZero() {
+			clk.Remaining = m.Calendar.WorkingDuration(now, c.Clock.Due)
+		}
 		clk.Paused, clk.Due = true, time.Time{}
 	case ClockResume:
 		clk.Due = now
