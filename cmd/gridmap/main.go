@@ -226,7 +226,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 				return err
 			}
 		}
-		pages, err := web.NewPages()
+		pages, err := web.NewPagesFor(cfg.Web)
 		if err != nil {
 			return err
 		}
@@ -258,7 +258,8 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		if err := ensureFirstAdmin(ctx, cfg, db, log); err != nil {
 			return err
 		}
-		srv := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchBodyBytes: cfg.Lookup.MaxBatchBytes, PublicRate: cfg.PublicRate, SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies}, deps, reg)
+		srv := api.NewServer(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxBatchBodyBytes: cfg.Lookup.MaxBatchBytes, PublicRate: cfg.PublicRate, SessionTTL: cfg.SessionTTL, SecureCookies: cfg.SecureCookies,
+			ContentSecurityPolicy: web.ContentSecurityPolicy(cfg.Web)}, deps, reg)
 		hs := &http.Server{
 			Addr: cfg.Addr, Handler: srv,
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
