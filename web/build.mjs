@@ -52,6 +52,22 @@ async function bundle(out, testHooks) {
     await writeFile(`${out}/${name}`, body);
     manifest[key] = name;
   }
+  // MapLibre's stylesheet is needed only with the map: lib/map.js links it
+  // (as __MAP_CSS_URL__) when it makes one, so it is not in the pages' CSS.
+  const css = await build({
+    entryPoints: { "maplibre-gl": "node_modules/maplibre-gl/dist/maplibre-gl.css" },
+    outdir: `${out}/assets`,
+    bundle: true,
+    minify: !dev,
+    entryNames: "[name]-[hash]",
+    assetNames: "[name]-[hash]",
+    loader: { ".svg": "dataurl", ".png": "dataurl" },
+    metafile: true,
+    logLevel: "warning",
+  });
+  for (const file of Object.keys(css.metafile.outputs)) {
+    if (file.endsWith(".css")) manifest["maplibre-gl.css"] = file.slice(out.length + 1);
+  }
   const result = await build({
     entryPoints: {
       resident: "src/resident.js",
@@ -74,6 +90,7 @@ async function bundle(out, testHooks) {
     define: {
       __TEST_HOOKS__: testHooks ? "true" : "false",
       __WORKER_URL__: JSON.stringify("/" + manifest["maplibre-gl-worker.mjs"]),
+      __MAP_CSS_URL__: JSON.stringify("/" + manifest["maplibre-gl.css"]),
     },
     legalComments: "linked",
     metafile: true,

@@ -3,7 +3,6 @@
 // to draw GeoJSON in the basemap's coordinate system. It works with no
 // basemap at all (offline): a plain background and gridmap's own layers.
 import { Map as MapLibre, AttributionControl, NavigationControl, setWorkerUrl } from "maplibre-gl";
-import "maplibre-gl/dist/maplibre-gl.css";
 import { getJSON } from "./api.js";
 import { t } from "./i18n.js";
 import { wgs84ToGcj02, gcj02ToWgs84, mapCoords } from "./gcj02.js";
@@ -14,6 +13,19 @@ setWorkerUrl(new URL(__WORKER_URL__, location.href).href);
 
 // Labels are drawn with the browser's fonts (see baseStyle): CJK through this family.
 const ideographFonts = "'Noto Sans CJK SC', 'WenQuanYi Zen Hei', 'PingFang SC', 'Microsoft YaHei', sans-serif";
+
+// MapLibre's stylesheet is linked when the first map is made, not bundled
+// into the pages' CSS (build.mjs): a page's text never waits for it.
+let cssPromise;
+function loadMapCSS() {
+  cssPromise ??= new Promise((resolve) => {
+    const link = Object.assign(document.createElement("link"), { rel: "stylesheet", href: __MAP_CSS_URL__ });
+    link.addEventListener("load", resolve);
+    link.addEventListener("error", resolve); // an unstyled map beats none
+    document.head.append(link);
+  });
+  return cssPromise;
+}
 
 let configPromise;
 /** loadConfig fetches /config.json once: basemap and attribution. */
@@ -72,7 +84,7 @@ async function baseStyle(config, withTiles) {
  * map.toDisplay(geojson), map.fromDisplay([lon, lat]) and map.setGeoJSON(id, data).
  */
 export async function createMap(container, opts = {}) {
-  const config = await loadConfig();
+  const [config] = await Promise.all([loadConfig(), loadMapCSS()]);
   const gcj = config.basemap?.crs === "gcj02";
   const style = await baseStyle(config, opts.tiles);
   const center = opts.center || style.tilesCenter || [120.12, 30.29];
