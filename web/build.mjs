@@ -68,42 +68,47 @@ async function bundle(out, testHooks) {
   for (const file of Object.keys(css.metafile.outputs)) {
     if (file.endsWith(".css")) manifest["maplibre-gl.css"] = file.slice(out.length + 1);
   }
-  const result = await build({
-    entryPoints: {
-      resident: "src/resident.js",
-      page: "src/page.js",
-      admin: "src/admin.js",
-      poster: "src/poster.js",
-    },
-    outdir: `${out}/assets`,
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    target: ["es2022"],
-    minify: !dev,
-    minifySyntax: true, // drops the `if (false)` of the test hooks in --dev too
-    sourcemap: dev,
-    entryNames: "[name]-[hash]",
-    chunkNames: "chunk-[hash]",
-    assetNames: "[name]-[hash]",
-    loader: { ".svg": "dataurl", ".png": "dataurl" },
-    define: {
-      __TEST_HOOKS__: testHooks ? "true" : "false",
-      __WORKER_URL__: JSON.stringify("/" + manifest["maplibre-gl-worker.mjs"]),
-      __MAP_CSS_URL__: JSON.stringify("/" + manifest["maplibre-gl.css"]),
-    },
-    legalComments: "linked",
-    metafile: true,
-    logLevel: "warning",
-  });
-  // The pages' entry points and their CSS, by the names the HTML asks for.
-  const entries = { "src/resident.js": "resident", "src/page.js": "page", "src/admin.js": "admin", "src/poster.js": "poster" };
-  for (const [file, o] of Object.entries(result.metafile.outputs)) {
-    const entry = entries[o.entryPoint];
-    if (!entry || !file.endsWith(".js")) continue;
-    manifest[`${entry}.js`] = file.slice(out.length + 1);
-    preload[`${entry}.js`] = o.imports.filter((i) => i.kind === "import-statement").map((i) => i.path.slice(out.length + 1));
-    if (o.cssBundle) manifest[`${entry}.css`] = o.cssBundle.slice(out.length + 1);
+  // One esbuild run per group of pages: the resident's and the building
+  // pages' share their MapLibre chunk (a resident who scans a poster and then
+  // searches downloads it once); the editor (with terra-draw) and the poster
+  // are built alone, so no page waits for a chunk another page made.
+  const groups = [
+    { resident: "src/resident.js", page: "src/page.js" },
+    { admin: "src/admin.js" },
+    { poster: "src/poster.js" },
+  ];
+  for (const entries of groups) {
+    const result = await build({
+      entryPoints: entries,
+      outdir: `${out}/assets`,
+      bundle: true,
+      splitting: true,
+      format: "esm",
+      target: ["es2022"],
+      minify: !dev,
+      minifySyntax: true, // drops the `if (false)` of the test hooks in --dev too
+      sourcemap: dev,
+      entryNames: "[name]-[hash]",
+      chunkNames: "chunk-[hash]",
+      assetNames: "[name]-[hash]",
+      loader: { ".svg": "dataurl", ".png": "dataurl" },
+      define: {
+        __TEST_HOOKS__: testHooks ? "true" : "false",
+        __WORKER_URL__: JSON.stringify("/" + manifest["maplibre-gl-worker.mjs"]),
+        __MAP_CSS_URL__: JSON.stringify("/" + manifest["maplibre-gl.css"]),
+      },
+      legalComments: "linked",
+      metafile: true,
+      logLevel: "warning",
+    });
+    // The page's entry and CSS, by the names the HTML asks for.
+    for (const [file, o] of Object.entries(result.metafile.outputs)) {
+      const entry = Object.keys(entries).find((e) => entries[e] === o.entryPoint);
+      if (!entry || !file.endsWith(".js")) continue;
+      manifest[`${entry}.js`] = file.slice(out.length + 1);
+      preload[`${entry}.js`] = o.imports.filter((i) => i.kind === "import-statement").map((i) => i.path.slice(out.length + 1));
+      if (o.cssBundle) manifest[`${entry}.css`] = o.cssBundle.slice(out.length + 1);
+    }
   }
   // admin.html stays a static page: its asset names are filled in here.
   let admin = await readFile("src/admin.html", "utf8");
