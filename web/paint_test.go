@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -105,5 +107,48 @@ func TestResidentShareAndMapInView(t *testing.T) {
 	}
 	if got, want := eval[string](t, ctx, `navigator.clipboard.readText()`), eval[string](t, ctx, `location.href`); got != want {
 		t.Errorf("clipboard %q, want %q", got, want)
+	}
+}
+
+// TestNotFoundPageWeight: a 404 page and everything its HTML loads (styles,
+// scripts, their preloaded chunks, the favicon), fetched as Chromium asks
+// (Accept-Encoding: gzip, deflate, br, zstd), is at most 30 KB on the wire
+// (bodies; TestFirstLoad counts headers too). Each asset comes compressed.
+func TestNotFoundPageWeight(t *testing.T) {
+	needSite(t)
+	fetch := func(path string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", theSite.URL+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip, deflate, br, zstd") // set by hand: Go's client does not decode then
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, b
+	}
+	res, html := fetch("/b/NO-SUCH-BUILDING")
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d, want 404", res.StatusCode)
+	}
+	total := len(html)
+	refs := regexp.MustCompile(`(?:href|src)="(/assets/[^"]+)"`).FindAllStringSubmatch(string(html), -1)
+	if len(refs) < 3 {
+		t.Fatalf("the page loads %d assets, want its CSS, favicon and script at least:\n%s", len(refs), html)
+	}
+	for _, m := range refs {
+		r, b := fetch(m[1])
+		total += len(b)
+		if len(b) >= 512 && r.Header.Get("Content-Encoding") != "br" {
+			t.Errorf("%s: %d bytes with Content-Encoding %q, want br", m[1], len(b), r.Header.Get("Content-Encoding"))
+		}
+		if strings.Contains(m[1], "chunk-") && len(b) > 20000 {
+			t.Errorf("%s: %d bytes: is MapLibre loaded by the 404 page?", m[1], len(b))
+		}
+	}
+	t.Logf("404 page: %d bytes of HTML, %d in all with %d assets", len(html), total, len(refs))
+	if total > 30000 {
+		t.Errorf("404 page: %d bytes, want ≤ 30 KB", total)
 	}
 }
