@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -58,6 +59,9 @@ func TestAssetEncoding(t *testing.T) {
 			}
 			if got := w.Header().Get("Content-Encoding"); got != c.want {
 				t.Errorf("Content-Encoding %q, want %q", got, c.want)
+			}
+			if got := w.Header().Get("Content-Length"); got != strconv.Itoa(w.Body.Len()) {
+				t.Errorf("Content-Length %q for %d bytes", got, w.Body.Len())
 			}
 			if got := w.Header().Get("Vary"); got != "Accept-Encoding" {
 				t.Errorf("Vary %q, want Accept-Encoding", got)
@@ -119,6 +123,16 @@ func TestAssetEncoding(t *testing.T) {
 		}
 		if w := get("/assets/manifest.json"); w.Code != http.StatusNotFound {
 			t.Errorf("/assets/manifest.json: %d, want 404", w.Code)
+		}
+	})
+
+	t.Run("a range of an encoded file is the whole file", func(t *testing.T) {
+		w := get(js, "Accept-Encoding", "br", "Range", "bytes=0-9")
+		if w.Code != 200 || w.Body.Len() != len(raw(strings.TrimPrefix(js, "/")+".br")) {
+			t.Errorf("got %d with %d bytes, want 200 and the whole .br", w.Code, w.Body.Len())
+		}
+		if w := get(js, "Range", "bytes=0-9"); w.Code != http.StatusPartialContent || w.Body.Len() != 10 {
+			t.Errorf("identity range: got %d with %d bytes, want 206 and 10", w.Code, w.Body.Len())
 		}
 	})
 

@@ -232,7 +232,12 @@ func (b *bundle) serveFile(w http.ResponseWriter, r *http.Request, name, cache s
 		h.Add("Vary", "Accept-Encoding")
 	}
 	if encoding != "" {
+		// http.ServeContent leaves out Content-Length for an encoded body (its
+		// ranges would be of the encoded bytes); these are sent whole, with it.
 		h.Set("Content-Encoding", encoding)
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		r = r.Clone(r.Context())
+		r.Header.Del("Range")
 	}
 	h.Set("Cache-Control", cache)
 	h.Set("ETag", etag.(string))
