@@ -29,11 +29,13 @@ type PageRenderer interface {
 	Lang(r *http.Request) string
 }
 
-// pageRoutes registers the building and grid pages and their posters.
+// pageRoutes registers the resident lookup page, the building and grid pages
+// and their posters.
 func (s *Server) pageRoutes(r *mux.Router) {
 	if s.Pages == nil {
 		return
 	}
+	r.HandleFunc("/", s.handle(s.handleResidentPage)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/b/{code}", s.handle(s.handleBuildingPage("building.html"))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/b/{code}/poster", s.handle(s.handleBuildingPage("poster.html"))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/g/{code}", s.handle(s.handleGridPage("grid.html"))).Methods(http.MethodGet, http.MethodHead)
@@ -102,6 +104,57 @@ type pageData struct {
 	QRSVG           template.HTML
 	Updated         string // YYYY-MM-DD, China Standard Time
 	NotFound        string // set on the not-found page
+	Query           string // the resident page's address (?address=), filled into its search box
+	// OGTitle and OGDescription are the page's Open Graph preview (og:title,
+	// og:description), which chat apps show for a shared link; OGTitle names
+	// the grid where the page has one. Empty: no og: tags.
+	OGTitle       string
+	OGDescription string
+}
+
+// setOpenGraph fills the preview of a page about d.Grid (and d.Building).
+func (s *Server) setOpenGraph(d *pageData) {
+	if d.Grid == nil {
+		return
+	}
+	d.OGTitle = s.Pages.T(d.Lang, "og.grid", "grid", d.Grid.Name)
+	if d.Building != nil {
+		d.OGTitle = s.Pages.T(d.Lang, "og.building", "address", d.Building.Address, "grid", d.Grid.Name)
+	}
+	d.OGDescription = s.Pages.T(d.Lang, "og.description", "chain", d.ChainText())
+}
+
+// GET / — the resident lookup. The page's text is rendered here, so it shows
+// before any script; web/src/resident.js does the searching. A shared link
+// (?address= or ?lon=&lat=) is looked up once for its preview: og:title names
+// the grid. A query that is invalid or finds nothing gets the page's general
+// preview; the script then says what is wrong.
+func (s *Server) handleResidentPage(w http.ResponseWriter, r *http.Request) error {
+	lang := s.Pages.Lang(r)
+	d := &pageData{Lang: lang, Kind: "resident", PagePath: "/"}
+	d.PageURL = s.pageBase(r) + r.URL.RequestURI()
+	q := r.URL.Query()
+	d.Query = q.Get("address")
+	if q.Get("address") != "" || q.Get("lon") != "" {
+		if p, err := parseLookupParams(q); err == nil {
+			var lr *geo.LookupResult
+			if p.Address != "" {
+				if ar, err := s.Lookup.LookupAddress(r.Context(), p.Address, 1, p.Hierarchy); err == nil && len(ar.Candidates) > 0 {
+					lr = &ar.LookupResult
+				}
+			} else if res, err := s.Lookup.LookupPoint(r.Context(), geo.LookupQuery{Point: *p.Point, Hierarchy: p.Hierarchy}); err == nil {
+				lr = res
+			}
+			if lr != nil && lr.Grid != nil {
+				d.Chain, d.Grid = lr.Areas, lr.Grid
+				s.setOpenGraph(d)
+			}
+		}
+	}
+	if d.OGTitle == "" {
+		d.OGTitle, d.OGDescription = s.Pages.T(lang, "resident.title"), s.Pages.T(lang, "og.home")
+	}
+	return s.renderPage(w, r, "resident.html", d)
 }
 
 // ChainText is 街道 › 社区 (the chain above the grid, top level left out).
@@ -177,6 +230,7 @@ func (s *Server) handleBuildingPage(tmpl string) handlerFunc {
 				return s.pageError(w, r, lang, err, "")
 			}
 		}
+		s.setOpenGraph(d)
 		return s.renderPage(w, r, tmpl, d)
 	}
 }
@@ -205,6 +259,7 @@ func (s *Server) handleGridPage(tmpl string) handlerFunc {
 		if err != nil {
 			return s.pageError(w, r, lang, err, "")
 		}
+		s.setOpenGraph(d)
 		return s.renderPage(w, r, tmpl, d)
 	}
 }

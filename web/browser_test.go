@@ -69,7 +69,7 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "web: %s is missing: scripts/setup.sh --browser (make test) installs Debian's chromium\n", chromiumPath)
 		return 1
 	}
-	if _, err := os.Stat(testBundle + "/assets/resident.js"); err != nil {
+	if _, err := os.Stat(testBundle + "/manifest.json"); err != nil {
 		fmt.Fprintln(os.Stderr, "web: the test bundle is not built: run `make build` (npm ci and node build.mjs in web/)")
 		return 1
 	}
@@ -97,7 +97,7 @@ func startSite() (*site, func(), error) {
 		db.Close()
 		return nil, nil, fmt.Errorf("loading the demo: %w", err)
 	}
-	pages, err := web.NewPages()
+	pages, err := web.NewPagesFor(web.Config{Bundle: os.DirFS(testBundle)})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

@@ -8,47 +8,149 @@
 // esbuild drops them; web/bundle_test.go checks that none is left in dist/.
 // The browser tests serve dist-test/ from disk (web.Config.Bundle); nothing
 // embeds it.
+//
 // Entry points are the pages; MapLibre and terra-draw come from node_modules,
-// pinned by package-lock.json. MapLibre's worker is a separate module that it
-// loads by URL, so it is copied next to the bundle unchanged.
+// pinned by package-lock.json. The pages import MapLibre lazily (import()),
+// so it is a chunk of its own that the page text never waits for.
+// Every asset's name carries its content hash ([name]-[hash]); the server
+// gives those names a year of immutable caching and finds them through
+// dist/manifest.json ({"files": {"resident.js": "assets/resident-HASH.js", …},
+// "preload": {"resident.js": [the chunks it imports], …}}), made from
+// esbuild's metafile. MapLibre's worker is a separate module that it
+// loads by URL: copied next to the bundle under a hashed name that the code
+// gets as the __WORKER_URL__ constant. Every text asset also gets .gz and .br
+// siblings (Node's zlib, maximum levels), which the server sends to clients
+// that accept them.
 import { build } from "esbuild";
-import { cp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
+import { brotliCompress, gzip as gzipCb, constants as z } from "node:zlib";
+
+const brotli = promisify(brotliCompress);
+const gzip = promisify(gzipCb);
 
 const dev = process.argv.includes("--dev");
 
+const hashOf = (buf) => createHash("sha256").update(buf).digest("base64url").slice(0, 10).toUpperCase().replace(/[-_]/g, "X");
+
+// Files copied under a hashed name: manifest key → source.
+const copied = {
+  "maplibre-gl-worker.mjs": "node_modules/maplibre-gl/dist/maplibre-gl-worker.mjs",
+  "favicon.svg": "src/favicon.svg",
+};
+
 async function bundle(out, testHooks) {
   // Remove the previous build but keep the committed placeholder.
-  await mkdir(out, { recursive: true });
+  await mkdir(`${out}/assets`, { recursive: true });
   for (const f of await readdir(out)) {
     if (f !== ".gitkeep") await rm(`${out}/${f}`, { recursive: true, force: true });
   }
-  await build({
-    entryPoints: {
-      resident: "src/resident.js",
-      page: "src/page.js",
-      admin: "src/admin.js",
-      poster: "src/poster.js",
-    },
+  await mkdir(`${out}/assets`, { recursive: true });
+  const manifest = {}; // entry name → file
+  const preload = {}; // entry name → the chunks it imports statically, for <link rel="modulepreload">
+  for (const [key, src] of Object.entries(copied)) {
+    const body = await readFile(src);
+    const dot = key.indexOf(".");
+    const name = `assets/${key.slice(0, dot)}-${hashOf(body)}${key.slice(dot)}`;
+    await writeFile(`${out}/${name}`, body);
+    manifest[key] = name;
+  }
+  // MapLibre's stylesheet is needed only with the map: lib/map.js links it
+  // (as __MAP_CSS_URL__) when it makes one, so it is not in the pages' CSS.
+  const css = await build({
+    entryPoints: { "maplibre-gl": "node_modules/maplibre-gl/dist/maplibre-gl.css" },
     outdir: `${out}/assets`,
     bundle: true,
-    splitting: true,
-    format: "esm",
-    target: ["es2022"],
     minify: !dev,
-    minifySyntax: true, // drops the `if (false)` of the test hooks in --dev too
-    sourcemap: dev,
-    chunkNames: "chunk-[hash]",
+    entryNames: "[name]-[hash]",
+    assetNames: "[name]-[hash]",
     loader: { ".svg": "dataurl", ".png": "dataurl" },
-    define: { __TEST_HOOKS__: testHooks ? "true" : "false" },
-    legalComments: "linked",
+    metafile: true,
     logLevel: "warning",
   });
-  await cp("node_modules/maplibre-gl/dist/maplibre-gl-worker.mjs", `${out}/assets/maplibre-gl-worker.mjs`);
-  for (const page of ["index.html", "admin.html"]) await cp(`src/${page}`, `${out}/${page}`);
+  for (const file of Object.keys(css.metafile.outputs)) {
+    if (file.endsWith(".css")) manifest["maplibre-gl.css"] = file.slice(out.length + 1);
+  }
+  // One esbuild run per group of pages: the resident's and the building
+  // pages' share their MapLibre chunk (a resident who scans a poster and then
+  // searches downloads it once); the editor (with terra-draw) and the poster
+  // are built alone, so no page waits for a chunk another page made.
+  const groups = [
+    { resident: "src/resident.js", page: "src/page.js" },
+    { admin: "src/admin.js" },
+    { poster: "src/poster.js" },
+  ];
+  for (const entries of groups) {
+    const result = await build({
+      entryPoints: entries,
+      outdir: `${out}/assets`,
+      bundle: true,
+      splitting: true,
+      format: "esm",
+      target: ["es2022"],
+      minify: !dev,
+      minifySyntax: true, // drops the `if (false)` of the test hooks in --dev too
+      sourcemap: dev,
+      entryNames: "[name]-[hash]",
+      chunkNames: "chunk-[hash]",
+      assetNames: "[name]-[hash]",
+      loader: { ".svg": "dataurl", ".png": "dataurl" },
+      define: {
+        __TEST_HOOKS__: testHooks ? "true" : "false",
+        __WORKER_URL__: JSON.stringify("/" + manifest["maplibre-gl-worker.mjs"]),
+        __MAP_CSS_URL__: JSON.stringify("/" + manifest["maplibre-gl.css"]),
+      },
+      legalComments: "linked",
+      metafile: true,
+      logLevel: "warning",
+    });
+    // The page's entry and CSS, by the names the HTML asks for.
+    for (const [file, o] of Object.entries(result.metafile.outputs)) {
+      const entry = Object.keys(entries).find((e) => entries[e] === o.entryPoint);
+      if (!entry || !file.endsWith(".js")) continue;
+      manifest[`${entry}.js`] = file.slice(out.length + 1);
+      preload[`${entry}.js`] = o.imports.filter((i) => i.kind === "import-statement").map((i) => i.path.slice(out.length + 1));
+      if (o.cssBundle) manifest[`${entry}.css`] = o.cssBundle.slice(out.length + 1);
+    }
+  }
+  // admin.html stays a static page: its asset names are filled in here.
+  let admin = await readFile("src/admin.html", "utf8");
+  admin = admin.replace(/\/assets\/([\w.-]+\.(?:js|css|svg))/g, (m, key) => {
+    if (!manifest[key]) throw new Error(`src/admin.html: no asset ${key}`);
+    return "/" + manifest[key];
+  });
+  await writeFile(`${out}/admin.html`, admin);
+  await writeFile(`${out}/manifest.json`, JSON.stringify({ files: manifest, preload }, null, 1) + "\n");
+  await precompress(out);
   const kind = [dev && "dev", testHooks && "test hooks"].filter(Boolean).join(", ");
   await writeFile(`${out}/BUILD`, `built ${new Date().toISOString()}${kind ? ` (${kind})` : ""}\n`);
 }
 
-await bundle("dist", false);
-await bundle("dist-test", true);
+// precompress writes NAME.gz and NAME.br beside every text file under out/
+// worth compressing (at least 512 bytes, and the compressed file smaller).
+// zlib's async calls run on libuv's thread pool, so the files compress in
+// parallel (brotli at quality 11 is most of the build's time).
+async function precompress(out) {
+  const jobs = [];
+  for (const e of await readdir(out, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || !/\.(js|mjs|css|html|svg|json|txt)$/.test(e.name)) continue;
+    const file = `${e.parentPath ?? e.path}/${e.name}`;
+    jobs.push((async () => {
+      const body = await readFile(file);
+      if (body.length < 512) return;
+      const [gz, br] = await Promise.all([
+        gzip(body, { level: 9 }),
+        brotli(body, {
+          params: { [z.BROTLI_PARAM_QUALITY]: 11, [z.BROTLI_PARAM_SIZE_HINT]: body.length, [z.BROTLI_PARAM_MODE]: z.BROTLI_MODE_TEXT },
+        }),
+      ]);
+      if (gz.length < body.length) await writeFile(file + ".gz", gz);
+      if (br.length < body.length) await writeFile(file + ".br", br);
+    })());
+  }
+  await Promise.all(jobs);
+}
+
+await Promise.all([bundle("dist", false), bundle("dist-test", true)]);
 console.log("web: bundled into dist/ (embedded) and dist-test/ (with the browser tests' hooks)");

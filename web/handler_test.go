@@ -32,7 +32,7 @@ func TestHandler(t *testing.T) {
 		{"GET", "/nothing", http.StatusNotFound},
 		{"GET", "/assets/../web.go", http.StatusNotFound},
 		{"GET", "/assets/no-such.js", http.StatusNotFound},
-		{"POST", "/", http.StatusMethodNotAllowed},
+		{"POST", "/admin", http.StatusMethodNotAllowed},
 	} {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
 			w := serve(c.method, c.path)
@@ -43,21 +43,24 @@ func TestHandler(t *testing.T) {
 		})
 	}
 	t.Run("page and revalidation", func(t *testing.T) {
-		w := serve("GET", "/")
+		w := serve("GET", "/admin")
 		if w.Code == http.StatusServiceUnavailable {
 			t.Fatal("the bundle is not built: run make build (make test does)")
 		}
 		if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") || w.Header().Get("ETag") == "" {
 			t.Fatalf("GET /: %d %v", w.Code, w.Header())
 		}
-		r := httptest.NewRequest("GET", "/", nil)
+		r := httptest.NewRequest("GET", "/admin", nil)
 		r.Header.Set("If-None-Match", w.Header().Get("ETag"))
 		w2 := httptest.NewRecorder()
 		h.ServeHTTP(w2, r)
 		if w2.Code != http.StatusNotModified {
 			t.Errorf("revalidation: got %d, want 304", w2.Code)
 		}
-		if w := serve("GET", "/assets/maplibre-gl-worker.mjs"); !strings.HasPrefix(w.Header().Get("Content-Type"), "text/javascript") {
+		if !strings.Contains(w.Body.String(), `src="/assets/admin-`) {
+			t.Errorf("admin.html does not load the hashed admin-HASH.js:\n%s", w.Body)
+		}
+		if w := serve("GET", h.(*handler).bundle.Asset("maplibre-gl-worker.mjs")); !strings.HasPrefix(w.Header().Get("Content-Type"), "text/javascript") {
 			t.Errorf("worker Content-Type: %q", w.Header().Get("Content-Type"))
 		}
 	})

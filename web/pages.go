@@ -69,26 +69,35 @@ func (c Catalogue) T(lang, key string, args ...any) string {
 	})
 }
 
-// Pages renders the server-side pages (building and grid pages, posters) from
-// templates/*.html with the catalogue. It implements api.PageRenderer.
+// Pages renders the server-side pages (the resident lookup, building and
+// grid pages, posters) from templates/*.html with the catalogue. It
+// implements api.PageRenderer.
 type Pages struct {
 	cat  Catalogue
 	tmpl map[string]*template.Template // one per language, the t func bound to it
 }
 
-// NewPages parses the templates once per language.
-func NewPages() (*Pages, error) {
+// NewPages parses the templates once per language, for the embedded bundle.
+func NewPages() (*Pages, error) { return NewPagesFor(Config{}) }
+
+// NewPagesFor parses the templates for the bundle of cfg (cfg.Bundle, nil:
+// the embedded one): their {{asset "page.js"}} is that bundle's hashed name
+// of the file, "/assets/page-HASH.js".
+func NewPagesFor(cfg Config) (*Pages, error) {
 	cat, err := LoadCatalogue()
 	if err != nil {
 		return nil, err
 	}
+	b := openBundle(cfg)
 	p := &Pages{cat: cat, tmpl: map[string]*template.Template{}}
 	for lang := range cat {
 		lang := lang
 		funcs := template.FuncMap{
-			"t":    func(key string, args ...any) string { return cat.T(lang, key, args...) },
-			"lang": func() string { return lang },
-			"join": strings.Join,
+			"t":       func(key string, args ...any) string { return cat.T(lang, key, args...) },
+			"lang":    func() string { return lang },
+			"join":    strings.Join,
+			"asset":   b.Asset,
+			"preload": b.Preload,
 		}
 		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 		if err != nil {

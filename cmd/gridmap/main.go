@@ -247,7 +247,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 				return err
 			}
 		}
-		pages, err := web.NewPages()
+		pages, err := web.NewPagesFor(cfg.Web)
 		if err != nil {
 			return err
 		}

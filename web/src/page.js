@@ -1,10 +1,12 @@
-// Building and grid pages (/b/{code}, /g/{code}): the server renders the text;
-// this draws the grid on the map with the building marked, and switches the
-// language (the server renders the chosen one from a cookie).
+// Building and grid pages (/b/{code}, /g/{code}) and the not-found page: the
+// server renders the text; this draws the grid on the map with the building
+// marked, and switches the language (the server renders the chosen one from a
+// cookie). MapLibre (lib/map.js) is imported only on a page with a map, after
+// the text is up, so the not-found page never loads it.
 import { $ } from "./lib/dom.js";
 import { getJSON } from "./lib/api.js";
 import { setLang, lang, onLangChange } from "./lib/i18n.js";
-import { createMap, fitTo } from "./lib/map.js";
+import "./lib/mapstate.js";
 import "./css/base.css";
 import "./css/page.css";
 
@@ -24,8 +26,12 @@ if (document.documentElement.lang !== lang()) {
 
 const el = $("#map");
 if (el && el.dataset.grid) {
+  performance.mark("gridmap:map");
+  const [{ createMap, fitTo }, fc] = await Promise.all([
+    import("./lib/map.js"),
+    getJSON(`/api/v1/areas/${encodeURIComponent(el.dataset.grid)}.geojson`),
+  ]);
   const map = await createMap(el, { tiles: true });
-  const fc = await getJSON(`/api/v1/areas/${encodeURIComponent(el.dataset.grid)}.geojson`);
   map.setGeoJSON("grid", fc);
   map.addLayer({ id: "grid-fill", type: "fill", source: "grid", paint: { "fill-color": "#c8102e", "fill-opacity": 0.1 } });
   map.addLayer({ id: "grid-line", type: "line", source: "grid", paint: { "line-color": "#c8102e", "line-width": 3 } });

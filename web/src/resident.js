@@ -1,10 +1,14 @@
 // Resident lookup (/): search an address (suggestions while typing) or use
 // the device's location; show 街道 › 社区 › 网格, the grid on the map and the
 // people responsible. The URL (?address= or ?lon=&lat=) reproduces a result.
+// The server renders the page's text (templates/resident.html); this module
+// is small and wires it up. MapLibre (lib/map.js) is imported lazily, after
+// the page is usable or once a result is shown: the result card never waits
+// for the map.
 import { $, h, show } from "./lib/dom.js";
 import { getJSON, qs } from "./lib/api.js";
 import { t, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
-import { createMap, fitTo, mapState } from "./lib/map.js";
+import "./lib/mapstate.js"; // the map's state (and the tests' hook) before MapLibre loads
 import { personCards, chainView } from "./lib/people.js";
 import "./css/base.css";
 import "./css/resident.css";
@@ -12,8 +16,35 @@ import "./css/resident.css";
 applyI18n();
 langToggle($("#lang"));
 
-const mapReady = createMap($("#map"), { tiles: true });
-let last = null; // {params, result, building} of the result shown, re-rendered on language change
+let last = null; // {params, result, building, gridShape} of the result shown, re-rendered on language change
+
+// --- The map, loaded lazily -------------------------------------------------
+let mapPromise = null;
+let mapLib = null; // lib/map.js once loaded
+
+/** loadMap imports MapLibre and makes the map, once; it resolves to the map. */
+function loadMap() {
+  if (mapPromise) return mapPromise;
+  performance.mark("gridmap:map"); // what loads before this mark is the page without its map
+  mapPromise = import("./lib/map.js").then(async (lib) => {
+    mapLib = lib;
+    const map = await lib.createMap($("#map"), { tiles: true });
+    map.setGeoJSON("grid", null);
+    map.setGeoJSON("place", null);
+    ensureLayers(map);
+    if (!last) lib.fitCovered(map); // the home map opens on the covered area
+    // A tap on the map looks up that point.
+    map.on("click", (e) => {
+      // The box no longer describes what is shown.
+      input.value = "";
+      cancelSuggestions();
+      const [lon, lat] = map.fromDisplay([e.lngLat.lng, e.lngLat.lat]);
+      search({ lon: lon.toFixed(7), lat: lat.toFixed(7) });
+    });
+    return map;
+  });
+  return mapPromise;
+}
 
 // --- Search with suggestions ---------------------------------------------
 const input = $("#address");
@@ -114,10 +145,13 @@ function message(kind, text) {
 // normalised match): only then is its grid the answer.
 const found = (result) => result.match === "exact" || result.match === "normalised";
 
+let searchSeq = 0;
+
 async function search(params) {
   history.replaceState(null, "", "?" + qs(params));
   $("#result").dataset.state = "searching";
   message("info", t("resident.searching"));
+  const seq = ++searchSeq;
   try {
     const result = await getJSON("/api/v1/lookup?" + qs(params.address ? { ...params, limit: CANDIDATES } : params));
     let building = null;
@@ -125,40 +159,49 @@ async function search(params) {
       // The building's own page data adds its building leader.
       building = await getJSON("/api/v1/buildings/" + encodeURIComponent(result.candidates[0].building.code));
     }
-    last = { params, result, building };
+    if (seq !== searchSeq) return; // a newer search answered first
+    last = { params, result, building, gridShape: null };
     render();
   } catch (err) {
+    if (seq !== searchSeq) return;
     last = null;
     message("warn", t("resident.error", { message: err.message }));
-    (await mapReady).setGeoJSON("grid", null);
+    loadMap().then((map) => map.setGeoJSON("grid", null));
   }
 }
 
-async function render() {
-  const { params, result, building } = last;
-  const map = await mapReady;
+// render shows the result card at once, then draws the result on the map
+// (loading the map first when it is not there yet).
+function render() {
+  const shown = last;
+  renderCard(shown);
+  if (shown.result.grid && !shown.gridShape) {
+    shown.gridShape = getJSON(`/api/v1/areas/${encodeURIComponent(shown.result.grid.code)}.geojson`);
+  }
+  loadMap().then((map) => last === shown && drawResult(map, shown));
+}
+
+/** placeOf is the point of a result: its building, or the point looked up. */
+function placeOf({ params, result }) {
+  return result.candidates && result.candidates.length
+    ? result.candidates[0].building
+    : { lon: Number(params.lon), lat: Number(params.lat) };
+}
+
+function renderCard({ params, result, building }) {
   const box = $("#result");
   if (result.match && !found(result)) {
-    map.setGeoJSON("grid", null);
-    map.setGeoJSON("place", null);
     if (result.match === "street") return show(box, streetView(params.address, result.grids));
     if (result.match === "approximate") return show(box, didYouMean(params.address, result.candidates));
     box.dataset.state = "not-found";
     return show(box, h("p", { class: "msg warn", role: "alert", id: "not-found" }, t("resident.notFound", { address: params.address })));
   }
-  const place = result.candidates
-    ? result.candidates[0].building
-    : { lon: Number(params.lon), lat: Number(params.lat) };
-  const point = { type: "Feature", geometry: { type: "Point", coordinates: [place.lon, place.lat] }, properties: {} };
-  map.setGeoJSON("place", point);
-  ensureLayers(map);
   if (!result.grid) {
     box.dataset.state = "outside";
-    map.setGeoJSON("grid", null);
-    fitTo(map, point, 40, 15);
     return show(box, h("p", { class: "msg warn", role: "alert", id: "outside" }, t("resident.outside")));
   }
   box.dataset.state = "found";
+  const place = placeOf({ params, result });
   const grid = result.grid;
   const responsible = building ? building.responsible : result.responsible;
   const nodes = [];
@@ -172,11 +215,56 @@ async function render() {
   nodes.push(h("p", { class: "links" },
     place.code ? h("a", { href: `/b/${place.code}`, id: "building-link" }, t("resident.buildingPage")) : null,
     h("a", { href: `/g/${grid.code}` }, t("resident.gridPage")),
-    h("a", { href: location.href, id: "share" }, t("resident.share"))));
+    h("button", { type: "button", class: "secondary", id: "share", onclick: () => share(grid) }, t("resident.share"))));
+  nodes.push(h("p", { id: "share-status", class: "share-status", role: "status" }));
   show(box, nodes);
-  const fc = await getJSON(`/api/v1/areas/${encodeURIComponent(grid.code)}.geojson`);
+}
+
+async function drawResult(map, shown) {
+  const { result } = shown;
+  if (result.match && !found(result)) {
+    map.setGeoJSON("grid", null);
+    map.setGeoJSON("place", null);
+    return;
+  }
+  const place = placeOf(shown);
+  const point = { type: "Feature", geometry: { type: "Point", coordinates: [place.lon, place.lat] }, properties: {} };
+  map.setGeoJSON("place", point);
+  ensureLayers(map);
+  if (!result.grid) {
+    map.setGeoJSON("grid", null);
+    mapLib.fitTo(map, point, 40, 15);
+    return;
+  }
+  const fc = await shown.gridShape;
+  if (last !== shown) return;
   map.setGeoJSON("grid", fc);
-  fitTo(map, fc, 30);
+  mapLib.fitTo(map, fc, 30);
+}
+
+// --- Share ------------------------------------------------------------------
+// share hands the result's link to the system's share sheet where the browser
+// has one (Web Share API, phones) and copies it otherwise; without a
+// clipboard (plain http) it shows the link selected, to copy by hand.
+async function share(grid) {
+  const status = $("#share-status");
+  const url = location.href;
+  if (navigator.share) {
+    try {
+      await navigator.share({ title: t("resident.shareTitle", { name: grid.name }), url });
+      return;
+    } catch (err) {
+      if (err.name === "AbortError") return; // the resident closed the sheet
+    }
+  }
+  try {
+    await navigator.clipboard.writeText(url);
+    status.textContent = t("resident.shareCopied");
+  } catch {
+    const field = h("input", { readonly: true, value: url, class: "share-url", "aria-label": t("resident.shareManual") });
+    show(status, t("resident.shareManual"), " ", field);
+    field.select();
+  }
 }
 
 // didYouMean asks which of the candidates was meant; a tap searches it.
@@ -212,20 +300,6 @@ function ensureLayers(map) {
   });
 }
 
-// A tap on the map looks up that point.
-mapReady.then((map) => {
-  map.setGeoJSON("grid", null);
-  map.setGeoJSON("place", null);
-  ensureLayers(map);
-  map.on("click", (e) => {
-    // The box no longer describes what is shown.
-    input.value = "";
-    cancelSuggestions();
-    const [lon, lat] = map.fromDisplay([e.lngLat.lng, e.lngLat.lat]);
-    search({ lon: lon.toFixed(7), lat: lat.toFixed(7) });
-  });
-});
-
 onLangChange(() => last && render());
 
 // A shared URL reproduces its result.
@@ -236,5 +310,6 @@ if (start.get("address")) {
 } else if (start.get("lon") && start.get("lat")) {
   search({ lon: start.get("lon"), lat: start.get("lat") });
 } else {
-  mapState.ready = true;
+  // Without a result to show, the map loads once the page has nothing else to do.
+  (window.requestIdleCallback || ((fn) => setTimeout(fn, 200)))(() => loadMap(), { timeout: 1000 });
 }

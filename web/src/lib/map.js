@@ -3,16 +3,29 @@
 // to draw GeoJSON in the basemap's coordinate system. It works with no
 // basemap at all (offline): a plain background and gridmap's own layers.
 import { Map as MapLibre, AttributionControl, NavigationControl, setWorkerUrl } from "maplibre-gl";
-import "maplibre-gl/dist/maplibre-gl.css";
 import { getJSON } from "./api.js";
 import { t } from "./i18n.js";
 import { wgs84ToGcj02, gcj02ToWgs84, mapCoords } from "./gcj02.js";
+import { mapState } from "./mapstate.js";
 
-// The worker is a separate module next to the bundle (see build.mjs).
-setWorkerUrl(new URL("/assets/maplibre-gl-worker.mjs", location.href).href);
+// The worker is a separate module next to the bundle, under a hashed name (see build.mjs).
+setWorkerUrl(new URL(__WORKER_URL__, location.href).href);
 
 // Labels are drawn with the browser's fonts (see baseStyle): CJK through this family.
 const ideographFonts = "'Noto Sans CJK SC', 'WenQuanYi Zen Hei', 'PingFang SC', 'Microsoft YaHei', sans-serif";
+
+// MapLibre's stylesheet is linked when the first map is made, not bundled
+// into the pages' CSS (build.mjs): a page's text never waits for it.
+let cssPromise;
+function loadMapCSS() {
+  cssPromise ??= new Promise((resolve) => {
+    const link = Object.assign(document.createElement("link"), { rel: "stylesheet", href: __MAP_CSS_URL__ });
+    link.addEventListener("load", resolve);
+    link.addEventListener("error", resolve); // an unstyled map beats none
+    document.head.append(link);
+  });
+  return cssPromise;
+}
 
 let configPromise;
 /** loadConfig fetches /config.json once: basemap and attribution. */
@@ -26,14 +39,7 @@ const uiKeys = ["AttributionControl.ToggleAttribution", "Map.Title", "Marker.Tit
   "NavigationControl.ZoomIn", "NavigationControl.ZoomOut", "Popup.Close"];
 const mapLocale = () => Object.fromEntries(uiKeys.map((k) => [k, t("maplibre." + k)]));
 
-/**
- * The pages' maps and whether they are idle: idle is true once MapLibre has
- * rendered everything it was asked to (its `idle` event) and false after any
- * change. The browser tests read it as window.__gridmap, which only the test
- * bundle has (__TEST_HOOKS__ is a build-time constant, see build.mjs).
- */
-export const mapState = { idle: false, idleCount: 0, maps: [] };
-if (__TEST_HOOKS__) window.__gridmap = mapState;
+export { mapState };
 
 async function baseStyle(config, withTiles) {
   const gcj = config.basemap?.crs === "gcj02";
@@ -78,7 +84,7 @@ async function baseStyle(config, withTiles) {
  * map.toDisplay(geojson), map.fromDisplay([lon, lat]) and map.setGeoJSON(id, data).
  */
 export async function createMap(container, opts = {}) {
-  const config = await loadConfig();
+  const [config] = await Promise.all([loadConfig(), loadMapCSS()]);
   const gcj = config.basemap?.crs === "gcj02";
   const style = await baseStyle(config, opts.tiles);
   const center = opts.center || style.tilesCenter || [120.12, 30.29];
@@ -139,4 +145,19 @@ export function boundsOf(geojson) {
 export function fitTo(map, geojson, padding = 40, maxZoom = 17) {
   const b = boundsOf(map.toDisplay(geojson));
   if (b) map.fitBounds(b, { padding, maxZoom, duration: 0 });
+}
+
+/**
+ * fitCovered moves the map to the area gridmap's data covers: the bounds of
+ * the vector tiles' TileJSON (WGS84, [west, south, east, north]). It reports
+ * whether the map knew them (not on a GCJ-02 basemap, which has no tiles).
+ */
+export function fitCovered(map, padding = 16) {
+  for (const id of Object.keys(map.getStyle().sources)) {
+    const b = map.getSource(id)?.bounds;
+    if (map.getSource(id)?.type !== "vector" || !Array.isArray(b) || b.length !== 4) continue;
+    map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding, duration: 0 });
+    return true;
+  }
+  return false;
 }
