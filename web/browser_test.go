@@ -164,6 +164,12 @@ func siteHandler(deps api.Server, cfg web.Config) http.Handler {
 		cfg.Bundle = os.DirFS(testBundle)
 	}
 	deps.Web = web.Handler(cfg)
+	// The pages name the hashed assets of the bundle they are served with.
+	pages, err := web.NewPagesFor(cfg)
+	if err != nil {
+		panic(err) // the templates and catalogue are the tests' own
+	}
+	deps.Pages = pages
 	// PublicRate 0: a map's burst of tile requests must not be throttled.
 	return api.NewServer(api.Config{PublicRate: 0, ContentSecurityPolicy: web.ContentSecurityPolicy(cfg)}, deps, prometheus.NewRegistry())
 }
