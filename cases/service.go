@@ -213,3 +213,20 @@ type Service interface {
 	Photo(ctx context.Context, staff *Staff, id int64) (contentType string, body []byte, err error)
 	Stats(ctx context.Context, staff *Staff, areaCode string, from, to time.Time) (*AreaStats, error)
 }
+
+// Notification is a message to a unit about one of its cases (dispatched,
+// escalated, re-routed, boundary changed). It never carries reporters' details.
+type Notification struct {
+	ID         int64          `json:"id"`
+	CaseID     int64          `json:"case_id"`
+	UnitID     int64          `json:"unit_id"`
+	Kind       string         `json:"kind"`
+	Payload    map[string]any `json:"payload"`
+	WebhookURL string         `json:"-"`
+	Attempt    int            `json:"attempt"`
+}
+
+// Notifier delivers notifications; an error means "try again later".
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) error
+}

@@ -54,6 +54,8 @@ CREATE TABLE case_report (
     entered_by      bigint REFERENCES app_user(id), -- the staff account that entered it; NULL: anonymous
     reported_at     timestamptz NOT NULL,
     responded_at    timestamptz,  -- first action by staff after intake (response rate)
+    accepted_at     timestamptz,  -- registered (立案)
+    missed_deadline boolean NOT NULL DEFAULT false, -- some step's deadline passed before it was done
     closed_at       timestamptz,  -- set by close, cleared by reopen (cases.Case.ClosedAt)
     finished_at     timestamptz,  -- entered closed, rated, rejected or merged; retention counts from here
     closed_on_time  boolean,      -- closed at or before the due time of the step it was closed in
