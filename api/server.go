@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
+	"gridmap/cases"
 	"gridmap/geo"
 )
 
@@ -42,6 +43,8 @@ type Server struct {
 	People    geo.PersonService
 	Auth      geo.AuthService
 	Edits     geo.EditService
+	// Cases is the case store (api/cases.go); nil serves no case routes.
+	Cases cases.Service
 	// Tiles serves the vector tiles, TileJSON, style and glyphs; nil serves none.
 	Tiles *Tiles
 	// Ready reports nil when the server can answer (database reachable and migrated).
@@ -161,6 +164,7 @@ func (s *Server) routes() {
 		v1("/changes/{id:[0-9]+}/revert", s.staff(geo.UserEditor, s.handleRevert), http.MethodPost)
 	}
 
+	s.caseRoutes(r)
 	s.tileRoutes(r)
 	s.pageRoutes(r)
 	if s.Web != nil {
@@ -250,6 +254,8 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		limit := s.cfg.MaxBodyBytes
 		if r.URL.Path == "/api/v1/lookup/batch" {
 			limit = s.cfg.MaxBatchBodyBytes
+		} else if isCasePhotoUpload(r) {
+			limit = max(limit, maxCasePhotoBody)
 		}
 		if r.ContentLength > limit {
 			s.writeError(w, r, geo.Errorf(geo.ETooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, limit))

@@ -73,6 +73,7 @@ type Config struct {
 	AdminPassword    string
 	Tiles            TilesConfig  // wire_tiles.go
 	Lookup           LookupConfig // wire_lookup.go
+	Cases            CasesConfig  // wire_cases.go
 	PublicURL        string       // base URL on posters; "" uses the request's host
 	Web              web.Config   // basemap and attribution of the browser pages
 }
@@ -134,6 +135,9 @@ func configFromEnv(cfg Config) (Config, error) {
 	}
 	cfg, err := tilesConfigFromEnv(cfg)
 	if err != nil {
+		return cfg, err
+	}
+	if cfg, err = casesConfigFromEnv(cfg); err != nil {
 		return cfg, err
 	}
 	return lookupConfigFromEnv(cfg)
@@ -253,6 +257,9 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			return err
 		}
 		if err := wireTiles(ctx, cfg, db, feed, reg, log, &deps); err != nil {
+			return err
+		}
+		if err := wireCases(ctx, cfg, db, log, &deps); err != nil {
 			return err
 		}
 		if err := ensureFirstAdmin(ctx, cfg, db, log); err != nil {
