@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +65,7 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 	if err := tx.QueryRow(ctx, qActor, staff.ID).Scan(&user.Name, &user.Role, &user.ScopeAreaID, &disabled); err != nil || disabled {
 		return nil, geo.Errorf(geo.EUnauthenticated, "the account is unknown or disabled")
 	}
+	user.ID = staff.ID
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -271,6 +273,7 @@ func (s *CaseStore) Stats(ctx context.Context, staff *cases.Staff, areaCode stri
 			c.Area = ref
 			out.Children = append(out.Children, *c)
 		}
+		sort.Slice(out.Children, func(i, j int) bool { return out.Children[i].Area.Code < out.Children[j].Area.Code })
 	}
 	return out, nil
 }
