@@ -32,10 +32,10 @@ type caseAPI struct {
 	store    *data.CaseStore
 }
 
-func newCaseAPI(t *testing.T) *caseAPI {
+func newCaseAPI(t *testing.T, name string) *caseAPI {
 	t.Helper()
 	ctx := context.Background()
-	db, _, err := dbtest.Open(os.Getenv("GRIDMAP_TEST_DATABASE_URL"), "api_cases")
+	db, _, err := dbtest.Open(os.Getenv("GRIDMAP_TEST_DATABASE_URL"), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func decode[T any](t *testing.T, b []byte) T {
 }
 
 func TestCasesAPI(t *testing.T) {
-	f := newCaseAPI(t)
+	f := newCaseAPI(t, "api_cases")
 	anon := f.login(t, "")
 	const phone = "13700001111"
 	status, body := anon.do(t, "POST", "/api/v1/cases", map[string]any{"category": "exposed_rubbish", "lon": f.lon, "lat": f.lat,

@@ -165,6 +165,7 @@ func (s *Server) routes() {
 	}
 
 	s.caseRoutes(r)
+	s.open311Routes(r)
 	s.tileRoutes(r)
 	s.pageRoutes(r)
 	if s.Web != nil {

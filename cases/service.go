@@ -230,3 +230,18 @@ type Notification struct {
 type Notifier interface {
 	Notify(ctx context.Context, n Notification) error
 }
+
+// Update is a public change of a case (mySociety's servicerequestupdates):
+// state and the public note, no names.
+type Update struct {
+	ID           int64     `json:"update_id"`
+	TrackingCode string    `json:"service_request_id"`
+	State        State     `json:"state"`
+	At           time.Time `json:"updated_datetime"`
+	PublicNote   string    `json:"description"`
+}
+
+// UpdateSource lists public updates of the cases in a staff account's area.
+type UpdateSource interface {
+	Updates(ctx context.Context, staff *Staff, from, to time.Time, limit int) ([]Update, error)
+}
