@@ -34,6 +34,46 @@ func (s *Server) caseRoutes(r *mux.Router) {
 	v1("/cases/{id:[0-9]+}/photos", s.staff(geo.UserViewer, s.handle(s.handleCasePhotoUpload)), http.MethodPost)
 	v1("/cases/photos/{id:[0-9]+}", s.staff(geo.UserViewer, s.handle(s.handleCasePhoto)), http.MethodGet)
 	v1("/areas/{key}/case-stats", s.staff(geo.UserViewer, s.handle(s.handleCaseStats)), http.MethodGet)
+	// The staff cases layer: registered before the public tile routes, never
+	// in the shared tile cache.
+	r.HandleFunc("/tiles/cases/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.{ext:mvt|pbf}", s.staff(geo.UserViewer, s.handle(s.handleCasesTile))).Methods(http.MethodGet)
+}
+
+// casesTileMinZoom: below it a tile would cover too many cases to be useful.
+const casesTileMinZoom = 8
+
+// GET /tiles/cases/{z}/{x}/{y}.mvt[?all=true] — staff only, Cache-Control private.
+func (s *Server) handleCasesTile(w http.ResponseWriter, r *http.Request) error {
+	src, ok := s.Cases.(cases.TileSource)
+	if !ok {
+		return geo.Errorf(geo.ENotFound, "the cases layer is not available")
+	}
+	v := mux.Vars(r)
+	z, errZ := strconv.Atoi(v["z"])
+	x, errX := strconv.Atoi(v["x"])
+	y, errY := strconv.Atoi(v["y"])
+	if errZ != nil || errX != nil || errY != nil || z > 22 {
+		return geo.Errorf(geo.EInvalid, "tile z/x/y must be whole numbers with z at most 22, got %s/%s/%s", v["z"], v["x"], v["y"])
+	}
+	if z < casesTileMinZoom {
+		return geo.Errorf(geo.EInvalid, "the cases layer starts at zoom %d, got %d", casesTileMinZoom, z)
+	}
+	if n := 1 << z; x >= n || y >= n {
+		return geo.Errorf(geo.EInvalid, "at zoom %d x and y must be below %d, got %d/%d", z, n, x, y)
+	}
+	all, err := parseBool("all", r.URL.Query().Get("all"))
+	if err != nil {
+		return err
+	}
+	b, err := src.CasesTile(r.Context(), staffOf(r), z, x, y, all)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", contentTypeMVT)
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("Vary", "Cookie, Authorization")
+	_, err = w.Write(b)
+	return err
 }
 
 // maxCasePhotoBody is the body limit of a photo upload (8 MB and multipart overhead).

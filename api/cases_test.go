@@ -16,6 +16,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/maptile"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"gridmap/api"
@@ -268,6 +271,54 @@ func TestCasesAPI(t *testing.T) {
 	}
 	if status, _ := disp.do(t, "GET", "/api/v1/areas/"+sub+"/case-stats", nil); status != 400 {
 		t.Errorf("case-stats without from/to: %d, want 400", status)
+	}
+
+	// The staff cases layer.
+	tile := maptile.At(orb.Point{f.lon, f.lat}, 15)
+	tilePath := fmt.Sprintf("/tiles/cases/%d/%d/%d.mvt", tile.Z, tile.X, tile.Y)
+	if status, _ := anon.do(t, "GET", tilePath+"?all=true", nil); status != 401 {
+		t.Errorf("anonymous cases tile: %d, want 401", status)
+	}
+	if status, _ := disp.do(t, "GET", "/tiles/cases/3/1/1.mvt", nil); status != 400 {
+		t.Errorf("cases tile at z3: %d, want 400", status)
+	}
+	countFeatures := func(c *client, path string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "private") {
+			t.Fatalf("%s: %d cache %q %s", path, resp.StatusCode, resp.Header.Get("Cache-Control"), b)
+		}
+		layers, err := mvt.Unmarshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, l := range layers {
+			if l.Name == "cases" {
+				for _, ft := range l.Features {
+					if ft.Properties["state"] != "rated" || ft.Properties["category"] != "exposed_rubbish" {
+						t.Errorf("tile feature %v", ft.Properties)
+					}
+					n++
+				}
+			}
+		}
+		return n
+	}
+	if n := countFeatures(disp, tilePath+"?all=true"); n != 1 {
+		t.Errorf("dispatcher's cases tile: %d features, want 1", n)
+	}
+	if n := countFeatures(disp, tilePath); n != 0 {
+		t.Errorf("open cases only: %d features, want 0 (the case is rated)", n)
+	}
+	if n := countFeatures(out, tilePath+"?all=true"); n != 0 {
+		t.Errorf("outsider's cases tile: %d features, want 0", n)
 	}
 }
 

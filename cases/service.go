@@ -245,3 +245,8 @@ type Update struct {
 type UpdateSource interface {
 	Updates(ctx context.Context, staff *Staff, from, to time.Time, limit int) ([]Update, error)
 }
+
+// TileSource draws the staff cases layer (Mapbox Vector Tile, layer "cases").
+type TileSource interface {
+	CasesTile(ctx context.Context, staff *Staff, z, x, y int, all bool) ([]byte, error)
+}
