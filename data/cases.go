@@ -506,6 +506,13 @@ func (s *CaseStore) route(ctx context.Context, tx pgx.Tx, path []int64, tier cas
 	return id, dbErr("data.route", err)
 }
 
+func nullText(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 func nullID(id int64) *int64 {
 	if id == 0 {
 		return nil
@@ -612,8 +619,8 @@ func checkText(field, s string, max int, required bool) error {
 }
 
 const qInsertCase = `INSERT INTO case_report (tracking_code, category, source, state, version, tier, stage, due, geom,
-  address, building_id, description, grid_id, area_path, ambiguous, unit_id, entered_by, reported_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, 0, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326), $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+  address, building_id, description, grid_id, area_path, ambiguous, unit_id, entered_by, reported_at, updated_at, external_ref)
+VALUES ($1, $2, $3, $4, $5, $6, 0, $7, ST_SetSRID(ST_MakePoint($8, $9), 4326), $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19)
 ON CONFLICT (tracking_code) DO NOTHING
 RETURNING id`
 
@@ -644,6 +651,17 @@ const (
 // the first event, the reporter's phone kept apart, and duplicate candidates.
 // staff nil is an anonymous resident (source resident_web or open311).
 func (s *CaseStore) Intake(ctx context.Context, staff *cases.Staff, in cases.Intake) (*cases.IntakeResult, error) {
+	return s.intake(ctx, staff, in, imported{})
+}
+
+// imported is what a trusted import adds to an intake: the time the case
+// was received elsewhere and its reference there (a 12345 ticket number).
+type imported struct {
+	at  time.Time
+	ref string
+}
+
+func (s *CaseStore) intake(ctx context.Context, staff *cases.Staff, in cases.Intake, imp imported) (*cases.IntakeResult, error) {
 	m := s.Machine()
 	if _, ok := m.Catalogue.Category(in.Category); !ok {
 		return nil, geo.Errorf(geo.EInvalid, "unknown category %q; GET /api/v1/cases/categories lists them", in.Category)
@@ -661,7 +679,9 @@ func (s *CaseStore) Intake(ctx context.Context, staff *cases.Staff, in cases.Int
 	if err != nil {
 		return nil, err
 	}
-	if staff == nil {
+	if staff == nil && imp.ref != "" {
+		in.Source = cases.SourceHotline
+	} else if staff == nil {
 		if in.Source != cases.SourceOpen311 {
 			in.Source = cases.SourceResidentWeb
 		}
@@ -677,6 +697,9 @@ func (s *CaseStore) Intake(ctx context.Context, staff *cases.Staff, in cases.Int
 		return nil, geo.Errorf(geo.EInvalid, "unknown source %q", in.Source)
 	}
 	now := s.now()
+	if !imp.at.IsZero() {
+		now = imp.at
+	}
 	actor := cases.Actor{Role: cases.RoleReporter}
 	if staff != nil {
 		actor = cases.Actor{ID: staff.ID, Name: staff.Name, Role: cases.RoleDispatcher}
@@ -742,7 +765,7 @@ func (s *CaseStore) Intake(ctx context.Context, staff *cases.Staff, in cases.Int
 		}
 		err = tx.QueryRow(ctx, qInsertCase, code, c.Category, string(c.Source), string(c.State), c.Version, int(c.Clock.Tier),
 			timePtr(c.Clock.Due), in.Point[0], in.Point[1], in.Address, buildingID, in.Description, pl.Grid.ID, path,
-			pl.Ambiguous, nullID(unit), entered, now).Scan(&id)
+			pl.Ambiguous, nullID(unit), entered, now, nullText(imp.ref)).Scan(&id)
 		if err == pgx.ErrNoRows && attempt < 5 {
 			continue // a tracking-code collision (1 in 2^45 per pair): draw again
 		}
@@ -758,6 +781,9 @@ func (s *CaseStore) Intake(ctx context.Context, staff *cases.Staff, in cases.Int
 	e := eventRow{CaseID: id, Version: 1, At: now, ActorKind: "reporter", ActorRole: string(actor.Role),
 		Action: string(cases.EventReport), To: string(c.State), Due: timePtr(ev.Due), Tier: int(ev.Tier), UnitID: row.UnitID,
 		Detail: map[string]any{"grid": pl.Grid.Code, "ambiguous": pl.Ambiguous, "source": string(in.Source)}}
+	if imp.ref != "" {
+		e.Detail["external_ref"] = imp.ref
+	}
 	if staff != nil {
 		e.ActorKind, e.ActorUser, e.ActorName = "staff", &staff.ID, staff.Name
 	}

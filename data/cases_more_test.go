@@ -2,7 +2,9 @@ package data_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,4 +191,39 @@ func TestCaseHolidayDaysMoveDeadlines(t *testing.T) {
 func newStoreOn(t *testing.T, f *caseFix) (*data.CaseStore, error) {
 	t.Helper()
 	return data.NewCaseStore(context.Background(), f.db, data.CaseOptions{Now: f.clock.Now})
+}
+
+func TestCaseImportHotlineCSV(t *testing.T) {
+	f := newCaseFix(t, "cases_import")
+	ctx := context.Background()
+	p := f.point
+	csv := "\ufeffticket,received_at,category,lon,lat,crs,address,description,phone\n" +
+		fmt.Sprintf("12345-001,2026-03-01 09:15:00,exposed_rubbish,%f,%f,,幸福路1号,垃圾堆放,13800000001\n", p[0], p[1]) +
+		fmt.Sprintf("12345-002,2026-03-01T10:00:00+08:00,illegal_posters,%f,%f,wgs84,,小广告,\n", p[0]+1e-4, p[1]) +
+		"12345-003,yesterday,exposed_rubbish,120.1,30.2,,,x,\n" +
+		fmt.Sprintf("12345-004,2026-03-01 09:15:00,ufo,%f,%f,,,x,\n", p[0], p[1]) +
+		"12345-005,2026-03-01 09:15:00,exposed_rubbish,10,50,,,outside,\n"
+	rep, err := f.store.ImportHotlineCSV(ctx, strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Imported != 2 || rep.Skipped != 0 || len(rep.Rejected) != 3 || rep.Rejected[0].Ref != "line 4" {
+		t.Fatalf("report %+v; want 2 imported and lines 4, 5, 6 rejected", rep)
+	}
+	again, err := f.store.ImportHotlineCSV(ctx, strings.NewReader(csv))
+	if err != nil || again.Imported != 0 || again.Skipped != 2 {
+		t.Fatalf("re-import: %+v %v; want both skipped", again, err)
+	}
+	list, err := f.store.List(ctx, f.users["admin"], cases.Filter{})
+	if err != nil || len(list.Cases) != 2 {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	first := list.Cases[1] // oldest last
+	want := time.Date(2026, 3, 1, 9, 15, 0, 0, shanghai)
+	if first.Source != cases.SourceHotline || !first.ReportedAt.Equal(want) || first.Unit == nil || first.Unit.ID != f.units["grid"] {
+		t.Errorf("imported case: source %s reported %v unit %+v; want hotline at %v routed to the grid team", first.Source, first.ReportedAt, first.Unit, want)
+	}
+	if _, err := f.store.ImportHotlineCSV(ctx, strings.NewReader("ticket,lon\n1,2\n")); geo.ErrorCode(err) != geo.EInvalid {
+		t.Errorf("a file without the columns: %v, want invalid", err)
+	}
 }

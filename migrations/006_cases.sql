@@ -61,6 +61,7 @@ CREATE TABLE case_report (
     closed_on_time  boolean,      -- closed at or before the due time of the step it was closed in
     merged_into     bigint REFERENCES case_report(id),
     rating          int CHECK (rating BETWEEN 1 AND 5),
+    external_ref    text UNIQUE,  -- the reference of an imported case (12345 ticket); re-imports skip it
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
 -- Worklists: a unit's or a handler's open cases by deadline.

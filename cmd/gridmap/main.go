@@ -38,6 +38,7 @@ Usage:
   gridmap export areas [--level L] [--format geojson|kml] [-o FILE]
   gridmap level add --hierarchy H --key K --depth N --zh NAME --en NAME
   gridmap user add NAME --role admin|editor|viewer [--scope AREA_CODE]   (password from GRIDMAP_PASSWORD or stdin)
+  gridmap cases import FILE.csv                                hotline (12345) export: ticket,received_at,category,lon,lat,crs,address,description,phone
 
 Environment:
   DATABASE_URL          PostgreSQL/PostGIS URL (required)
@@ -53,6 +54,9 @@ Environment:
   GRIDMAP_BASEMAP_CRS   wgs84 (also Tianditu/CGCS2000) or gcj02 (AMap, Tencent) (default wgs84)
   GRIDMAP_BASEMAP_ATTRIBUTION   the basemap's attribution
   GRIDMAP_ATTRIBUTION   data attribution on every map (default "© OpenStreetMap contributors")
+  GRIDMAP_CASE_CONTACT_RETENTION  how long reporters' phones are kept after a case finished (default 2160h)
+  GRIDMAP_CASE_JOB_INTERVAL       how often this process runs the case jobs (default 30s)
+  GRIDMAP_CASE_WEBHOOK_SECRET     sign webhook notifications to units (default: notifications are logged)
 `
 
 // Config is read once, from flags and environment, in main.
@@ -182,6 +186,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdExport(ctx, cfg, args[1:], stdout)
 	case "user":
 		return cmdUser(ctx, cfg, args[1:], stdout)
+	case "cases":
+		return cmdCases(ctx, cfg, args[1:], stdout)
 	case "level":
 		return cmdLevel(ctx, cfg, args[1:], stdout)
 	case "help", "-h", "--help":
