@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"regexp"
@@ -31,6 +32,10 @@ type CaseOptions struct {
 	Catalogue        *cases.Catalogue
 	Policy           *cases.Policy
 	Log              *slog.Logger
+	// Codes is where tracking codes come from (default crypto/rand); the
+	// demo passes a seeded source so that its cases are the same each run.
+	// It must be safe for the store's concurrent use.
+	Codes io.Reader
 }
 
 // CaseStore keeps cases in PostgreSQL: intake with routing and duplicate
@@ -747,7 +752,7 @@ func (s *CaseStore) intake(ctx context.Context, staff *cases.Staff, in cases.Int
 	var ev cases.Event
 	var id int64
 	for attempt := 0; ; attempt++ {
-		code, err := cases.NewTrackingCode(nil)
+		code, err := cases.NewTrackingCode(s.opt.Codes)
 		if err != nil {
 			return nil, err
 		}

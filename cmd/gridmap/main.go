@@ -31,7 +31,7 @@ const usage = `gridmap: community grid management on a map.
 Usage:
   gridmap serve   [--addr 127.0.0.1:8080] [--demo-if-empty]    serve the API and web pages (migrates first)
   gridmap migrate                                              apply database migrations
-  gridmap demo    [--grids N] [--buildings N] [--seed S]       load the synthetic demo subdistrict into an empty database
+  gridmap demo    [--grids N] [--buildings N] [--seed S] [--cases N]   load the synthetic demo subdistrict (and a year of cases) into an empty database
   gridmap import areas FILE.geojson --level LEVEL [--code-field F] [--name-field F]
                   [--parent-code-field F] [--where PROP=VALUE]... [--strict] [--dry-run]
   gridmap import buildings FILE [--format geojson|csv|pbf] [--code-field F] [--address-field F] ...
