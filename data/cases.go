@@ -707,7 +707,7 @@ func (s *CaseStore) intake(ctx context.Context, staff *cases.Staff, in cases.Int
 	}
 	actor := cases.Actor{Role: cases.RoleReporter}
 	if staff != nil {
-		actor = cases.Actor{ID: staff.ID, Name: staff.Name, Role: cases.RoleDispatcher}
+		actor = cases.Actor{ID: staff.ID, Name: staff.Name, Role: cases.RoleReporter} // whoever enters it reports it
 	}
 
 	tx, err := s.db.Pool.Begin(ctx)
