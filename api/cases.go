@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/paulmach/orb"
 
+	"gridmap/calendar"
 	"gridmap/cases"
 	"gridmap/geo"
 )
@@ -34,6 +35,7 @@ func (s *Server) caseRoutes(r *mux.Router) {
 	v1("/cases/{id:[0-9]+}/photos", s.staff(geo.UserViewer, s.handle(s.handleCasePhotoUpload)), http.MethodPost)
 	v1("/cases/photos/{id:[0-9]+}", s.staff(geo.UserViewer, s.handle(s.handleCasePhoto)), http.MethodGet)
 	v1("/areas/{key}/case-stats", s.staff(geo.UserViewer, s.handle(s.handleCaseStats)), http.MethodGet)
+	v1("/calendar/days", s.staff(geo.UserAdmin, s.handle(s.handleCalendarDays)), http.MethodPost)
 	// The staff cases layer: registered before the public tile routes, never
 	// in the shared tile cache.
 	r.HandleFunc("/tiles/cases/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.{ext:mvt|pbf}", s.staff(geo.UserViewer, s.handle(s.handleCasesTile))).Methods(http.MethodGet)
@@ -439,5 +441,31 @@ func (s *Server) handleCaseStats(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// POST /api/v1/calendar/days — admins; the body is holiday data in the
+// format of calendar/holidays/YYYY.txt ("2028-01-01 off 元旦", one day a
+// line), as text/plain. The days take effect for new deadlines at once in
+// this process, in others at their next start.
+func (s *Server) handleCalendarDays(w http.ResponseWriter, r *http.Request) error {
+	ca, ok := s.Cases.(cases.CalendarAdmin)
+	if !ok {
+		return geo.Errorf(geo.ENotFound, "the working calendar cannot be changed here")
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "text/plain" {
+		return geo.Errorf(geo.EInvalid, "Content-Type must be text/plain (lines \"YYYY-MM-DD off|work NAME\")")
+	}
+	days, err := calendar.ParseDays(r.Body)
+	if err != nil {
+		return geo.Errorf(geo.EInvalid, "%v", err)
+	}
+	if len(days) == 0 {
+		return geo.Errorf(geo.EInvalid, "no days given")
+	}
+	if err := ca.AddHolidayDays(r.Context(), staffOf(r), days); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"days": len(days)})
 	return nil
 }

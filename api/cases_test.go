@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"gridmap/api"
+	"gridmap/calendar"
 	"gridmap/cases"
 	"gridmap/data"
 	"gridmap/data/dbtest"
@@ -271,6 +272,21 @@ func TestCasesAPI(t *testing.T) {
 	}
 	if status, _ := disp.do(t, "GET", "/api/v1/areas/"+sub+"/case-stats", nil); status != 400 {
 		t.Errorf("case-stats without from/to: %d, want 400", status)
+	}
+
+	// Admins add working-calendar days.
+	adm := f.login(t, "admin")
+	if status, body := adm.upload(t, "/api/v1/calendar/days", "text/plain", []byte("2028-01-01 off 元旦\n2028-01-02 off 元旦\n")); status != 200 {
+		t.Errorf("calendar days: %d %s", status, body)
+	}
+	if status, _ := adm.upload(t, "/api/v1/calendar/days", "text/plain", []byte("2028-13-01 off x\n")); status != 400 {
+		t.Errorf("a bad calendar day: %d, want 400", status)
+	}
+	if status, _ := disp.upload(t, "/api/v1/calendar/days", "text/plain", []byte("2028-01-03 off x\n")); status != 403 {
+		t.Errorf("an editor changes the calendar: %d, want 403", status)
+	}
+	if d, ok := f.store.Machine().Calendar.DayInfo(calendar.D(2028, 1, 2)); !ok || d.Kind != calendar.Off {
+		t.Errorf("the store's calendar lacks the new day: %+v %v", d, ok)
 	}
 
 	// The staff cases layer.

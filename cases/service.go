@@ -6,6 +6,7 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"gridmap/calendar"
 	"gridmap/geo"
 )
 
@@ -249,4 +250,9 @@ type UpdateSource interface {
 // TileSource draws the staff cases layer (Mapbox Vector Tile, layer "cases").
 type TileSource interface {
 	CasesTile(ctx context.Context, staff *Staff, z, x, y int, all bool) ([]byte, error)
+}
+
+// CalendarAdmin lets admins add working-calendar days (next year's notice).
+type CalendarAdmin interface {
+	AddHolidayDays(ctx context.Context, staff *Staff, days []calendar.Day) error
 }

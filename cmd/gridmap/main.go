@@ -39,6 +39,7 @@ Usage:
   gridmap level add --hierarchy H --key K --depth N --zh NAME --en NAME
   gridmap user add NAME --role admin|editor|viewer [--scope AREA_CODE]   (password from GRIDMAP_PASSWORD or stdin)
   gridmap cases import FILE.csv                                hotline (12345) export: ticket,received_at,category,lon,lat,crs,address,description,phone
+  gridmap cases holidays FILE.txt                              working-calendar days ("2028-01-01 off 元旦" a line)
 
 Environment:
   DATABASE_URL          PostgreSQL/PostGIS URL (required)
