@@ -2,6 +2,7 @@ package data
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/paulmach/orb"
 
 	"gridmap/calendar"
@@ -509,6 +511,16 @@ func (s *CaseStore) route(ctx context.Context, tx pgx.Tx, path []int64, tier cas
 		return 0, nil
 	}
 	return id, dbErr("data.route", err)
+}
+
+// contended turns a deadlock or serialization failure (two merges of a pair
+// of cases into each other at once) into a conflict the client can retry.
+func contended(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") {
+		return &geo.Error{Code: geo.EConflict, Message: "the case was being changed by someone else at the same moment; reload it and try again", Err: err}
+	}
+	return err
 }
 
 func nullText(s string) *string {
@@ -1154,7 +1166,7 @@ func (s *CaseStore) Act(ctx context.Context, staff *cases.Staff, id int64, req c
 		err = s.transition(ctx, tx, r, a, req, now)
 	}
 	if err != nil {
-		return nil, err
+		return nil, contended(err)
 	}
 	r, err = loadCase(ctx, tx, qCaseByID, id)
 	if err != nil {

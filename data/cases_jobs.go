@@ -42,7 +42,9 @@ func (s *CaseStore) EscalateDue(ctx context.Context, now time.Time) (int, error)
 	for {
 		n, more, err := s.escalateBatch(ctx, now)
 		total += n
-		if err != nil || !more {
+		// n == 0 with a full batch: every candidate is still within the
+		// grace period; the next tick looks again.
+		if err != nil || !more || n == 0 {
 			return total, err
 		}
 	}
