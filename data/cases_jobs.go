@@ -126,11 +126,13 @@ FROM change ch LEFT JOIN change_area ca ON ca.change_id = ch.id
 WHERE ch.id > $1
 GROUP BY ch.id ORDER BY ch.id LIMIT $2`
 
-// qOpenCasesIn are the open cases routed into any of the areas (their chain
-// holds one), locked for re-routing.
+// qOpenCasesIn are the open cases whose grid is among the areas, locked for
+// re-routing (index case_grid_open_idx). A point changes grid only if its
+// grid's geometry changed (grids do not overlap: the new grid grew into the
+// old one, which shrank), so the old grid is enough to find it.
 const qOpenCasesIn = `
 SELECT id FROM case_report
-WHERE finished_at IS NULL AND area_path && $1::bigint[]
+WHERE finished_at IS NULL AND grid_id = ANY($1::bigint[])
 ORDER BY id
 FOR UPDATE`
 
