@@ -1247,7 +1247,6 @@ func (s *CaseStore) transition(ctx context.Context, tx pgx.Tx, r *caseRow, a acc
 	if r.RespondedAt == nil {
 		r.RespondedAt = &now
 	}
-	unitBefore := r.UnitID
 	switch req.Action {
 	case cases.ActionDispatch:
 		unit := int64(0)
@@ -1301,7 +1300,6 @@ func (s *CaseStore) transition(ctx context.Context, tx pgx.Tx, r *caseRow, a acc
 		}
 	}
 	if req.Action == cases.ActionDispatch && r.UnitID != nil {
-		_ = unitBefore
 		return notify(ctx, tx, r, *r.UnitID, "dispatched", now, map[string]any{"due": r.Due})
 	}
 	return nil
@@ -1392,7 +1390,7 @@ func (s *CaseStore) reroute(ctx context.Context, tx pgx.Tx, r *caseRow, a access
 		return err
 	}
 	if err := insertEvent(ctx, tx, eventRow{CaseID: r.ID, Version: r.Version, At: now, ActorKind: "staff", ActorUser: &a.user.ID,
-		ActorName: a.user.Name, ActorRole: string(a.roleFor(cases.StateReported, cases.ActionAccept)), Action: string(req.Action),
+		ActorName: a.user.Name, ActorRole: string(deskRole(a)), Action: string(req.Action),
 		From: r.State, To: r.State, Note: req.Note, PublicNote: req.PublicNote, Tier: r.Tier, UnitID: r.UnitID, Detail: detail}); err != nil {
 		return err
 	}
@@ -1400,6 +1398,14 @@ func (s *CaseStore) reroute(ctx context.Context, tx pgx.Tx, r *caseRow, a access
 		return notify(ctx, tx, r, *r.UnitID, "rerouted", now, nil)
 	}
 	return nil
+}
+
+// deskRole is the role a re-routing is done in: dispatcher, else supervisor.
+func deskRole(a access) cases.Role {
+	if a.has(cases.RoleDispatcher) {
+		return cases.RoleDispatcher
+	}
+	return cases.RoleSupervisor
 }
 
 func gridCode(ctx context.Context, tx pgx.Tx, id *int64) string {
