@@ -70,6 +70,10 @@ CREATE INDEX case_handler_idx ON case_report (handler_user_id, due) WHERE handle
 -- Area filters and stats: every case below an area (GIN on the chain), by time.
 CREATE INDEX case_area_path_idx ON case_report USING gin (area_path);
 CREATE INDEX case_reported_idx ON case_report (reported_at DESC, id DESC);
+-- Desk worklists by state, newest first (status=reported over a whole subdistrict), and the open cases
+-- newest first (overdue=true); measured in BENCHMARKS.md.
+CREATE INDEX case_state_reported_idx ON case_report (state, reported_at DESC, id DESC);
+CREATE INDEX case_open_reported_idx ON case_report (reported_at DESC, id DESC) WHERE finished_at IS NULL;
 CREATE INDEX case_geom_idx ON case_report USING gist (geom);
 CREATE INDEX case_grid_open_idx ON case_report (grid_id) WHERE finished_at IS NULL;
 -- The escalation sweep: running clocks that can escalate, by due time.

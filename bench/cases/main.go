@@ -58,11 +58,15 @@ func main() {
 	must(db.Pool.QueryRow(ctx, `SELECT code FROM area WHERE level = 'subdistrict' ORDER BY code LIMIT 1`).Scan(&sub))
 	auth := data.NewAuthService(db)
 	admin := user(ctx, auth, geo.NewUser{Name: "bench-admin", Role: geo.UserAdmin})
-	fmt.Printf("cases: %d in the database; %s\n", total, now.Format(time.RFC3339))
+	var inSub, subs int
+	must(db.Pool.QueryRow(ctx, `SELECT count(*) FROM case_report WHERE area_path @> ARRAY[(SELECT id FROM area WHERE code = $1)]`, sub).Scan(&inSub))
+	must(db.Pool.QueryRow(ctx, `SELECT count(*) FROM area WHERE level = 'subdistrict'`).Scan(&subs))
+	fmt.Printf("cases: %d in the database, %d subdistricts; %d in subdistrict %s (the dispatcher's scope); %s\n", total, subs, inSub, sub, now.Format(time.RFC3339))
 
 	// Communities and grids to draw worklists from.
 	var comms []string
-	rows, err := db.Pool.Query(ctx, `SELECT code FROM area WHERE level = 'community' ORDER BY code`)
+	// the communities of the first subdistrict: the dispatcher's area
+	rows, err := db.Pool.Query(ctx, `SELECT code FROM area WHERE level = 'community' AND parent_id = (SELECT id FROM area WHERE code = $1) ORDER BY code`, sub)
 	must(err)
 	for rows.Next() {
 		var c string
@@ -84,7 +88,7 @@ func main() {
 		f    func() cases.Filter
 	}
 	lists := []wl{
-		{"community editor: open cases of a random community, newest 50", dispatcher, func() cases.Filter {
+		{"subdistrict dispatcher: open cases of one of its communities, newest 50", dispatcher, func() cases.Filter {
 			return cases.Filter{AreaCode: comms[rng.Intn(len(comms))], States: open, Limit: 50}
 		}},
 		{"subdistrict dispatcher: status=reported, newest 50", dispatcher, func() cases.Filter {
@@ -92,6 +96,10 @@ func main() {
 		}},
 		{"grid worker: assigned=me, open", worker, func() cases.Filter { return cases.Filter{AssignedMe: true, States: open, Limit: 50} }},
 		{"subdistrict dispatcher: overdue, newest 50", dispatcher, func() cases.Filter { return cases.Filter{Overdue: true, Limit: 50} }},
+		{"admin (unscoped): status=reported across all subdistricts, newest 50", admin, func() cases.Filter {
+			return cases.Filter{States: []cases.State{cases.StateReported}, Limit: 50}
+		}},
+		{"admin (unscoped): overdue across all subdistricts, newest 50", admin, func() cases.Filter { return cases.Filter{Overdue: true, Limit: 50} }},
 		{"community: all cases of a random community, page 1 of its year", dispatcher, func() cases.Filter {
 			return cases.Filter{AreaCode: comms[rng.Intn(len(comms))], From: now.AddDate(-1, 0, 0), To: now, Limit: 50}
 		}},
@@ -123,7 +131,7 @@ func main() {
 	ds = ds[:0]
 	for i := 0; i < 20; i++ {
 		t0 := time.Now()
-		st, err = store.Stats(ctx, admin, comms[rng.Intn(len(comms))], now.AddDate(-1, 0, 0), now)
+		st, err = store.Stats(ctx, dispatcher, comms[rng.Intn(len(comms))], now.AddDate(-1, 0, 0), now)
 		ds = append(ds, time.Since(t0))
 		must(err)
 	}
