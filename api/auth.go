@@ -98,7 +98,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			// A map view loads dozens of tiles, fonts and assets at once: those
 			// get their own, ten times larger, bucket; API calls and pages the other.
 			l, perSecond := s.public, s.cfg.PublicRate
-			if !strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/api/v1/photos/") {
+			if !strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/open311/") || strings.HasPrefix(r.URL.Path, "/api/v1/photos/") {
 				l, perSecond = s.mapAssets, mapAssetFactor*s.cfg.PublicRate
 			}
 			now := s.cfg.Now()

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
+	"gridmap/cases"
 	"gridmap/geo"
 )
 
@@ -64,6 +65,8 @@ type Server struct {
 	People    geo.PersonService
 	Auth      geo.AuthService
 	Edits     geo.EditService
+	// Cases is the case store (api/cases.go); nil serves no case routes.
+	Cases cases.Service
 	// Tiles serves the vector tiles, TileJSON, style and glyphs; nil serves none.
 	Tiles *Tiles
 	// Ready reports nil when the server can answer (database reachable and migrated).
@@ -192,6 +195,8 @@ func (s *Server) routes() {
 		v1("/changes/{id:[0-9]+}/revert", s.staff(geo.UserEditor, s.handle(s.handleRevert)), http.MethodPost)
 	}
 
+	s.caseRoutes(r)
+	s.open311Routes(r)
 	s.tileRoutes(r)
 	s.pageRoutes(r)
 	if s.Web != nil {
@@ -302,6 +307,8 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		limit := s.cfg.MaxBodyBytes
 		if r.URL.Path == "/api/v1/lookup/batch" {
 			limit = s.cfg.MaxBatchBodyBytes
+		} else if isCasePhotoUpload(r) {
+			limit = max(limit, maxCasePhotoBody)
 		}
 		rc := http.NewResponseController(w)
 		if r.ContentLength > limit {

@@ -168,6 +168,7 @@ func cmdDemo(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 	fs.IntVar(&cfg.DemoGrids, "grids", 0, "number of grids (default: one subdistrict of about 42)")
 	fs.IntVar(&cfg.DemoBuildings, "buildings", 0, "number of buildings (default: about 1,600)")
 	fs.Int64Var(&cfg.DemoSeed, "seed", cfg.DemoSeed, "random seed; the same seed gives the same data")
+	nCases := fs.Int("cases", 0, "also play this many cases of the past year (units, staff demo-desk and demo-worker)")
 	if err := fs.Parse(args); err != nil {
 		return geo.Errorf(geo.EInvalid, "%v", err)
 	}
@@ -180,7 +181,14 @@ func cmdDemo(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 		if !empty {
 			return geo.Errorf(geo.EConflict, "the database already holds areas; the demo loads only into an empty database")
 		}
-		return loadDemo(ctx, db, cfg, stdout)
+		if err := loadDemo(ctx, db, cfg, stdout); err != nil || *nCases <= 0 {
+			return err
+		}
+		ds, err := demo.Generate(demo.Options{Seed: cfg.DemoSeed, Grids: cfg.DemoGrids, Buildings: cfg.DemoBuildings})
+		if err != nil {
+			return err
+		}
+		return loadDemoCases(ctx, db, ds, cfg.DemoSeed, *nCases, stdout)
 	})
 }
 

@@ -32,13 +32,15 @@ const usage = `gridmap: community grid management on a map.
 Usage:
   gridmap serve   [--addr 127.0.0.1:8080] [--demo-if-empty]    serve the API and web pages (migrates first)
   gridmap migrate                                              apply database migrations
-  gridmap demo    [--grids N] [--buildings N] [--seed S]       load the synthetic demo subdistrict into an empty database
+  gridmap demo    [--grids N] [--buildings N] [--seed S] [--cases N]   load the synthetic demo subdistrict (and a year of cases) into an empty database
   gridmap import areas FILE.geojson --level LEVEL [--code-field F] [--name-field F]
                   [--parent-code-field F] [--where PROP=VALUE]... [--strict] [--dry-run]
   gridmap import buildings FILE [--format geojson|csv|pbf] [--code-field F] [--address-field F] ...
   gridmap export areas [--level L] [--format geojson|kml] [-o FILE]
   gridmap level add --hierarchy H --key K --depth N --zh NAME --en NAME
   gridmap user add NAME --role admin|editor|viewer [--scope AREA_CODE]   (password from GRIDMAP_PASSWORD or stdin)
+  gridmap cases import FILE.csv                                hotline (12345) export: ticket,received_at,category,lon,lat,crs,address,description,phone
+  gridmap cases holidays FILE.txt                              working-calendar days ("2028-01-01 off 元旦" a line)
 
 Environment:
   DATABASE_URL          PostgreSQL/PostGIS URL (required)
@@ -58,6 +60,9 @@ Environment:
   GRIDMAP_BASEMAP_CRS   wgs84 (also Tianditu/CGCS2000) or gcj02 (AMap, Tencent) (default wgs84)
   GRIDMAP_BASEMAP_ATTRIBUTION   the basemap's attribution
   GRIDMAP_ATTRIBUTION   data attribution on every map (default "© OpenStreetMap contributors")
+  GRIDMAP_CASE_CONTACT_RETENTION  how long reporters' phones are kept after a case finished (default 2160h)
+  GRIDMAP_CASE_JOB_INTERVAL       how often this process runs the case jobs (default 30s)
+  GRIDMAP_CASE_WEBHOOK_SECRET     sign webhook notifications to units (default: notifications are logged)
 `
 
 // Config is read once, from flags and environment, in main.
@@ -78,6 +83,7 @@ type Config struct {
 	AdminPassword    string
 	Tiles            TilesConfig     // wire_tiles.go
 	Lookup           LookupConfig    // wire_lookup.go
+	Cases            CasesConfig     // wire_cases.go
 	PublicURL        string          // base URL on posters; "" uses the request's host
 	Counts           geo.CountPolicy // the small-count rule of public surfaces (geo/privacy.go)
 	Web              web.Config      // basemap and attribution of the browser pages
@@ -157,6 +163,9 @@ func configFromEnv(cfg Config) (Config, error) {
 	if cfg, err = proxyConfigFromEnv(cfg); err != nil {
 		return cfg, err
 	}
+	if cfg, err = casesConfigFromEnv(cfg); err != nil {
+		return cfg, err
+	}
 	return lookupConfigFromEnv(cfg)
 }
 
@@ -199,6 +208,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdExport(ctx, cfg, args[1:], stdout)
 	case "user":
 		return cmdUser(ctx, cfg, args[1:], stdout)
+	case "cases":
+		return cmdCases(ctx, cfg, args[1:], stdout)
 	case "level":
 		return cmdLevel(ctx, cfg, args[1:], stdout)
 	case "help", "-h", "--help":
@@ -274,6 +285,9 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			return err
 		}
 		if err := wireTiles(ctx, cfg, db, feed, reg, log, &deps); err != nil {
+			return err
+		}
+		if err := wireCases(ctx, cfg, db, log, &deps); err != nil {
 			return err
 		}
 		if err := ensureFirstAdmin(ctx, cfg, db, log); err != nil {

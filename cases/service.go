@@ -1,0 +1,258 @@
+package cases
+
+import (
+	"context"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"gridmap/calendar"
+	"gridmap/geo"
+)
+
+// The types below are what the case store (data.CaseStore) and the API
+// exchange. They live here, not in geo, because geo may not import cases
+// (cases imports geo for its error type) and they are made of cases' types.
+
+// Intake is a new report as it arrives at POST /cases, Open311 or an import.
+type Intake struct {
+	Category     string
+	Point        orb.Point // EPSG:4326 lon/lat, already transformed from the client's crs
+	Address      string
+	BuildingCode string // optional
+	Description  string
+	Phone        string // optional; kept only to tell the reporter the outcome
+	Source       Source
+	Photos       []int64 // ids of photos uploaded before (staff only)
+}
+
+// Staff is the staff account acting (nil: an anonymous reporter).
+type Staff = geo.User
+
+// AreaRef is an area of a case's chain.
+type AreaRef = geo.AreaRef
+
+// UnitRef is a unit as cases show it.
+type UnitRef struct {
+	ID    int64    `json:"id"`
+	Kind  UnitKind `json:"kind"`
+	Name  string   `json:"name"`
+	Phone string   `json:"phone,omitempty"`
+}
+
+// Record is a case as staff see it.
+type Record struct {
+	ID           int64      `json:"id"`
+	TrackingCode string     `json:"tracking_code"`
+	Category     string     `json:"category"`
+	CategoryZh   string     `json:"category_zh"`
+	Source       Source     `json:"source"`
+	State        State      `json:"state"`
+	Version      int64      `json:"version"`
+	Tier         Tier       `json:"tier"`
+	Stage        int        `json:"stage"`
+	Due          *time.Time `json:"due,omitempty"`
+	Paused       bool       `json:"paused"`
+	Overdue      bool       `json:"overdue"`
+	Lon          float64    `json:"lon"`
+	Lat          float64    `json:"lat"`
+	Address      string     `json:"address"`
+	Building     string     `json:"building,omitempty"`
+	Description  string     `json:"description"`
+	Areas        []AreaRef  `json:"areas"`
+	Ambiguous    bool       `json:"ambiguous"`
+	Unit         *UnitRef   `json:"unit,omitempty"`
+	HandlerID    int64      `json:"handler_id,omitempty"`
+	Handler      string     `json:"handler,omitempty"`
+	// Phones are the reporters' numbers, filled only for the case's handler.
+	Phones     []string      `json:"phones,omitempty"`
+	ReportedAt time.Time     `json:"reported_at"`
+	ClosedAt   *time.Time    `json:"closed_at,omitempty"`
+	MergedInto string        `json:"merged_into,omitempty"`
+	Rating     int           `json:"rating,omitempty"`
+	Photos     []int64       `json:"photos"`
+	Events     []EventRecord `json:"events,omitempty"`
+	// Actions lists what the reader may do now (their roles on this case).
+	Roles []Role `json:"roles,omitempty"`
+}
+
+// EventRecord is one entry of a case's history as staff see it.
+type EventRecord struct {
+	ID         int64          `json:"id"`
+	Version    int64          `json:"version"`
+	At         time.Time      `json:"at"`
+	ActorKind  string         `json:"actor_kind"`
+	ActorName  string         `json:"actor_name,omitempty"`
+	ActorRole  string         `json:"actor_role,omitempty"`
+	Action     string         `json:"action"`
+	From       State          `json:"from,omitempty"`
+	To         State          `json:"to"`
+	Note       string         `json:"note,omitempty"`
+	PublicNote string         `json:"public_note,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+	Photos     []int64        `json:"photos"`
+	Due        *time.Time     `json:"due,omitempty"`
+	Tier       Tier           `json:"tier,omitempty"`
+	UnitID     int64          `json:"unit_id,omitempty"`
+	Detail     map[string]any `json:"detail,omitempty"`
+}
+
+// PublicCase is what the holder of a tracking code sees: no names, no
+// phones, no units' staff, no internal notes.
+type PublicCase struct {
+	TrackingCode string        `json:"tracking_code"`
+	Category     string        `json:"category"`
+	CategoryZh   string        `json:"category_zh"`
+	State        State         `json:"state"`
+	ReportedAt   time.Time     `json:"reported_at"`
+	ClosedAt     *time.Time    `json:"closed_at,omitempty"`
+	MergedInto   string        `json:"merged_into,omitempty"`
+	Rated        bool          `json:"rated"`
+	Timeline     []PublicEvent `json:"timeline"`
+}
+
+// PublicEvent is a timeline entry of a PublicCase.
+type PublicEvent struct {
+	At         time.Time `json:"at"`
+	Action     string    `json:"action"`
+	To         State     `json:"to"`
+	PublicNote string    `json:"public_note,omitempty"`
+}
+
+// Duplicate is an open case of the same category near a new report.
+type Duplicate struct {
+	TrackingCode string    `json:"tracking_code"`
+	State        State     `json:"state"`
+	DistanceM    float64   `json:"distance_m"`
+	ReportedAt   time.Time `json:"reported_at"`
+}
+
+// IntakeResult answers an intake: the tracking code and public view for the
+// reporter, the full record for staff, and duplicate candidates.
+type IntakeResult struct {
+	TrackingCode string      `json:"tracking_code"`
+	Public       *PublicCase `json:"case"`
+	Record       *Record     `json:"record,omitempty"`
+	Duplicates   []Duplicate `json:"duplicates"`
+}
+
+// ActionRequest is POST /cases/{id}/actions.
+type ActionRequest struct {
+	Action     Action    `json:"action"`
+	Version    int64     `json:"version"`
+	Note       string    `json:"note"`
+	PublicNote string    `json:"public_note"`
+	Reason     string    `json:"reason"`
+	ToUnit     int64     `json:"to_unit"`
+	Photos     []int64   `json:"photos"`
+	Deadline   time.Time `json:"deadline"`
+	MergedInto string    `json:"merged_into"`
+	// Relocation and re-categorisation (store actions outside the table).
+	Lon, Lat *float64 `json:"-"`
+	Category string   `json:"category"`
+}
+
+// Store-level actions outside the state machine's table: they re-route.
+const (
+	ActionRelocate      Action = "relocate"     // a new location: re-routed
+	ActionRecategorize  Action = "recategorize" // a new category: re-routed
+	EventReport         Action = "report"       // the first event
+	EventReroute        Action = "reroute"      // routed to another grid or unit
+	EventBoundaryChange Action = "boundary_changed"
+	EventMergedIn       Action = "merged_in" // another case was merged into this one
+)
+
+// Filter selects cases for a staff worklist. Zero fields do not filter.
+type Filter struct {
+	AreaCode   string
+	States     []State
+	Category   string
+	Overdue    bool
+	AssignedMe bool
+	Bound      *orb.Bound
+	From, To   time.Time // reported in [From, To)
+	Cursor     string
+	Limit      int
+}
+
+// Page is a page of a worklist; Next is the cursor of the next page ("" at the end).
+type Page struct {
+	Cases []Record `json:"cases"`
+	Next  string   `json:"next,omitempty"`
+}
+
+// AreaStats are the 三率 and counts of an area's cases in a period.
+type AreaStats struct {
+	Area           AreaRef     `json:"area"`
+	From           time.Time   `json:"from"`
+	To             time.Time   `json:"to"`
+	Received       int         `json:"received"`
+	Accepted       int         `json:"accepted"`
+	Closed         int         `json:"closed"`
+	ClosedOnTime   int         `json:"closed_on_time"`
+	OpenOverdue    int         `json:"open_overdue"`
+	OnTimeRate     *float64    `json:"on_time_rate"`      // closed on time ÷ (closed + open and overdue)
+	ResponseRate   *float64    `json:"response_rate"`     // responded ÷ received
+	ResolutionRate *float64    `json:"resolution_rate"`   // closed ÷ accepted
+	Satisfaction   *float64    `json:"satisfaction_rate"` // ratings 4–5 ÷ ratings
+	MedianCloseH   *float64    `json:"median_hours_to_close"`
+	Children       []AreaStats `json:"children,omitempty"`
+}
+
+// Service is the case store as the API uses it. Every method checks the
+// staff account's role and scope against the case's area chain inside the
+// transaction that reads or writes the case.
+type Service interface {
+	Intake(ctx context.Context, staff *Staff, in Intake) (*IntakeResult, error)
+	Case(ctx context.Context, staff *Staff, id int64) (*Record, error)
+	List(ctx context.Context, staff *Staff, f Filter) (*Page, error)
+	Track(ctx context.Context, code string) (*PublicCase, error)
+	Act(ctx context.Context, staff *Staff, id int64, req ActionRequest) (*Record, error)
+	// Rate is the reporter's rating, by tracking code alone.
+	Rate(ctx context.Context, code string, rating int, note string) (*PublicCase, error)
+	AddPhoto(ctx context.Context, staff *Staff, id int64, body []byte) (int64, error)
+	Photo(ctx context.Context, staff *Staff, id int64) (contentType string, body []byte, err error)
+	Stats(ctx context.Context, staff *Staff, areaCode string, from, to time.Time) (*AreaStats, error)
+}
+
+// Notification is a message to a unit about one of its cases (dispatched,
+// escalated, re-routed, boundary changed). It never carries reporters' details.
+type Notification struct {
+	ID         int64          `json:"id"`
+	CaseID     int64          `json:"case_id"`
+	UnitID     int64          `json:"unit_id"`
+	Kind       string         `json:"kind"`
+	Payload    map[string]any `json:"payload"`
+	WebhookURL string         `json:"-"`
+	Attempt    int            `json:"attempt"`
+}
+
+// Notifier delivers notifications; an error means "try again later".
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) error
+}
+
+// Update is a public change of a case (mySociety's servicerequestupdates):
+// state and the public note, no names.
+type Update struct {
+	ID           int64     `json:"update_id"`
+	TrackingCode string    `json:"service_request_id"`
+	State        State     `json:"state"`
+	At           time.Time `json:"updated_datetime"`
+	PublicNote   string    `json:"description"`
+}
+
+// UpdateSource lists public updates of the cases in a staff account's area.
+type UpdateSource interface {
+	Updates(ctx context.Context, staff *Staff, from, to time.Time, limit int) ([]Update, error)
+}
+
+// TileSource draws the staff cases layer (Mapbox Vector Tile, layer "cases").
+type TileSource interface {
+	CasesTile(ctx context.Context, staff *Staff, z, x, y int, all bool) ([]byte, error)
+}
+
+// CalendarAdmin lets admins add working-calendar days (next year's notice).
+type CalendarAdmin interface {
+	AddHolidayDays(ctx context.Context, staff *Staff, days []calendar.Day) error
+}

@@ -1,0 +1,287 @@
+package data
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gridmap/cases"
+	"gridmap/geo"
+)
+
+// Worklist page sizes.
+const (
+	defaultCaseLimit = 50
+	maxCaseLimit     = 500
+)
+
+func encodeCaseCursor(at time.Time, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + strconv.FormatInt(id, 10)))
+}
+
+func decodeCaseCursor(s string) (time.Time, int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		at, id, ok := strings.Cut(string(b), ".")
+		us, err1 := strconv.ParseInt(at, 10, 64)
+		n, err2 := strconv.ParseInt(id, 10, 64)
+		if ok && err1 == nil && err2 == nil {
+			return time.UnixMicro(us), n, nil
+		}
+	}
+	return time.Time{}, 0, geo.Errorf(geo.EInvalid, "cursor %q is not one this server gave out; start again without it", s)
+}
+
+const qAreaIDByCode = `SELECT id FROM area WHERE code = $1`
+
+// List returns a worklist for a staff account: cases at or below its scope
+// area (and the area asked for), newest first, cursor-paginated on
+// (reported_at, id).
+func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter) (*cases.Page, error) {
+	if staff == nil {
+		return nil, geo.Errorf(geo.EUnauthenticated, "sign in to list cases")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultCaseLimit
+	}
+	if limit > maxCaseLimit {
+		return nil, geo.Errorf(geo.EInvalid, "limit may be at most %d, got %d", maxCaseLimit, limit)
+	}
+	now := s.now()
+	tx, err := s.db.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return nil, dbErr("data.List", err)
+	}
+	defer tx.Rollback(ctx)
+	var user geo.User
+	var disabled bool
+	if err := tx.QueryRow(ctx, qActor, staff.ID).Scan(&user.Name, &user.Role, &user.ScopeAreaID, &disabled); err != nil || disabled {
+		return nil, geo.Errorf(geo.EUnauthenticated, "the account is unknown or disabled")
+	}
+	user.ID = staff.ID
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if user.Role != geo.UserAdmin && user.ScopeAreaID != 0 {
+		where = append(where, "c.area_path @> ARRAY["+arg(user.ScopeAreaID)+"::bigint]")
+	}
+	if f.AreaCode != "" {
+		var id int64
+		if err := tx.QueryRow(ctx, qAreaIDByCode, f.AreaCode).Scan(&id); err != nil {
+			if err == pgx.ErrNoRows {
+				return nil, geo.Errorf(geo.ENotFound, "no area with code %q", f.AreaCode)
+			}
+			return nil, dbErr("data.List", err)
+		}
+		where = append(where, "c.area_path @> ARRAY["+arg(id)+"::bigint]")
+	}
+	if len(f.States) > 0 {
+		ss := make([]string, len(f.States))
+		for i, st := range f.States {
+			if !validState(st) {
+				return nil, geo.Errorf(geo.EInvalid, "unknown status %q", st)
+			}
+			ss[i] = string(st)
+		}
+		where = append(where, "c.state = ANY("+arg(ss)+"::text[])")
+	}
+	if f.Category != "" {
+		where = append(where, "c.category = "+arg(f.Category))
+	}
+	if f.Overdue {
+		where = append(where, "c.finished_at IS NULL AND NOT c.paused AND c.due < "+arg(now))
+	}
+	if f.AssignedMe {
+		me := arg(user.ID)
+		where = append(where, "(c.handler_user_id = "+me+" OR c.unit_id IN (SELECT unit_id FROM unit_member WHERE user_id = "+me+"))")
+	}
+	if f.Bound != nil {
+		where = append(where, fmt.Sprintf("c.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+			arg(f.Bound.Min[0]), arg(f.Bound.Min[1]), arg(f.Bound.Max[0]), arg(f.Bound.Max[1])))
+	}
+	if !f.From.IsZero() {
+		where = append(where, "c.reported_at >= "+arg(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "c.reported_at < "+arg(f.To))
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCaseCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, "(c.reported_at, c.id) < ("+arg(at)+", "+arg(id)+")")
+	}
+	q := `SELECT ` + caseColumns + ` ` + caseFrom
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY c.reported_at DESC, c.id DESC LIMIT " + arg(limit+1)
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, dbErr("data.List", err)
+	}
+	var list []*caseRow
+	for rows.Next() {
+		var r caseRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			rows.Close()
+			return nil, dbErr("data.List", err)
+		}
+		list = append(list, &r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("data.List", err)
+	}
+	page := &cases.Page{Cases: []cases.Record{}}
+	if len(list) > limit {
+		last := list[limit-1]
+		page.Next = encodeCaseCursor(last.ReportedAt, last.ID)
+		list = list[:limit]
+	}
+	for _, r := range list {
+		page.Cases = append(page.Cases, *s.baseRecord(r))
+	}
+	return page, nil
+}
+
+func validState(st cases.State) bool {
+	for _, x := range cases.States {
+		if x == st {
+			return true
+		}
+	}
+	return false
+}
+
+// qCaseStats counts an area's cases reported in [$2, $3) per child area (the
+// element after $1 in the chain) and in total (GROUPING 1). Open overdue is
+// at $4.
+const qCaseStats = `
+WITH c AS (
+    SELECT c.*, c.area_path[array_position(c.area_path, $1::bigint) + 1] AS child
+    FROM case_report c
+    WHERE c.area_path @> ARRAY[$1::bigint] AND c.reported_at >= $2 AND c.reported_at < $3)
+SELECT GROUPING(child), coalesce(child, 0), count(*), count(accepted_at), count(closed_at),
+  count(*) FILTER (WHERE closed_at IS NOT NULL AND closed_on_time),
+  count(*) FILTER (WHERE finished_at IS NULL AND NOT paused AND due < $4),
+  count(responded_at), count(rating), count(*) FILTER (WHERE rating >= 4),
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - reported_at)) FILTER (WHERE closed_at IS NOT NULL)
+FROM c GROUP BY GROUPING SETS ((child), ())`
+
+// Stats computes the 三率 of an area's cases reported in [from, to), with
+// each child area's: on-time rate = closed on time ÷ (closed + open and
+// overdue); response rate = responded ÷ received; resolution rate = closed ÷
+// accepted; satisfaction = ratings of 4 or 5 ÷ ratings. Rates are null when
+// their denominator is 0.
+func (s *CaseStore) Stats(ctx context.Context, staff *cases.Staff, areaCode string, from, to time.Time) (*cases.AreaStats, error) {
+	if staff == nil {
+		return nil, geo.Errorf(geo.EUnauthenticated, "sign in to read case statistics")
+	}
+	if from.IsZero() || to.IsZero() || !to.After(from) {
+		return nil, geo.Errorf(geo.EInvalid, "from and to are required and to must be after from")
+	}
+	tx, err := s.db.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return nil, dbErr("data.Stats", err)
+	}
+	defer tx.Rollback(ctx)
+	var user geo.User
+	var disabled bool
+	if err := tx.QueryRow(ctx, qActor, staff.ID).Scan(&user.Name, &user.Role, &user.ScopeAreaID, &disabled); err != nil || disabled {
+		return nil, geo.Errorf(geo.EUnauthenticated, "the account is unknown or disabled")
+	}
+	var areaID int64
+	if err := tx.QueryRow(ctx, qAreaIDByCode, areaCode).Scan(&areaID); err != nil {
+		if err == pgx.ErrNoRows {
+			return nil, geo.Errorf(geo.ENotFound, "no area with code %q", areaCode)
+		}
+		return nil, dbErr("data.Stats", err)
+	}
+	rows, err := tx.Query(ctx, qChain, areaID)
+	if err != nil {
+		return nil, dbErr("data.Stats", err)
+	}
+	var chain []geo.AreaRef
+	var a geo.AreaRef
+	if _, err := pgx.ForEachRow(rows, []any{&a.ID, &a.Level, &a.Code, &a.Name}, func() error { chain = append(chain, a); return nil }); err != nil {
+		return nil, dbErr("data.Stats", err)
+	}
+	ids := make([]int64, len(chain))
+	for i, c := range chain {
+		ids[i] = c.ID
+	}
+	if user.Role != geo.UserAdmin && user.ScopeAreaID != 0 && !containsID(ids, user.ScopeAreaID) {
+		return nil, geo.Errorf(geo.EForbidden, "area %s lies outside your area", areaCode)
+	}
+	out := &cases.AreaStats{Area: chain[len(chain)-1], From: from, To: to, Children: []cases.AreaStats{}}
+	rows, err = tx.Query(ctx, qCaseStats, areaID, from, to, s.now())
+	if err != nil {
+		return nil, dbErr("data.Stats", err)
+	}
+	var children []int64
+	byChild := map[int64]*cases.AreaStats{}
+	for rows.Next() {
+		var grouping int
+		var child int64
+		var st cases.AreaStats
+		var responded, ratings, satisfied int
+		var median *float64
+		if err := rows.Scan(&grouping, &child, &st.Received, &st.Accepted, &st.Closed, &st.ClosedOnTime, &st.OpenOverdue,
+			&responded, &ratings, &satisfied, &median); err != nil {
+			rows.Close()
+			return nil, dbErr("data.Stats", err)
+		}
+		st.From, st.To = from, to
+		st.OnTimeRate = ratio(st.ClosedOnTime, st.Closed+st.OpenOverdue)
+		st.ResponseRate = ratio(responded, st.Received)
+		st.ResolutionRate = ratio(st.Closed, st.Accepted)
+		st.Satisfaction = ratio(satisfied, ratings)
+		if median != nil {
+			h := *median / 3600
+			st.MedianCloseH = &h
+		}
+		if grouping == 1 {
+			st.Area, st.Children = out.Area, out.Children
+			*out = st
+		} else if child != 0 {
+			c := st
+			byChild[child] = &c
+			children = append(children, child)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("data.Stats", err)
+	}
+	if len(children) > 0 {
+		refs, err := areaRefs(ctx, tx, children)
+		if err != nil {
+			return nil, err
+		}
+		for _, ref := range refs {
+			c := byChild[ref.ID]
+			c.Area = ref
+			out.Children = append(out.Children, *c)
+		}
+		sort.Slice(out.Children, func(i, j int) bool { return out.Children[i].Area.Code < out.Children[j].Area.Code })
+	}
+	return out, nil
+}
+
+func ratio(n, d int) *float64 {
+	if d == 0 {
+		return nil
+	}
+	r := float64(n) / float64(d)
+	return &r
+}
