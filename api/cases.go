@@ -29,6 +29,7 @@ func (s *Server) caseRoutes(r *mux.Router) {
 	v1("/cases/categories", s.handle(s.handleCaseCategories), http.MethodGet)
 	v1("/cases/track/{code}", s.handle(s.handleCaseTrack), http.MethodGet)
 	v1("/cases/{code}/rating", s.handle(s.handleCaseRating), http.MethodPost)
+	v1("/cases/{code}/reopen", s.handle(s.handleCaseReopen), http.MethodPost)
 	v1("/cases", s.staff(geo.UserViewer, s.handle(s.handleCaseList)), http.MethodGet)
 	v1("/cases/{id:[0-9]+}", s.staff(geo.UserViewer, s.handle(s.handleCase)), http.MethodGet)
 	v1("/cases/{id:[0-9]+}/actions", s.staff(geo.UserViewer, s.handle(s.handleCaseAction)), http.MethodPost)
@@ -199,6 +200,25 @@ func (s *Server) handleCaseRating(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	p, err := s.Cases.Rate(r.Context(), mux.Vars(r)["code"], req.Rating, req.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+type reopenRequest struct {
+	Reason string `json:"reason"`
+}
+
+// POST /api/v1/cases/{code}/reopen {"reason"} — the reporter's "not solved",
+// by tracking code, within the reopening window after closing.
+func (s *Server) handleCaseReopen(w http.ResponseWriter, r *http.Request) error {
+	var req reopenRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	p, err := s.Cases.Reopen(r.Context(), mux.Vars(r)["code"], req.Reason)
 	if err != nil {
 		return err
 	}

@@ -210,6 +210,9 @@ type Service interface {
 	Act(ctx context.Context, staff *Staff, id int64, req ActionRequest) (*Record, error)
 	// Rate is the reporter's rating, by tracking code alone.
 	Rate(ctx context.Context, code string, rating int, note string) (*PublicCase, error)
+	// Reopen is the reporter's "not solved" (reason required), by tracking
+	// code alone, within the machine's reopening window after closing.
+	Reopen(ctx context.Context, code string, reason string) (*PublicCase, error)
 	AddPhoto(ctx context.Context, staff *Staff, id int64, body []byte) (int64, error)
 	Photo(ctx context.Context, staff *Staff, id int64) (contentType string, body []byte, err error)
 	Stats(ctx context.Context, staff *Staff, areaCode string, from, to time.Time) (*AreaStats, error)

@@ -1420,17 +1420,36 @@ func gridCode(ctx context.Context, tx pgx.Tx, id *int64) string {
 // Rate records the reporter's rating by tracking code (a merged case's
 // reporter rates the surviving case).
 func (s *CaseStore) Rate(ctx context.Context, code string, rating int, note string) (*cases.PublicCase, error) {
-	norm := cases.NormalizeTrackingCode(code)
-	if err := cases.ValidateTrackingCode(norm); err != nil {
+	if err := checkText("note", note, maxNote, false); err != nil {
 		return nil, err
 	}
-	if err := checkText("note", note, maxNote, false); err != nil {
+	return s.reporterAct(ctx, "data.Rate", code, cases.ActionRate, cases.Input{Rating: rating, Note: note},
+		eventRow{Note: note, Detail: map[string]any{"rating": rating}})
+}
+
+// Reopen is the reporter's "not solved" by tracking code: a closed or rated
+// case goes back to the dispatcher, within the reopening window the machine
+// allows; the reason is required and shown to staff.
+func (s *CaseStore) Reopen(ctx context.Context, code string, reason string) (*cases.PublicCase, error) {
+	if err := checkText("reason", reason, maxNote, false); err != nil {
+		return nil, err
+	}
+	return s.reporterAct(ctx, "data.Reopen", code, cases.ActionReopen, cases.Input{Reason: reason},
+		eventRow{Reason: reason})
+}
+
+// reporterAct runs one of the reporter's actions (by tracking code, without
+// an account) in one transaction: the surviving case locked, the machine's
+// transition, the case saved against its version and the event appended.
+func (s *CaseStore) reporterAct(ctx context.Context, op, code string, action cases.Action, in cases.Input, ev0 eventRow) (*cases.PublicCase, error) {
+	norm := cases.NormalizeTrackingCode(code)
+	if err := cases.ValidateTrackingCode(norm); err != nil {
 		return nil, err
 	}
 	now := s.now()
 	tx, err := s.db.Pool.Begin(ctx)
 	if err != nil {
-		return nil, dbErr("data.Rate", err)
+		return nil, dbErr(op, err)
 	}
 	defer tx.Rollback(ctx)
 	r, err := s.survivor(ctx, tx, norm)
@@ -1441,8 +1460,8 @@ func (s *CaseStore) Rate(ctx context.Context, code string, rating int, note stri
 		return nil, err
 	}
 	mc := r.machineCase()
-	next, clk, ev, err := s.Machine().Transition(mc, cases.ActionRate, cases.Actor{Role: cases.RoleReporter},
-		cases.Input{Version: mc.Version, Rating: rating, Note: note}, now)
+	in.Version = mc.Version
+	next, clk, ev, err := s.Machine().Transition(mc, action, cases.Actor{Role: cases.RoleReporter}, in, now)
 	if err != nil {
 		return nil, err
 	}
@@ -1451,9 +1470,10 @@ func (s *CaseStore) Rate(ctx context.Context, code string, rating int, note stri
 	if err := save(ctx, tx, r, read, ptrBool(!r.Missed), now); err != nil {
 		return nil, err
 	}
-	if err := insertEvent(ctx, tx, eventRow{CaseID: r.ID, Version: ev.Version, At: now, ActorKind: "reporter",
-		ActorRole: string(cases.RoleReporter), Action: string(cases.ActionRate), From: string(ev.From), To: string(ev.To),
-		Note: note, Detail: map[string]any{"rating": rating}}); err != nil {
+	row := ev0
+	row.CaseID, row.Version, row.At, row.ActorKind = r.ID, ev.Version, now, "reporter"
+	row.ActorRole, row.Action, row.From, row.To = string(cases.RoleReporter), string(action), string(ev.From), string(ev.To)
+	if err := insertEvent(ctx, tx, row); err != nil {
 		return nil, err
 	}
 	p, err := publicCase(ctx, tx, r, s.opt.Catalogue)
@@ -1461,7 +1481,7 @@ func (s *CaseStore) Rate(ctx context.Context, code string, rating int, note stri
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, dbErr("data.Rate", err)
+		return nil, dbErr(op, err)
 	}
 	return p, nil
 }

@@ -336,6 +336,26 @@ func TestCaseTransitionsPerRole(t *testing.T) {
 	if len(rec.Phones) != 0 {
 		t.Errorf("the dispatcher sees phones %v; only the handler may", rec.Phones)
 	}
+
+	// Not solved: the reporter reopens by tracking code, with a reason, and
+	// the case goes back to the dispatcher.
+	if _, err := f.store.Reopen(ctx, res.TrackingCode, ""); geo.ErrorCode(err) != geo.EInvalid {
+		t.Errorf("reopen without a reason: %v, want invalid", err)
+	}
+	pub, err = f.store.Reopen(ctx, res.TrackingCode, "垃圾又堆起来了")
+	if err != nil || pub.State != cases.StateReopened {
+		t.Fatalf("Reopen: %v %v, want state %s", pub, err, cases.StateReopened)
+	}
+	rec, err = f.store.Case(ctx, f.users["dispatcher"], id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := rec.Events[len(rec.Events)-1]; last.Action != string(cases.ActionReopen) {
+		t.Errorf("last event %s, want %s", last.Action, cases.ActionReopen)
+	}
+	if _, err := f.store.Reopen(ctx, res.TrackingCode, "again"); geo.ErrorCode(err) != geo.EConflict {
+		t.Errorf("reopening a reopened case: %v, want conflict", err)
+	}
 }
 
 func TestCaseEventLogAppendOnly(t *testing.T) {
