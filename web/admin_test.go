@@ -365,3 +365,13 @@ func TestEditorSplitMergeRevert(t *testing.T) {
 	do(t, ctx, "giving a reason", chromedp.SendKeys(chromedp.CSS("#revert-reason"), "撤回合并测试"), chromedp.Click(chromedp.CSS("#do-revert")))
 	waitFor(t, ctx, "the revert saved", `document.querySelector("#saved") && window.__editor.grids.features.length === `+strconv.Itoa(n0+1))
 }
+
+// TestEditorLogout: the sign-out button ends the session; the login form is back.
+func TestEditorLogout(t *testing.T) {
+	ctx := signIn(t)
+	do(t, ctx, "signing out", chromedp.Click(chromedp.CSS("#logout")))
+	waitFor(t, ctx, "the login form after signing out", `document.querySelector("#login input[name=name]") && document.querySelector("#logout").hidden`)
+	if code := eval[int](t, ctx, `fetch("/api/v1/session").then((r) => r.status)`); code != 401 {
+		t.Errorf("session after signing out: %d, want 401", code)
+	}
+}

@@ -149,9 +149,24 @@ function showLogin(message) {
   show(app, form);
 }
 
+/** logout ends the session on the server and shows the login form. */
+async function logout() {
+  try {
+    await postJSON("/api/v1/logout", {});
+  } catch (err) {
+    if (err.status !== 401) throw err; // already signed out: fine
+  }
+  state.session = null;
+  $("#who").textContent = "";
+  $("#logout").hidden = true;
+  location.reload();
+}
+
 // --- Layout -----------------------------------------------------------------
 async function showEditor() {
   $("#who").textContent = t("admin.signedInAs", { name: state.session.user.name, role: t("admin.role." + state.session.user.role) });
+  $("#logout").hidden = false;
+  $("#logout").onclick = logout;
   show(app,
     h("aside", { class: "side", id: "tree-panel" }, h("h2", {}, t("admin.tree")), h("ul", { id: "tree", class: "tree", role: "tree" })),
     h("div", { id: "map", class: "map", role: "region", "aria-label": t("map.label") }),
