@@ -26,6 +26,7 @@ ON CONFLICT DO NOTHING`
 // validate checks the state after the edit and measures its impact.
 func (e *Editor) validate(ctx context.Context, st *editState, p *geo.EditPreview) error {
 	p.Errors, p.Warnings, p.Moves, p.Codes = []geo.Issue{}, []geo.Issue{}, []geo.Move{}, st.codes
+	p.Balance, p.Moved = []geo.BalanceChange{}, json.RawMessage(`{"type":"FeatureCollection","features":[]}`)
 	if p.Codes == nil {
 		p.Codes = []geo.CodeChange{}
 	}
@@ -148,6 +149,9 @@ func (e *Editor) validate(ctx context.Context, st *editState, p *geo.EditPreview
 			return err
 		}
 		p.Errors = append(p.Errors, unassigned...)
+		if err := balance(ctx, st.tx, p); err != nil {
+			return err
+		}
 	}
 	var fc []byte
 	if err := st.tx.QueryRow(ctx, qResultGeoJSON, changed).Scan(&fc); err != nil {

@@ -77,7 +77,24 @@ type EditPreview struct {
 	Warnings []Issue         `json:"warnings"`
 	Moves    []Move          `json:"moves"`
 	Codes    []CodeChange    `json:"codes"`
-	Result   json.RawMessage `json:"result"` // GeoJSON FeatureCollection of the changed areas after the edit
+	Balance  []BalanceChange `json:"balance"` // households before → after of every grid the edit moves buildings in or out of
+	Moved    json.RawMessage `json:"moved"`   // GeoJSON FeatureCollection of the buildings that change grid (properties: code, from, to)
+	Result   json.RawMessage `json:"result"`  // GeoJSON FeatureCollection of the changed areas after the edit
+}
+
+// BalanceChange is one grid's households before and after an edit against
+// its target; leaving the range is a warning of kind "balance", never an error.
+type BalanceChange struct {
+	ID               int64  `json:"id"`
+	Code             string `json:"code"`
+	Name             string `json:"name"`
+	HouseholdsBefore int    `json:"households_before"`
+	HouseholdsAfter  int    `json:"households_after"`
+	Min              int    `json:"min"`
+	Max              int    `json:"max"`
+	InRangeBefore    bool   `json:"in_range_before"`
+	InRangeAfter     bool   `json:"in_range_after"`
+	Retired          bool   `json:"retired,omitempty"` // merged away: no range after
 }
 
 // EditResult is a committed edit.

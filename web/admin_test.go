@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,6 +111,59 @@ type geometryPoints struct {
 	Vertex        point
 	Centre        point
 	CentreLL      []float64
+}
+
+// TestEditorPreviewBalance: with the grids' target set to exactly the
+// edited grid's households, moving the shared border into the neighbour
+// previews as valid with a balance warning, the grid's row marked out of
+// range, and the moved buildings highlighted on the map. Nothing is saved.
+func TestEditorPreviewBalance(t *testing.T) {
+	bg := context.Background()
+	var hh int
+	if err := theSite.db.Pool.QueryRow(bg, `SELECT coalesce(sum(b.households), 0)::int FROM building b JOIN area a ON a.id = b.grid_id WHERE a.code = $1`, editGrid).Scan(&hh); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := theSite.db.Pool.Exec(bg, `INSERT INTO balance_target (level, scope_area_id, households_min, households_max, residents_min, residents_max)
+		SELECT 'grid', id, $2, $2, 0, 1000000 FROM area WHERE code = $1`, editCommunity, hh); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := theSite.db.Pool.Exec(bg, `DELETE FROM balance_target WHERE scope_area_id = (SELECT id FROM area WHERE code = $1)`, editCommunity); err != nil {
+			t.Error(err)
+		}
+	})
+	ctx := signIn(t)
+	openGrid(t, ctx)
+	g := eval[geometryPoints](t, ctx, geometryJS)
+	do(t, ctx, "starting a border move", chromedp.Click(chromedp.CSS("#tool-border")))
+	waitFor(t, ctx, "the border in the drawing", `window.__editor.edit && window.__editor.edit.drawn`)
+	waitMapIdle(t, ctx)
+	mid := eval[point](t, ctx, `window.__borderHandle()`)
+	drag(t, ctx, mid, g.Centre)
+	waitFor(t, ctx, "the edit to register", `window.__editor.edit.dirty && !document.querySelector("#do-preview").disabled`)
+	do(t, ctx, "previewing", chromedp.Click(chromedp.CSS("#do-preview")))
+	waitFor(t, ctx, "the preview", `document.querySelector("#preview-status")`)
+	waitMapIdle(t, ctx)
+	shot(t, ctx, "editor-balance-warning")
+	if s := eval[string](t, ctx, `document.querySelector("#preview-status").textContent`); !strings.Contains(s, "校验通过") || !strings.Contains(s, "警告") {
+		t.Errorf("preview status %q, want valid with warnings (%s)", s, eval[string](t, ctx, `document.querySelector("#preview").textContent`))
+	}
+	warn := eval[string](t, ctx, `[...document.querySelectorAll('#issues li.warning[data-kind="balance"]')].map((li) => li.textContent).join("\n")`)
+	if !strings.Contains(warn, editGridName) || !strings.Contains(warn, "户") || !strings.Contains(warn, fmt.Sprintf("%d–%d", hh, hh)) {
+		t.Errorf("balance warning %q, want %s's households against %d–%d", warn, editGridName, hh, hh)
+	}
+	row := eval[string](t, ctx, `(() => { const tr = document.querySelector('#balance tr[data-code="`+editGrid+`"]'); return tr ? tr.className + "|" + tr.textContent : ""; })()`)
+	if !strings.HasPrefix(row, "out|") || !strings.Contains(row, fmt.Sprint(hh)) {
+		t.Errorf("balance row of %s: %q, want it out of range with %d before", editGrid, row, hh)
+	}
+	// Valid: a reason enables saving despite the warning.
+	do(t, ctx, "typing a reason", chromedp.SendKeys(chromedp.CSS("#reason"), "test"))
+	waitFor(t, ctx, "save enabled despite the warning", `!document.querySelector("#do-save").disabled`)
+	if n := eval[int](t, ctx, `window.__gridmap.map.querySourceFeatures("moved").length`); n == 0 {
+		t.Errorf("the moved buildings are not on the map")
+	}
+	do(t, ctx, "cancelling", chromedp.Click(chromedp.CSS("#do-cancel")))
+	waitFor(t, ctx, "the tools again", `document.querySelector("#tool-border") && !window.__editor.edit`)
 }
 
 // TestEditor: sign in; reshape a grid into its neighbour → the overlap is
@@ -310,4 +364,14 @@ func TestEditorSplitMergeRevert(t *testing.T) {
 	do(t, ctx, "reverting the merge", chromedp.Click(chromedp.CSS("#history-list li:first-child button:last-child")))
 	do(t, ctx, "giving a reason", chromedp.SendKeys(chromedp.CSS("#revert-reason"), "撤回合并测试"), chromedp.Click(chromedp.CSS("#do-revert")))
 	waitFor(t, ctx, "the revert saved", `document.querySelector("#saved") && window.__editor.grids.features.length === `+strconv.Itoa(n0+1))
+}
+
+// TestEditorLogout: the sign-out button ends the session; the login form is back.
+func TestEditorLogout(t *testing.T) {
+	ctx := signIn(t)
+	do(t, ctx, "signing out", chromedp.Click(chromedp.CSS("#logout")))
+	waitFor(t, ctx, "the login form after signing out", `document.querySelector("#login input[name=name]") && document.querySelector("#logout").hidden`)
+	if code := eval[int](t, ctx, `fetch("/api/v1/session").then((r) => r.status)`); code != 401 {
+		t.Errorf("session after signing out: %d, want 401", code)
+	}
 }

@@ -149,9 +149,24 @@ function showLogin(message) {
   show(app, form);
 }
 
+/** logout ends the session on the server and shows the login form. */
+async function logout() {
+  try {
+    await postJSON("/api/v1/logout", {});
+  } catch (err) {
+    if (err.status !== 401) throw err; // already signed out: fine
+  }
+  state.session = null;
+  $("#who").textContent = "";
+  $("#logout").hidden = true;
+  location.reload();
+}
+
 // --- Layout -----------------------------------------------------------------
 async function showEditor() {
   $("#who").textContent = t("admin.signedInAs", { name: state.session.user.name, role: t("admin.role." + state.session.user.role) });
+  $("#logout").hidden = false;
+  $("#logout").onclick = logout;
   show(app,
     h("aside", { class: "side", id: "tree-panel" }, h("h2", {}, t("admin.tree")), h("ul", { id: "tree", class: "tree", role: "tree" })),
     h("div", { id: "map", class: "map", role: "region", "aria-label": t("map.label") }),
@@ -168,7 +183,7 @@ async function showEditor() {
 }
 
 function setupLayers() {
-  for (const id of ["community", "issues", "result", "before"]) map.setGeoJSON(id, null);
+  for (const id of ["community", "issues", "result", "before", "moved"]) map.setGeoJSON(id, null);
   map.addLayer({ id: "community-fill", type: "fill", source: "community", paint: { "fill-color": "#1f5fa8", "fill-opacity": 0.04 } });
   map.addLayer({ id: "community-line", type: "line", source: "community", paint: { "line-color": "#1f5fa8", "line-width": 1.5 } });
   map.addLayer({
@@ -184,6 +199,15 @@ function setupLayers() {
   map.addLayer({
     id: "issues-line", type: "line", source: "issues",
     paint: { "line-color": ["match", ["get", "severity"], "error", "#a00014", "#b26a00"], "line-width": 2 },
+  });
+  // The buildings the previewed edit moves to another grid.
+  map.addLayer({
+    id: "moved-fill", type: "fill", source: "moved", filter: ["!=", ["geometry-type"], "Point"],
+    paint: { "fill-color": "#d946ef", "fill-opacity": 0.8 },
+  });
+  map.addLayer({
+    id: "moved-circle", type: "circle", source: "moved", filter: ["==", ["geometry-type"], "Point"],
+    paint: { "circle-color": "#d946ef", "circle-radius": 5, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 },
   });
   map.on("click", "community-fill", (e) => {
     if (state.edit) return; // a click while editing belongs to the drawing
@@ -424,6 +448,7 @@ function clearPreview() {
   for (const m of markers.splice(0)) m.remove();
   map.setGeoJSON("issues", null);
   map.setGeoJSON("result", null);
+  map.setGeoJSON("moved", null);
   show($("#preview"));
 }
 
@@ -443,8 +468,12 @@ function moveText(m) {
   return t("admin.move", { households: m.households, residents: m.residents, buildings: m.buildings, from: name(m.from), to: name(m.to) });
 }
 
-function issueText(i) {
+function issueText(i, p) {
   const name = (code) => state.grids?.features.find((f) => f.properties.code === code)?.properties.name || code;
+  if (i.kind === "balance") {
+    const b = (p?.balance || []).find((x) => x.code === (i.areas || [])[0]);
+    if (b) return t("admin.issue.balance", { areas: b.name || name(b.code), before: b.households_before, after: b.households_after, min: b.min, max: b.max });
+  }
   return t(`admin.issue.${i.kind}`, { m2: formatM2(i.area_m2), areas: (i.areas || []).map(name).join("、") });
 }
 
@@ -458,8 +487,9 @@ function renderPreview(p, failed) {
   const fc = { type: "FeatureCollection", features: issues.filter((i) => i.geometry).map((i) => ({ type: "Feature", geometry: i.geometry, properties: { severity: i.severity, kind: i.kind } })) };
   map.setGeoJSON("issues", fc);
   map.setGeoJSON("result", p.result || null);
+  map.setGeoJSON("moved", p.moved || null);
   for (const i of issues.filter((x) => x.geometry)) {
-    const el = h("div", { class: `issue-label ${i.severity}` }, issueText(i));
+    const el = h("div", { class: `issue-label ${i.severity}` }, issueText(i, p));
     const at = labelAt(i.geometry);
     if (at) markers.push(new Marker({ element: el }).setLngLat(map.toDisplay({ type: "Point", coordinates: at }).coordinates).addTo(map));
   }
@@ -471,12 +501,27 @@ function renderPreview(p, failed) {
   save.addEventListener("click", () => runSave(reason.value.trim()));
   show($("#preview"),
     h("h3", {}, t("admin.preview.title")),
-    h("p", { id: "preview-status", class: `msg ${p.valid ? "info" : "error"}` }, p.valid ? t("admin.preview.valid") : t("admin.preview.invalid")),
-    issues.length ? h("ul", { id: "issues", class: "issues" }, issues.map((i) => h("li", { class: i.severity, title: i.message }, issueText(i)))) : null,
+    h("p", { id: "preview-status", class: `msg ${!p.valid ? "error" : p.warnings.length ? "warn" : "info"}` },
+      !p.valid ? t("admin.preview.invalid") : p.warnings.length ? t("admin.preview.validWarnings") : t("admin.preview.valid")),
+    issues.length ? h("ul", { id: "issues", class: "issues" }, issues.map((i) => h("li", { class: i.severity, "data-kind": i.kind, title: i.message }, issueText(i, p)))) : null,
+    (p.balance || []).length ? balanceTable(p.balance) : null,
     h("ul", { id: "moves", class: "moves" }, p.moves.length ? p.moves.map((m) => h("li", {}, moveText(m))) : h("li", {}, t("admin.noMoves"))),
     (p.codes || []).length ? h("ul", { class: "codes" }, p.codes.map((c) => h("li", {}, t(`admin.code.${c.kind}`, { code: c.code, name: c.name })))) : null,
     h("label", {}, t("admin.reason"), reason),
     save);
+}
+
+/** balanceTable lists each affected grid's households before → after against its target; out of range is marked. */
+function balanceTable(bs) {
+  const cell = (n, ok) => h("td", { class: ok ? "ok" : "out" }, ok ? String(n) : t("admin.impact.out", { n }));
+  return h("table", { id: "balance", class: "balance" },
+    h("caption", {}, t("admin.impact.title")),
+    h("thead", {}, h("tr", {}, h("th", {}, t("admin.impact.grid")), h("th", {}, t("admin.impact.before")), h("th", {}, t("admin.impact.after")), h("th", {}, t("admin.impact.target")))),
+    h("tbody", {}, bs.map((b) => h("tr", { "data-code": b.code, class: b.in_range_after ? "" : "out" },
+      h("td", {}, b.name || b.code),
+      cell(b.households_before, b.in_range_before),
+      b.retired ? h("td", {}, t("admin.impact.retired")) : cell(b.households_after, b.in_range_after),
+      h("td", {}, t("admin.impact.range", { min: b.min, max: b.max }))))));
 }
 
 /** labelAt is a point inside (or near) a polygon for its size label: the middle of its first ring's bound. */
