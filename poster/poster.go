@@ -144,34 +144,69 @@ func (m Map) SVG() string {
 		fmt.Fprintf(&sb, `<circle cx="%.1f" cy="%.1f" r="5" fill="#8c7a64" class="building"/>`, x, y)
 	}
 	vis := p.visible()
-	// The grid's name, moved below the marker when the marker would cover it.
-	gx, gy := w/2, h/2
-	if pt, ok := labelPoint(m.Grid, vis); ok {
-		gx, gy = p.xy(pt)
-	}
+	frame := box{0, 0, w, h}
+	// Labels keep off the pin, the buildings and the borders: each is put at the
+	// candidate point inside its area farthest from the pin and the border.
+	var far, avoid []box
 	if m.Marked != nil {
-		if mx, my := p.xy(*m.Marked); math.Abs(mx-gx) < 220 && gy > my-70 && gy < my+40 {
-			gy = my + 50
+		mx, my := p.xy(*m.Marked)
+		far = append(far, box{mx - 28, my - 68, mx + 28, my + 6}) // the pin's drop with its white edge
+	}
+	for _, pt := range m.Buildings {
+		x, y := p.xy(pt)
+		avoid = append(avoid, box{x - 7, y - 7, x + 7, y + 7})
+	}
+	for _, f := range m.Footprints {
+		var fb box
+		for i, r := range p.rings(f) {
+			for j, c := range r {
+				if i == 0 && j == 0 {
+					fb = box{c[0], c[1], c[0], c[1]}
+				}
+				fb = box{math.Min(fb.x0, c[0]), math.Min(fb.y0, c[1]), math.Max(fb.x1, c[0]), math.Max(fb.y1, c[1])}
+			}
 		}
+		avoid = append(avoid, fb)
+	}
+	place := func(mp orb.MultiPolygon, label string, size, margin float64, fallback bool) (float64, float64, box, bool) {
+		rs := p.rings(mp)
+		tw := textWidth(label, size)
+		if x, y, ok := placeLabel(rs, frame, tw, size, margin, avoid, far); ok {
+			return x, y, labelBox(x, y, tw, size), true
+		}
+		// Too crowded to keep off every building: keep off the pin and the border at least.
+		if x, y, ok := placeLabel(rs, frame, tw, size, margin, nil, far); ok {
+			return x, y, labelBox(x, y, tw, size), true
+		}
+		if !fallback {
+			return 0, 0, box{}, false
+		}
+		x, y := w/2, h/2
+		if pt, ok := labelPoint(mp, vis); ok {
+			x, y = p.xy(pt)
+		}
+		return x, y, labelBox(x, y, tw, size), true
+	}
+	var labels strings.Builder
+	if m.GridLabel != "" {
+		const size = 34
+		x, y, b, _ := place(m.Grid, m.GridLabel, size, 8, true)
+		far = append(far, b)
+		fmt.Fprintf(&labels, `<text x="%.1f" y="%.1f" font-size="%d" font-weight="700" fill="#c8102e" stroke="#ffffff" stroke-width="6" paint-order="stroke" text-anchor="middle" class="grid-label" data-box="%.1f %.1f %.1f %.1f">%s</text>`, x, y, size, b.x0, b.y0, b.x1, b.y1, html.EscapeString(m.GridLabel))
 	}
 	for _, n := range m.Neighbours {
 		if n.Label == "" {
 			continue
 		}
-		pt, ok := labelPoint(n.Geometry, vis)
+		const size = 22
+		x, y, b, ok := place(n.Geometry, n.Label, size, 6, false)
 		if !ok {
-			continue
+			continue // no room for it in the frame
 		}
-		x, y := p.xy(pt)
-		near := m.GridLabel != "" && math.Abs(x-gx) < 260 && math.Abs(y-gy) < 40
-		if near || x < 80 || x > w-80 || y < 30 || y > h-30 {
-			continue // crowded or cut off by the frame
-		}
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="22" fill="#5b6373" text-anchor="middle" class="neighbour-label">%s</text>`, x, y, html.EscapeString(n.Label))
+		far = append(far, b)
+		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="%d" fill="#5b6373" text-anchor="middle" class="neighbour-label" data-box="%.1f %.1f %.1f %.1f">%s</text>`, x, y, size, b.x0, b.y0, b.x1, b.y1, html.EscapeString(n.Label))
 	}
-	if m.GridLabel != "" {
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="34" font-weight="700" fill="#c8102e" stroke="#ffffff" stroke-width="6" paint-order="stroke" text-anchor="middle" class="grid-label">%s</text>`, gx, gy, html.EscapeString(m.GridLabel))
-	}
+	sb.WriteString(labels.String())
 	if m.Marked != nil {
 		x, y := p.xy(*m.Marked)
 		// A pin: a drop shape whose tip is on the building.
