@@ -101,6 +101,7 @@ type pageData struct {
 	PageURL         string // absolute URL of the building or grid page (the QR's content)
 	PagePath        string
 	MapSVG          template.HTML
+	Legend          legendView // what the poster's map draws, so its legend shows just that
 	QRSVG           template.HTML
 	Updated         string // YYYY-MM-DD, China Standard Time
 	NotFound        string // set on the not-found page
@@ -156,6 +157,9 @@ func (s *Server) handleResidentPage(w http.ResponseWriter, r *http.Request) erro
 	}
 	return s.renderPage(w, r, "resident.html", d)
 }
+
+// legendView says which kinds of feature the poster's map draws.
+type legendView struct{ Neighbours, Dots, Footprints bool }
 
 // ChainText is 街道 › 社区 (the chain above the grid, top level left out).
 func (d pageData) ChainText() string {
@@ -311,6 +315,7 @@ func (s *Server) fillGrid(ctx context.Context, d *pageData, resp []geo.Responsib
 		return err
 	}
 	m.Title = d.Grid.Name
+	d.Legend = legendView{Neighbours: len(m.Neighbours) > 0, Dots: len(m.Buildings) > 0, Footprints: len(m.Footprints) > 0}
 	d.MapSVG = template.HTML(m.SVG())
 	qr, err := poster.QRSVG(d.PageURL)
 	if err != nil {

@@ -2,6 +2,7 @@ package poster
 
 import (
 	"math"
+	"strings"
 
 	"github.com/paulmach/orb"
 	"unicode/utf8"
@@ -28,11 +29,6 @@ func textWidth(s string, size float64) float64 {
 		return 0
 	}
 	return w
-}
-
-// labelBox is the box of a centred (text-anchor="middle") label whose baseline is at y.
-func labelBox(x, y, w, size float64) box {
-	return box{x - w/2, y - 0.88*size, x + w/2, y + 0.2*size}
 }
 
 // screen rings of a polygon set, in SVG units.
@@ -141,14 +137,14 @@ func segHitsBox(a, b [2]float64, g box) bool {
 // inside the rings (clear of the border by margin), inside the frame, and
 // clear of every box in avoid; of those, the one farthest from the border and
 // from the boxes in far (the pin). ok is false when no candidate fits.
-func placeLabel(rs rings, frame box, w, size, margin float64, avoid, far []box) (x, y float64, ok bool) {
+func placeLabel(rs rings, frame box, mk func(x, y float64) box, margin float64, avoid, far []box) (x, y float64, ok bool) {
 	best := -1.0
 	const steps = 60
 	for i := 0; i <= steps; i++ {
 		for j := 0; j <= steps; j++ {
 			cx := frame.x0 + (frame.x1-frame.x0)*float64(i)/steps
 			cy := frame.y0 + (frame.y1-frame.y0)*float64(j)/steps
-			b := labelBox(cx, cy, w, size)
+			b := mk(cx, cy)
 			if b.x0 < frame.x0+8 || b.x1 > frame.x1-8 || b.y0 < frame.y0+8 || b.y1 > frame.y1-8 {
 				continue
 			}
@@ -177,4 +173,36 @@ func placeLabel(rs rings, frame box, w, size, margin float64, avoid, far []box) 
 		}
 	}
 	return x, y, ok
+}
+
+// lines splits a label over n lines: a grid's name after its community
+// (社区, 村), otherwise in the middle.
+func splitLabel(s string, n int) []string {
+	if n <= 1 {
+		return []string{s}
+	}
+	for _, sep := range []string{"社区", "村"} {
+		if i := strings.Index(s, sep); i > 0 && i+len(sep) < len(s) {
+			return []string{s[:i+len(sep)], s[i+len(sep):]}
+		}
+	}
+	r := []rune(s)
+	if len(r) < 2 {
+		return []string{s}
+	}
+	if i := strings.LastIndex(s[:len(s)/2+1], " "); i > 0 {
+		return []string{s[:i], s[i+1:]}
+	}
+	return []string{string(r[:len(r)/2]), string(r[len(r)/2:])}
+}
+
+const lineHeight = 1.15 // em
+
+// linesBox is the box of centred lines whose first baseline is at y.
+func linesBox(x, y float64, ls []string, size float64) box {
+	w := 0.0
+	for _, l := range ls {
+		w = math.Max(w, textWidth(l, size))
+	}
+	return box{x - w/2, y - 0.88*size, x + w/2, y + float64(len(ls)-1)*lineHeight*size + 0.2*size}
 }

@@ -137,7 +137,7 @@ func (m Map) SVG() string {
 	}
 	fmt.Fprintf(&sb, `<path d="%s" fill="#c8102e" fill-opacity="0.10" stroke="#c8102e" stroke-width="6" stroke-linejoin="round" fill-rule="evenodd" class="grid"/>`, p.path(m.Grid))
 	for _, f := range m.Footprints {
-		fmt.Fprintf(&sb, `<path d="%s" fill="#d9cbb8" stroke="#8c7a64" stroke-width="1"/>`, p.path(f))
+		fmt.Fprintf(&sb, `<path d="%s" fill="#d9cbb8" stroke="#8c7a64" stroke-width="1" class="footprint"/>`, p.path(f))
 	}
 	for _, pt := range m.Buildings {
 		x, y := p.xy(pt)
@@ -168,43 +168,64 @@ func (m Map) SVG() string {
 		}
 		avoid = append(avoid, fb)
 	}
-	place := func(mp orb.MultiPolygon, label string, size, margin float64, fallback bool) (float64, float64, box, bool) {
+	// The scale bar and the legend (laid over the map's top right corner by the page).
+	avoid = append(avoid, box{0, h - 60, w*0.18 + 60, h}, box{w - 230, 0, w, 160})
+	type placed struct {
+		x, y  float64
+		lines []string
+		size  float64
+		b     box
+	}
+	place := func(mp orb.MultiPolygon, label string, sizes []float64, margin float64, fallback bool) (placed, bool) {
 		rs := p.rings(mp)
-		tw := textWidth(label, size)
-		if x, y, ok := placeLabel(rs, frame, tw, size, margin, avoid, far); ok {
-			return x, y, labelBox(x, y, tw, size), true
-		}
-		// Too crowded to keep off every building: keep off the pin and the border at least.
-		if x, y, ok := placeLabel(rs, frame, tw, size, margin, nil, far); ok {
-			return x, y, labelBox(x, y, tw, size), true
+		for _, av := range [][]box{avoid, avoid[len(avoid)-2:]} { // then, too crowded, off the pin, the border and the frame's furniture only
+			for _, n := range []int{1, 2} {
+				for _, size := range sizes {
+					ls := splitLabel(label, n)
+					mk := func(x, y float64) box { return linesBox(x, y, ls, size) }
+					if x, y, ok := placeLabel(rs, frame, mk, margin, av, far); ok {
+						return placed{x, y, ls, size, mk(x, y)}, true
+					}
+				}
+			}
 		}
 		if !fallback {
-			return 0, 0, box{}, false
+			return placed{}, false
 		}
 		x, y := w/2, h/2
 		if pt, ok := labelPoint(mp, vis); ok {
 			x, y = p.xy(pt)
 		}
-		return x, y, labelBox(x, y, tw, size), true
+		ls := []string{label}
+		return placed{x, y, ls, sizes[len(sizes)-1], linesBox(x, y, ls, sizes[len(sizes)-1])}, true
+	}
+	text := func(sb *strings.Builder, l placed, attrs string) {
+		fmt.Fprintf(sb, `<text x="%.1f" y="%.1f" font-size="%.0f" %s text-anchor="middle" data-box="%.1f %.1f %.1f %.1f">`, l.x, l.y, l.size, attrs, l.b.x0, l.b.y0, l.b.x1, l.b.y1)
+		if len(l.lines) == 1 {
+			sb.WriteString(html.EscapeString(l.lines[0]))
+		} else {
+			for i, line := range l.lines {
+				fmt.Fprintf(sb, `<tspan x="%.1f" y="%.1f">%s</tspan>`, l.x, l.y+float64(i)*lineHeight*l.size, html.EscapeString(line))
+			}
+		}
+		sb.WriteString(`</text>`)
 	}
 	var labels strings.Builder
 	if m.GridLabel != "" {
-		const size = 34
-		x, y, b, _ := place(m.Grid, m.GridLabel, size, 8, true)
-		far = append(far, b)
-		fmt.Fprintf(&labels, `<text x="%.1f" y="%.1f" font-size="%d" font-weight="700" fill="#c8102e" stroke="#ffffff" stroke-width="6" paint-order="stroke" text-anchor="middle" class="grid-label" data-box="%.1f %.1f %.1f %.1f">%s</text>`, x, y, size, b.x0, b.y0, b.x1, b.y1, html.EscapeString(m.GridLabel))
+		l, _ := place(m.Grid, m.GridLabel, []float64{34, 30, 26}, 8, true)
+		far = append(far, l.b)
+		text(&labels, l, `font-weight="700" fill="#c8102e" stroke="#ffffff" stroke-width="6" paint-order="stroke" class="grid-label"`)
 	}
 	for _, n := range m.Neighbours {
 		if n.Label == "" {
 			continue
 		}
-		const size = 22
-		x, y, b, ok := place(n.Geometry, n.Label, size, 6, false)
+		l, ok := place(n.Geometry, n.Label, []float64{22, 20}, 6, false)
 		if !ok {
 			continue // no room for it in the frame
 		}
-		far = append(far, b)
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="%d" fill="#5b6373" text-anchor="middle" class="neighbour-label" data-box="%.1f %.1f %.1f %.1f">%s</text>`, x, y, size, b.x0, b.y0, b.x1, b.y1, html.EscapeString(n.Label))
+		far = append(far, l.b)
+		text(&sb, l, `fill="#5b6373" class="neighbour-label"`)
 	}
 	sb.WriteString(labels.String())
 	if m.Marked != nil {

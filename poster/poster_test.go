@@ -117,7 +117,7 @@ func TestMapSVG(t *testing.T) {
 	}
 }
 
-var labelBoxRe = regexp.MustCompile(`class="(grid-label|neighbour-label)" data-box="([-0-9.]+) ([-0-9.]+) ([-0-9.]+) ([-0-9.]+)"`)
+var labelBoxRe = regexp.MustCompile(`class="(grid-label|neighbour-label)" text-anchor="middle" data-box="([-0-9.]+) ([-0-9.]+) ([-0-9.]+) ([-0-9.]+)"`)
 
 // TestMapLabelsClear: the grid's name sits inside the grid, off the pin,
 // off the buildings and clear of the border, even when the marked building is
@@ -136,6 +136,7 @@ func TestMapLabelsClear(t *testing.T) {
 	}{
 		{"square, pin at the centre", square(120.12, 30.29, 0.003, 0.002), orb.Point{120.1215, 30.291}},
 		{"L-shape, pin in the corner", grid, orb.Point{120.1205, 30.2905}},
+		{"narrow and tall: the name on two lines", square(120.12, 30.29, 0.0012, 0.003), orb.Point{120.1206, 30.2915}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mk := tc.marked
@@ -194,8 +195,8 @@ func TestMapLabelsClear(t *testing.T) {
 			if found != 1 {
 				t.Fatalf("%d grid labels, want 1", found)
 			}
-			if !strings.Contains(svg, `font-size="34"`) {
-				t.Errorf("grid label's size changed")
+			if !regexp.MustCompile(`font-size="(34|30|26)" font-weight="700"`).MatchString(svg) {
+				t.Errorf("grid label smaller than 26 units")
 			}
 		})
 	}

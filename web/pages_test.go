@@ -102,6 +102,7 @@ func TestBuildingPageAndPoster(t *testing.T) {
 	if !fits {
 		t.Errorf("the poster's footer runs past the A4 page")
 	}
+	checkPosterLayout(t, ctx)
 	qrPNG, err := chromedp.Run(ctx, chromedp.ScreenshotScale(chromedp.CSS("#qr svg"), 2))
 	if err != nil {
 		t.Fatalf("screenshot of the QR code: %v", err)
@@ -149,6 +150,11 @@ func TestGridPageAndPoster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkPosterLayout(t, ctx)
+	// English without full-width punctuation (the names of places are Chinese, their punctuation is not).
+	if bad := eval[string](t, ctx, `(document.querySelector("#poster").innerText.match(/[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]/g) || []).join("")`); bad != "" {
+		t.Errorf("English poster has full-width punctuation %q", bad)
+	}
 	writeArtifact(t, "grid-2-poster-en.pdf", pdf)
 	checkA4(t, "grid poster", pdf)
 }
@@ -191,6 +197,47 @@ func TestBuildingLeaderShown(t *testing.T) {
 		}
 		if !strings.Contains(body, "楼栋长") || !strings.Contains(body, name) {
 			t.Errorf("GET %s: the building leader %s is not shown", path, name)
+		}
+	}
+}
+
+// checkPosterLayout: the QR code is at least 35 mm, the URL, the team and the
+// hours at least 11 pt, no band of more than the sections' 4 mm gap is left
+// empty between them, and the legend lists just what the map draws.
+func checkPosterLayout(t *testing.T, ctx context.Context) {
+	t.Helper()
+	got := eval[map[string]float64](t, ctx, `(() => {
+		const mm = 96 / 25.4, pt = 96 / 72;
+		const size = sel => Math.min(...[...document.querySelectorAll(sel)].map(e => parseFloat(getComputedStyle(e).fontSize) / pt));
+		const q = document.querySelector("#qr svg").getBoundingClientRect();
+		const kids = [...document.querySelector("#poster").children];
+		let gap = 0;
+		for (let i = 1; i < kids.length; i++) gap = Math.max(gap, kids[i].getBoundingClientRect().top - kids[i-1].getBoundingClientRect().bottom);
+		const svg = document.querySelector(".poster-map");
+		return {
+			qrW: q.width / mm, qrH: q.height / mm, gap: gap / mm,
+			url: size("#qr .url"), team: size(".team li"), hours: size(".hours p"), caption: size("#qr figcaption"),
+			neighbours: svg.querySelectorAll(".neighbour").length, legendNeighbours: document.querySelectorAll("#legend-neighbour").length,
+			dots: svg.querySelectorAll(".building").length, legendDots: document.querySelectorAll("#legend-buildings .dot").length,
+			footprints: svg.querySelectorAll(".footprint").length, legendFootprints: document.querySelectorAll("#legend-buildings .footprint").length,
+			pins: svg.querySelectorAll(".marked").length, legendPins: document.querySelectorAll("#legend-pin").length,
+		};
+	})()`)
+	if got["qrW"] < 35 || got["qrH"] < 35 {
+		t.Errorf("QR code %.1f × %.1f mm, want ≥ 35 mm", got["qrW"], got["qrH"])
+	}
+	for _, k := range []string{"url", "team", "hours", "caption"} {
+		if got[k] < 11 {
+			t.Errorf("poster %s text %.1f pt, want ≥ 11 pt", k, got[k])
+		}
+	}
+	if got["gap"] > 4.5 {
+		t.Errorf("an empty band of %.1f mm on the poster", got["gap"])
+	}
+	for _, k := range []string{"neighbours", "dots", "footprints", "pins"} {
+		legend := "legend" + strings.ToUpper(k[:1]) + k[1:]
+		if (got[k] > 0) != (got[legend] > 0) {
+			t.Errorf("poster legend: %v %s drawn but %v in the legend", got[k], k, got[legend])
 		}
 	}
 }
