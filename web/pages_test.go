@@ -241,3 +241,41 @@ func checkPosterLayout(t *testing.T, ctx context.Context) {
 		}
 	}
 }
+
+// TestPosterCommunityContact: the poster prints the community office's
+// address and phone (community_contact, migration 008) and the hotline: the
+// configured 12345, or the community's own.
+func TestPosterCommunityContact(t *testing.T) {
+	code := buildingCode(t, "人民路12号3栋")
+	bg := context.Background()
+	const q = `INSERT INTO community_contact (area_id, address, phone) SELECT id, '幸福路1号社区服务中心', '0571-88001234' FROM area WHERE level = 'community' AND name = '幸福社区'`
+	if tag, err := theSite.db.Pool.Exec(bg, q); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("adding the community's contact: %v (%v rows)", err, tag.RowsAffected())
+	}
+	t.Cleanup(func() {
+		theSite.db.Pool.Exec(bg, `DELETE FROM community_contact WHERE area_id IN (SELECT id FROM area WHERE level = 'community' AND name = '幸福社区')`)
+	})
+	ctx := tab(t, 1200, 900)
+	open := func(hotline string) {
+		t.Helper()
+		do(t, ctx, "opening the poster", chromedp.Navigate(theSite.URL+"/b/"+code+"/poster"))
+		waitFor(t, ctx, "the poster", `document.querySelector("#qr svg") !== null`)
+		got := eval[map[string]string](t, ctx, `({office: document.querySelector("#poster-office")?.textContent || "", hotline: document.querySelector("#poster-hotline")?.textContent || ""})`)
+		if !strings.Contains(got["office"], "幸福路1号社区服务中心") || !strings.Contains(got["office"], "0571-88001234") {
+			t.Errorf("poster office: got %q", got["office"])
+		}
+		if !strings.Contains(got["hotline"], hotline) {
+			t.Errorf("poster hotline: got %q, want %s", got["hotline"], hotline)
+		}
+		fits := eval[bool](t, ctx, `document.querySelector(".poster-foot").getBoundingClientRect().bottom <= document.querySelector("#poster").getBoundingClientRect().bottom + 0.5`)
+		if !fits {
+			t.Errorf("with the office's lines the poster's footer runs past the A4 page")
+		}
+		checkPosterLayout(t, ctx)
+	}
+	open("12345")
+	if _, err := theSite.db.Pool.Exec(bg, `UPDATE community_contact SET hotline = '96345' WHERE area_id IN (SELECT id FROM area WHERE level = 'community' AND name = '幸福社区')`); err != nil {
+		t.Fatal(err)
+	}
+	open("96345")
+}
