@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -278,4 +279,30 @@ func TestPosterCommunityContact(t *testing.T) {
 		t.Fatal(err)
 	}
 	open("96345")
+}
+
+// TestBuildingCallOnFirstScreen: the building page opened from the poster's
+// QR code on a phone (420×860) shows the grid leader's call button without
+// scrolling: the tel: link's box is inside the first screen.
+func TestBuildingCallOnFirstScreen(t *testing.T) {
+	code := buildingCode(t, "人民路12号3栋")
+	// 420×860 as asked; 360×640, a small phone, too: there the map, when it came first, pushed the button off.
+	for _, vp := range [][2]int64{{420, 860}, {360, 640}} {
+		t.Run(fmt.Sprintf("%dx%d", vp[0], vp[1]), func(t *testing.T) { callOnFirstScreen(t, code, vp[0], vp[1]) })
+	}
+}
+
+func callOnFirstScreen(t *testing.T, code string, vw, vh int64) {
+	ctx := tab(t, vw, vh)
+	do(t, ctx, "opening the building page", chromedp.Navigate(theSite.URL+"/b/"+code))
+	waitFor(t, ctx, "the leader's call button", `document.readyState === "complete" && document.querySelector(".person.lead a.phone[href^='tel:']") !== null`)
+	got := eval[map[string]float64](t, ctx, `(() => { const r = document.querySelector(".person.lead a.phone").getBoundingClientRect();
+		return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, w: r.width, h: r.height, vw: innerWidth, vh: innerHeight, scroll: scrollY}; })()`)
+	if got["vw"] != float64(vw) || got["vh"] != float64(vh) {
+		t.Fatalf("viewport %v×%v, want %d×%d", got["vw"], got["vh"], vw, vh)
+	}
+	if got["scroll"] != 0 || got["w"] == 0 || got["h"] == 0 || got["top"] < 0 || got["left"] < 0 || got["bottom"] > got["vh"] || got["right"] > got["vw"] {
+		t.Errorf("the leader's tel: link at %v is not on the first %d×%d screen", got, vw, vh)
+	}
+	shot(t, ctx, fmt.Sprintf("building-phone-%dx%d", vw, vh))
 }
