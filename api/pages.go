@@ -101,6 +101,8 @@ type pageData struct {
 	PageURL         string // absolute URL of the building or grid page (the QR's content)
 	PagePath        string
 	MapSVG          template.HTML
+	Contact         geo.Contact // the community office (poster); Hotline always set on posters
+	Legend          legendView  // what the poster's map draws, so its legend shows just that
 	QRSVG           template.HTML
 	Updated         string // YYYY-MM-DD, China Standard Time
 	NotFound        string // set on the not-found page
@@ -156,6 +158,9 @@ func (s *Server) handleResidentPage(w http.ResponseWriter, r *http.Request) erro
 	}
 	return s.renderPage(w, r, "resident.html", d)
 }
+
+// legendView says which kinds of feature the poster's map draws.
+type legendView struct{ Neighbours, Dots, Footprints bool }
 
 // ChainText is 街道 › 社区 (the chain above the grid, top level left out).
 func (d pageData) ChainText() string {
@@ -311,6 +316,21 @@ func (s *Server) fillGrid(ctx context.Context, d *pageData, resp []geo.Responsib
 		return err
 	}
 	m.Title = d.Grid.Name
+	if s.Contacts != nil {
+		ids := make([]int64, len(d.Chain))
+		for i, a := range d.Chain {
+			ids[i] = a.ID
+		}
+		c, _, err := s.Contacts.Contact(ctx, ids)
+		if err != nil {
+			return err
+		}
+		d.Contact = c
+	}
+	if d.Contact.Hotline == "" {
+		d.Contact.Hotline = s.Hotline
+	}
+	d.Legend = legendView{Neighbours: len(m.Neighbours) > 0, Dots: len(m.Buildings) > 0, Footprints: len(m.Footprints) > 0}
 	d.MapSVG = template.HTML(m.SVG())
 	qr, err := poster.QRSVG(d.PageURL)
 	if err != nil {

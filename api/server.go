@@ -78,7 +78,13 @@ type Server struct {
 	// PublicURL is the absolute base URL printed on posters (QR codes), e.g.
 	// https://grid.example.cn; empty: the scheme and host of the request.
 	PublicURL string
-	Log       *slog.Logger
+	// Contacts gives the community office's address and phone for posters; nil prints none.
+	Contacts interface {
+		Contact(ctx context.Context, areaIDs []int64) (geo.Contact, bool, error)
+	}
+	// Hotline is the citizen hotline printed on posters where the community sets none (cmd: 12345).
+	Hotline string
+	Log     *slog.Logger
 
 	cfg       Config
 	logins    *throttle

@@ -137,41 +137,97 @@ func (m Map) SVG() string {
 	}
 	fmt.Fprintf(&sb, `<path d="%s" fill="#c8102e" fill-opacity="0.10" stroke="#c8102e" stroke-width="6" stroke-linejoin="round" fill-rule="evenodd" class="grid"/>`, p.path(m.Grid))
 	for _, f := range m.Footprints {
-		fmt.Fprintf(&sb, `<path d="%s" fill="#d9cbb8" stroke="#8c7a64" stroke-width="1"/>`, p.path(f))
+		fmt.Fprintf(&sb, `<path d="%s" fill="#d9cbb8" stroke="#8c7a64" stroke-width="1" class="footprint"/>`, p.path(f))
 	}
 	for _, pt := range m.Buildings {
 		x, y := p.xy(pt)
 		fmt.Fprintf(&sb, `<circle cx="%.1f" cy="%.1f" r="5" fill="#8c7a64" class="building"/>`, x, y)
 	}
 	vis := p.visible()
-	// The grid's name, moved below the marker when the marker would cover it.
-	gx, gy := w/2, h/2
-	if pt, ok := labelPoint(m.Grid, vis); ok {
-		gx, gy = p.xy(pt)
-	}
+	frame := box{0, 0, w, h}
+	// Labels keep off the pin, the buildings and the borders: each is put at the
+	// candidate point inside its area farthest from the pin and the border.
+	var far, avoid []box
 	if m.Marked != nil {
-		if mx, my := p.xy(*m.Marked); math.Abs(mx-gx) < 220 && gy > my-70 && gy < my+40 {
-			gy = my + 50
+		mx, my := p.xy(*m.Marked)
+		far = append(far, box{mx - 28, my - 68, mx + 28, my + 6}) // the pin's drop with its white edge
+	}
+	for _, pt := range m.Buildings {
+		x, y := p.xy(pt)
+		avoid = append(avoid, box{x - 7, y - 7, x + 7, y + 7})
+	}
+	for _, f := range m.Footprints {
+		var fb box
+		for i, r := range p.rings(f) {
+			for j, c := range r {
+				if i == 0 && j == 0 {
+					fb = box{c[0], c[1], c[0], c[1]}
+				}
+				fb = box{math.Min(fb.x0, c[0]), math.Min(fb.y0, c[1]), math.Max(fb.x1, c[0]), math.Max(fb.y1, c[1])}
+			}
 		}
+		avoid = append(avoid, fb)
+	}
+	// The scale bar and the legend (laid over the map's top right corner by the page).
+	avoid = append(avoid, box{0, h - 60, w*0.18 + 60, h}, box{w - 230, 0, w, 160})
+	type placed struct {
+		x, y  float64
+		lines []string
+		size  float64
+		b     box
+	}
+	place := func(mp orb.MultiPolygon, label string, sizes []float64, margin float64, fallback bool) (placed, bool) {
+		rs := p.rings(mp)
+		for _, av := range [][]box{avoid, avoid[len(avoid)-2:]} { // then, too crowded, off the pin, the border and the frame's furniture only
+			for _, n := range []int{1, 2} {
+				for _, size := range sizes {
+					ls := splitLabel(label, n)
+					mk := func(x, y float64) box { return linesBox(x, y, ls, size) }
+					if x, y, ok := placeLabel(rs, frame, mk, margin, av, far); ok {
+						return placed{x, y, ls, size, mk(x, y)}, true
+					}
+				}
+			}
+		}
+		if !fallback {
+			return placed{}, false
+		}
+		x, y := w/2, h/2
+		if pt, ok := labelPoint(mp, vis); ok {
+			x, y = p.xy(pt)
+		}
+		ls := []string{label}
+		return placed{x, y, ls, sizes[len(sizes)-1], linesBox(x, y, ls, sizes[len(sizes)-1])}, true
+	}
+	text := func(sb *strings.Builder, l placed, attrs string) {
+		fmt.Fprintf(sb, `<text x="%.1f" y="%.1f" font-size="%.0f" %s text-anchor="middle" data-box="%.1f %.1f %.1f %.1f">`, l.x, l.y, l.size, attrs, l.b.x0, l.b.y0, l.b.x1, l.b.y1)
+		if len(l.lines) == 1 {
+			sb.WriteString(html.EscapeString(l.lines[0]))
+		} else {
+			for i, line := range l.lines {
+				fmt.Fprintf(sb, `<tspan x="%.1f" y="%.1f">%s</tspan>`, l.x, l.y+float64(i)*lineHeight*l.size, html.EscapeString(line))
+			}
+		}
+		sb.WriteString(`</text>`)
+	}
+	var labels strings.Builder
+	if m.GridLabel != "" {
+		l, _ := place(m.Grid, m.GridLabel, []float64{34, 30, 26}, 8, true)
+		far = append(far, l.b)
+		text(&labels, l, `font-weight="700" fill="#c8102e" stroke="#ffffff" stroke-width="6" paint-order="stroke" class="grid-label"`)
 	}
 	for _, n := range m.Neighbours {
 		if n.Label == "" {
 			continue
 		}
-		pt, ok := labelPoint(n.Geometry, vis)
+		l, ok := place(n.Geometry, n.Label, []float64{22, 20}, 6, false)
 		if !ok {
-			continue
+			continue // no room for it in the frame
 		}
-		x, y := p.xy(pt)
-		near := m.GridLabel != "" && math.Abs(x-gx) < 260 && math.Abs(y-gy) < 40
-		if near || x < 80 || x > w-80 || y < 30 || y > h-30 {
-			continue // crowded or cut off by the frame
-		}
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="22" fill="#5b6373" text-anchor="middle" class="neighbour-label">%s</text>`, x, y, html.EscapeString(n.Label))
+		far = append(far, l.b)
+		text(&sb, l, `fill="#5b6373" class="neighbour-label"`)
 	}
-	if m.GridLabel != "" {
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="34" font-weight="700" fill="#c8102e" stroke="#ffffff" stroke-width="6" paint-order="stroke" text-anchor="middle" class="grid-label">%s</text>`, gx, gy, html.EscapeString(m.GridLabel))
-	}
+	sb.WriteString(labels.String())
 	if m.Marked != nil {
 		x, y := p.xy(*m.Marked)
 		// A pin: a drop shape whose tip is on the building.

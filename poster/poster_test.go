@@ -116,3 +116,105 @@ func TestMapSVG(t *testing.T) {
 		t.Errorf("aspect of the grid: got %.4f, want %.4f", ground, want)
 	}
 }
+
+var labelBoxRe = regexp.MustCompile(`class="(grid-label|neighbour-label)" text-anchor="middle" data-box="([-0-9.]+) ([-0-9.]+) ([-0-9.]+) ([-0-9.]+)"`)
+
+// TestMapLabelsClear: the grid's name sits inside the grid, off the pin,
+// off the buildings and clear of the border, even when the marked building is
+// at the grid's centre where the label used to go; neighbours' names stay in
+// their own areas and off the grid's name.
+func TestMapLabelsClear(t *testing.T) {
+	square := func(x0, y0, dx, dy float64) orb.MultiPolygon {
+		return orb.MultiPolygon{{{{x0, y0}, {x0 + dx, y0}, {x0 + dx, y0 + dy}, {x0, y0 + dy}, {x0, y0}}}}
+	}
+	// An L-shaped grid: the bound's centre is outside it.
+	grid := orb.MultiPolygon{{{{120.12, 30.29}, {120.124, 30.29}, {120.124, 30.291}, {120.121, 30.291}, {120.121, 30.293}, {120.12, 30.293}, {120.12, 30.29}}}}
+	for _, tc := range []struct {
+		name   string
+		grid   orb.MultiPolygon
+		marked orb.Point
+	}{
+		{"square, pin at the centre", square(120.12, 30.29, 0.003, 0.002), orb.Point{120.1215, 30.291}},
+		{"L-shape, pin in the corner", grid, orb.Point{120.1205, 30.2905}},
+		{"narrow and tall: the name on two lines", square(120.12, 30.29, 0.0012, 0.003), orb.Point{120.1206, 30.2915}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mk := tc.marked
+			gb := tc.grid.Bound()
+			m := Map{
+				Grid: tc.grid, GridLabel: "幸福社区第04网格", Marked: &mk, Width: 1000, Height: 642,
+				Neighbours: []Outline{
+					{Geometry: square(gb.Max[0], gb.Min[1], 0.003, 0.003), Label: "幸福社区第05网格"},
+					{Geometry: square(gb.Min[0]-0.003, gb.Min[1], 0.003, 0.003), Label: "幸福社区第03网格"},
+				},
+				Buildings: []orb.Point{{mk[0] + 0.0003, mk[1] + 0.0002}, {mk[0] - 0.0004, mk[1] + 0.0001}},
+			}
+			svg := m.SVG()
+			pr := newProjection(gb.Extend(mk), 1000, 642, 0.12)
+			px, py := pr.xy(mk)
+			pinBox := box{px - 22, py - 62, px + 22, py}
+			var gridLabel *box
+			found := 0
+			for _, mm := range labelBoxRe.FindAllStringSubmatch(svg, -1) {
+				var v [4]float64
+				for i := range v {
+					v[i], _ = strconv.ParseFloat(mm[i+2], 64)
+				}
+				b := box{v[0], v[1], v[2], v[3]}
+				if b.overlaps(pinBox) {
+					t.Errorf("%s box %v overlaps the pin %v", mm[1], b, pinBox)
+				}
+				if b.x0 < 0 || b.y0 < 0 || b.x1 > 1000 || b.y1 > 642 {
+					t.Errorf("%s box %v leaves the frame", mm[1], b)
+				}
+				if mm[1] == "grid-label" {
+					found++
+					gridLabel = &b
+					if !pr.rings(tc.grid).boxInside(b, 0) {
+						t.Errorf("grid label box %v crosses the grid's border", b)
+					}
+					for _, bp := range m.Buildings {
+						x, y := pr.xy(bp)
+						if b.overlaps(box{x - 5, y - 5, x + 5, y + 5}) {
+							t.Errorf("grid label box %v covers the building at %.0f,%.0f", b, x, y)
+						}
+					}
+				} else {
+					inOne := false
+					for _, n := range m.Neighbours {
+						inOne = inOne || pr.rings(n.Geometry).boxInside(b, 0)
+					}
+					if !inOne {
+						t.Errorf("neighbour label box %v is not inside a neighbour", b)
+					}
+					if gridLabel != nil && b.overlaps(*gridLabel) {
+						t.Errorf("neighbour label %v overlaps the grid label %v", b, *gridLabel)
+					}
+				}
+			}
+			if found != 1 {
+				t.Fatalf("%d grid labels, want 1", found)
+			}
+			if !regexp.MustCompile(`font-size="(34|30|26)" font-weight="700"`).MatchString(svg) {
+				t.Errorf("grid label smaller than 26 units")
+			}
+		})
+	}
+}
+
+func TestSegHitsBox(t *testing.T) {
+	g := box{0, 0, 10, 10}
+	for _, c := range []struct {
+		a, b [2]float64
+		want bool
+	}{
+		{[2]float64{-5, 5}, [2]float64{15, 5}, true},
+		{[2]float64{-5, -5}, [2]float64{-1, 20}, false},
+		{[2]float64{2, 2}, [2]float64{3, 3}, true},
+		{[2]float64{11, 0}, [2]float64{20, 10}, false},
+	} {
+		if got := segHitsBox(c.a, c.b, g); got != c.want {
+			t.Errorf("segHitsBox(%v,%v) = %v", c.a, c.b, got)
+		}
+	}
+}

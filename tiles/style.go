@@ -19,6 +19,17 @@ const FontStack = "Noto Sans Regular"
 // of a hierarchy darkest.
 var levelColours = []string{"#5b2a86", "#1f5fa8", "#d95f02", "#1b9e77", "#7f7f7f"}
 
+// levelLabelColours are the label colours by depth: the outline colours,
+// darkened where needed so that every label has a contrast of at least 4.5:1
+// against its halo and against the tinted background (TestLabelContrast).
+var levelLabelColours = []string{"#5b2a86", "#1a5394", "#8f3d00", "#0b5f46", "#595959"}
+
+// defaultLabelColour is the label colour of an unknown level.
+const defaultLabelColour = "#333333"
+
+// backgroundColour and haloColour are the map's background and the labels' halo.
+const backgroundColour, haloColour = "#f7f5f0", "#ffffff"
+
 // levelLineWidths are the outline widths in pixels by depth.
 var levelLineWidths = []float64{3.5, 2.5, 1.6, 1.0, 0.7}
 
@@ -59,7 +70,7 @@ func (c *Cache) Style(ctx context.Context, baseURL string) (json.RawMessage, err
 	base := strings.TrimRight(baseURL, "/")
 	const source = "gridmap"
 	layers := []map[string]any{{
-		"id": "background", "type": "background", "paint": map[string]any{"background-color": "#f7f5f0"},
+		"id": "background", "type": "background", "paint": map[string]any{"background-color": backgroundColour},
 	}}
 	isLevel := func(l geo.Level) []any { return []any{"==", []any{"get", "level"}, l.Key} }
 	// Fills from the top level down, so lower levels lie above. A level's
@@ -103,18 +114,18 @@ func (c *Cache) Style(ctx context.Context, baseURL string) (json.RawMessage, err
 			"minzoom": c.cfg.BuildingsMinZoom, "filter": []any{"==", []any{"geometry-type"}, "Point"},
 			"paint": map[string]any{"circle-radius": 3, "circle-color": "#a08c74"},
 		})
-	size, colour, rank := any(12.0), any("#333333"), any(0)
+	size, colour, rank := any(12.0), any(defaultLabelColour), any(0)
 	if len(levels) > 0 {
 		sizes := []any{"match", []any{"get", "level"}}
 		colours := []any{"match", []any{"get", "level"}}
 		ranks := []any{"match", []any{"get", "level"}}
 		for _, l := range levels {
 			sizes = append(sizes, l.Key, byDepth(levelTextSizes, l.Depth))
-			colours = append(colours, l.Key, byDepth(levelColours, l.Depth))
+			colours = append(colours, l.Key, byDepth(levelLabelColours, l.Depth))
 			ranks = append(ranks, l.Key, l.Depth)
 		}
 		size = append(sizes, 11.0)
-		colour = append(colours, "#333333")
+		colour = append(colours, defaultLabelColour)
 		rank = append(ranks, 99)
 	}
 	layers = append(layers, map[string]any{
@@ -123,7 +134,7 @@ func (c *Cache) Style(ctx context.Context, baseURL string) (json.RawMessage, err
 			"text-field": []any{"get", "name"}, "text-font": []string{FontStack}, "text-size": size,
 			"symbol-sort-key": rank, "text-max-width": 8, "text-padding": 4,
 		},
-		"paint": map[string]any{"text-color": colour, "text-halo-color": "#ffffff", "text-halo-width": 1.5},
+		"paint": map[string]any{"text-color": colour, "text-halo-color": haloColour, "text-halo-width": 1.5},
 	})
 	style := map[string]any{
 		"version": 8,

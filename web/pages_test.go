@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -102,6 +103,7 @@ func TestBuildingPageAndPoster(t *testing.T) {
 	if !fits {
 		t.Errorf("the poster's footer runs past the A4 page")
 	}
+	checkPosterLayout(t, ctx)
 	qrPNG, err := chromedp.Run(ctx, chromedp.ScreenshotScale(chromedp.CSS("#qr svg"), 2))
 	if err != nil {
 		t.Fatalf("screenshot of the QR code: %v", err)
@@ -149,6 +151,11 @@ func TestGridPageAndPoster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkPosterLayout(t, ctx)
+	// English without full-width punctuation (the names of places are Chinese, their punctuation is not).
+	if bad := eval[string](t, ctx, `(document.querySelector("#poster").innerText.match(/[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]/g) || []).join("")`); bad != "" {
+		t.Errorf("English poster has full-width punctuation %q", bad)
+	}
 	writeArtifact(t, "grid-2-poster-en.pdf", pdf)
 	checkA4(t, "grid poster", pdf)
 }
@@ -193,4 +200,109 @@ func TestBuildingLeaderShown(t *testing.T) {
 			t.Errorf("GET %s: the building leader %s is not shown", path, name)
 		}
 	}
+}
+
+// checkPosterLayout: the QR code is at least 35 mm, the URL, the team and the
+// hours at least 11 pt, no band of more than the sections' 4 mm gap is left
+// empty between them, and the legend lists just what the map draws.
+func checkPosterLayout(t *testing.T, ctx context.Context) {
+	t.Helper()
+	got := eval[map[string]float64](t, ctx, `(() => {
+		const mm = 96 / 25.4, pt = 96 / 72;
+		const size = sel => Math.min(...[...document.querySelectorAll(sel)].map(e => parseFloat(getComputedStyle(e).fontSize) / pt));
+		const q = document.querySelector("#qr svg").getBoundingClientRect();
+		const kids = [...document.querySelector("#poster").children];
+		let gap = 0;
+		for (let i = 1; i < kids.length; i++) gap = Math.max(gap, kids[i].getBoundingClientRect().top - kids[i-1].getBoundingClientRect().bottom);
+		const svg = document.querySelector(".poster-map");
+		return {
+			qrW: q.width / mm, qrH: q.height / mm, gap: gap / mm,
+			url: size("#qr .url"), team: size(".team li"), hours: size(".hours p"), caption: size("#qr figcaption"),
+			neighbours: svg.querySelectorAll(".neighbour").length, legendNeighbours: document.querySelectorAll("#legend-neighbour").length,
+			dots: svg.querySelectorAll(".building").length, legendDots: document.querySelectorAll("#legend-buildings .dot").length,
+			footprints: svg.querySelectorAll(".footprint").length, legendFootprints: document.querySelectorAll("#legend-buildings .footprint").length,
+			pins: svg.querySelectorAll(".marked").length, legendPins: document.querySelectorAll("#legend-pin").length,
+		};
+	})()`)
+	if got["qrW"] < 35 || got["qrH"] < 35 {
+		t.Errorf("QR code %.1f × %.1f mm, want ≥ 35 mm", got["qrW"], got["qrH"])
+	}
+	for _, k := range []string{"url", "team", "hours", "caption"} {
+		if got[k] < 11 {
+			t.Errorf("poster %s text %.1f pt, want ≥ 11 pt", k, got[k])
+		}
+	}
+	if got["gap"] > 4.5 {
+		t.Errorf("an empty band of %.1f mm on the poster", got["gap"])
+	}
+	for _, k := range []string{"neighbours", "dots", "footprints", "pins"} {
+		legend := "legend" + strings.ToUpper(k[:1]) + k[1:]
+		if (got[k] > 0) != (got[legend] > 0) {
+			t.Errorf("poster legend: %v %s drawn but %v in the legend", got[k], k, got[legend])
+		}
+	}
+}
+
+// TestPosterCommunityContact: the poster prints the community office's
+// address and phone (community_contact, migration 008) and the hotline: the
+// configured 12345, or the community's own.
+func TestPosterCommunityContact(t *testing.T) {
+	code := buildingCode(t, "人民路12号3栋")
+	bg := context.Background()
+	const q = `INSERT INTO community_contact (area_id, address, phone) SELECT id, '幸福路1号社区服务中心', '0571-88001234' FROM area WHERE level = 'community' AND name = '幸福社区'`
+	if tag, err := theSite.db.Pool.Exec(bg, q); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("adding the community's contact: %v (%v rows)", err, tag.RowsAffected())
+	}
+	t.Cleanup(func() {
+		theSite.db.Pool.Exec(bg, `DELETE FROM community_contact WHERE area_id IN (SELECT id FROM area WHERE level = 'community' AND name = '幸福社区')`)
+	})
+	ctx := tab(t, 1200, 900)
+	open := func(hotline string) {
+		t.Helper()
+		do(t, ctx, "opening the poster", chromedp.Navigate(theSite.URL+"/b/"+code+"/poster"))
+		waitFor(t, ctx, "the poster", `document.querySelector("#qr svg") !== null`)
+		got := eval[map[string]string](t, ctx, `({office: document.querySelector("#poster-office")?.textContent || "", hotline: document.querySelector("#poster-hotline")?.textContent || ""})`)
+		if !strings.Contains(got["office"], "幸福路1号社区服务中心") || !strings.Contains(got["office"], "0571-88001234") {
+			t.Errorf("poster office: got %q", got["office"])
+		}
+		if !strings.Contains(got["hotline"], hotline) {
+			t.Errorf("poster hotline: got %q, want %s", got["hotline"], hotline)
+		}
+		fits := eval[bool](t, ctx, `document.querySelector(".poster-foot").getBoundingClientRect().bottom <= document.querySelector("#poster").getBoundingClientRect().bottom + 0.5`)
+		if !fits {
+			t.Errorf("with the office's lines the poster's footer runs past the A4 page")
+		}
+		checkPosterLayout(t, ctx)
+	}
+	open("12345")
+	if _, err := theSite.db.Pool.Exec(bg, `UPDATE community_contact SET hotline = '96345' WHERE area_id IN (SELECT id FROM area WHERE level = 'community' AND name = '幸福社区')`); err != nil {
+		t.Fatal(err)
+	}
+	open("96345")
+}
+
+// TestBuildingCallOnFirstScreen: the building page opened from the poster's
+// QR code on a phone (420×860) shows the grid leader's call button without
+// scrolling: the tel: link's box is inside the first screen.
+func TestBuildingCallOnFirstScreen(t *testing.T) {
+	code := buildingCode(t, "人民路12号3栋")
+	// 420×860 as asked; 360×640, a small phone, too: there the map, when it came first, pushed the button off.
+	for _, vp := range [][2]int64{{420, 860}, {360, 640}} {
+		t.Run(fmt.Sprintf("%dx%d", vp[0], vp[1]), func(t *testing.T) { callOnFirstScreen(t, code, vp[0], vp[1]) })
+	}
+}
+
+func callOnFirstScreen(t *testing.T, code string, vw, vh int64) {
+	ctx := tab(t, vw, vh)
+	do(t, ctx, "opening the building page", chromedp.Navigate(theSite.URL+"/b/"+code))
+	waitFor(t, ctx, "the leader's call button", `document.readyState === "complete" && document.querySelector(".person.lead a.phone[href^='tel:']") !== null`)
+	got := eval[map[string]float64](t, ctx, `(() => { const r = document.querySelector(".person.lead a.phone").getBoundingClientRect();
+		return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, w: r.width, h: r.height, vw: innerWidth, vh: innerHeight, scroll: scrollY}; })()`)
+	if got["vw"] != float64(vw) || got["vh"] != float64(vh) {
+		t.Fatalf("viewport %v×%v, want %d×%d", got["vw"], got["vh"], vw, vh)
+	}
+	if got["scroll"] != 0 || got["w"] == 0 || got["h"] == 0 || got["top"] < 0 || got["left"] < 0 || got["bottom"] > got["vh"] || got["right"] > got["vw"] {
+		t.Errorf("the leader's tel: link at %v is not on the first %d×%d screen", got, vw, vh)
+	}
+	shot(t, ctx, fmt.Sprintf("building-phone-%dx%d", vw, vh))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"gridmap/web"
 )
@@ -173,5 +174,45 @@ func TestResidentLocate(t *testing.T) {
 	q, _ := url.ParseQuery(strings.TrimPrefix(eval[string](t, ctx, `location.search`), "?"))
 	if q.Get("lon") != "120.1219264" || q.Get("lat") != "30.2969465" {
 		t.Errorf("URL after locating: got lon=%s lat=%s", q.Get("lon"), q.Get("lat"))
+	}
+}
+
+// TestResidentSuggestionsARIA: the address suggestions are a combobox with a
+// listbox screen readers can follow: aria-expanded, options with ids, the
+// chosen one as aria-activedescendant and aria-selected, and their number in
+// a live region.
+func TestResidentSuggestionsARIA(t *testing.T) {
+	ctx := tab(t, 420, 860)
+	do(t, ctx, "opening the resident page", chromedp.Navigate(theSite.URL+"/"))
+	do(t, ctx, "typing an address", chromedp.SendKeys(chromedp.CSS("#address"), "人民路12号"))
+	waitFor(t, ctx, "suggestions", `document.querySelectorAll("#suggestions li").length > 0 && !document.querySelector("#suggestions").hidden`)
+	got := eval[map[string]string](t, ctx, `(() => { const i = document.querySelector("#address"), l = document.querySelector("#suggestions");
+		const ids = [...l.querySelectorAll("li")].map(o => o.getAttribute("role") === "option" && o.id ? o.id : "");
+		return {role: i.getAttribute("role"), controls: i.getAttribute("aria-controls"), expanded: i.getAttribute("aria-expanded"),
+			listRole: l.getAttribute("role"), listId: l.id, listLabel: l.getAttribute("aria-label") || "",
+			ids: ids.join(" "), unique: String(new Set(ids).size === ids.length && !ids.includes("")),
+			active: i.getAttribute("aria-activedescendant") || "", status: document.querySelector("#suggest-status").textContent,
+			live: document.querySelector("#suggest-status").getAttribute("aria-live") || ""}; })()`)
+	if got["role"] != "combobox" || got["controls"] != got["listId"] || got["expanded"] != "true" || got["listRole"] != "listbox" || got["listLabel"] == "" {
+		t.Errorf("combobox and listbox: got %v", got)
+	}
+	if got["unique"] != "true" || got["active"] != "" {
+		t.Errorf("options need unique ids and none active before the arrow keys: got %v", got)
+	}
+	if got["live"] != "polite" || !strings.Contains(got["status"], "条地址建议") {
+		t.Errorf("the number of suggestions is not announced: got %v", got)
+	}
+	do(t, ctx, "arrow down", chromedp.KeyEvent(kb.ArrowDown))
+	sel := eval[map[string]string](t, ctx, `(() => { const i = document.querySelector("#address"), a = i.getAttribute("aria-activedescendant") || "";
+		const o = a && document.getElementById(a);
+		return {active: a, selected: o ? o.getAttribute("aria-selected") : "", first: document.querySelector("#suggestions li").id,
+			others: String([...document.querySelectorAll("#suggestions li[aria-selected=true]")].length)}; })()`)
+	if sel["active"] == "" || sel["active"] != sel["first"] || sel["selected"] != "true" || sel["others"] != "1" {
+		t.Errorf("after ArrowDown: got %v, want the first option active and the only one selected", sel)
+	}
+	do(t, ctx, "escape", chromedp.KeyEvent(kb.Escape))
+	closed := eval[map[string]string](t, ctx, `({expanded: document.querySelector("#address").getAttribute("aria-expanded"), active: document.querySelector("#address").getAttribute("aria-activedescendant") || ""})`)
+	if closed["expanded"] != "false" || closed["active"] != "" {
+		t.Errorf("after Escape: got %v", closed)
 	}
 }

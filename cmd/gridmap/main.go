@@ -68,6 +68,7 @@ Environment:
 // Config is read once, from flags and environment, in main.
 type Config struct {
 	DatabaseURL      string
+	Hotline          string // the citizen hotline on posters where a community sets none (GRIDMAP_HOTLINE)
 	Addr             string
 	LogFormat        string
 	StatementTimeout time.Duration
@@ -95,7 +96,7 @@ type Config struct {
 
 // DefaultConfig returns the configuration before flags and environment.
 func DefaultConfig() Config {
-	return Config{Addr: "127.0.0.1:8080", LogFormat: "text", StatementTimeout: 30 * time.Second, MaxBodyBytes: 4 << 20, DemoSeed: 1,
+	return Config{Hotline: "12345", Addr: "127.0.0.1:8080", LogFormat: "text", StatementTimeout: 30 * time.Second, MaxBodyBytes: 4 << 20, DemoSeed: 1,
 		PublicRate: 20, SessionTTL: 12 * time.Hour, MetricsAddr: defaultMetricsAddr, Counts: geo.CountPolicy{MinPublicCount: geo.DefaultMinPublicCount}, Web: web.Config{Attribution: "© OpenStreetMap contributors"}}
 }
 
@@ -140,6 +141,9 @@ func configFromEnv(cfg Config) (Config, error) {
 	}
 	cfg.Counts.PublicBuildingCounts = os.Getenv("GRIDMAP_PUBLIC_BUILDING_COUNTS") == "1"
 	cfg.AdminUser, cfg.AdminPassword = os.Getenv("GRIDMAP_ADMIN_USER"), os.Getenv("GRIDMAP_ADMIN_PASSWORD")
+	if v := os.Getenv("GRIDMAP_HOTLINE"); v != "" {
+		cfg.Hotline = v
+	}
 	if v := os.Getenv("GRIDMAP_PUBLIC_URL"); v != "" {
 		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 			return cfg, fmt.Errorf("GRIDMAP_PUBLIC_URL must be an absolute http(s) URL, got %q", v)
@@ -279,6 +283,8 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			Web:       web.Handler(cfg.Web),
 			Pages:     pages,
 			PublicURL: cfg.PublicURL,
+			Contacts:  data.NewContactService(db),
+			Hotline:   cfg.Hotline,
 			Log:       log,
 		}
 		if err := wireLookup(ctx, cfg, db, feed, reg, log, &deps); err != nil {

@@ -64,8 +64,13 @@ function candidateLabel(b) {
 function closeSuggestions() {
   list.hidden = true;
   input.setAttribute("aria-expanded", "false");
+  input.removeAttribute("aria-activedescendant");
   list.replaceChildren();
 }
+
+// The number of suggestions is announced (a polite live region); the option
+// chosen with the arrow keys is the input's aria-activedescendant.
+const suggestStatus = $("#suggest-status");
 
 // cancelSuggestions closes the list and drops the suggestions still on their
 // way, which must not reopen it.
@@ -89,11 +94,16 @@ input.addEventListener("input", () => {
     }
     if (seq !== suggestSeq) return; // a newer keystroke (or the search) answered first
     list.dataset.answered = q; // the text the list answers
-    if (!res.candidates.length) return closeSuggestions();
-    show(list, res.candidates.map(({ building: b }) =>
-      h("li", { role: "option", tabindex: "-1", dataset: { address: b.address } }, ...candidateLabel(b))));
+    if (!res.candidates.length) {
+      suggestStatus.textContent = t("resident.suggestions.none");
+      return closeSuggestions();
+    }
+    show(list, res.candidates.map(({ building: b }, i) =>
+      h("li", { role: "option", id: `suggestion-${i}`, "aria-selected": "false", tabindex: "-1", dataset: { address: b.address } }, ...candidateLabel(b))));
     list.hidden = false;
     input.setAttribute("aria-expanded", "true");
+    input.removeAttribute("aria-activedescendant");
+    suggestStatus.textContent = t("resident.suggestions.count", { n: res.candidates.length });
   }, 150);
 });
 
@@ -113,6 +123,7 @@ input.addEventListener("keydown", (e) => {
     e.preventDefault();
     const next = items[(i + (e.key === "ArrowDown" ? 1 : items.length - 1)) % items.length];
     items.forEach((li) => li.setAttribute("aria-selected", li === next ? "true" : "false"));
+    input.setAttribute("aria-activedescendant", next.id);
     input.value = next.dataset.address;
   } else if (e.key === "Escape") {
     closeSuggestions();
