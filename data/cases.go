@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -303,6 +302,22 @@ func (a access) has(r cases.Role) bool {
 
 const qActor = `SELECT name, role, coalesce(scope_area_id, 0), disabled FROM app_user WHERE id = $1`
 
+// readActor reads the account afresh in tx (name, role, scope; 0: none): an
+// unknown or disabled account is 401, a database that cannot answer is that
+// error (503/504), never 401.
+func readActor(ctx context.Context, tx pgx.Tx, staff *cases.Staff) (geo.User, error) {
+	u := geo.User{ID: staff.ID}
+	var disabled bool
+	err := tx.QueryRow(ctx, qActor, staff.ID).Scan(&u.Name, &u.Role, &u.ScopeAreaID, &disabled)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && disabled {
+		return u, geo.Errorf(geo.EUnauthenticated, "the account is unknown or disabled")
+	}
+	if err != nil {
+		return u, dbErr("data.readActor", err)
+	}
+	return u, nil
+}
+
 // qMemberships lists the account's unit roles that bear on a case: any role
 // in the case's current unit, and roles in units covering an area of the
 // case's chain.
@@ -320,14 +335,9 @@ WHERE m.user_id = $1 AND (u.area_id = ANY($2::bigint[]) OR u.id = $3)`
 // at or below it).
 func accessTo(ctx context.Context, tx pgx.Tx, staff *cases.Staff, r *caseRow) (access, error) {
 	var a access
-	var disabled bool
-	a.user.ID = staff.ID
-	err := tx.QueryRow(ctx, qActor, staff.ID).Scan(&a.user.Name, &a.user.Role, &a.user.ScopeAreaID, &disabled)
-	if err == pgx.ErrNoRows || disabled {
-		return a, geo.Errorf(geo.EUnauthenticated, "the account is unknown or disabled")
-	}
-	if err != nil {
-		return a, dbErr("data.accessTo", err)
+	var err error
+	if a.user, err = readActor(ctx, tx, staff); err != nil {
+		return a, err
 	}
 	a.inScope = a.user.Role == geo.UserAdmin || a.user.ScopeAreaID == 0 || containsID(r.Path, a.user.ScopeAreaID)
 	if !a.inScope || a.user.Role == geo.UserViewer {
@@ -622,15 +632,14 @@ const (
 	maxNote        = 2000
 )
 
+// checkText is geo.CheckText (the one text rule) plus "required"; the store
+// checks its own inputs because the CLI import reaches it without the API.
 func checkText(field, s string, max int, required bool) error {
-	if !utf8.ValidString(s) {
-		return geo.Errorf(geo.EInvalid, "%s is not valid UTF-8", field)
+	if err := geo.CheckText(field, s, max); err != nil {
+		return err // the one text rule: UTF-8, no NUL, length
 	}
 	if required && strings.TrimSpace(s) == "" {
 		return geo.Errorf(geo.EInvalid, "%s is required", field)
-	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return geo.Errorf(geo.EInvalid, "%s may have at most %d characters, got %d", field, max, n)
 	}
 	return nil
 }
@@ -729,16 +738,14 @@ func (s *CaseStore) intake(ctx context.Context, staff *cases.Staff, in cases.Int
 	defer tx.Rollback(ctx)
 	if staff != nil {
 		// Staff report only inside their scope; viewers do not write.
-		var role string
-		var scope int64
-		var disabled bool
-		if err := tx.QueryRow(ctx, qActor, staff.ID).Scan(new(string), &role, &scope, &disabled); err != nil || disabled {
-			return nil, geo.Errorf(geo.EUnauthenticated, "the account is unknown or disabled")
+		u, err := readActor(ctx, tx, staff)
+		if err != nil {
+			return nil, err
 		}
-		if geo.UserRole(role) == geo.UserViewer {
+		if u.Role == geo.UserViewer {
 			return nil, geo.Errorf(geo.EForbidden, "account %s may only read", staff.Name)
 		}
-		staff.Role, staff.ScopeAreaID = geo.UserRole(role), scope
+		staff.Role, staff.ScopeAreaID = u.Role, u.ScopeAreaID
 	}
 	pl, err := place(ctx, tx, in.Point, s.opt.Hierarchy)
 	if err != nil {
@@ -976,6 +983,24 @@ func areaRefs(ctx context.Context, tx pgx.Tx, path []int64) ([]geo.AreaRef, erro
 	return out, nil
 }
 
+// readableCase loads case id with q (qCaseByID, or qCaseByIDForUpdate to lock
+// it) and the actor's access to it, in tx; a case the actor may not read is
+// refused here, for every method that starts from a case id.
+func (s *CaseStore) readableCase(ctx context.Context, tx pgx.Tx, staff *cases.Staff, q string, id int64) (*caseRow, access, error) {
+	r, err := loadCase(ctx, tx, q, id)
+	if err != nil {
+		return nil, access{}, err
+	}
+	a, err := accessTo(ctx, tx, staff, r)
+	if err != nil {
+		return nil, access{}, err
+	}
+	if err := a.readable(r.Code); err != nil {
+		return nil, access{}, err
+	}
+	return r, a, nil
+}
+
 // Case returns a case with its history for a staff account in whose area it lies.
 func (s *CaseStore) Case(ctx context.Context, staff *cases.Staff, id int64) (*cases.Record, error) {
 	if staff == nil {
@@ -986,15 +1011,8 @@ func (s *CaseStore) Case(ctx context.Context, staff *cases.Staff, id int64) (*ca
 		return nil, dbErr("data.Case", err)
 	}
 	defer tx.Rollback(ctx)
-	r, err := loadCase(ctx, tx, qCaseByID, id)
+	r, a, err := s.readableCase(ctx, tx, staff, qCaseByID, id)
 	if err != nil {
-		return nil, err
-	}
-	a, err := accessTo(ctx, tx, staff, r)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.readable(r.Code); err != nil {
 		return nil, err
 	}
 	return s.record(ctx, tx, r, a, true)
@@ -1142,15 +1160,8 @@ func (s *CaseStore) Act(ctx context.Context, staff *cases.Staff, id int64, req c
 		return nil, dbErr("data.Act", err)
 	}
 	defer tx.Rollback(ctx)
-	r, err := loadCase(ctx, tx, qCaseByIDForUpdate, id)
+	r, a, err := s.readableCase(ctx, tx, staff, qCaseByIDForUpdate, id)
 	if err != nil {
-		return nil, err
-	}
-	a, err := accessTo(ctx, tx, staff, r)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.readable(r.Code); err != nil {
 		return nil, err
 	}
 	if a.user.Role == geo.UserViewer {
@@ -1508,15 +1519,8 @@ func (s *CaseStore) AddPhoto(ctx context.Context, staff *cases.Staff, id int64, 
 		return 0, dbErr("data.AddPhoto", err)
 	}
 	defer tx.Rollback(ctx)
-	r, err := loadCase(ctx, tx, qCaseByID, id)
+	r, a, err := s.readableCase(ctx, tx, staff, qCaseByID, id)
 	if err != nil {
-		return 0, err
-	}
-	a, err := accessTo(ctx, tx, staff, r)
-	if err != nil {
-		return 0, err
-	}
-	if err := a.readable(r.Code); err != nil {
 		return 0, err
 	}
 	if len(a.roles) == 0 {
@@ -1550,15 +1554,7 @@ func (s *CaseStore) Photo(ctx context.Context, staff *cases.Staff, id int64) (st
 		}
 		return "", nil, dbErr("data.Photo", err)
 	}
-	r, err := loadCase(ctx, tx, qCaseByID, caseID)
-	if err != nil {
-		return "", nil, err
-	}
-	a, err := accessTo(ctx, tx, staff, r)
-	if err != nil {
-		return "", nil, err
-	}
-	if err := a.readable(r.Code); err != nil {
+	if _, _, err := s.readableCase(ctx, tx, staff, qCaseByID, caseID); err != nil {
 		return "", nil, err
 	}
 	return ct, b, nil

@@ -60,12 +60,10 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 		return nil, dbErr("data.List", err)
 	}
 	defer tx.Rollback(ctx)
-	var user geo.User
-	var disabled bool
-	if err := tx.QueryRow(ctx, qActor, staff.ID).Scan(&user.Name, &user.Role, &user.ScopeAreaID, &disabled); err != nil || disabled {
-		return nil, geo.Errorf(geo.EUnauthenticated, "the account is unknown or disabled")
+	user, err := readActor(ctx, tx, staff)
+	if err != nil {
+		return nil, err
 	}
-	user.ID = staff.ID
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -196,10 +194,9 @@ func (s *CaseStore) Stats(ctx context.Context, staff *cases.Staff, areaCode stri
 		return nil, dbErr("data.Stats", err)
 	}
 	defer tx.Rollback(ctx)
-	var user geo.User
-	var disabled bool
-	if err := tx.QueryRow(ctx, qActor, staff.ID).Scan(&user.Name, &user.Role, &user.ScopeAreaID, &disabled); err != nil || disabled {
-		return nil, geo.Errorf(geo.EUnauthenticated, "the account is unknown or disabled")
+	user, err := readActor(ctx, tx, staff)
+	if err != nil {
+		return nil, err
 	}
 	var areaID int64
 	if err := tx.QueryRow(ctx, qAreaIDByCode, areaCode).Scan(&areaID); err != nil {

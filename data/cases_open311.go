@@ -35,10 +35,9 @@ func (s *CaseStore) Updates(ctx context.Context, staff *cases.Staff, from, to ti
 		return nil, dbErr("data.Updates", err)
 	}
 	defer tx.Rollback(ctx)
-	var user geo.User
-	var disabled bool
-	if err := tx.QueryRow(ctx, qActor, staff.ID).Scan(&user.Name, &user.Role, &user.ScopeAreaID, &disabled); err != nil || disabled {
-		return nil, geo.Errorf(geo.EUnauthenticated, "the account is unknown or disabled")
+	user, err := readActor(ctx, tx, staff)
+	if err != nil {
+		return nil, err
 	}
 	scope := user.ScopeAreaID
 	if user.Role == geo.UserAdmin {
