@@ -53,10 +53,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		err = geo.Errorf(geo.ETooLarge, "request body is larger than the limit of %d bytes", mbe.Limit)
 	}
 	code := geo.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := s.statusLogged(r, err)
 	var body errorBody
 	body.Error.Code = code
 	body.Error.Message = geo.ErrorMessage(err)
@@ -66,9 +63,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			body.Error.Message = ge.Message
 		}
 		body.Error.Details = ge.Details
-	}
-	if status >= 500 {
-		s.Log.Error("internal error", "route", r.URL.Path, "err", err)
 	}
 	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", retryAfterUnavailable)
@@ -145,3 +139,21 @@ func (w *staleWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *staleWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// statusLogged is the HTTP status of err, logged when it is ours: an
+// unavailable or slow database (503, 504) as a warning — the outage is the
+// database's and the client was told to retry —, anything else at 500 and
+// above as an internal error with its cause.
+func (s *Server) statusLogged(r *http.Request, err error) int {
+	status, ok := statusOf[geo.ErrorCode(err)]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	switch {
+	case status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
+		s.Log.Warn("database unavailable", "route", r.URL.Path, "err", err)
+	case status >= 500:
+		s.Log.Error("internal error", "route", r.URL.Path, "err", err)
+	}
+	return status
+}

@@ -62,14 +62,7 @@ func (s *Server) open311(h o311Func) http.HandlerFunc {
 		asXML := mux.Vars(r)["format"] == "xml"
 		out, err := h(r)
 		if err != nil {
-			code := geo.ErrorCode(err)
-			status, ok := statusOf[code]
-			if !ok {
-				status = http.StatusInternalServerError
-			}
-			if status >= 500 {
-				s.Log.Error("internal error", "route", r.URL.Path, "err", err)
-			}
+			status := s.statusLogged(r, err)
 			e := o311Error{Code: status, Description: geo.ErrorMessage(err)}
 			out = o311{status: status, json: []o311Error{e}, xml: o311Errors{Errors: []o311Error{e}}}
 		}

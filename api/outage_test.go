@@ -229,6 +229,12 @@ func TestDatabaseOutageIs503AndLookupsAnswerFromMemory(t *testing.T) {
 		res, body = anon.doRaw(t, "POST", "/api/v1/login", "application/json", []byte(fmt.Sprintf(`{"name":"admin","password":%q}`, f.password)))
 		wantUnavailable(t, "login", res, body)
 	})
+	t.Run("the outage is logged as the database's, not as an internal error", func(t *testing.T) {
+		text := logs.String()
+		if !strings.Contains(text, "level=WARN msg=\"database unavailable\"") || strings.Contains(text, "internal error") {
+			t.Errorf("log during the outage, want warnings 'database unavailable' and no 'internal error':\n%.2000s", text)
+		}
+	})
 	t.Run("a signed-in user's session check is 503, not 401", func(t *testing.T) {
 		res, body := admin.doRaw(t, "GET", "/api/v1/session", "", nil)
 		wantUnavailable(t, "GET /session", res, body)

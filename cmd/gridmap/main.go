@@ -197,7 +197,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return cmdServe(ctx, cfg, args[1:], stdout, stderr)
 	case "migrate":
-		return withDB(ctx, cfg, func(db *data.DB) error {
+		return withOpenDB(ctx, cfg, func(db *data.DB) error {
 			n, err := db.Migrate(ctx)
 			if err == nil {
 				fmt.Fprintf(stdout, "applied %d migrations\n", n)
@@ -227,6 +227,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 // withDB opens the database, migrates it, runs f and closes it.
 func withDB(ctx context.Context, cfg Config, f func(db *data.DB) error) error {
+	return withOpenDB(ctx, cfg, func(db *data.DB) error {
+		if _, err := db.Migrate(ctx); err != nil {
+			return err
+		}
+		return f(db)
+	})
+}
+
+// withOpenDB opens the database for f without migrating it (gridmap migrate
+// migrates itself, and reports how many it applied).
+func withOpenDB(ctx context.Context, cfg Config, f func(db *data.DB) error) error {
 	if cfg.DatabaseURL == "" {
 		return geo.Errorf(geo.EInvalid, "DATABASE_URL is not set (make run sets it to the private cluster)")
 	}
@@ -235,9 +246,6 @@ func withDB(ctx context.Context, cfg Config, f func(db *data.DB) error) error {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	return f(db)
 }
 
