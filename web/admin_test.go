@@ -371,7 +371,7 @@ func TestEditorLogout(t *testing.T) {
 	ctx := signIn(t)
 	do(t, ctx, "signing out", chromedp.Click(chromedp.CSS("#logout")))
 	waitFor(t, ctx, "the login form after signing out", `document.querySelector("#login input[name=name]") && document.querySelector("#logout").hidden`)
-	if code := eval[int](t, ctx, `fetch("/api/v1/session").then((r) => r.status)`); code != 401 {
-		t.Errorf("session after signing out: %d, want 401", code)
+	if s := eval[string](t, ctx, `fetch("/api/v1/session").then(async (r) => r.status + " " + (await r.text()).trim())`); s != `200 {"signed_in":false}` {
+		t.Errorf("session after signing out: %s, want 200 {\"signed_in\":false}", s)
 	}
 }

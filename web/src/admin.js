@@ -113,12 +113,10 @@ async function retrying(fn) {
 
 // --- Sign in ----------------------------------------------------------------
 async function start() {
-  try {
-    state.session = await retrying(() => getJSON("/api/v1/session"));
-  } catch (err) {
-    if (err.status === 401) return showLogin();
-    throw err;
-  }
+  // Not signed in is the answer {"signed_in": false}, not a 401 the browser would log.
+  const sess = await retrying(() => getJSON("/api/v1/session"));
+  if (!sess.signed_in) return showLogin();
+  state.session = sess;
   setCSRF(state.session.csrf_token);
   await showEditor();
 }
