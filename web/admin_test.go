@@ -354,16 +354,33 @@ func TestEditorSplitMergeRevert(t *testing.T) {
 
 	// History: before/after of the merge, then revert it.
 	waitFor(t, ctx, "the history", `document.querySelectorAll("#history-list li").length >= 2`)
-	do(t, ctx, "showing before/after", chromedp.Click(chromedp.CSS("#history-list li:first-child button:first-child")))
+	// The history list is drawn twice after a save: find and click its button in
+	// one step, so the click cannot land on a node the second drawing replaced
+	// ("Could not find node with given id").
+	clickInHistory := func(what, sel string) {
+		t.Helper()
+		if !eval[bool](t, ctx, `(() => { const b = document.querySelector(`+strconv.Quote(sel)+`); if (b) b.click(); return !!b; })()`) {
+			t.Fatalf("%s: no %s", what, sel)
+		}
+	}
+	clickInHistory("showing before/after", "#history-list li:first-child button:first-child")
 	waitFor(t, ctx, "before/after", `document.querySelector("#before-after")`)
 	waitMapIdle(t, ctx)
 	if n := eval[int](t, ctx, `window.__gridmap.map.querySourceFeatures("before").length`); n == 0 {
 		t.Errorf("before/after draws nothing")
 	}
 	shot(t, ctx, "editor-8-before-after")
-	do(t, ctx, "reverting the merge", chromedp.Click(chromedp.CSS("#history-list li:first-child button:last-child")))
+	clickInHistory("reverting the merge", "#history-list li:first-child button:last-child")
+	waitFor(t, ctx, "the revert panel", `document.querySelector("#revert-reason")`)
 	do(t, ctx, "giving a reason", chromedp.SendKeys(chromedp.CSS("#revert-reason"), "撤回合并测试"), chromedp.Click(chromedp.CSS("#do-revert")))
 	waitFor(t, ctx, "the revert saved", `document.querySelector("#saved") && window.__editor.grids.features.length === `+strconv.Itoa(n0+1))
+
+	// The saved message follows a switch to English (it stayed Chinese).
+	do(t, ctx, "switching to English", chromedp.Click(chromedp.CSS("#lang")))
+	waitFor(t, ctx, "the English page", `document.documentElement.lang === "en"`)
+	if s := eval[string](t, ctx, `document.querySelector("#saved").textContent`); !strings.HasPrefix(s, "Saved") {
+		t.Errorf("the saved message in English: %q", s)
+	}
 }
 
 // TestEditorLogout: the sign-out button ends the session; the login form is back.

@@ -10,7 +10,7 @@ import { TerraDrawMapLibreGLAdapter } from "terra-draw-maplibre-gl-adapter";
 import { Marker } from "maplibre-gl";
 import { $, h, show } from "./lib/dom.js";
 import { ApiError, getJSON, postJSON, qs, setCSRF } from "./lib/api.js";
-import { t, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
+import { t, tr, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import { createMap, fitTo, mapState } from "./lib/map.js";
 import { mapCoords } from "./lib/gcj02.js";
 import { ringsOf, snapper, sharedBorder } from "./lib/snap.js";
@@ -64,10 +64,9 @@ function retryDelay(err) {
 function showOutage() {
   let el = $("#outage");
   if (!el) {
-    el = h("p", { id: "outage", class: "msg error outage", role: "status" });
+    el = tr(h, "p", { id: "outage", class: "msg error outage", role: "status" }, "admin.outage");
     document.body.prepend(el);
   }
-  el.textContent = t("admin.outage");
   el.hidden = false;
 }
 
@@ -121,13 +120,14 @@ async function start() {
   await showEditor();
 }
 
+/** showLogin shows the sign-in form, with the catalogue message key message if given. */
 function showLogin(message) {
   const form = h("form", { id: "login", class: "login" },
-    h("h2", {}, t("admin.login.title")),
-    h("label", {}, t("admin.login.name"), h("input", { name: "name", autocomplete: "username", required: true })),
-    h("label", {}, t("admin.login.password"), h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
-    message ? h("p", { class: "msg error", role: "alert" }, message) : null,
-    h("button", { type: "submit" }, t("admin.login.submit")));
+    tr(h, "h2", {}, "admin.login.title"),
+    h("label", {}, tr(h, "span", {}, "admin.login.name"), h("input", { name: "name", autocomplete: "username", required: true })),
+    h("label", {}, tr(h, "span", {}, "admin.login.password"), h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+    message ? tr(h, "p", { class: "msg error", role: "alert", id: "login-error" }, message) : null,
+    tr(h, "button", { type: "submit" }, "admin.login.submit"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const fd = new FormData(form);
@@ -141,7 +141,7 @@ function showLogin(message) {
         watchOutage(err); // the form and what was typed stay
         return;
       }
-      showLogin(err.status === 401 ? t("admin.login.failed") : err.message);
+      showLogin(err.status === 401 ? "admin.login.failed" : errorKey(err));
     }
   });
   show(app, form);
@@ -166,8 +166,8 @@ async function showEditor() {
   $("#logout").hidden = false;
   $("#logout").onclick = logout;
   show(app,
-    h("aside", { class: "side", id: "tree-panel" }, h("h2", {}, t("admin.tree")), h("ul", { id: "tree", class: "tree", role: "tree" })),
-    h("div", { id: "map", class: "map", role: "region", "aria-label": t("map.label") }),
+    h("aside", { class: "side", id: "tree-panel" }, tr(h, "h2", {}, "admin.tree"), h("ul", { id: "tree", class: "tree", role: "tree" })),
+    h("div", { id: "map", class: "map", role: "region", "aria-label": t("map.label"), "data-i18n-aria-label": "map.label" }),
     h("aside", { class: "side right" },
       h("section", { id: "selection" }, h("p", { class: "hint" }, t("admin.hint.select"))),
       h("section", { id: "tools" }),
@@ -486,6 +486,7 @@ function renderPreview(p, failed) {
   map.setGeoJSON("issues", fc);
   map.setGeoJSON("result", p.result || null);
   map.setGeoJSON("moved", p.moved || null);
+  for (const m of markers.splice(0)) m.remove();
   for (const i of issues.filter((x) => x.geometry)) {
     const el = h("div", { class: `issue-label ${i.severity}` }, issueText(i, p));
     const at = labelAt(i.geometry);
@@ -501,7 +502,7 @@ function renderPreview(p, failed) {
     h("h3", {}, t("admin.preview.title")),
     h("p", { id: "preview-status", class: `msg ${!p.valid ? "error" : p.warnings.length ? "warn" : "info"}` },
       !p.valid ? t("admin.preview.invalid") : p.warnings.length ? t("admin.preview.validWarnings") : t("admin.preview.valid")),
-    issues.length ? h("ul", { id: "issues", class: "issues" }, issues.map((i) => h("li", { class: i.severity, "data-kind": i.kind, title: i.message }, issueText(i, p)))) : null,
+    issues.length ? h("ul", { id: "issues", class: "issues" }, issues.map((i) => h("li", { class: i.severity, "data-kind": i.kind }, issueText(i, p)))) : null,
     (p.balance || []).length ? balanceTable(p.balance) : null,
     h("ul", { id: "moves", class: "moves" }, p.moves.length ? p.moves.map((m) => h("li", {}, moveText(m))) : h("li", {}, t("admin.noMoves"))),
     (p.codes || []).length ? h("ul", { class: "codes" }, p.codes.map((c) => h("li", {}, t(`admin.code.${c.kind}`, { code: c.code, name: c.name })))) : null,
@@ -550,7 +551,7 @@ async function afterSave(op, res) {
   if (state.selected) map.setFilter("selected-line", ["==", ["get", "id"], selectedId]);
   renderSelection();
   renderTools();
-  show($("#preview"), h("p", { id: "saved", class: "msg info" }, t("admin.saved", { change: res.change_id })));
+  show($("#preview"), tr(h, "p", { id: "saved", class: "msg info" }, "admin.saved", { change: res.change_id }));
   await renderHistory();
 }
 
@@ -571,7 +572,7 @@ async function handleEditError(err) {
   if (err.unavailable) return watchOutage(err);
   if (err.status === 409) return showConflict();
   if (err.status === 422 && err.details) return renderPreview(err.details, true);
-  show($("#preview"), h("p", { class: "msg error", role: "alert", id: "edit-error" }, t("admin.error", { message: err.message })));
+  show($("#preview"), errorMessage(err, "edit-error"));
 }
 
 /** showConflict shows the colleague's change that made our versions stale and offers to re-apply ours on top. */
@@ -585,12 +586,12 @@ async function showConflict() {
   map.setGeoJSON("before", { type: "FeatureCollection", features: fresh.features.filter((f) => ids.includes(f.properties.id)) });
   show($("#preview"),
     h("div", { id: "conflict", class: "msg warn", role: "alert" },
-      h("p", {}, t("admin.conflict.title")),
+      tr(h, "p", {}, "admin.conflict.title"),
       theirs ? h("p", { id: "conflict-change" }, t("admin.conflict.change", { author: theirs.author, at: new Date(theirs.at).toLocaleString(), reason: theirs.reason, op: opName(theirs.operation) })) : null,
-      h("p", {}, t("admin.conflict.hint")),
+      tr(h, "p", {}, "admin.conflict.hint"),
       h("div", { class: "row" },
-        h("button", { type: "button", id: "reapply", onclick: () => reapply(fresh) }, t("admin.conflict.reapply")),
-        h("button", { type: "button", class: "secondary", onclick: () => { cancelEdit(); openCommunity(state.community.code, { fit: false }); } }, t("admin.conflict.discard")))));
+        tr(h, "button", { type: "button", id: "reapply", onclick: () => reapply(fresh) }, "admin.conflict.reapply"),
+        tr(h, "button", { type: "button", class: "secondary", onclick: () => { cancelEdit(); openCommunity(state.community.code, { fit: false }); } }, "admin.conflict.discard"))));
 }
 
 /** reapply takes the current versions and previews our drawing again on top of the colleague's change. */
@@ -638,16 +639,17 @@ async function showBeforeAfter(c) {
   try {
     const p = await postJSON("/api/v1/edits/preview", { op: "revert", change: c.id });
     map.setGeoJSON("before", p.result);
-    show($("#preview"), h("p", { class: "msg info", id: "before-after" }, t("admin.history.legend")));
+    show($("#preview"), tr(h, "p", { class: "msg info", id: "before-after" }, "admin.history.legend"));
   } catch (err) {
-    show($("#preview"), h("p", { class: "msg error" }, t("admin.error", { message: err.message })));
+    if (!(err instanceof ApiError)) throw err;
+    show($("#preview"), errorMessage(err, "edit-error"));
   }
 }
 
 /** revertChange asks for a reason in the panel, then reverts the change (a new, validated change). */
 function revertChange(c) {
-  const reason = h("textarea", { id: "revert-reason", rows: 2, placeholder: t("admin.reason.placeholder") });
-  const ok = h("button", { type: "button", id: "do-revert", disabled: true }, t("admin.history.revert"));
+  const reason = h("textarea", { id: "revert-reason", rows: 2, placeholder: t("admin.reason.placeholder"), "data-i18n-placeholder": "admin.reason.placeholder" });
+  const ok = tr(h, "button", { type: "button", id: "do-revert", disabled: true }, "admin.history.revert");
   reason.addEventListener("input", () => (ok.disabled = !reason.value.trim()));
   ok.addEventListener("click", async () => {
     try {
@@ -657,8 +659,8 @@ function revertChange(c) {
       handleEditError(err);
     }
   });
-  show($("#preview"), h("h3", {}, t("admin.history.revertTitle", { op: opName(c.operation), change: c.id })),
-    h("label", {}, t("admin.history.revertReason"), reason), ok);
+  show($("#preview"), tr(h, "h3", {}, "admin.history.revertTitle", { op: opName(c.operation), change: c.id }),
+    h("label", {}, tr(h, "span", {}, "admin.history.revertReason"), reason), ok);
 }
 
 onLangChange(() => {
@@ -671,4 +673,14 @@ onLangChange(() => {
   if (state.preview) renderPreview(state.preview);
 });
 
-start().catch((err) => show(app, h("p", { class: "msg error", role: "alert" }, t("admin.error", { message: err.message }))));
+/**
+ * errorMessage is the alert for a failed request: the catalogue's message for
+ * the API error's code (error.generic for others), never the server's English
+ * text, which stays in the console for whoever debugs it.
+ */
+function errorMessage(err, id) {
+  if (err?.message) console.info("gridmap:", err.code || "", err.message);
+  return tr(h, "p", { class: "msg error", role: "alert", id }, errorKey(err));
+}
+
+start().catch((err) => show(app, errorMessage(err, "start-error")));
