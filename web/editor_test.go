@@ -10,6 +10,7 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"gridmap/web"
 )
@@ -185,5 +186,186 @@ func TestEditorEnglishLogin(t *testing.T) {
 	waitFor(t, ctx, "the failure message", `document.querySelector("#login-error")`)
 	if got := eval[[]string](t, ctx, chromeCJKJS); len(got) > 0 {
 		t.Errorf("the English login shows Chinese:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// viewOnJS tells whether the map shows the area with the given code: its
+// bounds inside the map and filling at least 40% of the map's width or
+// height (fitBounds with padding fills one of them), and the map's centre
+// inside the bounds. It answers "" when so, else what is wrong.
+func viewOnJS(code string) string {
+	return `(async () => {
+		const map = window.__gridmap.map;
+		const fc = await (await fetch("/api/v1/areas/` + code + `.geojson")).json();
+		let b = null;
+		const walk = (c) => { if (typeof c[0] === "number") { b = b ? [Math.min(b[0], c[0]), Math.min(b[1], c[1]), Math.max(b[2], c[0]), Math.max(b[3], c[1])] : [c[0], c[1], c[0], c[1]]; } else c.forEach(walk); };
+		for (const f of fc.features || [fc]) walk((f.geometry || f).coordinates);
+		const p = (x, y) => map.project(map.toDisplay({type: "Point", coordinates: [x, y]}).coordinates);
+		const sw = p(b[0], b[1]), ne = p(b[2], b[3]);
+		const W = map.getContainer().clientWidth, H = map.getContainer().clientHeight;
+		const c = map.fromDisplay(map.getCenter().toArray());
+		const inside = sw.x >= -1 && ne.x <= W + 1 && ne.y >= -1 && sw.y <= H + 1;
+		const fills = (ne.x - sw.x) / W >= 0.4 || (sw.y - ne.y) / H >= 0.4;
+		const centred = c[0] >= b[0] && c[0] <= b[2] && c[1] >= b[1] && c[1] <= b[3];
+		return inside && fills && centred ? "" : JSON.stringify({bbox: b, sw, ne, W, H, centre: c, zoom: map.getZoom()});
+	})()`
+}
+
+// signInAt opens path in a fresh browser context and signs in there.
+func signInAt(t *testing.T, path string) context.Context {
+	t.Helper()
+	ensureAdmin(t)
+	ctx := tab(t, 1400, 900)
+	do(t, ctx, "opening "+path, chromedp.Navigate(theSite.URL+path))
+	waitFor(t, ctx, "the login form", `document.querySelector("#login input[name=name]")`)
+	do(t, ctx, "signing in",
+		chromedp.SendKeys(chromedp.CSS("#login input[name=name]"), adminName),
+		chromedp.SendKeys(chromedp.CSS("#login input[name=password]"), adminPassword),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]")))
+	waitFor(t, ctx, "the area tree down to the communities", `document.querySelector('#tree li[data-level=community]')`)
+	return ctx
+}
+
+// selectedJS is the code of the tree's selected item ("" when none), and how many there are.
+const selectedJS = `[...document.querySelectorAll('#tree [role=treeitem][aria-selected=true]')].map((li) => li.dataset.code).join(",")`
+
+// TestEditorTreeFliesToTheAreaAndKeepsItInTheURL: choosing a subdistrict, then a
+// grid in the tree moves the map onto it; the grid is in the URL (#area=);
+// a reload, a link opened in a fresh session and a link pasted into the tab
+// reopen it selected with the map on it.
+func TestEditorTreeFliesToTheAreaAndKeepsItInTheURL(t *testing.T) {
+	const otherGrid, otherName = "330199001002002", "和平社区第02网格"
+	ctx := signIn(t)
+	street := eval[string](t, ctx, `document.querySelector("#tree li[data-level=subdistrict]").dataset.code`)
+	do(t, ctx, "choosing a subdistrict", chromedp.Click(chromedp.CSS(`#tree li[data-code="`+street+`"] > .node`)))
+	waitFor(t, ctx, "the subdistrict in the URL", `location.hash === "#area=`+street+`"`)
+	waitMapIdle(t, ctx)
+	if s := eval[string](t, ctx, viewOnJS(street)); s != "" {
+		t.Errorf("after choosing the subdistrict %s the map is not on it: %s", street, s)
+	}
+	openGrid(t, ctx)
+	waitFor(t, ctx, "the grid in the URL", `location.hash === "#area=`+editGrid+`"`)
+	if s := eval[string](t, ctx, viewOnJS(editGrid)); s != "" {
+		t.Errorf("after choosing %s the map is not on it: %s", editGrid, s)
+	}
+	if s := eval[string](t, ctx, selectedJS); s != editGrid {
+		t.Errorf("selected in the tree: %q, want %s", s, editGrid)
+	}
+
+	reopened := func(ctx context.Context, how, code, name string) {
+		t.Helper()
+		waitFor(t, ctx, "the grid selected again ("+how+")", `document.querySelector("#selected-name") && document.querySelector("#selected-name").textContent === "`+name+`"`)
+		waitMapIdle(t, ctx)
+		if s := eval[string](t, ctx, selectedJS); s != code {
+			t.Errorf("%s: selected in the tree %q, want %s", how, s, code)
+		}
+		if s := eval[string](t, ctx, viewOnJS(code)); s != "" {
+			t.Errorf("%s: the map is not on %s: %s", how, code, s)
+		}
+	}
+	do(t, ctx, "reloading", chromedp.Reload())
+	reopened(ctx, "after a reload", editGrid, editGridName)
+
+	do(t, ctx, "pasting a link to another grid", chromedp.Navigate(theSite.URL+"/admin#area="+otherGrid))
+	reopened(ctx, "a link pasted into the tab", otherGrid, otherName)
+
+	fresh := signInAt(t, "/admin#area="+editGrid)
+	reopened(fresh, "a link opened before signing in", editGrid, editGridName)
+}
+
+// TestEditorTreeKeyboardAndSearch: the tree is an ARIA tree with one tab
+// stop; Down/Up move, Right expands and enters a branch, Left goes back and
+// collapses, Enter chooses; the search box finds a grid by name and by code
+// and Enter opens it; a query that matches nothing says so.
+func TestEditorTreeKeyboardAndSearch(t *testing.T) {
+	ctx := signIn(t)
+	if n := eval[int](t, ctx, `document.querySelectorAll('#tree[role=tree] [role=treeitem][tabindex="0"]').length`); n != 1 {
+		t.Fatalf("%d tree items in the tab order, want 1 (roving tabindex)", n)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#tree [role=treeitem]:not([aria-selected])').length`); n != 0 {
+		t.Errorf("%d tree items without aria-selected", n)
+	}
+	active := func() string {
+		return eval[string](t, ctx, `(() => { const a = document.activeElement; return a && a.getAttribute("role") === "treeitem" ? a.dataset.code : "(" + (a ? a.tagName : "") + ")"; })()`)
+	}
+	key := func(what, k string) {
+		t.Helper()
+		do(t, ctx, what, chromedp.KeyEvent(k))
+	}
+	eval[bool](t, ctx, `(document.querySelector('#tree [role=treeitem][tabindex="0"]').focus(), true)`)
+	first := active()
+	key("Down", kb.ArrowDown)
+	second := active()
+	if second == first || strings.HasPrefix(second, "(") {
+		t.Fatalf("Down from %s: focus on %s", first, second)
+	}
+	key("Up", kb.ArrowUp)
+	if a := active(); a != first {
+		t.Errorf("Up: focus on %s, want %s", a, first)
+	}
+	// Down to the community being tested (collapsed), then into it.
+	for i := 0; i < 20 && active() != editCommunity; i++ {
+		key("Down", kb.ArrowDown)
+	}
+	if a := active(); a != editCommunity {
+		t.Fatalf("Down did not reach %s (at %s)", editCommunity, a)
+	}
+	expanded := `document.querySelector('#tree li[data-code="` + editCommunity + `"]').getAttribute("aria-expanded")`
+	if e := eval[string](t, ctx, expanded); e != "false" {
+		t.Fatalf("%s aria-expanded=%s before Right, want false", editCommunity, e)
+	}
+	key("Right (expand)", kb.ArrowRight)
+	waitFor(t, ctx, "the community expanded", expanded+` === "true" && document.querySelector('#tree li[data-code="`+editCommunity+`"] [role=treeitem]')`)
+	key("Right (into it)", kb.ArrowRight)
+	firstGrid := active()
+	if !strings.HasPrefix(firstGrid, editCommunity) || firstGrid == editCommunity {
+		t.Fatalf("Right on the open community: focus on %s, want its first grid", firstGrid)
+	}
+	key("Left (to the parent)", kb.ArrowLeft)
+	if a := active(); a != editCommunity {
+		t.Errorf("Left from a grid: focus on %s, want %s", a, editCommunity)
+	}
+	key("Left (collapse)", kb.ArrowLeft)
+	if e := eval[string](t, ctx, expanded); e != "false" {
+		t.Errorf("Left on the open community: aria-expanded=%s, want false", e)
+	}
+	key("Right (expand)", kb.ArrowRight)
+	waitFor(t, ctx, "the community expanded", expanded+` === "true"`)
+	key("Down (first grid)", kb.ArrowDown)
+	if a := active(); a != firstGrid {
+		t.Fatalf("Down from the open community: focus on %s, want %s", a, firstGrid)
+	}
+	key("Enter", kb.Enter)
+	waitFor(t, ctx, "the grid chosen with Enter", `window.__editor.selected && window.__editor.selected.properties.code === "`+firstGrid+`" && document.querySelector("#selected-name")`)
+	if s := eval[string](t, ctx, selectedJS); s != firstGrid {
+		t.Errorf("aria-selected after Enter: %q, want %s", s, firstGrid)
+	}
+	if s := eval[string](t, ctx, `[...document.querySelectorAll('#tree [tabindex="0"]')].map((li) => li.dataset.code).join(",")`); s != firstGrid {
+		t.Errorf("tab stop after Enter on %s: %q", firstGrid, s)
+	}
+
+	// Search by name, then by code.
+	for _, q := range []string{"和平社区第04", editGrid} {
+		if eval[string](t, ctx, `document.querySelector("#tree-search").value`) != "" {
+			t.Errorf("the search box is not empty before searching %q", q)
+		}
+		do(t, ctx, "searching "+q, chromedp.SendKeys(chromedp.CSS("#tree-search"), q))
+		waitFor(t, ctx, "the results for "+q, `document.querySelector('#tree-results button[data-code="`+editGrid+`"]')`)
+		if s := eval[string](t, ctx, `document.querySelector("#tree-results button").dataset.code`); s != editGrid {
+			t.Errorf("first result for %q: %s, want %s", q, s, editGrid)
+		}
+		do(t, ctx, "Enter in the search box", chromedp.KeyEvent(kb.Enter))
+		waitFor(t, ctx, "the found grid chosen", `window.__editor.selected && window.__editor.selected.properties.code === "`+editGrid+`" && location.hash === "#area=`+editGrid+`"`)
+		if s := eval[string](t, ctx, selectedJS); s != editGrid {
+			t.Errorf("search %q: aria-selected %q, want %s", q, s, editGrid)
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll("#tree-results li").length`); n != 0 {
+			t.Errorf("search %q: %d results still shown after choosing", q, n)
+		}
+	}
+	do(t, ctx, "searching nothing", chromedp.SendKeys(chromedp.CSS("#tree-search"), "无此区域zz"))
+	waitFor(t, ctx, "the no-match message", `document.querySelector("#tree-search-status").textContent.includes("无此区域zz")`)
+	if n := eval[int](t, ctx, `document.querySelectorAll("#tree-results li").length`); n != 0 {
+		t.Errorf("%d results for a query that matches nothing", n)
 	}
 }

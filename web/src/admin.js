@@ -14,6 +14,7 @@ import { t, tr, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n
 import { createMap, fitTo, mapState } from "./lib/map.js";
 import { mapCoords } from "./lib/gcj02.js";
 import { ringsOf, snapper, sharedBorder } from "./lib/snap.js";
+import { treeKeys, focusItem, matchAreas } from "./lib/tree.js";
 import "./css/base.css";
 import "./css/admin.css";
 
@@ -166,7 +167,7 @@ async function showEditor() {
   $("#logout").hidden = false;
   $("#logout").onclick = logout;
   show(app,
-    h("aside", { class: "side", id: "tree-panel" }, tr(h, "h2", {}, "admin.tree"), h("ul", { id: "tree", class: "tree", role: "tree" })),
+    h("aside", { class: "side", id: "tree-panel" }, tr(h, "h2", { id: "tree-title" }, "admin.tree"), treeSearch(), h("ul", { id: "tree", class: "tree", role: "tree", "aria-labelledby": "tree-title" })),
     h("div", { id: "map", class: "map", role: "region", "aria-label": t("map.label"), "data-i18n-aria-label": "map.label" }),
     h("aside", { class: "side right" },
       h("section", { id: "selection" }, h("p", { class: "hint" }, t("admin.hint.select"))),
@@ -245,32 +246,144 @@ function setupDraw() {
 }
 
 // --- Area tree --------------------------------------------------------------
+// Choosing an area (click, Enter or Space) selects it, flies the map to it and
+// puts it in the URL (#area=CODE): a reload or a pasted link opens it again.
+const tree = () => $("#tree");
+const treeLi = (code) => $(`#tree li[data-code="${CSS.escape(code)}"]`);
+const leafLevel = () => state.levels[state.levels.length - 1].key;
+
 async function loadTree() {
   const { levels } = await getJSON("/api/v1/levels");
   const admin = levels.filter((l) => l.hierarchy === "admin").sort((a, b) => a.depth - b.depth);
   state.levels = admin;
   const { areas } = await getJSON("/api/v1/areas?" + qs({ level: admin[0].key }));
-  show($("#tree"), areas.map(treeItem));
+  show(tree(), areas.map(treeItem));
+  if (tree().firstChild) tree().firstChild.tabIndex = 0;
+  treeKeys(tree(), { expand, collapse: (li) => li.setAttribute("aria-expanded", "false"), choose: chooseItem });
   // Open the first branches down to the communities.
-  for (let li = $("#tree li"); li && li.dataset.level !== "community"; li = li.querySelector("ul li")) await toggle(li);
+  for (let li = $("#tree li"); li && li.dataset.level !== "community"; li = li.querySelector("ul li")) await expand(li);
+  const code = areaInURL();
+  if (code) await revealArea(code);
 }
 
 function treeItem(a) {
-  const leaf = a.level === state.levels[state.levels.length - 1].key;
-  const li = h("li", { role: "treeitem", dataset: { id: a.id, code: a.code, level: a.level }, "aria-expanded": leaf ? null : "false" },
-    h("button", { type: "button", class: "node", title: a.code }, a.name));
-  li.firstChild.addEventListener("click", () => (leaf ? selectGrid(a.id) : toggle(li, true)));
+  const leaf = a.level === leafLevel();
+  const li = h("li", { role: "treeitem", tabindex: "-1", "aria-selected": "false", dataset: { id: a.id, code: a.code, level: a.level }, "aria-expanded": leaf ? null : "false" },
+    h("span", { class: "node", title: a.code }, a.name));
+  li.firstChild.addEventListener("click", () => chooseItem(li));
   return li;
 }
 
-async function toggle(li, choose) {
-  const open = li.getAttribute("aria-expanded") === "true";
-  if (!open && !li.querySelector("ul")) {
-    const { areas } = await getJSON(`/api/v1/areas/${li.dataset.code}/children`);
-    li.append(h("ul", { role: "group" }, areas.map(treeItem)));
+/** expand opens a branch of the tree, loading its children the first time. */
+async function expand(li) {
+  if (!li.hasAttribute("aria-expanded")) return;
+  if (!li.querySelector("ul")) {
+    const { areas } = await getJSON(`/api/v1/areas/${encodeURIComponent(li.dataset.code)}/children`);
+    if (!li.querySelector("ul")) li.append(h("ul", { role: "group" }, areas.map(treeItem)));
   }
-  li.setAttribute("aria-expanded", open && !choose ? "false" : "true");
-  if (choose && li.dataset.level === "community") await openCommunity(li.dataset.code);
+  li.setAttribute("aria-expanded", "true");
+}
+
+/** chooseItem selects the tree's area li: a grid for editing, a community with its grids, or any area to look at. */
+async function chooseItem(li) {
+  focusItem(tree(), li);
+  const code = li.dataset.code;
+  markSelected(code);
+  setAreaInURL(code);
+  if (li.dataset.level === leafLevel()) return selectGrid(Number(li.dataset.id), { fly: true });
+  await expand(li);
+  if (state.edit) cancelEdit();
+  state.selected = null;
+  if (map.getLayer("selected-line")) map.setFilter("selected-line", ["==", ["get", "id"], -1]);
+  renderSelection();
+  if (li.dataset.level === "community") return openCommunity(code);
+  fitTo(map, await getJSON(`/api/v1/areas/${encodeURIComponent(code)}.geojson`), 30);
+}
+
+/** markSelected marks the tree item of code as the selected one (aria-selected). */
+function markSelected(code) {
+  for (const li of document.querySelectorAll("#tree li")) {
+    const on = li.dataset.code === code;
+    li.setAttribute("aria-selected", on ? "true" : "false");
+    li.classList.toggle("selected", on);
+  }
+}
+
+/** areaInURL is the area code in the URL: #area=CODE (or ?area=CODE). */
+function areaInURL() {
+  return new URLSearchParams(location.hash.slice(1)).get("area") || new URLSearchParams(location.search).get("area");
+}
+
+function setAreaInURL(code) {
+  if (areaInURL() === code) return;
+  const q = new URLSearchParams(location.search);
+  q.delete("area");
+  const search = q.toString();
+  history.replaceState(null, "", `${location.pathname}${search ? "?" + search : ""}#area=${encodeURIComponent(code)}`);
+}
+
+/** revealArea opens the tree down to the area with code and chooses it; an unknown code is left alone. */
+async function revealArea(code) {
+  let area;
+  try {
+    area = await getJSON(`/api/v1/areas/${encodeURIComponent(code)}`);
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 400)) return;
+    throw err;
+  }
+  // The chain runs from the top area down to this one; the tree may start below its top.
+  for (const a of area.chain.slice(0, -1)) {
+    const li = treeLi(a.code);
+    if (li) await expand(li);
+  }
+  const li = treeLi(area.code);
+  if (li) await chooseItem(li);
+}
+
+/** treeSearch is the box above the tree: areas by name or code, each result opens the tree to it. */
+function treeSearch() {
+  const input = h("input", {
+    type: "search", id: "tree-search", autocomplete: "off", "aria-controls": "tree-results",
+    "aria-label": t("admin.search.label"), "data-i18n-aria-label": "admin.search.label",
+    placeholder: t("admin.search.label"), "data-i18n-placeholder": "admin.search.label",
+  });
+  const status = h("p", { id: "tree-search-status", class: "hint", role: "status" });
+  const list = h("ul", { id: "tree-results", class: "results" });
+  let all = null; // every area of the tree's levels, fetched at the first search
+  const pick = async (code) => {
+    input.value = "";
+    show(list);
+    show(status);
+    await revealArea(code);
+  };
+  input.addEventListener("input", async () => {
+    const q = input.value.trim();
+    if (!q) return show(list), show(status);
+    if (!all) {
+      const keys = new Set(state.levels.map((l) => l.key));
+      all = (await getJSON("/api/v1/areas?" + qs({ limit: 100000 }))).areas.filter((a) => keys.has(a.level) && !a.retired_at);
+    }
+    if (input.value.trim() !== q) return; // typed on meanwhile
+    const found = matchAreas(all, q).slice(0, 50);
+    show(list, found.map((a) => h("li", {},
+      h("button", { type: "button", class: "result", dataset: { code: a.code }, onclick: () => pick(a.code) }, a.name, " ", h("span", { class: "code" }, a.code)))));
+    show(status, found.length ? tr(h, "span", {}, "admin.search.count", { n: found.length }) : tr(h, "span", {}, "admin.search.none", { q }));
+  });
+  input.addEventListener("keydown", (e) => {
+    const first = list.querySelector("button");
+    if (e.key === "Enter" && first) {
+      e.preventDefault();
+      pick(first.dataset.code);
+    } else if (e.key === "ArrowDown" && first) {
+      e.preventDefault();
+      first.focus();
+    } else if (e.key === "Escape") {
+      input.value = "";
+      show(list);
+      show(status);
+    }
+  });
+  return [input, status, list];
 }
 
 // --- Community and grid -------------------------------------------------------
@@ -284,7 +397,8 @@ async function openCommunity(code, { fit = true } = {}) {
   await Promise.all([renderBalance(), renderHistory()]);
 }
 
-async function selectGrid(id) {
+/** selectGrid selects a grid for editing (fly: and moves the map to it). */
+async function selectGrid(id, { fly = false } = {}) {
   if (state.edit) cancelEdit();
   let f = state.grids?.features.find((g) => g.properties.id === id);
   if (!f) {
@@ -295,7 +409,9 @@ async function selectGrid(id) {
   }
   state.selected = f;
   map.setFilter("selected-line", ["==", ["get", "id"], id]);
-  for (const li of document.querySelectorAll("#tree li")) li.classList.toggle("selected", Number(li.dataset.id) === id);
+  markSelected(f.properties.code);
+  setAreaInURL(f.properties.code);
+  if (fly) fitTo(map, f, 40);
   renderSelection();
   renderTools();
   await renderHistory();
@@ -682,5 +798,11 @@ function errorMessage(err, id) {
   if (err?.message) console.info("gridmap:", err.code || "", err.message);
   return tr(h, "p", { class: "msg error", role: "alert", id }, errorKey(err));
 }
+
+// A link to another area pasted into this tab changes only the hash.
+window.addEventListener("hashchange", () => {
+  const code = areaInURL();
+  if (code && state.levels && code !== $("#tree li[aria-selected=true]")?.dataset.code) revealArea(code);
+});
 
 start().catch((err) => show(app, errorMessage(err, "start-error")));
