@@ -182,7 +182,8 @@ async function showEditor() {
 }
 
 function setupLayers() {
-  for (const id of ["community", "issues", "result", "before", "moved"]) map.setGeoJSON(id, null);
+  for (const id of ["community", "issues", "result", "before", "moved", "history-before", "history-after"]) map.setGeoJSON(id, null);
+  map.addImage("hatch-red", hatch("#c8102e"), { pixelRatio: 2 });
   map.addLayer({ id: "community-fill", type: "fill", source: "community", paint: { "fill-color": "#1f5fa8", "fill-opacity": 0.04 } });
   map.addLayer({ id: "community-line", type: "line", source: "community", paint: { "line-color": "#1f5fa8", "line-width": 1.5 } });
   map.addLayer({
@@ -190,6 +191,11 @@ function setupLayers() {
     paint: { "line-color": "#c8102e", "line-width": 4 },
   });
   map.addLayer({ id: "before-line", type: "line", source: "before", paint: { "line-color": "#6a3d9a", "line-width": 3, "line-dasharray": [1, 1] } });
+  // A change in the history: before hatched red, after (now) filled blue, both outlined.
+  map.addLayer({ id: "history-after-fill", type: "fill", source: "history-after", paint: { "fill-color": "#1f5fa8", "fill-opacity": 0.3 } });
+  map.addLayer({ id: "history-before-fill", type: "fill", source: "history-before", paint: { "fill-pattern": "hatch-red", "fill-opacity": 0.85 } });
+  map.addLayer({ id: "history-after-line", type: "line", source: "history-after", paint: { "line-color": "#1f5fa8", "line-width": 3 } });
+  map.addLayer({ id: "history-before-line", type: "line", source: "history-before", paint: { "line-color": "#c8102e", "line-width": 3, "line-dasharray": [2, 1] } });
   map.addLayer({ id: "result-line", type: "line", source: "result", paint: { "line-color": "#1b7f3b", "line-width": 3, "line-dasharray": [2, 1] } });
   map.addLayer({
     id: "issues-fill", type: "fill", source: "issues",
@@ -213,6 +219,25 @@ function setupLayers() {
     const f = e.features[0];
     if (f) selectGrid(f.properties.id);
   });
+}
+
+/** hatch is a 16×16 image of diagonal stripes in colour, for fill-pattern. */
+function hatch(colour) {
+  const n = 16;
+  const c = document.createElement("canvas");
+  c.width = c.height = n;
+  const g = c.getContext("2d");
+  g.fillStyle = "rgba(200, 16, 46, 0.12)";
+  g.fillRect(0, 0, n, n);
+  g.strokeStyle = colour;
+  g.lineWidth = 3;
+  g.beginPath();
+  for (const o of [-n, 0, n]) {
+    g.moveTo(o, n);
+    g.lineTo(o + n, 0);
+  }
+  g.stroke();
+  return g.getImageData(0, 0, n, n);
 }
 
 function setupDraw() {
@@ -293,6 +318,7 @@ async function chooseItem(li) {
   if (li.dataset.level === leafLevel()) return selectGrid(Number(li.dataset.id), { fly: true });
   await expand(li);
   if (state.edit) cancelEdit();
+  clearBeforeAfter();
   state.selected = null;
   if (map.getLayer("selected-line")) map.setFilter("selected-line", ["==", ["get", "id"], -1]);
   renderSelection();
@@ -400,6 +426,7 @@ async function openCommunity(code, { fit = true } = {}) {
 /** selectGrid selects a grid for editing (fly: and moves the map to it). */
 async function selectGrid(id, { fly = false } = {}) {
   if (state.edit) cancelEdit();
+  clearBeforeAfter();
   let f = state.grids?.features.find((g) => g.properties.id === id);
   if (!f) {
     const area = await getJSON(`/api/v1/areas/${id}`);
@@ -532,6 +559,7 @@ function addDrawn(geometry, mode) {
 }
 
 function cancelEdit() {
+  clearBeforeAfter();
   state.edit = null;
   state.conflict = null;
   draw.clear();
@@ -660,6 +688,7 @@ async function runSave(reason) {
 
 /** afterSave redraws at once: the community's geometry, the tiles (new data version), balance and history. */
 async function afterSave(op, res) {
+  clearBeforeAfter(); // a revert or a new change makes the drawn before/after stale
   const selectedId = state.selected?.properties.id;
   await openCommunity(state.community.code, { fit: false });
   refreshTiles();
@@ -750,16 +779,30 @@ async function renderHistory() {
         h("button", { type: "button", class: "ghost small", onclick: () => revertChange(c) }, t("admin.history.revert"))) : null))));
 }
 
-/** showBeforeAfter draws the state before a change (its revert's preview) over the current one. */
+/**
+ * showBeforeAfter draws a change: the boundaries before it (its revert's
+ * preview) hatched red, those of its areas now filled blue.
+ */
 async function showBeforeAfter(c) {
   try {
     const p = await postJSON("/api/v1/edits/preview", { op: "revert", change: c.id });
-    map.setGeoJSON("before", p.result);
-    show($("#preview"), tr(h, "p", { class: "msg info", id: "before-after" }, "admin.history.legend"));
+    const ids = new Set(c.areas.filter((a) => a.after_version).map((a) => a.area.id));
+    map.setGeoJSON("history-before", p.result);
+    map.setGeoJSON("history-after", { type: "FeatureCollection", features: (state.grids?.features || []).filter((f) => ids.has(f.properties.id)) });
+    fitTo(map, { type: "GeometryCollection", geometries: [...p.result.features, ...state.grids.features.filter((f) => ids.has(f.properties.id))].map((f) => f.geometry) }, 40);
+    show($("#preview"), h("div", { id: "before-after" },
+      tr(h, "p", { class: "msg info" }, "admin.history.legend"),
+      tr(h, "button", { type: "button", id: "hide-before-after", class: "ghost small", onclick: () => { clearBeforeAfter(); show($("#preview")); } }, "admin.history.hide")));
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     show($("#preview"), errorMessage(err, "edit-error"));
   }
+}
+
+/** clearBeforeAfter takes a change's before/after off the map. */
+function clearBeforeAfter() {
+  map.setGeoJSON("history-before", null);
+  map.setGeoJSON("history-after", null);
 }
 
 /** revertChange asks for a reason in the panel, then reverts the change (a new, validated change). */
