@@ -369,3 +369,38 @@ func TestEditorTreeKeyboardAndSearch(t *testing.T) {
 		t.Errorf("%d results for a query that matches nothing", n)
 	}
 }
+
+// TestEditorSharedVertexPointsToTheBorderTool: in vertex mode, dragging a
+// vertex the grid shares with a neighbour says so, naming the neighbour, and
+// offers the shared-border tool (which moves both; vertex mode moves this
+// grid only). The overlap it makes names the neighbour, not the grid being
+// edited; the offered tool starts a border move with that neighbour.
+func TestEditorSharedVertexPointsToTheBorderTool(t *testing.T) {
+	ctx := signIn(t)
+	openGrid(t, ctx)
+	g := eval[geometryPoints](t, ctx, geometryJS)
+	do(t, ctx, "starting a reshape", chromedp.Click(chromedp.CSS("#tool-reshape")))
+	waitFor(t, ctx, "the grid in the drawing", `window.__editor.edit && window.__editor.edit.drawn`)
+	waitMapIdle(t, ctx)
+	if eval[bool](t, ctx, `!!document.querySelector("#shared-vertex")`) {
+		t.Errorf("the shared-vertex message is shown before anything moved")
+	}
+	drag(t, ctx, g.Vertex, g.Centre)
+	waitFor(t, ctx, "the shared-vertex message", `document.querySelector("#shared-vertex")`)
+	if s := eval[string](t, ctx, `document.querySelector("#shared-vertex").textContent`); !strings.Contains(s, g.Neighbour) || !strings.Contains(s, "移动共同边界") {
+		t.Errorf("shared-vertex message %q, want it to name %s and the shared-border tool", s, g.Neighbour)
+	}
+	do(t, ctx, "previewing", chromedp.Click(chromedp.CSS("#do-preview")))
+	waitFor(t, ctx, "the overlap", `document.querySelector('#issues li[data-kind="overlap"]')`)
+	overlap := eval[string](t, ctx, `[...document.querySelectorAll('#issues li[data-kind="overlap"]')].map((li) => li.textContent).join("\n")`)
+	if !strings.Contains(overlap, g.Neighbour) || strings.Contains(overlap, editGridName) {
+		t.Errorf("overlap message %q, want %s named and not %s", overlap, g.Neighbour, editGridName)
+	}
+	do(t, ctx, "using the shared-border tool", chromedp.Click(chromedp.CSS(`#shared-vertex .use-border[data-code="`+g.NeighbourCode+`"]`)))
+	waitFor(t, ctx, "a border move with the neighbour", `window.__editor.edit && window.__editor.edit.op === "move_border" && window.__editor.edit.drawn && window.__editor.edit.neighbour.properties.code === "`+g.NeighbourCode+`"`)
+	if eval[bool](t, ctx, `!!document.querySelector("#shared-vertex")`) {
+		t.Errorf("the shared-vertex message stays in the border tool")
+	}
+	do(t, ctx, "cancelling", chromedp.Click(chromedp.CSS("#do-cancel")))
+	waitFor(t, ctx, "the tools again", `document.querySelector("#tool-border") && !window.__editor.edit`)
+}

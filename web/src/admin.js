@@ -483,8 +483,13 @@ function renderTools() {
       ] : null,
       state.community ? h("button", { type: "button", id: "tool-create", onclick: () => beginDraw("create", "polygon") }, t("admin.tool.create")) : null);
   }
+  const shared = e.op === "reshape" ? movedSharedVertices() : [];
   show(box, h("h3", {}, t(`admin.op.${e.op}`)),
     h("p", { class: "hint" }, t(`admin.hint.${e.op}`)),
+    shared.length ? h("div", { id: "shared-vertex", class: "msg warn", role: "status" },
+      h("p", {}, t("admin.sharedVertex", { names: shared.map((g) => g.properties.name).join("、") })),
+      shared.map((g) => h("button", { type: "button", class: "use-border", dataset: { code: g.properties.code }, onclick: () => { cancelEdit(); beginBorder(g.properties.id); } },
+        t("admin.sharedVertex.use", { name: g.properties.name })))) : null,
     e.op === "create" ? h("label", {}, t("admin.newName"), h("input", { id: "new-name", value: e.name || "", oninput: (ev) => (e.name = ev.target.value) })) : null,
     h("div", { class: "row" },
       h("button", { type: "button", id: "do-preview", disabled: !ready(e), onclick: () => runPreview() }, t("admin.preview")),
@@ -492,6 +497,22 @@ function renderTools() {
 }
 
 const ready = (e) => (e.op === "merge" ? true : e.op === "create" || e.op === "split" ? !!e.drawn : e.dirty);
+
+/**
+ * movedSharedVertices lists the neighbours one of whose vertices, shared with
+ * the grid being reshaped, the drawing has moved. Vertex mode moves this grid
+ * only; we say so and offer the shared-border tool, which moves both (the
+ * drag itself is kept: its preview shows the overlap or gap it makes).
+ */
+function movedSharedVertices() {
+  const f = state.edit?.drawn && draw.getSnapshotFeature(state.edit.drawn);
+  if (!f) return [];
+  const key = (c) => c[0].toFixed(7) + "," + c[1].toFixed(7);
+  const now = new Set(ringsOf({ features: [f] }).flat().map(key));
+  const moved = new Set(ringsOf({ features: [map.toDisplay(state.selected)] }).flat().map(key).filter((k) => !now.has(k)));
+  if (!moved.size) return [];
+  return state.grids.features.filter((g) => g !== state.selected && ringsOf({ features: [map.toDisplay(g)] }).flat().some((c) => moved.has(key(c))));
+}
 
 async function beginReshape() {
   const f = state.selected;
@@ -616,7 +637,15 @@ function issueText(i, p) {
     const b = (p?.balance || []).find((x) => x.code === (i.areas || [])[0]);
     if (b) return t("admin.issue.balance", { areas: b.name || name(b.code), before: b.households_before, after: b.households_after, min: b.min, max: b.max });
   }
-  return t(`admin.issue.${i.kind}`, { m2: formatM2(i.area_m2), areas: (i.areas || []).map(name).join("、") });
+  if (i.kind === "gap" && (i.destinations || []).length) {
+    const sum = (k) => i.destinations.reduce((n, d) => n + d[k], 0);
+    const to = i.destinations.map((d) => (d.to ? d.to.name : t("admin.unassigned"))).join("、");
+    return t("admin.issue.gap.to", { m2: formatM2(i.area_m2), buildings: sum("buildings"), households: sum("households"), to });
+  }
+  if (i.kind === "gap") return t("admin.issue.gap.empty", { m2: formatM2(i.area_m2) });
+  // An overlap names the grids the edited one runs into (with), not itself.
+  const areas = i.kind === "overlap" && i.with ? i.with : i.areas || [];
+  return t(`admin.issue.${i.kind}`, { m2: formatM2(i.area_m2), areas: areas.map(name).join("、") });
 }
 
 /** opName names a change's operation ("area.move_border" → 移动共同边界). */
