@@ -404,3 +404,45 @@ func TestEditorSharedVertexPointsToTheBorderTool(t *testing.T) {
 	do(t, ctx, "cancelling", chromedp.Click(chromedp.CSS("#do-cancel")))
 	waitFor(t, ctx, "the tools again", `document.querySelector("#tool-border") && !window.__editor.edit`)
 }
+
+// TestEditorGapSaysWhereTheHouseholdsGo: pulling a vertex of the grid that
+// lies on the community's outer boundary (shared with no sibling) inwards
+// leaves a gap; its message says how many buildings and households are
+// inside and where they go (here: to no grid).
+func TestEditorGapSaysWhereTheHouseholdsGo(t *testing.T) {
+	ctx := signIn(t)
+	openGrid(t, ctx)
+	pts := eval[[]point](t, ctx, `(() => {
+		const s = window.__editor, map = window.__gridmap.map, r = map.getContainer().getBoundingClientRect();
+		const ring = (f) => f.geometry.type === "MultiPolygon" ? f.geometry.coordinates[0][0] : f.geometry.coordinates[0];
+		const key = (c) => c[0].toFixed(7) + "," + c[1].toFixed(7);
+		const others = new Set(s.grids.features.filter((f) => f !== s.selected).flatMap((f) => ring(f).map(key)));
+		const own = ring(s.selected).slice(0, -1);
+		const free = own.filter((c) => !others.has(key(c)));
+		if (!free.length) return [];
+		const v = free[Math.floor(free.length / 2)];
+		const c = [own.reduce((a, p) => a + p[0], 0) / own.length, own.reduce((a, p) => a + p[1], 0) / own.length];
+		const px = (p) => { const q = map.project(map.toDisplay({type: "Point", coordinates: p}).coordinates); return {X: r.left + q.x, Y: r.top + q.y}; };
+		return [px(v), px([v[0] + (c[0] - v[0]) * 0.6, v[1] + (c[1] - v[1]) * 0.6])];
+	})()`)
+	if len(pts) != 2 {
+		t.Fatalf("%s has no vertex on the community's outer boundary", editGrid)
+	}
+	do(t, ctx, "starting a reshape", chromedp.Click(chromedp.CSS("#tool-reshape")))
+	waitFor(t, ctx, "the grid in the drawing", `window.__editor.edit && window.__editor.edit.drawn`)
+	waitMapIdle(t, ctx)
+	drag(t, ctx, pts[0], pts[1])
+	waitFor(t, ctx, "the edit to register", `window.__editor.edit.dirty && !document.querySelector("#do-preview").disabled`)
+	if eval[bool](t, ctx, `!!document.querySelector("#shared-vertex")`) {
+		t.Errorf("a vertex shared with no neighbour is reported as shared")
+	}
+	do(t, ctx, "previewing", chromedp.Click(chromedp.CSS("#do-preview")))
+	waitFor(t, ctx, "the gap", `document.querySelector('#issues li[data-kind="gap"]')`)
+	shot(t, ctx, "editor-gap")
+	gap := eval[string](t, ctx, `document.querySelector('#issues li[data-kind="gap"]').textContent`)
+	if !strings.Contains(gap, "空隙") || !(strings.Contains(gap, "户") && (strings.Contains(gap, "归入") || strings.Contains(gap, "不属于任何网格")) || strings.Contains(gap, "没有楼栋")) {
+		t.Errorf("gap message %q, want where its households go (or that none is inside)", gap)
+	}
+	do(t, ctx, "cancelling", chromedp.Click(chromedp.CSS("#do-cancel")))
+	waitFor(t, ctx, "the tools again", `document.querySelector("#tool-border") && !window.__editor.edit`)
+}

@@ -639,8 +639,9 @@ function issueText(i, p) {
   }
   if (i.kind === "gap" && (i.destinations || []).length) {
     const sum = (k) => i.destinations.reduce((n, d) => n + d[k], 0);
-    const to = i.destinations.map((d) => (d.to ? d.to.name : t("admin.unassigned"))).join("、");
-    return t("admin.issue.gap.to", { m2: formatM2(i.area_m2), buildings: sum("buildings"), households: sum("households"), to });
+    const n = { m2: formatM2(i.area_m2), buildings: sum("buildings"), households: sum("households") };
+    if (i.destinations.every((d) => !d.to)) return t("admin.issue.gap.unassigned", n);
+    return t("admin.issue.gap.to", { ...n, to: i.destinations.map((d) => (d.to ? d.to.name : t("admin.unassigned"))).join("、") });
   }
   if (i.kind === "gap") return t("admin.issue.gap.empty", { m2: formatM2(i.area_m2) });
   // An overlap names the grids the edited one runs into (with), not itself.
