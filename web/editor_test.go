@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -385,7 +386,11 @@ func TestEditorSharedVertexPointsToTheBorderTool(t *testing.T) {
 	if eval[bool](t, ctx, `!!document.querySelector("#shared-vertex")`) {
 		t.Errorf("the shared-vertex message is shown before anything moved")
 	}
-	drag(t, ctx, g.Vertex, g.Centre)
+	// 60 px from the vertex towards the neighbour's centre: into the neighbour,
+	// and on the map (the centre may lie beyond the map's edge, the map being on this grid).
+	dx, dy := g.Centre.X-g.Vertex.X, g.Centre.Y-g.Vertex.Y
+	l := math.Hypot(dx, dy)
+	drag(t, ctx, g.Vertex, point{g.Vertex.X + dx/l*60, g.Vertex.Y + dy/l*60})
 	waitFor(t, ctx, "the shared-vertex message", `document.querySelector("#shared-vertex")`)
 	if s := eval[string](t, ctx, `document.querySelector("#shared-vertex").textContent`); !strings.Contains(s, g.Neighbour) || !strings.Contains(s, "移动共同边界") {
 		t.Errorf("shared-vertex message %q, want it to name %s and the shared-border tool", s, g.Neighbour)
