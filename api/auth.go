@@ -200,14 +200,29 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// GET /api/v1/session → the signed-in user and the CSRF token.
+// sessionAnswer is GET /api/v1/session's answer: signed in or not, and when
+// signed in the user, the CSRF token and the expiry.
+type sessionAnswer struct {
+	SignedIn bool `json:"signed_in"`
+	*geo.Session
+}
+
+// GET /api/v1/session → {"signed_in":true,"user","csrf_token","expires_at"},
+// or 200 {"signed_in":false} without a session: not being signed in is an
+// answer to this question, not an error (the editor asks on every load, and a
+// 401 is logged by the browser as a failed request). A check that could not
+// be made is its 503/504.
 func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	id := identityOf(r)
 	if id == nil || id.session == nil {
-		s.writeError(w, r, unauthenticated(r, "not signed in"))
+		if err, _ := r.Context().Value(authErrKey).(error); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, sessionAnswer{})
 		return
 	}
-	writeJSON(w, http.StatusOK, id.session)
+	writeJSON(w, http.StatusOK, sessionAnswer{SignedIn: true, Session: id.session})
 }
 
 type tokenRequest struct {

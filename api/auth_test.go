@@ -302,8 +302,11 @@ func TestSessionsAndCSRF(t *testing.T) {
 		if status, _ := c.do(t, "POST", "/api/v1/logout", nil); status != 204 {
 			t.Fatalf("logout: %d", status)
 		}
-		if status, _ := c.do(t, "GET", "/api/v1/session", nil); status != 401 {
-			t.Errorf("session after logout: %d, want 401", status)
+		if status, out := c.do(t, "GET", "/api/v1/session", nil); status != 200 || string(bytes.TrimSpace(out)) != `{"signed_in":false}` {
+			t.Errorf("session after logout: %d %s, want 200 {\"signed_in\":false}", status, out)
+		}
+		if status, _ := c.do(t, "POST", "/api/v1/tokens", map[string]any{"name": "after logout"}); status != 401 {
+			t.Errorf("a staff route after logout: %d, want 401", status)
 		}
 	})
 	t.Run("API tokens work without CSRF", func(t *testing.T) {

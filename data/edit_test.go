@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -132,6 +133,18 @@ func TestEditOperations(t *testing.T) {
 			if is.Kind == "overlap" && (is.AreaM2 <= 0 || len(is.Geometry) == 0) {
 				t.Errorf("overlap without size or geometry: %+v", is)
 			}
+			// Each names the neighbour it runs into, not the grid being edited.
+			if is.Kind == "overlap" && (len(is.With) != 1 || is.With[0] == p.aCode || is.Areas[0] != p.aCode ||
+				is.Message != fmt.Sprintf("%s overlaps %s by %.2f m²", p.aCode, is.With[0], is.AreaM2)) {
+				t.Errorf("overlap areas %v with %v, message %q; want one neighbour, not %s itself", is.Areas, is.With, is.Message, p.aCode)
+			}
+		}
+		withB := false
+		for _, is := range pv.Errors {
+			withB = withB || is.Kind == "overlap" && len(is.With) == 1 && is.With[0] == p.bCode
+		}
+		if !withB {
+			t.Errorf("no overlap with %s: %+v", p.bCode, pv.Errors)
 		}
 		_, err = ed.Apply(ctx, req)
 		var ge *geo.Error
@@ -287,6 +300,25 @@ func TestEditOperations(t *testing.T) {
 		pv := ge.Details.(*geo.EditPreview)
 		if !hasIssue(pv.Errors, "gap", "") || !hasIssue(pv.Errors, "unassigned_buildings", "") {
 			t.Errorf("errors %+v, want a gap and unassigned buildings", pv.Errors)
+		}
+		// The gap says where its households go: the retired grid's buildings to no grid.
+		var hh int
+		if err := db.Pool.QueryRow(ctx, `SELECT coalesce(sum(households), 0)::int FROM building WHERE grid_id = $1`, q.a.ID).Scan(&hh); err != nil {
+			t.Fatal(err)
+		}
+		for _, is := range pv.Errors {
+			if is.Kind != "gap" {
+				continue
+			}
+			unassigned := 0
+			for _, d := range is.Destinations {
+				if d.To == nil {
+					unassigned += d.Households
+				}
+			}
+			if hh == 0 || unassigned < hh || !strings.Contains(is.Message, "unassigned") {
+				t.Errorf("gap destinations %+v, message %q; want the retired grid's %d households unassigned", is.Destinations, is.Message, hh)
+			}
 		}
 	})
 

@@ -60,9 +60,14 @@ func (e *Editor) validate(ctx context.Context, st *editState, p *geo.EditPreview
 	if err != nil {
 		return err
 	}
-	overlaps, err := collect(qOverlaps, issue("overlap", "%s overlap by %.2f m²"), changed, tol, e.MinAreaM2)
+	overlaps, err := collect(qOverlaps, issue("overlap", ""), changed, tol, e.MinAreaM2)
 	if err != nil {
 		return err
+	}
+	for i := range overlaps {
+		is := &overlaps[i]
+		is.With = is.Areas[1:] // Areas[0] is the changed area
+		is.Message = fmt.Sprintf("%s overlaps %s by %.2f m²", is.Areas[0], strings.Join(is.With, " and "), is.AreaM2)
 	}
 	p.Errors = append(append(p.Errors, outside...), overlaps...)
 	for _, parent := range parents {
@@ -149,6 +154,15 @@ func (e *Editor) validate(ctx context.Context, st *editState, p *geo.EditPreview
 			return err
 		}
 		p.Errors = append(p.Errors, unassigned...)
+		for _, list := range [][]geo.Issue{p.Errors, p.Warnings} {
+			for i := range list {
+				if list[i].Kind == "gap" {
+					if err := gapDestinations(ctx, st.tx, &list[i]); err != nil {
+						return err
+					}
+				}
+			}
+		}
 		if err := balance(ctx, st.tx, p); err != nil {
 			return err
 		}
@@ -159,6 +173,51 @@ func (e *Editor) validate(ctx context.Context, st *editState, p *geo.EditPreview
 	}
 	p.Result = fc
 	p.Valid = len(p.Errors) == 0
+	return nil
+}
+
+// qGapDestinations: the buildings inside a gap ($1, GeoJSON) of the parent
+// with code $2 after the reassignment, grouped by the child they now belong
+// to; none (0) when they belong to no child of the parent.
+const qGapDestinations = `
+SELECT coalesce(t.id, 0), coalesce(t.level, ''), coalesce(t.code, ''), coalesce(t.name, ''), count(*), coalesce(sum(b.households), 0)
+FROM building b
+JOIN area p ON p.code = $2
+LEFT JOIN area t ON t.id = b.grid_id AND t.parent_id = p.id
+WHERE ST_Intersects(b.geom, ST_SetSRID(ST_GeomFromGeoJSON($1), 4326))
+GROUP BY 1, 2, 3, 4
+ORDER BY 3`
+
+// gapDestinations says where the buildings inside a gap go, in Destinations
+// and in its message. No child covers a gap, so its buildings are mostly
+// unassigned; one that only touches it may still fall in a neighbour.
+func gapDestinations(ctx context.Context, tx pgx.Tx, is *geo.Issue) error {
+	rows, err := tx.Query(ctx, qGapDestinations, string(is.Geometry), is.Areas[0])
+	if err != nil {
+		return err
+	}
+	var d geo.Destination
+	var id int64
+	var level, code, name string
+	var parts []string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &level, &code, &name, &d.Buildings, &d.Households}, func() error {
+		dd := geo.Destination{Buildings: d.Buildings, Households: d.Households}
+		to := "no grid (unassigned)"
+		if id != 0 {
+			dd.To = &geo.AreaRef{ID: id, Level: level, Code: code, Name: name}
+			to = code
+		}
+		is.Destinations = append(is.Destinations, dd)
+		parts = append(parts, fmt.Sprintf("%d building(s), %d household(s) to %s", d.Buildings, d.Households, to))
+		return nil
+	}); err != nil {
+		return err
+	}
+	if len(parts) == 0 {
+		is.Message += "; no building is inside it"
+	} else {
+		is.Message += "; inside it: " + strings.Join(parts, "; ")
+	}
 	return nil
 }
 

@@ -51,6 +51,19 @@ type Issue struct {
 	Areas    []string        `json:"areas,omitempty"` // codes
 	AreaM2   float64         `json:"area_m2,omitempty"`
 	Geometry json.RawMessage `json:"geometry,omitempty"` // GeoJSON of the offending region
+	// With: for an overlap, the codes of the siblings the changed area runs
+	// into; never the changed area itself (Areas[0]).
+	With []string `json:"with,omitempty"`
+	// Destinations: for a gap, where the buildings inside it go after the edit.
+	Destinations []Destination `json:"destinations,omitempty"`
+}
+
+// Destination is where a group of buildings goes: To is the child of the
+// gap's parent they fall into, nil when they would be in none (unassigned).
+type Destination struct {
+	To         *AreaRef `json:"to"`
+	Buildings  int      `json:"buildings"`
+	Households int      `json:"households"`
 }
 
 // Move is a group of buildings whose grid changes.

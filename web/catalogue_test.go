@@ -35,8 +35,9 @@ func TestCatalogue(t *testing.T) {
 			t.Errorf("zh-CN lacks %q", k)
 		}
 	}
-	// Literal keys: t("key") in JS, data-i18n*="key" in HTML, {{t "key"}} in templates.
-	uses := regexp.MustCompile(`\bt\(\s*"([a-zA-Z0-9_.]+)"|data-i18n[a-z-]*="([a-zA-Z0-9_.]+)"|\{\{\s*t\s+"([a-zA-Z0-9_.]+)"|\(t "([a-zA-Z0-9_.]+)"`)
+	// Literal keys: t("key") and tr(h, "tag", {…}, "key") in JS, data-i18n*="key"
+	// in HTML, {{t "key"}} in templates.
+	uses := regexp.MustCompile(`\bt\(\s*"([a-zA-Z0-9_.]+)"|data-i18n[a-z-]*="([a-zA-Z0-9_.]+)"|\{\{\s*t\s+"([a-zA-Z0-9_.]+)"|\(t "([a-zA-Z0-9_.]+)"|\btr\(h, "\w+", .*?, "([a-z]\w*\.[a-zA-Z0-9_.]+)"(?:, [{\w]|\))|"data-i18n[a-z-]*": "([a-zA-Z0-9_.]+)"`)
 	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -52,7 +53,7 @@ func TestCatalogue(t *testing.T) {
 			return err
 		}
 		for _, m := range uses.FindAllStringSubmatch(string(b), -1) {
-			key := m[1] + m[2] + m[3] + m[4]
+			key := strings.Join(m[1:], "")
 			if strings.HasSuffix(key, ".") {
 				continue // a prefix completed at run time ("admin.role." + role)
 			}
@@ -92,6 +93,14 @@ func TestCatalogue(t *testing.T) {
 	for _, k := range []string{"create", "reshape", "move_border", "split", "merge", "retire", "revert"} {
 		if _, ok := zh["admin.op."+k]; !ok {
 			t.Errorf("catalogue lacks admin.op.%s", k)
+		}
+	}
+	// The API's error codes (geo/errors.go, api/errors.go): the page shows
+	// error.<code>, never the server's English message.
+	for _, k := range []string{geo.EInvalid, geo.ENotFound, geo.EConflict, geo.EForbidden, geo.EUnauthenticated, geo.ETooLarge,
+		geo.ETooMany, geo.EValidation, geo.EUnavailable, geo.ETimeout, geo.EInternal, "method_not_allowed", "generic"} {
+		if _, ok := zh["error."+k]; !ok {
+			t.Errorf("catalogue lacks error.%s", k)
 		}
 	}
 	for _, k := range []string{"invalid_geometry", "outside_parent", "overlap", "gap", "unassigned_buildings"} {

@@ -10,10 +10,11 @@ import { TerraDrawMapLibreGLAdapter } from "terra-draw-maplibre-gl-adapter";
 import { Marker } from "maplibre-gl";
 import { $, h, show } from "./lib/dom.js";
 import { ApiError, getJSON, postJSON, qs, setCSRF } from "./lib/api.js";
-import { t, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
+import { t, tr, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import { createMap, fitTo, mapState } from "./lib/map.js";
 import { mapCoords } from "./lib/gcj02.js";
 import { ringsOf, snapper, sharedBorder } from "./lib/snap.js";
+import { treeKeys, focusItem, matchAreas } from "./lib/tree.js";
 import "./css/base.css";
 import "./css/admin.css";
 
@@ -64,10 +65,9 @@ function retryDelay(err) {
 function showOutage() {
   let el = $("#outage");
   if (!el) {
-    el = h("p", { id: "outage", class: "msg error outage", role: "status" });
+    el = tr(h, "p", { id: "outage", class: "msg error outage", role: "status" }, "admin.outage");
     document.body.prepend(el);
   }
-  el.textContent = t("admin.outage");
   el.hidden = false;
 }
 
@@ -113,23 +113,22 @@ async function retrying(fn) {
 
 // --- Sign in ----------------------------------------------------------------
 async function start() {
-  try {
-    state.session = await retrying(() => getJSON("/api/v1/session"));
-  } catch (err) {
-    if (err.status === 401) return showLogin();
-    throw err;
-  }
+  // Not signed in is the answer {"signed_in": false}, not a 401 the browser would log.
+  const sess = await retrying(() => getJSON("/api/v1/session"));
+  if (!sess.signed_in) return showLogin();
+  state.session = sess;
   setCSRF(state.session.csrf_token);
   await showEditor();
 }
 
+/** showLogin shows the sign-in form, with the catalogue message key message if given. */
 function showLogin(message) {
   const form = h("form", { id: "login", class: "login" },
-    h("h2", {}, t("admin.login.title")),
-    h("label", {}, t("admin.login.name"), h("input", { name: "name", autocomplete: "username", required: true })),
-    h("label", {}, t("admin.login.password"), h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
-    message ? h("p", { class: "msg error", role: "alert" }, message) : null,
-    h("button", { type: "submit" }, t("admin.login.submit")));
+    tr(h, "h2", {}, "admin.login.title"),
+    h("label", {}, tr(h, "span", {}, "admin.login.name"), h("input", { name: "name", autocomplete: "username", required: true })),
+    h("label", {}, tr(h, "span", {}, "admin.login.password"), h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+    message ? tr(h, "p", { class: "msg error", role: "alert", id: "login-error" }, message) : null,
+    tr(h, "button", { type: "submit" }, "admin.login.submit"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const fd = new FormData(form);
@@ -143,7 +142,7 @@ function showLogin(message) {
         watchOutage(err); // the form and what was typed stay
         return;
       }
-      showLogin(err.status === 401 ? t("admin.login.failed") : err.message);
+      showLogin(err.status === 401 ? "admin.login.failed" : errorKey(err));
     }
   });
   show(app, form);
@@ -168,8 +167,8 @@ async function showEditor() {
   $("#logout").hidden = false;
   $("#logout").onclick = logout;
   show(app,
-    h("aside", { class: "side", id: "tree-panel" }, h("h2", {}, t("admin.tree")), h("ul", { id: "tree", class: "tree", role: "tree" })),
-    h("div", { id: "map", class: "map", role: "region", "aria-label": t("map.label") }),
+    h("aside", { class: "side", id: "tree-panel" }, tr(h, "h2", { id: "tree-title" }, "admin.tree"), treeSearch(), h("ul", { id: "tree", class: "tree", role: "tree", "aria-labelledby": "tree-title" })),
+    h("div", { id: "map", class: "map", role: "region", "aria-label": t("map.label"), "data-i18n-aria-label": "map.label" }),
     h("aside", { class: "side right" },
       h("section", { id: "selection" }, h("p", { class: "hint" }, t("admin.hint.select"))),
       h("section", { id: "tools" }),
@@ -183,7 +182,8 @@ async function showEditor() {
 }
 
 function setupLayers() {
-  for (const id of ["community", "issues", "result", "before", "moved"]) map.setGeoJSON(id, null);
+  for (const id of ["community", "issues", "result", "before", "moved", "history-before", "history-after"]) map.setGeoJSON(id, null);
+  map.addImage("hatch-red", hatch("#c8102e"), { pixelRatio: 2 });
   map.addLayer({ id: "community-fill", type: "fill", source: "community", paint: { "fill-color": "#1f5fa8", "fill-opacity": 0.04 } });
   map.addLayer({ id: "community-line", type: "line", source: "community", paint: { "line-color": "#1f5fa8", "line-width": 1.5 } });
   map.addLayer({
@@ -191,6 +191,11 @@ function setupLayers() {
     paint: { "line-color": "#c8102e", "line-width": 4 },
   });
   map.addLayer({ id: "before-line", type: "line", source: "before", paint: { "line-color": "#6a3d9a", "line-width": 3, "line-dasharray": [1, 1] } });
+  // A change in the history: before hatched red, after (now) filled blue, both outlined.
+  map.addLayer({ id: "history-after-fill", type: "fill", source: "history-after", paint: { "fill-color": "#1f5fa8", "fill-opacity": 0.3 } });
+  map.addLayer({ id: "history-before-fill", type: "fill", source: "history-before", paint: { "fill-pattern": "hatch-red", "fill-opacity": 0.85 } });
+  map.addLayer({ id: "history-after-line", type: "line", source: "history-after", paint: { "line-color": "#1f5fa8", "line-width": 3 } });
+  map.addLayer({ id: "history-before-line", type: "line", source: "history-before", paint: { "line-color": "#c8102e", "line-width": 3, "line-dasharray": [2, 1] } });
   map.addLayer({ id: "result-line", type: "line", source: "result", paint: { "line-color": "#1b7f3b", "line-width": 3, "line-dasharray": [2, 1] } });
   map.addLayer({
     id: "issues-fill", type: "fill", source: "issues",
@@ -214,6 +219,25 @@ function setupLayers() {
     const f = e.features[0];
     if (f) selectGrid(f.properties.id);
   });
+}
+
+/** hatch is a 16×16 image of diagonal stripes in colour, for fill-pattern. */
+function hatch(colour) {
+  const n = 16;
+  const c = document.createElement("canvas");
+  c.width = c.height = n;
+  const g = c.getContext("2d");
+  g.fillStyle = "rgba(200, 16, 46, 0.12)";
+  g.fillRect(0, 0, n, n);
+  g.strokeStyle = colour;
+  g.lineWidth = 3;
+  g.beginPath();
+  for (const o of [-n, 0, n]) {
+    g.moveTo(o, n);
+    g.lineTo(o + n, 0);
+  }
+  g.stroke();
+  return g.getImageData(0, 0, n, n);
 }
 
 function setupDraw() {
@@ -247,32 +271,145 @@ function setupDraw() {
 }
 
 // --- Area tree --------------------------------------------------------------
+// Choosing an area (click, Enter or Space) selects it, flies the map to it and
+// puts it in the URL (#area=CODE): a reload or a pasted link opens it again.
+const tree = () => $("#tree");
+const treeLi = (code) => $(`#tree li[data-code="${CSS.escape(code)}"]`);
+const leafLevel = () => state.levels[state.levels.length - 1].key;
+
 async function loadTree() {
   const { levels } = await getJSON("/api/v1/levels");
   const admin = levels.filter((l) => l.hierarchy === "admin").sort((a, b) => a.depth - b.depth);
   state.levels = admin;
   const { areas } = await getJSON("/api/v1/areas?" + qs({ level: admin[0].key }));
-  show($("#tree"), areas.map(treeItem));
+  show(tree(), areas.map(treeItem));
+  if (tree().firstChild) tree().firstChild.tabIndex = 0;
+  treeKeys(tree(), { expand, collapse: (li) => li.setAttribute("aria-expanded", "false"), choose: chooseItem });
   // Open the first branches down to the communities.
-  for (let li = $("#tree li"); li && li.dataset.level !== "community"; li = li.querySelector("ul li")) await toggle(li);
+  for (let li = $("#tree li"); li && li.dataset.level !== "community"; li = li.querySelector("ul li")) await expand(li);
+  const code = areaInURL();
+  if (code) await revealArea(code);
 }
 
 function treeItem(a) {
-  const leaf = a.level === state.levels[state.levels.length - 1].key;
-  const li = h("li", { role: "treeitem", dataset: { id: a.id, code: a.code, level: a.level }, "aria-expanded": leaf ? null : "false" },
-    h("button", { type: "button", class: "node", title: a.code }, a.name));
-  li.firstChild.addEventListener("click", () => (leaf ? selectGrid(a.id) : toggle(li, true)));
+  const leaf = a.level === leafLevel();
+  const li = h("li", { role: "treeitem", tabindex: "-1", "aria-selected": "false", dataset: { id: a.id, code: a.code, level: a.level }, "aria-expanded": leaf ? null : "false" },
+    h("span", { class: "node", title: a.code }, a.name));
+  li.firstChild.addEventListener("click", () => chooseItem(li));
   return li;
 }
 
-async function toggle(li, choose) {
-  const open = li.getAttribute("aria-expanded") === "true";
-  if (!open && !li.querySelector("ul")) {
-    const { areas } = await getJSON(`/api/v1/areas/${li.dataset.code}/children`);
-    li.append(h("ul", { role: "group" }, areas.map(treeItem)));
+/** expand opens a branch of the tree, loading its children the first time. */
+async function expand(li) {
+  if (!li.hasAttribute("aria-expanded")) return;
+  if (!li.querySelector("ul")) {
+    const { areas } = await getJSON(`/api/v1/areas/${encodeURIComponent(li.dataset.code)}/children`);
+    if (!li.querySelector("ul")) li.append(h("ul", { role: "group" }, areas.map(treeItem)));
   }
-  li.setAttribute("aria-expanded", open && !choose ? "false" : "true");
-  if (choose && li.dataset.level === "community") await openCommunity(li.dataset.code);
+  li.setAttribute("aria-expanded", "true");
+}
+
+/** chooseItem selects the tree's area li: a grid for editing, a community with its grids, or any area to look at. */
+async function chooseItem(li) {
+  focusItem(tree(), li);
+  const code = li.dataset.code;
+  markSelected(code);
+  setAreaInURL(code);
+  if (li.dataset.level === leafLevel()) return selectGrid(Number(li.dataset.id), { fly: true });
+  await expand(li);
+  if (state.edit) cancelEdit();
+  clearBeforeAfter();
+  state.selected = null;
+  if (map.getLayer("selected-line")) map.setFilter("selected-line", ["==", ["get", "id"], -1]);
+  renderSelection();
+  if (li.dataset.level === "community") return openCommunity(code);
+  fitTo(map, await getJSON(`/api/v1/areas/${encodeURIComponent(code)}.geojson`), 30);
+}
+
+/** markSelected marks the tree item of code as the selected one (aria-selected). */
+function markSelected(code) {
+  for (const li of document.querySelectorAll("#tree li")) {
+    const on = li.dataset.code === code;
+    li.setAttribute("aria-selected", on ? "true" : "false");
+    li.classList.toggle("selected", on);
+  }
+}
+
+/** areaInURL is the area code in the URL: #area=CODE (or ?area=CODE). */
+function areaInURL() {
+  return new URLSearchParams(location.hash.slice(1)).get("area") || new URLSearchParams(location.search).get("area");
+}
+
+function setAreaInURL(code) {
+  if (areaInURL() === code) return;
+  const q = new URLSearchParams(location.search);
+  q.delete("area");
+  const search = q.toString();
+  history.replaceState(null, "", `${location.pathname}${search ? "?" + search : ""}#area=${encodeURIComponent(code)}`);
+}
+
+/** revealArea opens the tree down to the area with code and chooses it; an unknown code is left alone. */
+async function revealArea(code) {
+  let area;
+  try {
+    area = await getJSON(`/api/v1/areas/${encodeURIComponent(code)}`);
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 400)) return;
+    throw err;
+  }
+  // The chain runs from the top area down to this one; the tree may start below its top.
+  for (const a of area.chain.slice(0, -1)) {
+    const li = treeLi(a.code);
+    if (li) await expand(li);
+  }
+  const li = treeLi(area.code);
+  if (li) await chooseItem(li);
+}
+
+/** treeSearch is the box above the tree: areas by name or code, each result opens the tree to it. */
+function treeSearch() {
+  const input = h("input", {
+    type: "search", id: "tree-search", autocomplete: "off", "aria-controls": "tree-results",
+    "aria-label": t("admin.search.label"), "data-i18n-aria-label": "admin.search.label",
+    placeholder: t("admin.search.label"), "data-i18n-placeholder": "admin.search.label",
+  });
+  const status = h("p", { id: "tree-search-status", class: "hint", role: "status" });
+  const list = h("ul", { id: "tree-results", class: "results" });
+  let all = null; // every area of the tree's levels, fetched at the first search
+  const pick = async (code) => {
+    input.value = "";
+    show(list);
+    show(status);
+    await revealArea(code);
+  };
+  input.addEventListener("input", async () => {
+    const q = input.value.trim();
+    if (!q) return show(list), show(status);
+    if (!all) {
+      const keys = new Set(state.levels.map((l) => l.key));
+      all = (await getJSON("/api/v1/areas?" + qs({ limit: 100000 }))).areas.filter((a) => keys.has(a.level) && !a.retired_at);
+    }
+    if (input.value.trim() !== q) return; // typed on meanwhile
+    const found = matchAreas(all, q).slice(0, 50);
+    show(list, found.map((a) => h("li", {},
+      h("button", { type: "button", class: "result", dataset: { code: a.code }, onclick: () => pick(a.code) }, a.name, " ", h("span", { class: "code" }, a.code)))));
+    show(status, found.length ? tr(h, "span", {}, "admin.search.count", { n: found.length }) : tr(h, "span", {}, "admin.search.none", { q }));
+  });
+  input.addEventListener("keydown", (e) => {
+    const first = list.querySelector("button");
+    if (e.key === "Enter" && first) {
+      e.preventDefault();
+      pick(first.dataset.code);
+    } else if (e.key === "ArrowDown" && first) {
+      e.preventDefault();
+      first.focus();
+    } else if (e.key === "Escape") {
+      input.value = "";
+      show(list);
+      show(status);
+    }
+  });
+  return [input, status, list];
 }
 
 // --- Community and grid -------------------------------------------------------
@@ -286,8 +423,10 @@ async function openCommunity(code, { fit = true } = {}) {
   await Promise.all([renderBalance(), renderHistory()]);
 }
 
-async function selectGrid(id) {
+/** selectGrid selects a grid for editing (fly: and moves the map to it). */
+async function selectGrid(id, { fly = false } = {}) {
   if (state.edit) cancelEdit();
+  clearBeforeAfter();
   let f = state.grids?.features.find((g) => g.properties.id === id);
   if (!f) {
     const area = await getJSON(`/api/v1/areas/${id}`);
@@ -297,7 +436,9 @@ async function selectGrid(id) {
   }
   state.selected = f;
   map.setFilter("selected-line", ["==", ["get", "id"], id]);
-  for (const li of document.querySelectorAll("#tree li")) li.classList.toggle("selected", Number(li.dataset.id) === id);
+  markSelected(f.properties.code);
+  setAreaInURL(f.properties.code);
+  if (fly) fitTo(map, f, 40);
   renderSelection();
   renderTools();
   await renderHistory();
@@ -342,8 +483,13 @@ function renderTools() {
       ] : null,
       state.community ? h("button", { type: "button", id: "tool-create", onclick: () => beginDraw("create", "polygon") }, t("admin.tool.create")) : null);
   }
+  const shared = e.op === "reshape" ? movedSharedVertices() : [];
   show(box, h("h3", {}, t(`admin.op.${e.op}`)),
     h("p", { class: "hint" }, t(`admin.hint.${e.op}`)),
+    shared.length ? h("div", { id: "shared-vertex", class: "msg warn", role: "status" },
+      h("p", {}, t("admin.sharedVertex", { names: shared.map((g) => g.properties.name).join("、") })),
+      shared.map((g) => h("button", { type: "button", class: "use-border", dataset: { code: g.properties.code }, onclick: () => { cancelEdit(); beginBorder(g.properties.id); } },
+        t("admin.sharedVertex.use", { name: g.properties.name })))) : null,
     e.op === "create" ? h("label", {}, t("admin.newName"), h("input", { id: "new-name", value: e.name || "", oninput: (ev) => (e.name = ev.target.value) })) : null,
     h("div", { class: "row" },
       h("button", { type: "button", id: "do-preview", disabled: !ready(e), onclick: () => runPreview() }, t("admin.preview")),
@@ -351,6 +497,22 @@ function renderTools() {
 }
 
 const ready = (e) => (e.op === "merge" ? true : e.op === "create" || e.op === "split" ? !!e.drawn : e.dirty);
+
+/**
+ * movedSharedVertices lists the neighbours one of whose vertices, shared with
+ * the grid being reshaped, the drawing has moved. Vertex mode moves this grid
+ * only; we say so and offer the shared-border tool, which moves both (the
+ * drag itself is kept: its preview shows the overlap or gap it makes).
+ */
+function movedSharedVertices() {
+  const f = state.edit?.drawn && draw.getSnapshotFeature(state.edit.drawn);
+  if (!f) return [];
+  const key = (c) => c[0].toFixed(7) + "," + c[1].toFixed(7);
+  const now = new Set(ringsOf({ features: [f] }).flat().map(key));
+  const moved = new Set(ringsOf({ features: [map.toDisplay(state.selected)] }).flat().map(key).filter((k) => !now.has(k)));
+  if (!moved.size) return [];
+  return state.grids.features.filter((g) => g !== state.selected && ringsOf({ features: [map.toDisplay(g)] }).flat().some((c) => moved.has(key(c))));
+}
 
 async function beginReshape() {
   const f = state.selected;
@@ -418,6 +580,7 @@ function addDrawn(geometry, mode) {
 }
 
 function cancelEdit() {
+  clearBeforeAfter();
   state.edit = null;
   state.conflict = null;
   draw.clear();
@@ -474,7 +637,16 @@ function issueText(i, p) {
     const b = (p?.balance || []).find((x) => x.code === (i.areas || [])[0]);
     if (b) return t("admin.issue.balance", { areas: b.name || name(b.code), before: b.households_before, after: b.households_after, min: b.min, max: b.max });
   }
-  return t(`admin.issue.${i.kind}`, { m2: formatM2(i.area_m2), areas: (i.areas || []).map(name).join("、") });
+  if (i.kind === "gap" && (i.destinations || []).length) {
+    const sum = (k) => i.destinations.reduce((n, d) => n + d[k], 0);
+    const n = { m2: formatM2(i.area_m2), buildings: sum("buildings"), households: sum("households") };
+    if (i.destinations.every((d) => !d.to)) return t("admin.issue.gap.unassigned", n);
+    return t("admin.issue.gap.to", { ...n, to: i.destinations.map((d) => (d.to ? d.to.name : t("admin.unassigned"))).join("、") });
+  }
+  if (i.kind === "gap") return t("admin.issue.gap.empty", { m2: formatM2(i.area_m2) });
+  // An overlap names the grids the edited one runs into (with), not itself.
+  const areas = i.kind === "overlap" && i.with ? i.with : i.areas || [];
+  return t(`admin.issue.${i.kind}`, { m2: formatM2(i.area_m2), areas: areas.map(name).join("、") });
 }
 
 /** opName names a change's operation ("area.move_border" → 移动共同边界). */
@@ -488,6 +660,7 @@ function renderPreview(p, failed) {
   map.setGeoJSON("issues", fc);
   map.setGeoJSON("result", p.result || null);
   map.setGeoJSON("moved", p.moved || null);
+  for (const m of markers.splice(0)) m.remove();
   for (const i of issues.filter((x) => x.geometry)) {
     const el = h("div", { class: `issue-label ${i.severity}` }, issueText(i, p));
     const at = labelAt(i.geometry);
@@ -503,7 +676,7 @@ function renderPreview(p, failed) {
     h("h3", {}, t("admin.preview.title")),
     h("p", { id: "preview-status", class: `msg ${!p.valid ? "error" : p.warnings.length ? "warn" : "info"}` },
       !p.valid ? t("admin.preview.invalid") : p.warnings.length ? t("admin.preview.validWarnings") : t("admin.preview.valid")),
-    issues.length ? h("ul", { id: "issues", class: "issues" }, issues.map((i) => h("li", { class: i.severity, "data-kind": i.kind, title: i.message }, issueText(i, p)))) : null,
+    issues.length ? h("ul", { id: "issues", class: "issues" }, issues.map((i) => h("li", { class: i.severity, "data-kind": i.kind }, issueText(i, p)))) : null,
     (p.balance || []).length ? balanceTable(p.balance) : null,
     h("ul", { id: "moves", class: "moves" }, p.moves.length ? p.moves.map((m) => h("li", {}, moveText(m))) : h("li", {}, t("admin.noMoves"))),
     (p.codes || []).length ? h("ul", { class: "codes" }, p.codes.map((c) => h("li", {}, t(`admin.code.${c.kind}`, { code: c.code, name: c.name })))) : null,
@@ -545,6 +718,7 @@ async function runSave(reason) {
 
 /** afterSave redraws at once: the community's geometry, the tiles (new data version), balance and history. */
 async function afterSave(op, res) {
+  clearBeforeAfter(); // a revert or a new change makes the drawn before/after stale
   const selectedId = state.selected?.properties.id;
   await openCommunity(state.community.code, { fit: false });
   refreshTiles();
@@ -552,7 +726,7 @@ async function afterSave(op, res) {
   if (state.selected) map.setFilter("selected-line", ["==", ["get", "id"], selectedId]);
   renderSelection();
   renderTools();
-  show($("#preview"), h("p", { id: "saved", class: "msg info" }, t("admin.saved", { change: res.change_id })));
+  show($("#preview"), tr(h, "p", { id: "saved", class: "msg info" }, "admin.saved", { change: res.change_id }));
   await renderHistory();
 }
 
@@ -573,7 +747,7 @@ async function handleEditError(err) {
   if (err.unavailable) return watchOutage(err);
   if (err.status === 409) return showConflict();
   if (err.status === 422 && err.details) return renderPreview(err.details, true);
-  show($("#preview"), h("p", { class: "msg error", role: "alert", id: "edit-error" }, t("admin.error", { message: err.message })));
+  show($("#preview"), errorMessage(err, "edit-error"));
 }
 
 /** showConflict shows the colleague's change that made our versions stale and offers to re-apply ours on top. */
@@ -587,12 +761,12 @@ async function showConflict() {
   map.setGeoJSON("before", { type: "FeatureCollection", features: fresh.features.filter((f) => ids.includes(f.properties.id)) });
   show($("#preview"),
     h("div", { id: "conflict", class: "msg warn", role: "alert" },
-      h("p", {}, t("admin.conflict.title")),
+      tr(h, "p", {}, "admin.conflict.title"),
       theirs ? h("p", { id: "conflict-change" }, t("admin.conflict.change", { author: theirs.author, at: new Date(theirs.at).toLocaleString(), reason: theirs.reason, op: opName(theirs.operation) })) : null,
-      h("p", {}, t("admin.conflict.hint")),
+      tr(h, "p", {}, "admin.conflict.hint"),
       h("div", { class: "row" },
-        h("button", { type: "button", id: "reapply", onclick: () => reapply(fresh) }, t("admin.conflict.reapply")),
-        h("button", { type: "button", class: "secondary", onclick: () => { cancelEdit(); openCommunity(state.community.code, { fit: false }); } }, t("admin.conflict.discard")))));
+        tr(h, "button", { type: "button", id: "reapply", onclick: () => reapply(fresh) }, "admin.conflict.reapply"),
+        tr(h, "button", { type: "button", class: "secondary", onclick: () => { cancelEdit(); openCommunity(state.community.code, { fit: false }); } }, "admin.conflict.discard"))));
 }
 
 /** reapply takes the current versions and previews our drawing again on top of the colleague's change. */
@@ -635,21 +809,36 @@ async function renderHistory() {
         h("button", { type: "button", class: "ghost small", onclick: () => revertChange(c) }, t("admin.history.revert"))) : null))));
 }
 
-/** showBeforeAfter draws the state before a change (its revert's preview) over the current one. */
+/**
+ * showBeforeAfter draws a change: the boundaries before it (its revert's
+ * preview) hatched red, those of its areas now filled blue.
+ */
 async function showBeforeAfter(c) {
   try {
     const p = await postJSON("/api/v1/edits/preview", { op: "revert", change: c.id });
-    map.setGeoJSON("before", p.result);
-    show($("#preview"), h("p", { class: "msg info", id: "before-after" }, t("admin.history.legend")));
+    const ids = new Set(c.areas.filter((a) => a.after_version).map((a) => a.area.id));
+    map.setGeoJSON("history-before", p.result);
+    map.setGeoJSON("history-after", { type: "FeatureCollection", features: (state.grids?.features || []).filter((f) => ids.has(f.properties.id)) });
+    fitTo(map, { type: "GeometryCollection", geometries: [...p.result.features, ...state.grids.features.filter((f) => ids.has(f.properties.id))].map((f) => f.geometry) }, 40);
+    show($("#preview"), h("div", { id: "before-after" },
+      tr(h, "p", { class: "msg info" }, "admin.history.legend"),
+      tr(h, "button", { type: "button", id: "hide-before-after", class: "ghost small", onclick: () => { clearBeforeAfter(); show($("#preview")); } }, "admin.history.hide")));
   } catch (err) {
-    show($("#preview"), h("p", { class: "msg error" }, t("admin.error", { message: err.message })));
+    if (!(err instanceof ApiError)) throw err;
+    show($("#preview"), errorMessage(err, "edit-error"));
   }
+}
+
+/** clearBeforeAfter takes a change's before/after off the map. */
+function clearBeforeAfter() {
+  map.setGeoJSON("history-before", null);
+  map.setGeoJSON("history-after", null);
 }
 
 /** revertChange asks for a reason in the panel, then reverts the change (a new, validated change). */
 function revertChange(c) {
-  const reason = h("textarea", { id: "revert-reason", rows: 2, placeholder: t("admin.reason.placeholder") });
-  const ok = h("button", { type: "button", id: "do-revert", disabled: true }, t("admin.history.revert"));
+  const reason = h("textarea", { id: "revert-reason", rows: 2, placeholder: t("admin.reason.placeholder"), "data-i18n-placeholder": "admin.reason.placeholder" });
+  const ok = tr(h, "button", { type: "button", id: "do-revert", disabled: true }, "admin.history.revert");
   reason.addEventListener("input", () => (ok.disabled = !reason.value.trim()));
   ok.addEventListener("click", async () => {
     try {
@@ -659,8 +848,8 @@ function revertChange(c) {
       handleEditError(err);
     }
   });
-  show($("#preview"), h("h3", {}, t("admin.history.revertTitle", { op: opName(c.operation), change: c.id })),
-    h("label", {}, t("admin.history.revertReason"), reason), ok);
+  show($("#preview"), tr(h, "h3", {}, "admin.history.revertTitle", { op: opName(c.operation), change: c.id }),
+    h("label", {}, tr(h, "span", {}, "admin.history.revertReason"), reason), ok);
 }
 
 onLangChange(() => {
@@ -673,4 +862,20 @@ onLangChange(() => {
   if (state.preview) renderPreview(state.preview);
 });
 
-start().catch((err) => show(app, h("p", { class: "msg error", role: "alert" }, t("admin.error", { message: err.message }))));
+/**
+ * errorMessage is the alert for a failed request: the catalogue's message for
+ * the API error's code (error.generic for others), never the server's English
+ * text, which stays in the console for whoever debugs it.
+ */
+function errorMessage(err, id) {
+  if (err?.message) console.info("gridmap:", err.code || "", err.message);
+  return tr(h, "p", { class: "msg error", role: "alert", id }, errorKey(err));
+}
+
+// A link to another area pasted into this tab changes only the hash.
+window.addEventListener("hashchange", () => {
+  const code = areaInURL();
+  if (code && state.levels && code !== $("#tree li[aria-selected=true]")?.dataset.code) revealArea(code);
+});
+
+start().catch((err) => show(app, errorMessage(err, "start-error")));

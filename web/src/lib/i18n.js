@@ -26,6 +26,9 @@ const listeners = [];
 
 export const lang = () => current;
 
+/** has tells whether the catalogue has a message for key. */
+export const has = (key) => key in catalogues[current] || key in catalogues["zh-CN"];
+
 /** t looks up key in the current catalogue and fills {name} placeholders. */
 export function t(key, params = {}) {
   const msg = catalogues[current][key] ?? catalogues["zh-CN"][key];
@@ -54,12 +57,13 @@ export function setLang(l) {
 export const onLangChange = (fn) => listeners.push(fn);
 
 /**
- * applyI18n fills elements marked data-i18n (text), data-i18n-placeholder,
- * data-i18n-title, data-i18n-aria-label and data-i18n-content.
+ * applyI18n fills elements marked data-i18n (text, with the placeholders in
+ * data-i18n-args as JSON), data-i18n-placeholder, data-i18n-title,
+ * data-i18n-aria-label and data-i18n-content.
  */
 export function applyI18n(root = document) {
   document.documentElement.lang = current;
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n, el.dataset.i18nArgs ? JSON.parse(el.dataset.i18nArgs) : {});
   for (const attr of ["placeholder", "title", "aria-label", "content"]) {
     const data = "i18n" + attr.replace(/(^|-)(\w)/g, (m, d, c) => c.toUpperCase());
     for (const el of root.querySelectorAll(`[data-i18n-${attr}]`)) el.setAttribute(attr, t(el.dataset[data]));
@@ -73,3 +77,19 @@ export function langToggle(button) {
   onLangChange(label);
   label();
 }
+
+/**
+ * tr makes an element whose text is the message key (with args): it follows
+ * the language when it changes, like the page's data-i18n elements.
+ */
+export function tr(h, tag, attrs, key, args) {
+  return h(tag, { ...attrs, "data-i18n": key, "data-i18n-args": args ? JSON.stringify(args) : null }, t(key, args));
+}
+
+/**
+ * errorKey is the catalogue key for an API error: error.<code> for the codes
+ * of the API's {"error":{"code"}} (geo/errors.go), error.generic for any other
+ * code or failure. The server's own message is English text for developers,
+ * never shown as the message.
+ */
+export const errorKey = (err) => (err && err.code && has("error." + err.code) ? "error." + err.code : "error.generic");

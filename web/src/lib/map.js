@@ -4,7 +4,7 @@
 // basemap at all (offline): a plain background and gridmap's own layers.
 import { Map as MapLibre, AttributionControl, NavigationControl, setWorkerUrl } from "maplibre-gl";
 import { getJSON } from "./api.js";
-import { t } from "./i18n.js";
+import { t, onLangChange } from "./i18n.js";
 import { wgs84ToGcj02, gcj02ToWgs84, mapCoords } from "./gcj02.js";
 import { mapState } from "./mapstate.js";
 
@@ -116,6 +116,8 @@ export async function createMap(container, opts = {}) {
     // attribution control from source metadata.
     else map.addSource(id, { type: "geojson", data: shown, attribution: config.attribution || undefined });
   };
+  // MapLibre reads its locale once: follow a language switch.
+  onLangChange(() => relabel(map));
   mapState.maps.push(map);
   mapState.map = map;
   map.on("idle", () => {
@@ -125,6 +127,18 @@ export async function createMap(container, opts = {}) {
   for (const ev of ["movestart", "sourcedataloading", "styledataloading"]) map.on(ev, () => (mapState.idle = false));
   await new Promise((resolve) => (map.loaded() ? resolve() : map.once("load", resolve)));
   return map;
+}
+
+/** relabel gives the map's canvas and controls their names in the current language. */
+function relabel(map) {
+  map._locale = { ...map._locale, ...mapLocale() };
+  const name = (el, key) => el && (el.setAttribute("aria-label", t("maplibre." + key)), el.hasAttribute("title") && el.setAttribute("title", t("maplibre." + key)));
+  const c = map.getContainer();
+  name(map.getCanvas(), "Map.Title");
+  name(c.querySelector(".maplibregl-ctrl-zoom-in"), "NavigationControl.ZoomIn");
+  name(c.querySelector(".maplibregl-ctrl-zoom-out"), "NavigationControl.ZoomOut");
+  name(c.querySelector(".maplibregl-ctrl-compass"), "NavigationControl.ResetBearing");
+  name(c.querySelector(".maplibregl-ctrl-attrib-button"), "AttributionControl.ToggleAttribution");
 }
 
 /** boundsOf returns [[minLon, minLat], [maxLon, maxLat]] of a GeoJSON object, or null. */
