@@ -128,6 +128,12 @@ func ReadBuildings(path string, opt BuildingOptions) ([]geo.Building, BuildingRe
 
 // buildingFormat resolves BuildingOptions.Format.
 func buildingFormat(path, format string) (string, error) {
+	return fileFormat("buildings", path, format)
+}
+
+// fileFormat resolves the format of a file of what ("buildings", "roads"):
+// format as given, else from path's extension.
+func fileFormat(what, path, format string) (string, error) {
 	switch strings.ToLower(format) {
 	case "geojson", "json":
 		return "geojson", nil
@@ -137,7 +143,7 @@ func buildingFormat(path, format string) (string, error) {
 		return "pbf", nil
 	case "":
 	default:
-		return "", geo.Errorf(geo.EInvalid, "unknown buildings format %q; want geojson, csv or pbf", format)
+		return "", geo.Errorf(geo.EInvalid, "unknown %s format %q; want geojson, csv or pbf", what, format)
 	}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".geojson", ".json":
