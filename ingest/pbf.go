@@ -214,6 +214,9 @@ func scanPBF(f *os.File, size int64, pass, passes int64, progress func(done, tot
 	if err := s.Err(); err != nil {
 		return &geo.Error{Code: geo.EInvalid, Message: "the PBF file cannot be read (is it an OpenStreetMap .osm.pbf?)", Err: err}
 	}
+	// The decoder's reading goroutine may still be in pr.Read until Close
+	// returns (it waits for it); only then may pr be read here.
+	s.Close()
 	if pass == passes-1 {
 		pr.finish()
 	}
