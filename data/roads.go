@@ -74,6 +74,26 @@ func (im *Importer) ReplaceRoads(ctx context.Context, source string, roads []geo
 	if _, err := tx.Exec(ctx, qDeleteRoads, source); err != nil {
 		return nil, dbErr(op, err)
 	}
+	if rep.Imported, err = copyRoads(ctx, tx, roads, opt.Progress); err != nil {
+		return nil, dbErr(op, err)
+	}
+	if opt.DryRun {
+		return rep, nil
+	}
+	if len(roads) > 0 {
+		bounds = append(bounds, newBound)
+	}
+	if err := announceRoads(ctx, tx, rep.ChangeID, bounds); err != nil {
+		return nil, dbErr(op, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, dbErr(op, err)
+	}
+	return rep, nil
+}
+
+// copyRoads writes roads with COPY and returns how many it wrote.
+func copyRoads(ctx context.Context, tx pgx.Tx, roads []geo.Road, progress func(done, total int)) (int, error) {
 	n := 0
 	rows := pgx.CopyFromFunc(func() ([]any, error) {
 		if n == len(roads) {
@@ -81,31 +101,41 @@ func (im *Importer) ReplaceRoads(ctx context.Context, source string, roads []geo
 		}
 		r := roads[n]
 		n++
-		if opt.Progress != nil && (n%10000 == 0 || n == len(roads)) {
-			opt.Progress(n, len(roads))
+		if progress != nil && (n%10000 == 0 || n == len(roads)) {
+			progress(n, len(roads))
 		}
 		return []any{r.Name, string(r.Class), ewkb.MustMarshal(r.Line, 4326), r.Source, r.Ref}, nil
 	})
 	copied, err := tx.CopyFrom(ctx, pgx.Identifier{"road"}, roadColumns, rows)
-	if err != nil {
-		return nil, dbErr(op, err)
+	return int(copied), err
+}
+
+// announceRoads queues the roads-layer change event of change (bounds: the
+// extents of the roads removed and written; none, no event).
+func announceRoads(ctx context.Context, tx pgx.Tx, change int64, bounds []orb.Bound) error {
+	if len(bounds) == 0 {
+		return nil
 	}
-	rep.Imported = int(copied)
-	if opt.DryRun {
-		return rep, nil
+	return announce(ctx, tx, geo.ChangeEvent{Change: change, Layer: geo.LayerRoads, Bounds: bounds})
+}
+
+// loadRoads writes the roads of a dataset load (LoadDataset) in its
+// transaction, checked as ReplaceRoads checks them.
+func loadRoads(ctx context.Context, tx pgx.Tx, change int64, roads []geo.Road) error {
+	if len(roads) == 0 {
+		return nil
 	}
-	if len(roads) > 0 {
-		bounds = append(bounds, newBound)
-	}
-	if len(bounds) > 0 {
-		if err := announce(ctx, tx, geo.ChangeEvent{Change: rep.ChangeID, Layer: geo.LayerRoads, Bounds: bounds}); err != nil {
-			return nil, dbErr(op, err)
+	b := roads[0].Line.Bound()
+	for i, r := range roads {
+		if err := checkRoad(r, r.Source); err != nil {
+			return fmt.Errorf("data.LoadDataset: road %d (%s): %w", i+1, r.Ref, err)
 		}
+		b = b.Union(r.Line.Bound())
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, dbErr(op, err)
+	if _, err := copyRoads(ctx, tx, roads, nil); err != nil {
+		return dbErr("data.LoadDataset", err)
 	}
-	return rep, nil
+	return dbErr("data.LoadDataset", announceRoads(ctx, tx, change, []orb.Bound{b}))
 }
 
 // checkRoad is the rule a road must pass before it is written (the road

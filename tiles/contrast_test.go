@@ -79,3 +79,29 @@ func TestLabelContrast(t *testing.T) {
 		t.Errorf("contrast computation: #d95f02 on white is %.2f, known to be about 3.4", c)
 	}
 }
+
+// TestRoadLabelContrast: street names have a contrast of at least 4.5:1
+// against their halo and every surface a name can sit on: the background,
+// the tint of each level (and of two levels), and every road colour.
+func TestRoadLabelContrast(t *testing.T) {
+	bg := rgb(t, backgroundColour)
+	backs := map[string][3]float64{"background": bg, "halo": rgb(t, haloColour)}
+	for i, f := range levelColours {
+		one := over(rgb(t, f), fillOpacity, bg)
+		backs["fill "+strconv.Itoa(i)] = one
+		if i+1 < len(levelColours) {
+			backs["fills "+strconv.Itoa(i)+"+"+strconv.Itoa(i+1)] = over(rgb(t, levelColours[i+1]), fillOpacity, one)
+		}
+	}
+	for _, r := range roadStyles {
+		backs["road "+string(r.class)] = rgb(t, r.colour)
+		if r.casing != "" {
+			backs["casing "+string(r.class)] = rgb(t, r.casing)
+		}
+	}
+	for name, b := range backs {
+		if c := contrast(rgb(t, roadLabelColour), b); c < 4.5 {
+			t.Errorf("street name %s on %s: contrast %.2f:1, want ≥ 4.5:1", roadLabelColour, name, c)
+		}
+	}
+}
