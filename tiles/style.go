@@ -195,9 +195,9 @@ func (c *Cache) Style(ctx context.Context, baseURL string) (json.RawMessage, err
 		"minzoom": roadLabelMinZoom, "filter": []any{"!=", []any{"get", "name"}, ""},
 		"layout": map[string]any{
 			"symbol-placement": "line", "text-field": []any{"get", "name"}, "text-font": []string{FontStack},
-			"text-size": []any{"interpolate", []any{"linear"}, []any{"zoom"}, roadLabelMinZoom, 11, 18, 14},
+			"text-size":       []any{"interpolate", []any{"linear"}, []any{"zoom"}, roadLabelMinZoom, 11, 18, 14},
 			"symbol-sort-key": []any{"match", []any{"get", "class"}, string(geo.RoadMajor), 0, string(geo.RoadMinor), 1, 2},
-			"symbol-spacing": 300, "text-padding": 2,
+			"symbol-spacing":  300, "text-padding": 2,
 		},
 		"paint": map[string]any{"text-color": roadLabelColour, "text-halo-color": haloColour, "text-halo-width": 1.5},
 	})

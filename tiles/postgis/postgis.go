@@ -113,7 +113,7 @@ const qLabelsLayer = `coalesce((SELECT ST_AsMVT(t, 'labels', 4096, 'geom', 'id')
 // zoom (tiles.RoadMinZoom; the CASE below is built from it), one feature per
 // name and class in the tile (the pieces of a street, merged with
 // ST_LineMerge where they join), simplified for the zoom as the areas are,
-// major roads first. Properties: name ('' when unnamed) and class. No id:
+// major roads first. Properties: name (” when unnamed) and class. No id:
 // roads are not addressed one by one.
 var qRoadsLayer = `coalesce((SELECT ST_AsMVT(t, 'roads', 4096, 'geom') FROM (
     SELECT r.name, r.class,
