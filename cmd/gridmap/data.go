@@ -215,8 +215,8 @@ func loadDemo(ctx context.Context, db *data.DB, cfg Config, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo: loaded %d areas and buildings, %d people, %d duties in %s\n",
-		rep.Imported, len(ds.People), len(ds.Duties), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "demo: loaded %d areas and buildings, %d roads, %d people, %d duties in %s\n",
+		rep.Imported, len(ds.Roads), len(ds.People), len(ds.Duties), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
