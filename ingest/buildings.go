@@ -94,36 +94,47 @@ func ReadBuildings(path string, opt BuildingOptions) ([]geo.Building, BuildingRe
 	if err != nil {
 		return nil, BuildingReport{}, err
 	}
-	f, err := os.Open(path)
+	f, size, err := openFile(path, "buildings")
 	if err != nil {
-		return nil, BuildingReport{}, &geo.Error{Code: geo.EInvalid, Message: fmt.Sprintf("cannot open buildings file %s", path), Err: err}
+		return nil, BuildingReport{}, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, BuildingReport{}, &geo.Error{Code: geo.EInvalid, Message: fmt.Sprintf("cannot read buildings file %s", path), Err: err}
-	}
 	var (
 		bs  []geo.Building
 		rep BuildingReport
 	)
 	switch format {
 	case "geojson":
-		pr := newProgressReader(f, st.Size(), opt.Progress)
+		pr := newProgressReader(f, size, opt.Progress)
 		bs, rep, err = readGeoJSONBuildings(pr, opt)
 		pr.finish()
 	case "csv":
-		pr := newProgressReader(f, st.Size(), opt.Progress)
+		pr := newProgressReader(f, size, opt.Progress)
 		bs, rep, err = readCSVBuildings(pr, opt)
 		pr.finish()
 	case "pbf":
-		bs, rep, err = readPBFBuildings(f, st.Size(), opt)
+		bs, rep, err = readPBFBuildings(f, size, opt)
 	}
 	if err != nil {
 		return nil, rep, err
 	}
 	rep.Accepted = len(bs)
 	return bs, rep, nil
+}
+
+// openFile opens the file of what ("buildings", "roads") at path and
+// returns its size.
+func openFile(path, what string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, &geo.Error{Code: geo.EInvalid, Message: fmt.Sprintf("cannot open %s file %s", what, path), Err: err}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, &geo.Error{Code: geo.EInvalid, Message: fmt.Sprintf("cannot read %s file %s", what, path), Err: err}
+	}
+	return f, st.Size(), nil
 }
 
 // buildingFormat resolves BuildingOptions.Format.

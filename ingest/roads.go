@@ -66,23 +66,19 @@ func ReadRoads(path string, opt RoadOptions) ([]geo.Road, RoadReport, error) {
 	if err := geo.CheckText("road source", opt.Source, geo.MaxRoadSource); err != nil {
 		return nil, RoadReport{}, err
 	}
-	f, err := os.Open(path)
+	f, size, err := openFile(path, "roads")
 	if err != nil {
-		return nil, RoadReport{}, &geo.Error{Code: geo.EInvalid, Message: fmt.Sprintf("cannot open roads file %s", path), Err: err}
+		return nil, RoadReport{}, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, RoadReport{}, &geo.Error{Code: geo.EInvalid, Message: fmt.Sprintf("cannot read roads file %s", path), Err: err}
-	}
 	var (
 		rs  []geo.Road
 		rep RoadReport
 	)
 	if format == "pbf" {
-		rs, rep, err = readPBFRoads(f, st.Size(), opt)
+		rs, rep, err = readPBFRoads(f, size, opt)
 	} else {
-		pr := newProgressReader(f, st.Size(), opt.Progress)
+		pr := newProgressReader(f, size, opt.Progress)
 		rs, rep, err = ReadGeoJSONRoads(pr, opt)
 		pr.finish()
 	}
@@ -97,50 +93,34 @@ func ReadRoads(path string, opt RoadOptions) ([]geo.Road, RoadReport, error) {
 // Accepted is left to the caller.
 func ReadGeoJSONRoads(r io.Reader, opt RoadOptions) ([]geo.Road, RoadReport, error) {
 	var rep RoadReport
-	data, err := readAllLimited(r, 0, "roads file")
-	if err != nil {
-		return nil, rep, err
-	}
-	raws, err := decodeFeatureCollection(data, "roads file")
-	if err != nil {
-		return nil, rep, err
-	}
 	var out []geo.Road
-	for i, raw := range raws {
-		rep.Read++
-		f := decodeFeature(i, raw)
-		if f.problem != "" {
-			rep.reject(f.ref, "%s", f.problem)
-			continue
-		}
+	err := eachFeature(r, "roads file", &rep, func(f geoFeature) {
 		get := func(k string) string { return strings.TrimSpace(PropString(f.props, k)) }
 		class, problem := geoJSONRoadClass(get("class"), get("highway"))
 		if problem == "skip" {
 			rep.Skipped++
 			rep.note("%s skipped: highway=%s is not a road gridmap draws", f.ref, get("highway"))
-			continue
+			return
+		}
+		lines := []orb.LineString(nil)
+		if problem == "" {
+			lines, problem = parseLines(f.geomType, f.coords)
+		}
+		name := ""
+		if problem == "" {
+			name, problem = roadName(get, opt.NameField)
 		}
 		if problem != "" {
 			rep.reject(f.ref, "%s", problem)
-			continue
-		}
-		lines, problem := parseLines(f.geomType, f.coords)
-		if problem != "" {
-			rep.reject(f.ref, "%s", problem)
-			continue
-		}
-		name, problem := roadName(get, opt.NameField)
-		if problem != "" {
-			rep.reject(f.ref, "%s", problem)
-			continue
+			return
 		}
 		ref := f.id
 		if ref == "" {
 			ref = "feature " + strconv.Itoa(f.index)
 		}
 		out = appendRoadParts(out, geo.Road{Name: name, Class: class, Source: opt.Source}, lines, truncateRef(ref))
-	}
-	return out, rep, nil
+	})
+	return out, rep, err
 }
 
 // geoJSONRoadClass reads the class property, else the highway property;
@@ -203,7 +183,7 @@ func parseLines(geomType string, coords []byte) ([]orb.LineString, string) {
 	v := decodeAny(coords)
 	switch geomType {
 	case "LineString":
-		l, problem := parseLine(v, "")
+		l, problem := parseLine(v, "line")
 		if problem != "" {
 			return nil, problem
 		}
@@ -218,7 +198,7 @@ func parseLines(geomType string, coords []byte) ([]orb.LineString, string) {
 		}
 		out := make([]orb.LineString, 0, len(parts))
 		for i, pv := range parts {
-			l, problem := parseLine(pv, fmt.Sprintf("line %d ", i+1))
+			l, problem := parseLine(pv, fmt.Sprintf("line %d", i+1))
 			if problem != "" {
 				return nil, problem
 			}
@@ -231,22 +211,14 @@ func parseLines(geomType string, coords []byte) ([]orb.LineString, string) {
 	return nil, fmt.Sprintf("geometry type %q is not a road; want LineString or MultiLineString", geomType)
 }
 
-func parseLine(v any, where string) (orb.LineString, string) {
-	positions, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Sprintf("%scoordinates are %s, want an array of positions", where, anyKind(v))
+func parseLine(v any, at string) (orb.LineString, string) {
+	pts, problem := parsePositions(v, at)
+	if problem != "" {
+		return nil, problem
 	}
-	l := make(orb.LineString, 0, len(positions))
-	for j, pv := range positions {
-		p, problem := parsePosition(pv)
-		if problem != "" {
-			return nil, fmt.Sprintf("%sposition %d: %s", where, j+1, problem)
-		}
-		l = append(l, p)
-	}
-	l = dedupLine(l)
+	l := dedupLine(pts)
 	if len(l) < 2 {
-		return nil, fmt.Sprintf("%shas %d distinct positions; a road needs at least 2", where, len(l))
+		return nil, fmt.Sprintf("%s has %d distinct positions; a road needs at least 2", at, len(l))
 	}
 	return l, ""
 }
