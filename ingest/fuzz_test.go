@@ -76,6 +76,7 @@ func FuzzReadGeoJSONRoads(f *testing.F) {
 		fc(`{"type":"Feature","properties":{"class":"path","name":"a\u0000b"},"geometry":{"type":"LineString","coordinates":[[5,5],[5,6]]}}`),
 		fc(`{"type":"Feature","properties":{"class":"minor"},"geometry":{"type":"MultiLineString","coordinates":[[null],[[1,2]],[]]}}`),
 		fc(`{"type":"Feature","properties":{"class":"major"},"geometry":{"type":"LineString","coordinates":[[1e400,0],[0,-0],[181,1]]}}`),
+		fc(`{"type":"Feature","id":"a\u0000b","properties":{"class":"minor"},"geometry":{"type":"LineString","coordinates":[[1,1],[2,2]]}}`),
 		fc(`{"type":"Feature","properties":{"class":["minor"],"name":7},"geometry":{"type":"LineString","coordinates":[[1,1],[1,1],[1,1]]}}`),
 		`{"type":"FeatureCollection","features":[`,
 		"\xEF\xBB\xBF" + fc(lineA),
@@ -101,6 +102,9 @@ func FuzzReadGeoJSONRoads(f *testing.F) {
 			}
 			if err := geo.CheckText("name", r.Name, geo.MaxRoadName); err != nil {
 				t.Fatalf("road %s: %v", r.Ref, err)
+			}
+			if err := geo.CheckText("ref", r.Ref, geo.MaxRoadRef); err != nil || r.Ref == "" {
+				t.Fatalf("road %q: ref %v", r.Ref, err)
 			}
 			if len(r.Line) < 2 {
 				t.Fatalf("road %s: %d positions, want ≥ 2", r.Ref, len(r.Line))

@@ -115,7 +115,7 @@ func ReadGeoJSONRoads(r io.Reader, opt RoadOptions) ([]geo.Road, RoadReport, err
 			return
 		}
 		ref := f.id
-		if ref == "" {
+		if ref == "" || geo.CheckText("ref", ref, 0) != nil { // an id PostgreSQL text cannot hold names nothing
 			ref = "feature " + strconv.Itoa(f.index)
 		}
 		out = appendRoadParts(out, geo.Road{Name: name, Class: class, Source: opt.Source}, lines, truncateRef(ref))
