@@ -22,6 +22,9 @@ const (
 SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), n
 FROM (SELECT ST_Extent(geom) AS e, count(*) AS n FROM road WHERE source = $1) x WHERE e IS NOT NULL`
 	qDeleteRoads = `DELETE FROM road WHERE source = $1`
+	// qLockRoadSource serialises imports of one source: two at once would
+	// each delete the (same) old roads and both insert theirs.
+	qLockRoadSource = `SELECT pg_advisory_xact_lock(hashtext('gridmap.road:' || $1))`
 )
 
 // roadColumns are the columns COPY writes, in order.
@@ -58,6 +61,9 @@ func (im *Importer) ReplaceRoads(ctx context.Context, source string, roads []geo
 		return nil, dbErr(op, err)
 	}
 	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, qLockRoadSource, source); err != nil {
+		return nil, dbErr(op, err)
+	}
 	rep.ChangeID, err = insertChange(ctx, tx, opt, "import.roads", map[string]any{"source": source, "roads": len(roads)})
 	if err != nil {
 		return nil, dbErr(op, err)

@@ -122,3 +122,35 @@ func TestReplaceRoads(t *testing.T) {
 		}
 	})
 }
+
+// TestReplaceRoadsConcurrently: imports of one source at once end with the
+// roads of one of them, never both.
+func TestReplaceRoadsConcurrently(t *testing.T) {
+	db, _ := dbtest.New(t, "data_roads_race")
+	ctx := context.Background()
+	im := data.NewImporter(db)
+	const n = 4
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			x := 120 + float64(i)/100
+			_, err := im.ReplaceRoads(ctx, "s", []geo.Road{
+				road("a", geo.RoadMinor, "s", orb.Point{x, 30}, orb.Point{x, 30.01}),
+				road("b", geo.RoadMinor, "s", orb.Point{x, 30}, orb.Point{x + 0.01, 30}),
+			}, geo.ImportOptions{Author: "test"})
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := im.RoadsIn(ctx, orb.Bound{Min: orb.Point{119, 29}, Max: orb.Point{121, 31}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].Line[0] != rs[1].Line[0] {
+		t.Errorf("got %d roads %v, want the 2 of one import", len(rs), rs)
+	}
+}
