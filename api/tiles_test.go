@@ -203,10 +203,10 @@ func TestTileHTTP(t *testing.T) {
 			{"x past the last column", "/tiles/areas/3/8/0.mvt", "x must be between 0 and 7 at zoom 3, got 8"},
 			{"neg row(y) not allowed", "/tiles/areas/3/0/-1.mvt", "y must be between 0 and 7 at zoom 3, got -1"},
 			{"y not a number", "/tiles/areas/3/0/a.mvt", `y must be a whole number, got "a"`},
-			{"unknown layer", "/tiles/roads/3/0/0.mvt", `unknown layer "roads": the layers are areas, buildings and labels, alone or comma-separated`},
+			{"unknown layer", "/tiles/streets/3/0/0.mvt", `unknown layer "streets": the layers are areas, buildings, labels and roads, alone or comma-separated`},
 			{"layer twice", "/tiles/areas,areas/3/0/0.mvt", `layer "areas" is listed twice`},
 			{"wrong extension", "/tiles/areas/3/0/0.png", `a tile is {z}/{x}/{y}.mvt or {z}/{x}/{y}.pbf, got "0.png"`},
-			{"unknown TileJSON layer", "/tiles/roads.json", `unknown layer "roads": the layers are areas, buildings and labels, alone or comma-separated`},
+			{"unknown TileJSON layer", "/tiles/streets.json", `unknown layer "streets": the layers are areas, buildings, labels and roads, alone or comma-separated`},
 			{"bad glyph range", "/fonts/Noto%20Sans%20Regular/0-100.pbf", `a glyph range is START-END with START a multiple of 256 and END = START+255 up to 65535, got "0-100"`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -330,14 +330,14 @@ func TestTileHTTP(t *testing.T) {
 	})
 
 	t.Run("a multi-layer tile", func(t *testing.T) {
-		// The tile around a grid's label point has all three layers.
+		// The tile around a grid's label point has all four layers.
 		var p orb.Point
 		if err := s.db.Pool.QueryRow(context.Background(), `SELECT ST_X(l.point), ST_Y(l.point) FROM area_label l
 			JOIN area_version v ON v.id = l.version_id AND v.valid_to IS NULL JOIN area a ON a.id = v.area_id
 			WHERE a.level = 'grid' ORDER BY a.code LIMIT 1`).Scan(&p[0], &p[1]); err != nil {
 			t.Fatal(err)
 		}
-		r := fetch(t, http.MethodGet, tileURL(s.url, "labels,buildings,areas", maptile.At(p, 16)), "Accept-Encoding", "gzip")
+		r := fetch(t, http.MethodGet, tileURL(s.url, "roads,labels,buildings,areas", maptile.At(p, 16)), "Accept-Encoding", "gzip")
 		var names []string
 		for _, l := range decodeTile(t, r) {
 			names = append(names, l.Name)
@@ -345,8 +345,8 @@ func TestTileHTTP(t *testing.T) {
 				t.Errorf("layer %s is empty", l.Name)
 			}
 		}
-		if strings.Join(names, ",") != "areas,buildings,labels" {
-			t.Errorf("layers %v, want areas, buildings, labels", names)
+		if strings.Join(names, ",") != "areas,buildings,labels,roads" {
+			t.Errorf("layers %v, want areas, buildings, labels, roads", names)
 		}
 	})
 
@@ -391,14 +391,14 @@ func TestTileHTTP(t *testing.T) {
 		}
 		// No glyphs URL: MapLibre then draws labels with the browser's fonts, digits included.
 		if style.Version != 8 || style.Glyphs != "" ||
-			style.Sources["gridmap"]["url"] != s.url+"/tiles/areas,buildings,labels.json" || style.Sources["gridmap"]["attribution"] != tiles.Attribution {
+			style.Sources["gridmap"]["url"] != s.url+"/tiles/areas,buildings,labels,roads.json" || style.Sources["gridmap"]["attribution"] != tiles.Attribution {
 			t.Errorf("style %+v", style)
 		}
 		ids := map[string]bool{}
 		for _, l := range style.Layers {
 			ids[l.ID] = true
 		}
-		for _, id := range []string{"areas-fill-grid", "areas-line-grid", "areas-line-district", "buildings-fill", "labels"} {
+		for _, id := range []string{"areas-fill-grid", "areas-line-grid", "areas-line-district", "buildings-fill", "labels", "roads-major", "roads-minor", "roads-path", "roads-labels"} {
 			if !ids[id] {
 				t.Errorf("no layer %s among %v", id, ids)
 			}

@@ -587,6 +587,9 @@ func (im *Importer) LoadDataset(ctx context.Context, ds *geo.Dataset, opt geo.Im
 	if err := assignGrids(ctx, tx, rep.ChangeID, true); err != nil {
 		return nil, err
 	}
+	if err := loadRoads(ctx, tx, rep.ChangeID, ds.Roads); err != nil {
+		return nil, err
+	}
 	people := map[string]int64{}
 	for _, p := range ds.People {
 		var photoID int64

@@ -19,8 +19,10 @@ const (
 	buildingSpacing = 44.0 // least distance between building points; footprints cannot overlap
 	compoundMargin  = 30.0 // least distance from a compound's centre to the grid border
 
+	// streetsPerCommunity is what an older generator drew a compound's
+	// street from; the draw is kept so that the random stream, and with it
+	// every other property of the buildings, stays as it was.
 	streetsPerCommunity = 5
-	buildingsPerStreet  = 60 // sizes the street pool for large datasets
 )
 
 // Household rules. A grid gets 315–485 households (inside the 300–500 of
@@ -64,15 +66,14 @@ type placedBuilding struct {
 
 type buildingGen struct {
 	rng     *rand.Rand
+	roads   *roadNet
 	streets []string
 	nextNo  []int // last house number used, per street
 }
 
-// newBuildingGen sizes the street pool so that house numbers stay plausible.
-func newBuildingGen(rng *rand.Rand, buildings int) *buildingGen {
-	n := max(len(baseStreets), min(maxStreets, buildings/buildingsPerStreet))
-	s := streetPool(n)
-	return &buildingGen{rng: rng, streets: s, nextNo: make([]int, len(s))}
+// newBuildingGen numbers buildings along the streets of roads.
+func newBuildingGen(rng *rand.Rand, roads *roadNet) *buildingGen {
+	return &buildingGen{rng: rng, roads: roads, streets: roads.streets, nextNo: make([]int, len(roads.streets))}
 }
 
 // communityBuildings generates the buildings of one community's grids.
@@ -297,11 +298,13 @@ func (g *buildingGen) newCompound(centre xy, size int) compound {
 }
 
 // assignAddress gives a compound, when its first building is placed, the next
-// house number on one of the community's streets and, for most compounds of
-// several buildings, a name unique within the community.
+// house number on the street of the road nearest its centre and, for most
+// compounds of several buildings, a name unique within the community.
 func (g *buildingGen) assignAddress(c *compound, streets []int, named *int) {
 	rng := g.rng
-	c.street = streets[rng.IntN(len(streets))]
+	_ = rng.IntN(len(streets)) // see streetsPerCommunity
+	road, _ := g.roads.nearest(xy{c.cx, c.cy})
+	c.street = g.roads.roads[road].name
 	g.nextNo[c.street] += 1 + rng.IntN(3)
 	c.number = g.nextNo[c.street]
 	if c.planned > 1 && rng.Float64() < 0.6 {

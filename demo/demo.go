@@ -110,6 +110,7 @@ type Duty struct {
 type Dataset struct {
 	Areas     []Area
 	Buildings []geo.Building
+	Roads     []geo.Road // along every lattice edge of the district; Source RoadSource
 	People    []Person
 	Duties    []Duty
 }
@@ -257,7 +258,9 @@ func generate(opt Options) (*Dataset, error) {
 	}
 	perGrid := apportion(opt.Buildings, w, lo, opt.Buildings)
 
-	bg := newBuildingGen(brng, opt.Buildings)
+	roads := planRoads(p, lat)
+	ds.Roads = roads.geoRoads()
+	bg := newBuildingGen(brng, roads)
 	pg := newPeopleGen(stream(opt.Seed, streamPeople))
 	ds.Buildings = make([]geo.Building, 0, opt.Buildings)
 	for k, c := range p.comms {

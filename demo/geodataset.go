@@ -5,7 +5,7 @@ import "gridmap/geo"
 // GeoDataset turns the generated data into what the importer writes, with
 // SVG avatars as the photos.
 func (ds *Dataset) GeoDataset() *geo.Dataset {
-	out := &geo.Dataset{Buildings: ds.Buildings}
+	out := &geo.Dataset{Buildings: ds.Buildings, Roads: ds.Roads}
 	for _, a := range ds.Areas {
 		out.Areas = append(out.Areas, geo.AreaInput{Ref: a.Code, Level: a.Level, Code: a.Code, Name: a.Name, ParentCode: a.ParentCode, Geometry: a.Geometry})
 	}

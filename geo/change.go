@@ -8,6 +8,7 @@ import (
 const (
 	LayerAreas     = "areas"
 	LayerBuildings = "buildings"
+	LayerRoads     = "roads"
 )
 
 // ChangeEvent announces a committed change to every gridmap process (through
@@ -16,7 +17,7 @@ const (
 // the change id, which is also the new data version.
 type ChangeEvent struct {
 	Change int64       `json:"change"`          // change id = data version after it
-	Layer  string      `json:"layer"`           // LayerAreas or LayerBuildings
+	Layer  string      `json:"layer"`           // LayerAreas, LayerBuildings or LayerRoads
 	Areas  []int64     `json:"areas,omitempty"` // areas whose geometry, identity or people changed
 	Bounds []orb.Bound `json:"-"`               // EPSG:4326 bounds of every old and new geometry touched
 }

@@ -168,6 +168,7 @@ type Dataset struct {
 	Buildings []Building
 	People    []PersonInput
 	Duties    []DutyInput
+	Roads     []Road // written as they are (their Source replaced, see ReplaceRoads)
 }
 
 // Problem is one input item that was repaired or rejected.

@@ -94,30 +94,26 @@ func ReadBuildings(path string, opt BuildingOptions) ([]geo.Building, BuildingRe
 	if err != nil {
 		return nil, BuildingReport{}, err
 	}
-	f, err := os.Open(path)
+	f, size, err := openFile(path, "buildings")
 	if err != nil {
-		return nil, BuildingReport{}, &geo.Error{Code: geo.EInvalid, Message: fmt.Sprintf("cannot open buildings file %s", path), Err: err}
+		return nil, BuildingReport{}, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, BuildingReport{}, &geo.Error{Code: geo.EInvalid, Message: fmt.Sprintf("cannot read buildings file %s", path), Err: err}
-	}
 	var (
 		bs  []geo.Building
 		rep BuildingReport
 	)
 	switch format {
 	case "geojson":
-		pr := newProgressReader(f, st.Size(), opt.Progress)
+		pr := newProgressReader(f, size, opt.Progress)
 		bs, rep, err = readGeoJSONBuildings(pr, opt)
 		pr.finish()
 	case "csv":
-		pr := newProgressReader(f, st.Size(), opt.Progress)
+		pr := newProgressReader(f, size, opt.Progress)
 		bs, rep, err = readCSVBuildings(pr, opt)
 		pr.finish()
 	case "pbf":
-		bs, rep, err = readPBFBuildings(f, st.Size(), opt)
+		bs, rep, err = readPBFBuildings(f, size, opt)
 	}
 	if err != nil {
 		return nil, rep, err
@@ -126,8 +122,29 @@ func ReadBuildings(path string, opt BuildingOptions) ([]geo.Building, BuildingRe
 	return bs, rep, nil
 }
 
+// openFile opens the file of what ("buildings", "roads") at path and
+// returns its size.
+func openFile(path, what string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, &geo.Error{Code: geo.EInvalid, Message: fmt.Sprintf("cannot open %s file %s", what, path), Err: err}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, &geo.Error{Code: geo.EInvalid, Message: fmt.Sprintf("cannot read %s file %s", what, path), Err: err}
+	}
+	return f, st.Size(), nil
+}
+
 // buildingFormat resolves BuildingOptions.Format.
 func buildingFormat(path, format string) (string, error) {
+	return fileFormat("buildings", path, format)
+}
+
+// fileFormat resolves the format of a file of what ("buildings", "roads"):
+// format as given, else from path's extension.
+func fileFormat(what, path, format string) (string, error) {
 	switch strings.ToLower(format) {
 	case "geojson", "json":
 		return "geojson", nil
@@ -137,7 +154,7 @@ func buildingFormat(path, format string) (string, error) {
 		return "pbf", nil
 	case "":
 	default:
-		return "", geo.Errorf(geo.EInvalid, "unknown buildings format %q; want geojson, csv or pbf", format)
+		return "", geo.Errorf(geo.EInvalid, "unknown %s format %q; want geojson, csv or pbf", what, format)
 	}
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".geojson", ".json":

@@ -66,3 +66,54 @@ func FuzzReadAreaFeatures(f *testing.F) {
 		}
 	})
 }
+
+func FuzzReadGeoJSONRoads(f *testing.F) {
+	seeds := []string{
+		fc(lineA),
+		fc(multiLine),
+		fc(lineA, multiLine, polygonSq),
+		fc(`{"type":"Feature","properties":{"highway":"construction"},"geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}`),
+		fc(`{"type":"Feature","properties":{"class":"path","name":"a\u0000b"},"geometry":{"type":"LineString","coordinates":[[5,5],[5,6]]}}`),
+		fc(`{"type":"Feature","properties":{"class":"minor"},"geometry":{"type":"MultiLineString","coordinates":[[null],[[1,2]],[]]}}`),
+		fc(`{"type":"Feature","properties":{"class":"major"},"geometry":{"type":"LineString","coordinates":[[1e400,0],[0,-0],[181,1]]}}`),
+		fc(`{"type":"Feature","id":"a\u0000b","properties":{"class":"minor"},"geometry":{"type":"LineString","coordinates":[[1,1],[2,2]]}}`),
+		fc(`{"type":"Feature","properties":{"class":["minor"],"name":7},"geometry":{"type":"LineString","coordinates":[[1,1],[1,1],[1,1]]}}`),
+		`{"type":"FeatureCollection","features":[`,
+		"\xEF\xBB\xBF" + fc(lineA),
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		roads, rep, err := ReadGeoJSONRoads(bytes.NewReader(data), RoadOptions{Source: "fuzz"})
+		if err != nil {
+			var ge *geo.Error
+			if !errors.As(err, &ge) || ge.Code != geo.EInvalid {
+				t.Fatalf("got error %v, want a *geo.Error EInvalid", err)
+			}
+			return
+		}
+		if rep.Read < len(rep.Rejected)+rep.Skipped {
+			t.Fatalf("got read %d < rejected %d + skipped %d", rep.Read, len(rep.Rejected), rep.Skipped)
+		}
+		for _, r := range roads {
+			if _, ok := geo.ParseRoadClass(string(r.Class)); !ok {
+				t.Fatalf("road %s: class %q", r.Ref, r.Class)
+			}
+			if err := geo.CheckText("name", r.Name, geo.MaxRoadName); err != nil {
+				t.Fatalf("road %s: %v", r.Ref, err)
+			}
+			if err := geo.CheckText("ref", r.Ref, geo.MaxRoadRef); err != nil || r.Ref == "" {
+				t.Fatalf("road %q: ref %v", r.Ref, err)
+			}
+			if len(r.Line) < 2 {
+				t.Fatalf("road %s: %d positions, want ≥ 2", r.Ref, len(r.Line))
+			}
+			for i, p := range r.Line {
+				if checkLonLat(p) != "" || (i > 0 && p == r.Line[i-1]) {
+					t.Fatalf("road %s: position %d %v out of range or repeated", r.Ref, i, p)
+				}
+			}
+		}
+	})
+}

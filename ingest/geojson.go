@@ -241,24 +241,35 @@ func parsePolygon(v any, where string) (orb.Polygon, string) {
 	poly := make(orb.Polygon, 0, len(rings))
 	for i, rv := range rings {
 		at := fmt.Sprintf("%sring %d", where, i+1)
-		positions, ok := rv.([]any)
-		if !ok {
-			return nil, fmt.Sprintf("%s is %s, want an array of positions", at, anyKind(rv))
+		pts, problem := parsePositions(rv, at)
+		if problem != "" {
+			return nil, problem
 		}
-		ring := make(orb.Ring, 0, len(positions))
-		for j, pv := range positions {
-			p, problem := parsePosition(pv)
-			if problem != "" {
-				return nil, fmt.Sprintf("%s, position %d: %s", at, j+1, problem)
-			}
-			ring = append(ring, p)
-		}
+		ring := orb.Ring(pts)
 		if problem := checkRing(ring); problem != "" {
 			return nil, at + " " + problem
 		}
 		poly = append(poly, ring)
 	}
 	return poly, ""
+}
+
+// parsePositions reads an array of positions (a ring, a line); at names it
+// in messages, e.g. "ring 2", "line 3".
+func parsePositions(v any, at string) ([]orb.Point, string) {
+	positions, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Sprintf("%s is %s, want an array of positions", at, anyKind(v))
+	}
+	pts := make([]orb.Point, 0, len(positions))
+	for j, pv := range positions {
+		p, problem := parsePosition(pv)
+		if problem != "" {
+			return nil, fmt.Sprintf("%s, position %d: %s", at, j+1, problem)
+		}
+		pts = append(pts, p)
+	}
+	return pts, ""
 }
 
 // checkRing returns why ring cannot be a polygon ring, or "".

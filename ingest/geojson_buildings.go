@@ -12,15 +12,30 @@ import (
 // readGeoJSONBuildings reads a FeatureCollection of buildings from r.
 func readGeoJSONBuildings(r io.Reader, opt BuildingOptions) ([]geo.Building, BuildingReport, error) {
 	var rep BuildingReport
-	data, err := readAllLimited(r, 0, "buildings file")
-	if err != nil {
-		return nil, rep, err
-	}
-	raws, err := decodeFeatureCollection(data, "buildings file")
-	if err != nil {
-		return nil, rep, err
-	}
 	var out []geo.Building
+	err := eachFeature(r, "buildings file", &rep, func(f geoFeature) {
+		b, problems := geoJSONBuilding(f, opt)
+		if len(problems) > 0 {
+			rep.reject(f.ref, "%s", strings.Join(problems, "; "))
+			return
+		}
+		out = append(out, b)
+	})
+	return out, rep, err
+}
+
+// eachFeature reads a FeatureCollection from r (what names the file in
+// messages) and calls fn with every feature that decodes; each feature
+// counts as read, and one that does not decode is rejected into rep.
+func eachFeature(r io.Reader, what string, rep *BuildingReport, fn func(geoFeature)) error {
+	data, err := readAllLimited(r, 0, what)
+	if err != nil {
+		return err
+	}
+	raws, err := decodeFeatureCollection(data, what)
+	if err != nil {
+		return err
+	}
 	for i, raw := range raws {
 		rep.Read++
 		f := decodeFeature(i, raw)
@@ -28,14 +43,9 @@ func readGeoJSONBuildings(r io.Reader, opt BuildingOptions) ([]geo.Building, Bui
 			rep.reject(f.ref, "%s", f.problem)
 			continue
 		}
-		b, problems := geoJSONBuilding(f, opt)
-		if len(problems) > 0 {
-			rep.reject(f.ref, "%s", strings.Join(problems, "; "))
-			continue
-		}
-		out = append(out, b)
+		fn(f)
 	}
-	return out, rep, nil
+	return nil
 }
 
 // geoJSONBuilding turns a decoded feature into a building, or says why not.

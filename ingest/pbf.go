@@ -62,7 +62,7 @@ func readPBFBuildings(f *os.File, size int64, opt BuildingOptions) ([]geo.Buildi
 	// Pass 1: building multipolygon relations.
 	var relations []pbfRelation
 	memberWays := map[osm.WayID]bool{}
-	err := scanPBF(f, size, 0, opt.Progress, func(s *osmpbf.Scanner) { s.SkipNodes, s.SkipWays = true, true }, func(o osm.Object) {
+	err := scanPBF(f, size, 0, pbfPasses, opt.Progress, func(s *osmpbf.Scanner) { s.SkipNodes, s.SkipWays = true, true }, func(o osm.Object) {
 		r, ok := o.(*osm.Relation)
 		if !ok || !isBuilding(r.Tags) {
 			return
@@ -91,7 +91,7 @@ func readPBFBuildings(f *os.File, size int64, opt BuildingOptions) ([]geo.Buildi
 	var ways []pbfWay
 	memberNodes := map[osm.WayID][]osm.NodeID{}
 	coords := map[osm.NodeID]orb.Point{} // every node of a building; filled in pass 3
-	err = scanPBF(f, size, 1, opt.Progress, func(s *osmpbf.Scanner) { s.SkipNodes, s.SkipRelations = true, true }, func(o osm.Object) {
+	err = scanPBF(f, size, 1, pbfPasses, opt.Progress, func(s *osmpbf.Scanner) { s.SkipNodes, s.SkipRelations = true, true }, func(o osm.Object) {
 		w, ok := o.(*osm.Way)
 		if !ok {
 			return
@@ -120,7 +120,7 @@ func readPBFBuildings(f *os.File, size int64, opt BuildingOptions) ([]geo.Buildi
 	var addrNodes []pbfAddressNode
 	seen := map[osm.NodeID]bool{}
 	vertexAddresses := 0
-	err = scanPBF(f, size, 2, opt.Progress, func(s *osmpbf.Scanner) { s.SkipWays, s.SkipRelations = true, true }, func(o osm.Object) {
+	err = scanPBF(f, size, 2, pbfPasses, opt.Progress, func(s *osmpbf.Scanner) { s.SkipWays, s.SkipRelations = true, true }, func(o osm.Object) {
 		n, ok := o.(*osm.Node)
 		if !ok {
 			return
@@ -197,14 +197,14 @@ func readPBFBuildings(f *os.File, size int64, opt BuildingOptions) ([]geo.Buildi
 	return out, rep, nil
 }
 
-// scanPBF runs one pass over f, calling fn for every object the scanner,
-// set up by configure, yields.
-func scanPBF(f *os.File, size int64, pass int64, progress func(done, total int64), configure func(*osmpbf.Scanner), fn func(osm.Object)) error {
+// scanPBF runs pass (0-based) of passes over f, calling fn for every object
+// the scanner, set up by configure, yields.
+func scanPBF(f *os.File, size int64, pass, passes int64, progress func(done, total int64), configure func(*osmpbf.Scanner), fn func(osm.Object)) error {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return &geo.Error{Code: geo.EInvalid, Message: "cannot read the PBF file", Err: err}
 	}
 	pr := newProgressReader(f, size, progress)
-	pr.base, pr.scale = pass*size, pbfPasses
+	pr.base, pr.scale = pass*size, passes
 	s := osmpbf.New(context.Background(), pr, runtime.GOMAXPROCS(0))
 	defer s.Close()
 	configure(s)
@@ -214,7 +214,10 @@ func scanPBF(f *os.File, size int64, pass int64, progress func(done, total int64
 	if err := s.Err(); err != nil {
 		return &geo.Error{Code: geo.EInvalid, Message: "the PBF file cannot be read (is it an OpenStreetMap .osm.pbf?)", Err: err}
 	}
-	if pass == pbfPasses-1 {
+	// The decoder's reading goroutine may still be in pr.Read until Close
+	// returns (it waits for it); only then may pr be read here.
+	s.Close()
+	if pass == passes-1 {
 		pr.finish()
 	}
 	return nil

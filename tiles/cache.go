@@ -91,7 +91,7 @@ type Cache struct {
 	entries map[key]*entry
 	lru     *list.List // front: most recently used
 	bytes   int64
-	zooms   [MaxZoom + 1]map[[2]uint32]uint8 // per zoom, x/y → bit (1<<layers) for each cached layer set
+	zooms   [MaxZoom + 1]map[[2]uint32]uint16 // per zoom, x/y → bit (1<<layers) for each cached layer set
 	flights map[key]*flight
 	// stale holds the tiles of the last reset that dropped any, served (marked
 	// stale) only when a miss cannot be answered because the database is
@@ -129,7 +129,7 @@ func NewCache(src Source, cfg Config, log *slog.Logger, reg prometheus.Registere
 	}
 	c.metrics = newMetrics(c, reg)
 	for z := range c.zooms {
-		c.zooms[z] = map[[2]uint32]uint8{}
+		c.zooms[z] = map[[2]uint32]uint16{}
 	}
 	return c
 }
@@ -421,7 +421,7 @@ func (c *Cache) resetLocked(why string) {
 	c.lru.Init()
 	c.bytes = 0
 	for z := range c.zooms {
-		c.zooms[z] = map[[2]uint32]uint8{}
+		c.zooms[z] = map[[2]uint32]uint16{}
 	}
 	for k, f := range c.flights {
 		f.doomed = true
@@ -444,13 +444,15 @@ func (c *Cache) signal() {
 
 // layersOf says which layers a change of one feed layer can alter: an area's
 // geometry, identity or people show in areas and labels; a building shows in
-// buildings and its counts in the areas' totals.
+// buildings and its counts in the areas' totals; a road only in roads.
 func layersOf(feedLayer string) LayerSet {
 	switch feedLayer {
 	case geo.LayerAreas:
 		return Areas | Labels
 	case geo.LayerBuildings:
 		return Buildings | Areas
+	case geo.LayerRoads:
+		return Roads
 	}
 	return AllLayers
 }
@@ -467,6 +469,9 @@ func (c *Cache) onEvent(ev geo.ChangeEvent) {
 		items[i] = invalidation{bound: b, layers: layersOf(ev.Layer)}
 	}
 	c.invalidateLocked(items)
+	if ev.Layer == geo.LayerRoads {
+		return // roads alter no area's attributes
+	}
 	c.queue = append(c.queue, work{ev: &ev})
 	c.signal()
 }

@@ -205,10 +205,12 @@ func TestParseLayersAndTileName(t *testing.T) {
 	}{
 		{"areas", Areas, ""},
 		{"buildings,areas", Areas | Buildings, ""},
-		{"areas,buildings,labels", AllLayers, ""},
-		{"roads", 0, `unknown layer "roads": the layers are areas, buildings and labels, alone or comma-separated`},
+		{"areas,buildings,labels", Areas | Buildings | Labels, ""},
+		{"roads,labels,buildings,areas", AllLayers, ""},
+		{"roads", Roads, ""},
+		{"streets", 0, `unknown layer "streets": the layers are areas, buildings, labels and roads, alone or comma-separated`},
 		{"areas,areas", 0, `layer "areas" is listed twice`},
-		{"areas,", 0, `unknown layer "": the layers are areas, buildings and labels, alone or comma-separated`},
+		{"areas,", 0, `unknown layer "": the layers are areas, buildings, labels and roads, alone or comma-separated`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := ParseLayers(tc.in)
@@ -665,5 +667,43 @@ func TestCacheAnswersFromDroppedTilesWhileUnavailable(t *testing.T) {
 	got, err = c.Tile(ctx, Areas, cached)
 	if err != nil || got.ETag == want.ETag || mark.Stale() {
 		t.Errorf("after the outage: %v, %v, stale %v; want the tile read afresh", got, err, mark.Stale())
+	}
+}
+
+// TestRoadsChangeRemovesOnlyTilesWithRoads: a re-import of roads removes the
+// cached tiles that hold the roads layer (alone or with others; AllLayers is
+// bit 15 of the per-tile set, past what a uint8 held) over its bounds, keeps
+// the rest, and reads no area attributes.
+func TestRoadsChangeRemovesOnlyTilesWithRoads(t *testing.T) {
+	src := &fakeSource{}
+	c, feed := newTestCache(t, src, Config{})
+	p := orb.Point{120.13, 30.23}
+	far := orb.Point{121.5, 31.2}
+	var keys []key
+	for _, pt := range []orb.Point{p, far} {
+		for _, ls := range []LayerSet{Areas, Roads, AllLayers, Areas | Buildings | Labels} {
+			keys = append(keys, key{ls, maptile.At(pt, 14)})
+		}
+	}
+	for _, k := range keys {
+		mustTile(t, c, k.layers, k.tile)
+	}
+	src.mu.Lock()
+	calls := src.attrsCalls
+	src.mu.Unlock()
+	feed.onEvent(geo.ChangeEvent{Change: 11, Layer: geo.LayerRoads, Bounds: []orb.Bound{{Min: p, Max: p}}})
+	for _, k := range keys {
+		want := !(k.tile == maptile.At(p, 14) && k.layers&Roads != 0)
+		if got := c.cached(k); got != want {
+			t.Errorf("%s %s: cached %v, want %v", k.layers, tileString(k.tile), got, want)
+		}
+	}
+	if got := c.Version(); got != 11 {
+		t.Errorf("version %d after change 11, want 11", got)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.attrsCalls != calls {
+		t.Errorf("a roads change read area attributes %d times, want none", src.attrsCalls-calls)
 	}
 }

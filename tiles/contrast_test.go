@@ -48,12 +48,12 @@ func over(top [3]float64, alpha float64, under [3]float64) [3]float64 {
 	return c
 }
 
-// TestLabelContrast: every label colour of the default style has a contrast
-// of at least 4.5:1 (WCAG AA for text) against its halo and against every
-// background a label can sit on: the map's background under the tint of each
-// level's fill, or of two adjacent levels' (a level's fill fades out once the
-// level below shows, so no more than two are at full tint together).
-func TestLabelContrast(t *testing.T) {
+// labelSurfaces are the backgrounds a label can sit on: its halo, the map's
+// background under the tint of each level's fill, or of two adjacent
+// levels' (a level's fill fades out once the level below shows, so no more
+// than two are at full tint together).
+func labelSurfaces(t *testing.T) map[string][3]float64 {
+	t.Helper()
 	bg := rgb(t, backgroundColour)
 	backs := map[string][3]float64{"background": bg, "halo": rgb(t, haloColour)}
 	for i, f := range levelColours {
@@ -63,6 +63,16 @@ func TestLabelContrast(t *testing.T) {
 			backs["fills "+strconv.Itoa(i)+"+"+strconv.Itoa(i+1)] = over(rgb(t, levelColours[i+1]), fillOpacity, one)
 		}
 	}
+	return backs
+}
+
+// TestLabelContrast: every label colour of the default style has a contrast
+// of at least 4.5:1 (WCAG AA for text) against its halo and against every
+// background a label can sit on: the map's background under the tint of each
+// level's fill, or of two adjacent levels' (a level's fill fades out once the
+// level below shows, so no more than two are at full tint together).
+func TestLabelContrast(t *testing.T) {
+	backs := labelSurfaces(t)
 	labels := append([]string{defaultLabelColour}, levelLabelColours...)
 	if len(levelLabelColours) != len(levelColours) {
 		t.Errorf("%d label colours for %d levels", len(levelLabelColours), len(levelColours))
@@ -77,5 +87,23 @@ func TestLabelContrast(t *testing.T) {
 	// The outline colours used before fail: the test can fail.
 	if c := contrast(rgb(t, "#d95f02"), rgb(t, haloColour)); c >= 4.5 {
 		t.Errorf("contrast computation: #d95f02 on white is %.2f, known to be about 3.4", c)
+	}
+}
+
+// TestRoadLabelContrast: street names have a contrast of at least 4.5:1
+// against their halo and every surface a name can sit on: the background,
+// the tint of each level (and of two levels), and every road colour.
+func TestRoadLabelContrast(t *testing.T) {
+	backs := labelSurfaces(t)
+	for _, r := range roadStyles {
+		backs["road "+string(r.class)] = rgb(t, r.colour)
+		if r.casing != "" {
+			backs["casing "+string(r.class)] = rgb(t, r.casing)
+		}
+	}
+	for name, b := range backs {
+		if c := contrast(rgb(t, roadLabelColour), b); c < 4.5 {
+			t.Errorf("street name %s on %s: contrast %.2f:1, want ≥ 4.5:1", roadLabelColour, name, c)
+		}
 	}
 }

@@ -36,6 +36,33 @@ var levelLineWidths = []float64{3.5, 2.5, 1.6, 1.0, 0.7}
 // levelTextSizes are the label sizes in pixels by depth.
 var levelTextSizes = []float64{20, 17, 14, 12, 11}
 
+// roadStyle is how one road class is drawn: the line colour over a casing
+// (a darker edge that keeps a pale road visible on the pale background),
+// widths in pixels at the class's min zoom and at z18, growing
+// exponentially between, and whether it is dashed.
+type roadStyle struct {
+	class         geo.RoadClass
+	colour        string
+	casing        string
+	width0, width float64 // at tiles.RoadMinZoom[class] and at z18
+	dashed        bool
+}
+
+// roadStyles are drawn in this order: paths under minor under major roads.
+var roadStyles = []roadStyle{
+	{geo.RoadPath, "#b3ab9e", "", 0.8, 2.5, true},
+	{geo.RoadMinor, "#ffffff", "#c9c1b3", 1.0, 14, false},
+	{geo.RoadMajor, "#f6d58e", "#c8a156", 1.5, 22, false},
+}
+
+// roadLabelColour and roadLabelMinZoom: street names along the lines, in a
+// grey darker than any road or tint they can sit on (TestLabelContrast),
+// from z14, smaller than the area labels and placed after them.
+const (
+	roadLabelColour  = "#3a3632"
+	roadLabelMinZoom = 14
+)
+
 // fillOpacity is the tint of an area.
 const fillOpacity = 0.1
 
@@ -51,10 +78,12 @@ func levelBelow(levels []geo.Level, l geo.Level) (geo.Level, bool) {
 	return geo.Level{}, false
 }
 
-// Style returns the default MapLibre style: one vector source with all three
+// Style returns the default MapLibre style: one vector source with all four
 // layers; per level a translucent fill and an outline (thicker and darker for
-// higher levels, a colour per depth); buildings as footprints or dots; names
-// at each area's label point, larger for higher levels. Levels are read from
+// higher levels, a colour per depth); roads by class above the fills and
+// under the outlines (roadStyles), with street names along them; buildings
+// as footprints or dots; names at each area's label point, larger for higher
+// levels. Levels are read from
 // the database, so a new hierarchy is styled without a code change.
 func (c *Cache) Style(ctx context.Context, baseURL string) (json.RawMessage, error) {
 	levels, err := c.src.Levels(ctx)
@@ -88,6 +117,37 @@ func (c *Cache) Style(ctx context.Context, baseURL string) (json.RawMessage, err
 			"id": "areas-fill-" + l.Key, "type": "fill", "source": source, "source-layer": LayerAreas,
 			"minzoom": mz, "filter": isLevel(l),
 			"paint": map[string]any{"fill-color": byDepth(levelColours, l.Depth), "fill-opacity": opacity},
+		})
+	}
+	// Roads above the tints and under the borders, buildings and labels:
+	// all casings first, so that crossing roads join.
+	isClass := func(c geo.RoadClass) []any { return []any{"==", []any{"get", "class"}, string(c)} }
+	grow := func(z0 int, w0, w18 float64) []any {
+		return []any{"interpolate", []any{"exponential", 1.5}, []any{"zoom"}, z0, w0, 18, w18}
+	}
+	for _, r := range roadStyles {
+		if r.casing == "" {
+			continue
+		}
+		z0 := RoadMinZoom[r.class]
+		layers = append(layers, map[string]any{
+			"id": "roads-casing-" + string(r.class), "type": "line", "source": source, "source-layer": LayerRoads,
+			"minzoom": z0, "filter": isClass(r.class),
+			"layout": map[string]any{"line-join": "round", "line-cap": "round"},
+			"paint":  map[string]any{"line-color": r.casing, "line-width": grow(z0, r.width0+1, r.width+2)},
+		})
+	}
+	for _, r := range roadStyles {
+		z0 := RoadMinZoom[r.class]
+		paint := map[string]any{"line-color": r.colour, "line-width": grow(z0, r.width0, r.width)}
+		if r.dashed {
+			paint["line-dasharray"] = []float64{2, 1.5}
+		}
+		layers = append(layers, map[string]any{
+			"id": "roads-" + string(r.class), "type": "line", "source": source, "source-layer": LayerRoads,
+			"minzoom": z0, "filter": isClass(r.class),
+			"layout": map[string]any{"line-join": "round", "line-cap": "round"},
+			"paint":  paint,
 		})
 	}
 	// Outlines from the lowest level up, so higher (thicker) borders lie on top.
@@ -128,6 +188,19 @@ func (c *Cache) Style(ctx context.Context, baseURL string) (json.RawMessage, err
 		colour = append(colours, defaultLabelColour)
 		rank = append(ranks, 99)
 	}
+	// Street names before the area labels: MapLibre places the symbols of
+	// later layers first, so an area's name wins where they collide.
+	layers = append(layers, map[string]any{
+		"id": "roads-labels", "type": "symbol", "source": source, "source-layer": LayerRoads,
+		"minzoom": roadLabelMinZoom, "filter": []any{"!=", []any{"get", "name"}, ""},
+		"layout": map[string]any{
+			"symbol-placement": "line", "text-field": []any{"get", "name"}, "text-font": []string{FontStack},
+			"text-size":       []any{"interpolate", []any{"linear"}, []any{"zoom"}, roadLabelMinZoom, 11, 18, 14},
+			"symbol-sort-key": []any{"match", []any{"get", "class"}, string(geo.RoadMajor), 0, string(geo.RoadMinor), 1, 2},
+			"symbol-spacing":  300, "text-padding": 2,
+		},
+		"paint": map[string]any{"text-color": roadLabelColour, "text-halo-color": haloColour, "text-halo-width": 1.5},
+	})
 	layers = append(layers, map[string]any{
 		"id": "labels", "type": "symbol", "source": source, "source-layer": LayerLabels,
 		"layout": map[string]any{

@@ -54,7 +54,7 @@ func (c *Cache) TileJSON(ctx context.Context, layers LayerSet, baseURL string) (
 	}
 	tj := &TileJSON{
 		TileJSON: "3.0.0", Name: "gridmap " + layers.String(),
-		Description: "Responsibility areas (网格化管理), their labels and buildings; the tiles change as soon as an edit commits.",
+		Description: "Responsibility areas (网格化管理), their labels, buildings and roads; the tiles change as soon as an edit commits.",
 		Version:     "1.0.0", Attribution: Attribution, Scheme: "xyz",
 		Tiles:   []string{fmt.Sprintf("%s/tiles/%s/{z}/{x}/{y}.mvt?v=%d", strings.TrimRight(baseURL, "/"), layers, version)},
 		MinZoom: 0, MaxZoom: MaxDataZoom, Bounds: [4]float64{-180, -85.051129, 180, 85.051129},
@@ -101,6 +101,14 @@ func (c *Cache) TileJSON(ctx context.Context, layers LayerSet, baseURL string) (
 			ID: LayerLabels, MinZoom: areasMin, MaxZoom: MaxDataZoom,
 			Description: "One point per current area inside it (centre of its largest inscribed circle), for its name; the feature id is the area id. Same zooms as the areas.",
 			Fields:      map[string]string{"level": "String: level key", "name": "String"},
+		})
+	}
+	if layers&Roads != 0 {
+		tj.VectorLayers = append(tj.VectorLayers, VectorLayer{
+			ID: LayerRoads, MinZoom: RoadMinZoom[geo.RoadMajor], MaxZoom: MaxDataZoom,
+			Description: fmt.Sprintf("Roads, one line feature per name and class in the tile, simplified for the zoom; no feature id. Classes appear from: major z%d+, minor z%d+, path z%d+.",
+				RoadMinZoom[geo.RoadMajor], RoadMinZoom[geo.RoadMinor], RoadMinZoom[geo.RoadPath]),
+			Fields: map[string]string{"name": "String: street name, empty when unnamed", "class": "String: major, minor or path"},
 		})
 	}
 	return tj, nil

@@ -28,10 +28,11 @@ const (
 	LayerAreas     = "areas"
 	LayerBuildings = "buildings"
 	LayerLabels    = "labels"
+	LayerRoads     = "roads"
 )
 
 // LayerSet is a set of layers; a tile holds the layers of its set, in the
-// canonical order areas, buildings, labels.
+// canonical order areas, buildings, labels, roads.
 type LayerSet uint8
 
 // The layers as sets.
@@ -39,14 +40,15 @@ const (
 	Areas LayerSet = 1 << iota
 	Buildings
 	Labels
+	Roads
 
-	AllLayers = Areas | Buildings | Labels
+	AllLayers = Areas | Buildings | Labels | Roads
 )
 
 var layerNames = []struct {
 	name string
 	set  LayerSet
-}{{LayerAreas, Areas}, {LayerBuildings, Buildings}, {LayerLabels, Labels}}
+}{{LayerAreas, Areas}, {LayerBuildings, Buildings}, {LayerLabels, Labels}, {LayerRoads, Roads}}
 
 // ParseLayers parses a comma-separated list of layer names such as
 // "areas,buildings". Each layer may be named once.
@@ -55,7 +57,7 @@ func ParseLayers(s string) (LayerSet, error) {
 	for _, name := range strings.Split(s, ",") {
 		l, ok := layerByName(name)
 		if !ok {
-			return 0, geo.Errorf(geo.EInvalid, "unknown layer %q: the layers are areas, buildings and labels, alone or comma-separated", name)
+			return 0, geo.Errorf(geo.EInvalid, "unknown layer %q: the layers are areas, buildings, labels and roads, alone or comma-separated", name)
 		}
 		if set&l != 0 {
 			return 0, geo.Errorf(geo.EInvalid, "layer %q is listed twice", name)
@@ -178,6 +180,11 @@ type Config struct {
 	// Standard Time decides which duties are in force.
 	Now func() time.Time
 }
+
+// RoadMinZoom is the zoom from which each road class is in the roads layer
+// (and drawn): major roads from z10, where a city's arterials orient; minor
+// streets from z13, where the grids show; paths from z15, with the buildings.
+var RoadMinZoom = map[geo.RoadClass]int{geo.RoadMajor: 10, geo.RoadMinor: 13, geo.RoadPath: 15}
 
 // DefaultMinZoomByDepth gives each level the zoom it appears from by its depth
 // in its hierarchy: district 0, subdistrict 9, community 11, grid 13, below 15.

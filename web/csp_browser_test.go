@@ -97,7 +97,7 @@ func TestProductionBundleBrokenWithoutHooks(t *testing.T) {
 	ensureAdmin(t)
 	base := serverWith(t, web.Config{Attribution: "© OpenStreetMap contributors", Bundle: web.ProductionBundle()})
 	ctx := tab(t, 1000, 800)
-	do(t, ctx, "opening / (production bundle)", chromedp.Navigate(base+"/?address=人民路12号3栋"))
+	do(t, ctx, "opening / (production bundle)", chromedp.Navigate(base+"/?address=人民街11号3栋"))
 	waitFor(t, ctx, "the result", `document.querySelector("#result").dataset.state === "found" && !!document.querySelector("#grid-name")`)
 	waitFor(t, ctx, "the map's canvas", `document.querySelector(".maplibregl-canvas")`)
 	if got := eval[string](t, ctx, `document.querySelector("#grid-name").firstChild.textContent`); got != "幸福社区第04网格" {

@@ -23,7 +23,7 @@ func TestResidentPageServerRendered(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("Vary") != "Cookie" {
 		t.Fatalf("GET /: %d, Vary %q", res.StatusCode, res.Header.Get("Vary"))
 	}
-	for _, want := range []string{"输入地址，查询所属网格和网格员", `placeholder="例如：人民路12号3栋"`, ">使用我的位置<", `rel="icon"`,
+	for _, want := range []string{"输入地址，查询所属网格和网格员", `placeholder="例如：人民街11号3栋"`, ">使用我的位置<", `rel="icon"`,
 		`<meta property="og:title" content="我的网格">`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("GET / lacks %s", want)
@@ -35,11 +35,11 @@ func TestResidentPageServerRendered(t *testing.T) {
 	if _, en := get(t, "/?lang=en"); !strings.Contains(en, ">Use my location<") {
 		t.Error("GET /?lang=en is not in English")
 	}
-	_, shared := get(t, "/?address="+url.QueryEscape("人民路12号3栋"))
-	if !strings.Contains(shared, `<meta property="og:title" content="幸福社区第04网格 · 我的网格">`) || !strings.Contains(shared, `value="人民路12号3栋"`) {
+	_, shared := get(t, "/?address="+url.QueryEscape("人民街11号3栋"))
+	if !strings.Contains(shared, `<meta property="og:title" content="幸福社区第04网格 · 我的网格">`) || !strings.Contains(shared, `value="人民街11号3栋"`) {
 		t.Errorf("shared link: no og:title with the grid or no address in the box:\n%s", shared)
 	}
-	if _, b := get(t, "/b/"+buildingCode(t, "人民路12号3栋")); !strings.Contains(b, `<meta property="og:title" content="人民路12号3栋 · 幸福社区第04网格">`) {
+	if _, b := get(t, "/b/"+buildingCode(t, "人民街11号3栋")); !strings.Contains(b, `<meta property="og:title" content="人民街11号3栋 · 幸福社区第04网格">`) {
 		t.Error("building page: no og:title with its address and grid")
 	}
 	if _, nowhere := get(t, "/?lon=116.39&lat=39.9"); !strings.Contains(nowhere, `<meta property="og:title" content="我的网格">`) {
@@ -74,7 +74,7 @@ func TestResidentShareAndMapInView(t *testing.T) {
 		t.Errorf("home map: the covered area fills %.0f%% × %.0f%% of the map (margins %v), want it whole and ≥ 60%% one way", 100*fill["w"], 100*fill["h"], fill)
 	}
 
-	do(t, ctx, "opening a shared link", chromedp.Navigate(theSite.URL+"/?address="+url.QueryEscape("人民路12号3栋")))
+	do(t, ctx, "opening a shared link", chromedp.Navigate(theSite.URL+"/?address="+url.QueryEscape("人民街11号3栋")))
 	waitFor(t, ctx, "the result", `document.querySelector("#result").dataset.state === "found"`)
 	waitMapIdle(t, ctx)
 	inView := eval[map[string]bool](t, ctx, `(() => {

@@ -137,7 +137,7 @@ func TestFirstLoad(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("GRIDMAP_PERF_RUNS")); err == nil && n > 0 {
 		runs = n
 	}
-	shared := "/?address=" + url.QueryEscape("人民路12号3栋")
+	shared := "/?address=" + url.QueryEscape("人民街11号3栋")
 	cases := []struct {
 		name, path, ready string
 	}{
@@ -147,7 +147,7 @@ func TestFirstLoad(t *testing.T) {
 		{"shared link", shared, `window.__perf.card > 0 && document.readyState === "complete" && performance.getEntriesByName("gridmap:map").length`},
 		{"404 page", "/b/NO-SUCH-BUILDING", `document.readyState === "complete" && document.querySelector("#not-found")`},
 		// The building page a poster's QR code opens.
-		{"building page", "/b/" + buildingCode(t, "人民路12号3栋"), `document.readyState === "complete" && performance.getEntriesByName("gridmap:map").length`},
+		{"building page", "/b/" + buildingCode(t, "人民街11号3栋"), `document.readyState === "complete" && performance.getEntriesByName("gridmap:map").length`},
 	}
 	type series struct{ before, total, input, card []float64 }
 	got := map[string]*series{}

@@ -104,7 +104,7 @@ func TestResidentSuggestionsAgreeWithEnter(t *testing.T) {
 	ctx := tab(t, 420, 860)
 	do(t, ctx, "opening /", chromedp.Navigate(theSite.URL+"/"))
 	waitMapIdle(t, ctx)
-	for _, q := range []string{"丽景苑3栋", "人民璐12号3栋", "人民路13号", "人民路12号3栋", "火星大道9999号"} {
+	for _, q := range []string{"丽景苑3栋", "人民阶11号3栋", "人民路13号", "人民街11号3栋", "火星大道9999号"} {
 		t.Run(q, func(t *testing.T) {
 			eval[bool](t, ctx, `(document.querySelector("#address").value = "", true)`)
 			do(t, ctx, "typing "+q, chromedp.SendKeys(chromedp.CSS("#address"), q))
@@ -145,7 +145,7 @@ func TestResidentTapClearsTheBox(t *testing.T) {
 	ctx := tab(t, 1000, 800)
 	do(t, ctx, "opening /", chromedp.Navigate(theSite.URL+"/"))
 	waitMapIdle(t, ctx)
-	if state := searchAddress(t, ctx, "人民路12号3栋"); state != "found" {
+	if state := searchAddress(t, ctx, "人民街11号3栋"); state != "found" {
 		t.Fatalf("result state %q, want found", state)
 	}
 	waitMapIdle(t, ctx)

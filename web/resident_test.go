@@ -28,10 +28,10 @@ func TestResidentLookup(t *testing.T) {
 	waitFor(t, ctx, "the page in Chinese", `document.querySelector("#search button").textContent === "查询"`)
 
 	// Typing shows suggestions; choosing one searches it.
-	do(t, ctx, "typing an address", chromedp.SendKeys(chromedp.CSS("#address"), "人民路12号"))
+	do(t, ctx, "typing an address", chromedp.SendKeys(chromedp.CSS("#address"), "人民街11号"))
 	waitFor(t, ctx, "suggestions", `document.querySelectorAll("#suggestions li").length > 0 && !document.querySelector("#suggestions").hidden`)
 	shot(t, ctx, "resident-1-suggestions")
-	want := "人民路12号3栋"
+	want := "人民街11号3栋"
 	do(t, ctx, "choosing a suggestion", chromedp.Click(chromedp.CSS(`#suggestions li[data-address="`+want+`"]`)))
 	waitFor(t, ctx, "the result", `document.querySelector("#result").dataset.state === "found" && !!document.querySelector("#grid-name")`)
 	waitMapIdle(t, ctx)
@@ -111,12 +111,12 @@ func TestResidentGCJ02(t *testing.T) {
 	base := serverWith(t, web.Config{Attribution: "© OpenStreetMap contributors",
 		Basemap: &web.Basemap{URL: theSite.URL + "/no-basemap/{z}/{x}/{y}.png", CRS: "gcj02", Attribution: "© 测试底图"}})
 	ctx := tab(t, 1000, 800)
-	do(t, ctx, "opening / on a GCJ-02 basemap", chromedp.Navigate(base+"/?address="+url.QueryEscape("人民路12号3栋")))
+	do(t, ctx, "opening / on a GCJ-02 basemap", chromedp.Navigate(base+"/?address="+url.QueryEscape("人民街11号3栋")))
 	waitFor(t, ctx, "the result", `document.querySelector("#result").dataset.state === "found"`)
 	waitMapIdle(t, ctx)
 	// The building: WGS84 from the API, and where the map draws it.
 	b := eval[map[string]float64](t, ctx, `(async () => {
-		const r = await (await fetch("/api/v1/lookup?address=" + encodeURIComponent("人民路12号3栋"))).json();
+		const r = await (await fetch("/api/v1/lookup?address=" + encodeURIComponent("人民街11号3栋"))).json();
 		const f = window.__gridmap.map.querySourceFeatures("place")[0];
 		return {lon: r.candidates[0].building.lon, lat: r.candidates[0].building.lat, dlon: f.geometry.coordinates[0], dlat: f.geometry.coordinates[1]};
 	})()`)
@@ -152,7 +152,7 @@ func TestResidentGCJ02(t *testing.T) {
 func TestResidentLocate(t *testing.T) {
 	ctx := tab(t, 420, 860)
 	c := chromedp.FromContext(ctx)
-	lon, lat := 120.1219264, 30.2969465 // 人民路12号3栋
+	lon, lat := 120.1219264, 30.2969465 // 人民街11号3栋
 	if _, err := cdp.Call(ctx, c.Browser, browser.SetPermission, browser.SetPermissionParams{
 		Permission: &browser.PermissionDescriptor{Name: "geolocation"}, Setting: browser.PermissionSettingGranted,
 		Origin: theSite.URL, BrowserContextID: c.BrowserContextID,
@@ -184,7 +184,7 @@ func TestResidentLocate(t *testing.T) {
 func TestResidentSuggestionsARIA(t *testing.T) {
 	ctx := tab(t, 420, 860)
 	do(t, ctx, "opening the resident page", chromedp.Navigate(theSite.URL+"/"))
-	do(t, ctx, "typing an address", chromedp.SendKeys(chromedp.CSS("#address"), "人民路12号"))
+	do(t, ctx, "typing an address", chromedp.SendKeys(chromedp.CSS("#address"), "人民街11号"))
 	waitFor(t, ctx, "suggestions", `document.querySelectorAll("#suggestions li").length > 0 && !document.querySelector("#suggestions").hidden`)
 	got := eval[map[string]string](t, ctx, `(() => { const i = document.querySelector("#address"), l = document.querySelector("#suggestions");
 		const ids = [...l.querySelectorAll("li")].map(o => o.getAttribute("role") === "option" && o.id ? o.id : "");

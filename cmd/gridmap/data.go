@@ -58,8 +58,11 @@ func printReport(w io.Writer, what string, rep *geo.ImportReport, dry bool) {
 }
 
 func cmdImport(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "roads" {
+		return cmdImportRoads(ctx, cfg, args[1:], stdout, stderr)
+	}
 	if len(args) < 2 || (args[0] != "areas" && args[0] != "buildings") {
-		return geo.Errorf(geo.EInvalid, "usage: gridmap import areas|buildings FILE [flags]")
+		return geo.Errorf(geo.EInvalid, "usage: gridmap import areas|buildings|roads FILE [flags]")
 	}
 	kind, file := args[0], args[1]
 	fs := flag.NewFlagSet("import "+kind, flag.ContinueOnError)
@@ -212,8 +215,8 @@ func loadDemo(ctx context.Context, db *data.DB, cfg Config, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo: loaded %d areas and buildings, %d people, %d duties in %s\n",
-		rep.Imported, len(ds.People), len(ds.Duties), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "demo: loaded %d areas and buildings, %d roads, %d people, %d duties in %s\n",
+		rep.Imported, len(ds.Roads), len(ds.People), len(ds.Duties), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -36,6 +36,8 @@ Usage:
   gridmap import areas FILE.geojson --level LEVEL [--code-field F] [--name-field F]
                   [--parent-code-field F] [--where PROP=VALUE]... [--strict] [--dry-run]
   gridmap import buildings FILE [--format geojson|csv|pbf] [--code-field F] [--address-field F] ...
+  gridmap import roads FILE [--format geojson|pbf] [--source S] [--name-field F] [--dry-run]
+                  replace the roads of source S (default: the file's name) with the file's highway=* ways or lines
   gridmap export areas [--level L] [--format geojson|kml] [-o FILE]
   gridmap level add --hierarchy H --key K --depth N --zh NAME --en NAME
   gridmap user add NAME --role admin|editor|viewer [--scope AREA_CODE]   (password from GRIDMAP_PASSWORD or stdin)

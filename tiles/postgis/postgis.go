@@ -109,6 +109,32 @@ const qLabelsLayer = `coalesce((SELECT ST_AsMVT(t, 'labels', 4096, 'geom', 'id')
     JOIN visible lv ON lv.key = a.level
     ORDER BY lv.depth, a.code) t WHERE t.geom IS NOT NULL), '')`
 
+// qRoadsLayer is the roads layer: the roads of the classes shown at this
+// zoom (tiles.RoadMinZoom; the CASE below is built from it), one feature per
+// name and class in the tile (the pieces of a street, merged with
+// ST_LineMerge where they join), simplified for the zoom as the areas are,
+// major roads first. Properties: name (” when unnamed) and class. No id:
+// roads are not addressed one by one.
+var qRoadsLayer = `coalesce((SELECT ST_AsMVT(t, 'roads', 4096, 'geom') FROM (
+    SELECT r.name, r.class,
+           ST_AsMVTGeom(ST_Simplify(ST_LineMerge(ST_Collect(ST_Transform(r.geom, 3857))), env.tolerance), env.tile, 4096, 64, true) AS geom
+    FROM env JOIN road r ON r.geom && env.query
+    WHERE ` + roadMinZoomCase + ` <= $1::int
+    GROUP BY r.class, r.name, env.tile, env.tolerance
+    ORDER BY r.class, r.name) t WHERE t.geom IS NOT NULL), '')`
+
+// roadMinZoomCase is tiles.RoadMinZoom as SQL: CASE r.class WHEN 'major'
+// THEN 10 … END (constants of the code, not input).
+var roadMinZoomCase = func() string {
+	var b strings.Builder
+	b.WriteString("CASE r.class")
+	for _, c := range []geo.RoadClass{geo.RoadMajor, geo.RoadMinor, geo.RoadPath} {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", c, tiles.RoadMinZoom[c])
+	}
+	b.WriteString(" END")
+	return b.String()
+}()
+
 // tileSQL holds the statement of each layer set: qTileHead, then the
 // layers' constants in canonical order joined with || (an MVT is a sequence
 // of layers, so concatenated layers are one tile). pgx prepares each
@@ -125,6 +151,9 @@ var tileSQL = func() map[tiles.LayerSet]string {
 		}
 		if ls&tiles.Labels != 0 {
 			parts = append(parts, qLabelsLayer)
+		}
+		if ls&tiles.Roads != 0 {
+			parts = append(parts, qRoadsLayer)
 		}
 		m[ls] = qTileHead + strings.Join(parts, "\n|| ")
 	}

@@ -388,10 +388,10 @@ func TestTiles(t *testing.T) {
 		for _, l := range ls {
 			names = append(names, l.Name)
 		}
-		if !equal(names, []string{"areas", "buildings", "labels"}) {
-			t.Errorf("layers %v, want areas, buildings, labels", names)
+		if !equal(names, []string{"areas", "buildings", "labels", "roads"}) {
+			t.Errorf("layers %v, want areas, buildings, labels, roads", names)
 		}
-		for _, one := range []tiles.LayerSet{tiles.Areas, tiles.Buildings, tiles.Labels} {
+		for _, one := range []tiles.LayerSet{tiles.Areas, tiles.Buildings, tiles.Labels, tiles.Roads} {
 			alone, _ := f.tile(t, cfg, one, tl, false)
 			name := one.String()
 			if alone[name] == nil || all[name] == nil || len(alone[name].Features) != len(all[name].Features) {
@@ -437,7 +437,7 @@ func TestTiles(t *testing.T) {
 	})
 
 	t.Run("golden tile", func(t *testing.T) {
-		// All three layers around the first grid's label point at z15.
+		// All four layers around the first grid's label point at z15.
 		var p orb.Point
 		if err := f.db.Pool.QueryRow(context.Background(), `SELECT ST_X(l.point), ST_Y(l.point) FROM area_label l
 			JOIN area_version v ON v.id = l.version_id AND v.valid_to IS NULL JOIN area a ON a.id = v.area_id
