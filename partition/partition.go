@@ -13,7 +13,8 @@
 // in range. Maintenance mode keeps every valid current grid and redraws only
 // the failing ones. Everything is deterministic for a seed.
 //
-// The package is pure: lengths and areas come in metres from the caller.
+// The package is pure (it imports only geo): lengths and areas come in
+// metres from the caller.
 package partition
 
 import (
@@ -23,6 +24,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"gridmap/geo"
 )
 
 // Modes.
@@ -104,18 +107,8 @@ type Grid struct {
 	Reasons []string `json:"reasons,omitempty"`
 }
 
-// Metrics summarise a partition.
-type Metrics struct {
-	Grids        int     `json:"grids"`
-	InRange      int     `json:"in_range"`
-	MaxDeviation int     `json:"max_deviation"` // households outside the range, the worst grid
-	PPMin        float64 `json:"polsby_popper_min"`
-	PPMean       float64 `json:"polsby_popper_mean"`
-	BorderM      float64 `json:"border_m"`       // length of borders between grids
-	RoadShare    float64 `json:"border_on_road"` // share of that on roads (1 when there is none)
-	EstatesSplit int     `json:"estates_split"`
-	Reassigned   int     `json:"households_reassigned"` // households whose grid identity changes (maintenance)
-}
+// Metrics summarise a partition; the type lives in geo, where proposals are.
+type Metrics = geo.PartitionMetrics
 
 // Result is a partition: every atom's grid, the grids, why any is out of range.
 type Result struct {
