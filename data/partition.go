@@ -57,7 +57,7 @@ WHERE $3 AND c.parent_id = $2 AND c.retired_at IS NULL`
 // faces inside the area $1, numbered west→east.
 const qPartAtoms = `
 CREATE TEMP TABLE part_atom ON COMMIT DROP AS
-WITH n AS (SELECT ST_UnaryUnion(ST_Collect(g), $2) AS g FROM part_line WHERE NOT ST_IsEmpty(g)),
+WITH n AS (SELECT ST_UnaryUnion(ST_Collect(g), $2::float8) AS g FROM part_line WHERE NOT ST_IsEmpty(g)),
      f AS (SELECT (ST_Dump(ST_Polygonize(n.g))).geom AS g FROM n)
 SELECT (row_number() OVER (ORDER BY ST_XMin(f.g), ST_YMin(f.g), ST_XMax(f.g), ST_YMax(f.g), ST_Area(f.g)))::int - 1 AS id, f.g AS geom
 FROM f, area_version v WHERE v.id = $1 AND ST_Covers(v.geom, ST_PointOnSurface(f.g))`
@@ -119,7 +119,7 @@ ORDER BY a.id, b.id`
 
 // qPartGridGeometry unites each grid's atoms on the precision grid.
 const qPartGridGeometry = `
-SELECT g.grid, ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_Union(k.geom, $3), 3)))
+SELECT g.grid, ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_Union(k.geom, $3::float8), 3)))
 FROM unnest($1::int[], $2::int[]) AS g(atom, grid) JOIN part_atom k ON k.id = g.atom
 GROUP BY g.grid ORDER BY g.grid`
 
