@@ -10,6 +10,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
 
@@ -257,5 +258,200 @@ func geomsOf(p *geo.PartitionProposal) []orb.MultiPolygon {
 	for _, g := range p.Grids {
 		out = append(out, g.Geometry)
 	}
+	return out
+}
+
+// gridState is the current grids of a community and where its buildings are.
+type gridState struct {
+	grids     map[string]string // code → geometry (hex WKB)
+	buildings map[string]string // building code → grid code
+}
+
+func readGrids(t *testing.T, db *data.DB, community string) gridState {
+	t.Helper()
+	ctx := context.Background()
+	st := gridState{grids: map[string]string{}, buildings: map[string]string{}}
+	rows, err := db.Pool.Query(ctx, `
+SELECT a.code, encode(ST_AsBinary(v.geom), 'hex') FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL
+JOIN area p ON p.id = a.parent_id WHERE p.code = $1 AND a.retired_at IS NULL`, community)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k, v string
+	if _, err := pgx.ForEachRow(rows, []any{&k, &v}, func() error { st.grids[k] = v; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	rows, err = db.Pool.Query(ctx, `
+SELECT b.code, coalesce(g.code, '') FROM building b LEFT JOIN area g ON g.id = b.grid_id
+WHERE b.code LIKE $1 || '%'`, community)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&k, &v}, func() error { st.buildings[k] = v; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// checkGrids runs the checks the edit storm runs after hand edits: no
+// overlap and no gap among the community's current grids, every building in
+// a grid that covers it.
+func checkGrids(t *testing.T, db *data.DB, community string) {
+	t.Helper()
+	var over, gap float64
+	var astray int
+	err := db.Pool.QueryRow(context.Background(), `
+WITH c AS (SELECT a.id, v.geom FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.code = $1),
+     g AS (SELECT a.id, v.geom FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL, c
+           WHERE a.parent_id = c.id AND a.retired_at IS NULL)
+SELECT coalesce((SELECT sum(ST_Area(ST_Intersection(x.geom, y.geom)::geography)) FROM g x JOIN g y ON x.id < y.id AND x.geom && y.geom), 0),
+       (SELECT ST_Area(ST_Difference(c.geom, ST_Union(g.geom))::geography) FROM g, c GROUP BY c.geom),
+       (SELECT count(*) FROM building b, c WHERE ST_Covers(c.geom, b.geom)
+          AND NOT EXISTS (SELECT 1 FROM g WHERE g.id = b.grid_id AND ST_Covers(g.geom, b.geom)))::int
+FROM c`, community).Scan(&over, &gap, &astray)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if over > 0.1 || gap > 0.1 || astray != 0 {
+		t.Fatalf("%s after the edit: overlaps %.3f m², gaps %.3f m², %d buildings not in a grid covering them", community, over, gap, astray)
+	}
+}
+
+func TestPartitionApplyMaintainRevert(t *testing.T) {
+	ctx := context.Background()
+	db, _ := dbtest.New(t, "partition_apply")
+	cs := partitionCommunities()[1:2] // the wide lattice
+	loadCommunities(t, db, cs)
+	code := cs[0].code
+	ed := data.NewEditor(db)
+	ps := data.NewPartitioner(db, ed)
+	before := readGrids(t, db, code)
+
+	revert := func(ch int64, want gridState) {
+		t.Helper()
+		if _, err := ed.Apply(ctx, geo.EditRequest{Op: geo.OpRevert, Change: ch, Reason: "undo"}); err != nil {
+			t.Fatalf("revert %d: %v", ch, err)
+		}
+		checkGrids(t, db, code)
+		if got := readGrids(t, db, code); !reflect.DeepEqual(got, want) {
+			t.Fatalf("after reverting %d: grids %v, want %v", ch, keys(got.grids), keys(want.grids))
+		}
+	}
+	// Apply, revert, apply again: the second partition gets new codes,
+	// never the first one's retired ones.
+	first, res, err := ps.Apply(ctx, geo.PartitionRequest{AreaCode: code, Seed: 1}, "划网格 test")
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	checkGrids(t, db, code)
+	firstCodes := keys(readGrids(t, db, code).grids)
+	revert(res.ChangeID, before)
+	prop, res, err := ps.Apply(ctx, geo.PartitionRequest{AreaCode: code, Seed: 1}, "划网格 again")
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if len(prop.Grids) != len(first.Grids) {
+		t.Fatalf("the same request gave %d grids, then %d", len(first.Grids), len(prop.Grids))
+	}
+	checkGrids(t, db, code)
+	fresh := readGrids(t, db, code)
+	for _, c := range firstCodes {
+		if _, ok := fresh.grids[c]; ok {
+			t.Fatalf("retired code %s was given out again", c)
+		}
+	}
+	if len(fresh.grids) != len(prop.Grids) || len(fresh.grids) < 2 {
+		t.Fatalf("%d current grids after applying a proposal of %d", len(fresh.grids), len(prop.Grids))
+	}
+	for c := range before.grids {
+		if _, ok := fresh.grids[c]; ok {
+			t.Fatalf("fresh mode kept grid %s", c)
+		}
+	}
+	var lineage int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM area_lineage WHERE change_id = $1`, res.ChangeID).Scan(&lineage); err != nil {
+		t.Fatal(err)
+	}
+	if lineage != len(prop.Grids) {
+		t.Fatalf("%d lineage rows, want one from the old grid to each of %d new ones", lineage, len(prop.Grids))
+	}
+	// Households per grid as the lookups see them = the proposal's tallies.
+	tally := map[int]bool{}
+	for _, g := range prop.Grids {
+		tally[g.Households] = true
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT coalesce(sum(b.households), 0)::int FROM area a JOIN area p ON p.id = a.parent_id
+LEFT JOIN building b ON b.grid_id = a.id WHERE p.code = $1 AND a.retired_at IS NULL GROUP BY a.id`, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&n}, func() error {
+		if !tally[n] {
+			t.Errorf("a grid holds %d households, no proposed grid does", n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// One grid goes over the maximum; maintenance redraws it and keeps the rest.
+	var grown string
+	if err := db.Pool.QueryRow(ctx, `
+UPDATE building SET households = households + 300 WHERE id = (
+  SELECT b.id FROM building b JOIN area a ON a.id = b.grid_id JOIN area p ON p.id = a.parent_id
+  WHERE p.code = $1 ORDER BY b.code LIMIT 1)
+RETURNING (SELECT code FROM area WHERE id = grid_id)`, code).Scan(&grown); err != nil {
+		t.Fatal(err)
+	}
+	mp, err := ps.Propose(ctx, geo.PartitionRequest{AreaCode: code, Mode: "maintain", Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkProposal(t, db, mp)
+	kept := map[string]bool{}
+	for _, g := range mp.Grids {
+		if g.Kept {
+			kept[g.Area.Code] = true
+		}
+	}
+	if kept[grown] || len(kept) == 0 || len(kept) >= len(fresh.grids) {
+		t.Fatalf("maintenance kept %v of %d grids; %s is over the maximum; %+v %+v", kept, len(fresh.grids), grown, mp.Metrics, mp.Reasons)
+	}
+	if !mp.Feasible {
+		t.Fatalf("maintenance proposal out of range: %+v", mp.Reasons)
+	}
+	_, mres, err := ps.Apply(ctx, geo.PartitionRequest{AreaCode: code, Mode: "maintain", Seed: 1}, "redraw the grid over the maximum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGrids(t, db, code)
+	after := readGrids(t, db, code)
+	for c := range kept {
+		var dist float64
+		if err := db.Pool.QueryRow(ctx, `SELECT ST_HausdorffDistance(ST_GeomFromWKB(decode($1, 'hex')), ST_GeomFromWKB(decode($2, 'hex')))`,
+			fresh.grids[c], after.grids[c]).Scan(&dist); err != nil {
+			t.Fatal(err)
+		}
+		if dist > 1e-7 {
+			t.Errorf("kept grid %s moved by %g°", c, dist)
+		}
+		for b, g := range fresh.buildings {
+			if g == c && after.buildings[b] != c {
+				t.Errorf("building %s left kept grid %s for %s", b, c, after.buildings[b])
+			}
+		}
+	}
+
+	// Revert the maintenance: the grids of the partition are back.
+	revert(mres.ChangeID, fresh)
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
 	return out
 }

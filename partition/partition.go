@@ -264,12 +264,70 @@ func (s *solver) run() {
 			free[i] = false
 		}
 	}
-	comps := s.components(free)
-	ks := s.gridsPerPiece(comps)
-	for ci, c := range comps {
-		s.place(c, ks[ci])
+	for {
+		grids, reasons := len(s.grids), len(s.reason)
+		comps := s.components(free)
+		ks := s.gridsPerPiece(comps)
+		for ci, c := range comps {
+			s.place(c, ks[ci])
+		}
+		s.improve()
+		s.pruneResolved()
+		if s.p.Mode != Maintain {
+			break
+		}
+		// A redrawn piece that cannot be in range takes in its smallest
+		// kept neighbour, and every piece is drawn again.
+		g := s.keptNeighbourOfFailure(s.reason[reasons:])
+		if g < 0 {
+			break
+		}
+		for _, gs := range s.grids[grids:] {
+			for a := range gs.atoms {
+				s.assign[a] = -1
+			}
+		}
+		s.grids, s.reason = s.grids[:grids], s.reason[:reasons]
+		s.release(g, free)
 	}
-	s.improve()
+}
+
+// pruneResolved drops the no-balanced-cut reasons whose grids the
+// improvement brought into range.
+func (s *solver) pruneResolved() {
+	out := s.reason[:0]
+	for _, r := range s.reason {
+		if r.Kind == ReasonNoCut && !slices.ContainsFunc(r.Grids, func(g int) bool { return !s.inRange(s.grids[g].h) }) {
+			for _, g := range r.Grids {
+				s.grids[g].reasons = slices.DeleteFunc(s.grids[g].reasons, func(k string) bool { return k == ReasonNoCut })
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	s.reason = out
+}
+
+// keptNeighbourOfFailure is the kept grid with the fewest households next to
+// the atoms of the first reason that can be helped by more room; -1 none.
+func (s *solver) keptNeighbourOfFailure(rs []Reason) int {
+	for _, r := range rs {
+		if r.Kind != ReasonNoCut && r.Kind != ReasonNoK {
+			continue
+		}
+		best, bh := -1, 0
+		for _, a := range r.Atoms {
+			for _, e := range s.adj[a] {
+				if g := s.assign[e.to]; g >= 0 && s.grids[g].kept && (best < 0 || s.grids[g].h < bh || (s.grids[g].h == bh && g < best)) {
+					best, bh = g, s.grids[g].h
+				}
+			}
+		}
+		if best >= 0 {
+			return best
+		}
+	}
+	return -1
 }
 
 // keepValid marks the current grids that are contiguous and in range as
@@ -313,14 +371,7 @@ func (s *solver) keepValid(free []bool) {
 				continue
 			}
 			// The kept neighbour with the fewest households joins the piece.
-			best, bh := -1, 0
-			for _, a := range c {
-				for _, e := range s.adj[a] {
-					if g := s.assign[e.to]; g >= 0 && s.grids[g].kept && (best < 0 || s.grids[g].h < bh || (s.grids[g].h == bh && g < best)) {
-						best, bh = g, s.grids[g].h
-					}
-				}
-			}
+			best := s.keptNeighbourOfFailure([]Reason{{Kind: ReasonNoK, Atoms: c}})
 			if best < 0 {
 				continue
 			}

@@ -97,11 +97,20 @@ func (s *solver) bisect(set []int, k int) ([][]int, bool) {
 		return [][]int{set}, k <= 1
 	}
 	k1 := k / 2
-	k2 := k - k1
-	a, b, ok := s.cut(set, k1, k2, trees)
+	a, b, ok := s.cut(set, k1, k-k1, trees)
 	if a == nil {
 		return [][]int{set}, false
 	}
+	// No feasible cut at the middle: try the other shares, with more trees.
+	for j := 1; !ok && j < k; j++ {
+		if j == k/2 || j == k-k/2 {
+			continue
+		}
+		if a2, b2, ok2 := s.cut(set, j, k-j, 2*trees); ok2 {
+			a, b, ok, k1 = a2, b2, true, j
+		}
+	}
+	k2 := k - k1
 	ga, oka := s.bisect(a, k1)
 	gb, okb := s.bisect(b, k2)
 	return append(ga, gb...), ok && oka && okb
