@@ -16,6 +16,7 @@ import (
 
 	"gridmap/data"
 	"gridmap/data/dbtest"
+	"gridmap/demo"
 	"gridmap/geo"
 )
 
@@ -181,21 +182,26 @@ func checkProposal(t *testing.T, db *data.DB, p *geo.PartitionProposal) {
 			}
 		}
 	}
-	var gap, over, parts float64
+	var gap, off, over, parts float64
 	var total int
 	err := db.Pool.QueryRow(ctx, `
 WITH g AS (SELECT i, ST_SetSRID(ST_GeomFromWKB(w), 4326) AS g FROM unnest($1::bytea[]) WITH ORDINALITY AS x(w, i)),
      a AS (SELECT v.geom FROM area x JOIN area_version v ON v.area_id = x.id AND v.valid_to IS NULL WHERE x.id = $2)
 SELECT ST_Area(ST_SymDifference((SELECT ST_Union(g) FROM g), a.geom)::geography),
+       ST_Area(ST_Buffer(ST_SymDifference((SELECT ST_Union(g) FROM g), a.geom), -1e-7)),
        coalesce((SELECT sum(ST_Area(ST_Intersection(x.g, y.g)::geography)) FROM g x JOIN g y ON x.i < y.i AND x.g && y.g), 0),
        (SELECT max(ST_NumGeometries(g)) FROM g),
        (SELECT coalesce(sum(b.households), 0) FROM building b WHERE ST_Covers(a.geom, b.geom))::int
-FROM a`, geoms, p.Area.ID).Scan(&gap, &over, &parts, &total)
+FROM a`, geoms, p.Area.ID).Scan(&gap, &off, &over, &parts, &total)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gap > 0.1 || over > 0.1 {
-		t.Errorf("%s: the grids differ from the area by %.3f m² and overlap by %.3f m²", p.Area.Code, gap, over)
+	// The grids' vertices are on the 1e-7° grid; where a road meets the
+	// area's outline the node is rounded to it, so the union may differ from
+	// the outline by slivers under two grid cells wide (the edit gives the
+	// outline the same vertices). Neighbouring grids share their vertices.
+	if off > 0 || over > 0.01 {
+		t.Errorf("%s: the grids' union differs from the area by %.3f m², %g deg² of it wider than 2 grid cells; they overlap by %.3f m²", p.Area.Code, gap, off, over)
 	}
 	if parts != 1 {
 		t.Errorf("%s: a grid has %v polygons; grids must be contiguous", p.Area.Code, parts)
@@ -203,7 +209,7 @@ FROM a`, geoms, p.Area.ID).Scan(&gap, &over, &parts, &total)
 	if hh != total {
 		t.Errorf("%s: grids hold %d households, the area %d", p.Area.Code, hh, total)
 	}
-	if p.Preview == nil || !p.Preview.Valid {
+	if len(p.Replaces) > 0 && (p.Preview == nil || !p.Preview.Valid) {
 		t.Errorf("%s: the edit preview does not validate: %+v", p.Area.Code, p.Preview)
 	}
 }
@@ -454,4 +460,51 @@ func keys(m map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// demoRoads gives the demo roads of its own: the grids' borders and a street
+// across the middle of every grid, east to west.
+const qDemoRoads = `
+INSERT INTO road (name, class, geom, source)
+SELECT '边界路', 'minor', (ST_Dump(ST_LineMerge(ST_Union(ST_Boundary(v.geom))))).geom, 'test'
+FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.level = 'grid'
+UNION ALL
+SELECT '中心路', 'minor', ST_MakeLine(ST_MakePoint(ST_XMin(v.geom) - 0.0001, ST_Y(ST_Centroid(v.geom))),
+                                     ST_MakePoint(ST_XMax(v.geom) + 0.0001, ST_Y(ST_Centroid(v.geom)))), 'test'
+FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.level = 'grid'`
+
+func TestPartitionDemo(t *testing.T) {
+	ctx := context.Background()
+	db, _ := dbtest.New(t, "partition_demo")
+	dbtest.LoadDemo(t, db, demo.Options{Grids: 12})
+	if _, err := db.Pool.Exec(ctx, qDemoRoads); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT code FROM area WHERE level = 'community' ORDER BY code`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	communities, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(communities) == 0 {
+		t.Fatalf("demo communities: %v %v", communities, err)
+	}
+	ps := data.NewPartitioner(db, data.NewEditor(db))
+	for _, c := range communities {
+		t.Run(c, func(t *testing.T) {
+			for _, mode := range []string{"fresh", "maintain"} {
+				r := geo.PartitionRequest{AreaCode: c, Mode: mode, Seed: 5}
+				p := proposeOK(t, ps, r)
+				checkProposal(t, db, p)
+				// The demo's grids are in range: maintenance keeps them all.
+				if mode == "maintain" && (len(p.Replaces) != 0 || p.Metrics.Reassigned != 0) {
+					t.Fatalf("maintenance of the demo redraws %v", p.Replaces)
+				}
+				again := proposeOK(t, ps, r)
+				if !reflect.DeepEqual(geomsOf(p), geomsOf(again)) {
+					t.Fatalf("two %s proposals with seed 5 differ", mode)
+				}
+				t.Logf("%s: %d atoms, feasible %v, %+v", mode, p.Atoms, p.Feasible, p.Metrics)
+			}
+		})
+	}
 }
