@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
 )
 
 // OpRepartition replaces grids of one parent: Areas[] (the grids redrawn,
@@ -93,4 +94,30 @@ type PartitionProposal struct {
 type PartitionService interface {
 	Propose(ctx context.Context, r PartitionRequest) (*PartitionProposal, error)
 	Apply(ctx context.Context, r PartitionRequest, reason string) (*PartitionProposal, *EditResult, error)
+}
+
+// FeatureCollection is the proposal as GeoJSON: one Polygon or MultiPolygon
+// feature per grid, with its households, buildings and metrics as properties.
+func (p *PartitionProposal) FeatureCollection() *geojson.FeatureCollection {
+	fc := geojson.NewFeatureCollection()
+	for _, g := range p.Grids {
+		var geom orb.Geometry = g.Geometry
+		if len(g.Geometry) == 1 {
+			geom = g.Geometry[0]
+		}
+		f := geojson.NewFeature(geom)
+		code := ""
+		if g.Area != nil {
+			code = g.Area.Code
+		}
+		reasons := g.Reasons
+		if reasons == nil {
+			reasons = []string{}
+		}
+		f.Properties = geojson.Properties{"index": g.Index, "code": code, "kept": g.Kept, "households": g.Households,
+			"buildings": g.Buildings, "residents": g.Residents, "area_m2": g.AreaM2, "polsby_popper": g.PolsbyPopper,
+			"in_range": g.InRange, "households_min": p.Min, "households_max": p.Max, "reasons": reasons}
+		fc.Append(f)
+	}
+	return fc
 }
