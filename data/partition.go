@@ -24,9 +24,10 @@ type Partitioner struct {
 	RoadTolerance float64
 }
 
-// NewPartitioner returns a Partitioner on db applying through editor.
-func NewPartitioner(db *DB, editor *Editor) *Partitioner {
-	return &Partitioner{db: db, editor: editor, RoadTolerance: 5e-7}
+// NewPartitioner returns a Partitioner reading editor's database and
+// applying through it.
+func NewPartitioner(editor *Editor) *Partitioner {
+	return &Partitioner{db: editor.db, editor: editor, RoadTolerance: 5e-7}
 }
 
 var _ geo.PartitionService = (*Partitioner)(nil)

@@ -227,7 +227,7 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 	db, _ := dbtest.New(t, "partition_gen")
 	cs := partitionCommunities()
 	loadCommunities(t, db, cs)
-	ps := data.NewPartitioner(db, data.NewEditor(db))
+	ps := data.NewPartitioner(data.NewEditor(db))
 	want := map[string]string{"island": "isolated_piece", "building over the maximum": "atom_over_max", "total admits no k": "total_admits_no_k"}
 	for _, c := range cs {
 		t.Run(c.name, func(t *testing.T) {
@@ -330,7 +330,7 @@ func TestPartitionApplyMaintainRevert(t *testing.T) {
 	loadCommunities(t, db, cs)
 	code := cs[0].code
 	ed := data.NewEditor(db)
-	ps := data.NewPartitioner(db, ed)
+	ps := data.NewPartitioner(ed)
 	before := readGrids(t, db, code)
 
 	revert := func(ch int64, want gridState) {
@@ -488,7 +488,7 @@ func TestPartitionDemo(t *testing.T) {
 	if err != nil || len(communities) == 0 {
 		t.Fatalf("demo communities: %v %v", communities, err)
 	}
-	ps := data.NewPartitioner(db, data.NewEditor(db))
+	ps := data.NewPartitioner(data.NewEditor(db))
 	for _, c := range communities {
 		t.Run(c, func(t *testing.T) {
 			for _, mode := range []string{"fresh", "maintain"} {

@@ -284,12 +284,14 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			Auth:      data.NewAuthService(db),
 			Edits:     data.NewEditor(db),
 			Ready:     db.Ready,
-			Web:       web.Handler(cfg.Web),
-			Pages:     pages,
-			PublicURL: cfg.PublicURL,
-			Contacts:  data.NewContactService(db),
-			Hotline:   cfg.Hotline,
-			Log:       log,
+			// Partitions apply through an Editor of their own: it holds no state.
+			Partitions: data.NewPartitioner(data.NewEditor(db)),
+			Web:        web.Handler(cfg.Web),
+			Pages:      pages,
+			PublicURL:  cfg.PublicURL,
+			Contacts:   data.NewContactService(db),
+			Hotline:    cfg.Hotline,
+			Log:        log,
 		}
 		if err := wireLookup(ctx, cfg, db, feed, reg, log, &deps); err != nil {
 			return err

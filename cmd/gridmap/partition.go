@@ -64,7 +64,7 @@ func cmdPartition(ctx context.Context, cfg Config, args []string, stdout, stderr
 		}
 	}
 	return withDB(ctx, cfg, func(db *data.DB) error {
-		ps := data.NewPartitioner(db, data.NewEditor(db))
+		ps := data.NewPartitioner(data.NewEditor(db))
 		var prop *geo.PartitionProposal
 		var res *geo.EditResult
 		var err error
