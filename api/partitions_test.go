@@ -1,12 +1,12 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 
 	"gridmap/api"
 	"gridmap/data"
+	"gridmap/data/dbtest"
 )
 
 // TestPartitionRoutes: editors in scope get a proposal (and can apply it),
@@ -15,12 +15,7 @@ func TestPartitionRoutes(t *testing.T) {
 	f := newEditFixture(t, "api_partition", api.Config{}, func(s *api.Server) {
 		s.Partitions = data.NewPartitioner(s.Edits.(*data.Editor))
 	})
-	if _, err := f.db.Pool.Exec(context.Background(), `
-INSERT INTO road (name, class, geom, source)
-SELECT '边界路', 'minor', (ST_Dump(ST_LineMerge(ST_Union(ST_Boundary(v.geom))))).geom, 'test'
-FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.level = 'grid'`); err != nil {
-		t.Fatal(err)
-	}
+	dbtest.RoadsOnGridBorders(t, f.db)
 	editor, outsider, viewer := f.login(t, "editor"), f.login(t, "outsider"), f.login(t, "viewer")
 	body := map[string]any{"area": f.comm.Code, "households_min": 300, "households_max": 500, "seed": 4}
 	status, out := editor.do(t, "POST", "/api/v1/partitions/preview", body)

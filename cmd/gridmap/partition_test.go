@@ -18,13 +18,7 @@ func TestCLIPartition(t *testing.T) {
 	t.Setenv("DATABASE_URL", url)
 	dbtest.LoadDemo(t, db, demo.Options{Grids: 5})
 	ctx := context.Background()
-	// Roads of the test's own: the demo grids' borders.
-	if _, err := db.Pool.Exec(ctx, `
-INSERT INTO road (name, class, geom, source)
-SELECT '边界路', 'minor', (ST_Dump(ST_LineMerge(ST_Union(ST_Boundary(v.geom))))).geom, 'test'
-FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.level = 'grid'`); err != nil {
-		t.Fatal(err)
-	}
+	dbtest.RoadsOnGridBorders(t, db)
 	var code string
 	if err := db.Pool.QueryRow(ctx, `SELECT code FROM area WHERE level = 'community' ORDER BY code LIMIT 1`).Scan(&code); err != nil {
 		t.Fatal(err)

@@ -80,3 +80,19 @@ func ImportLiechtenstein(t testing.TB, db *data.DB) {
 		t.Fatalf("Liechtenstein admin import: imported %d, rejected %v; want 14 and none", rep.Imported, rep.Rejected)
 	}
 }
+
+// qRoadsOnGridBorders: a road along every border of the current grids.
+const qRoadsOnGridBorders = `
+INSERT INTO road (name, class, geom, source)
+SELECT '边界路', 'minor', (ST_Dump(ST_LineMerge(ST_Union(ST_Boundary(v.geom))))).geom, 'test'
+FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.level = 'grid' AND a.retired_at IS NULL`
+
+// RoadsOnGridBorders gives the tests of the partition (划网格) roads of
+// their own: one along every border of the current grids, where the demo's
+// streets run.
+func RoadsOnGridBorders(t testing.TB, db *data.DB) {
+	t.Helper()
+	if _, err := db.Pool.Exec(context.Background(), qRoadsOnGridBorders); err != nil {
+		t.Fatal(err)
+	}
+}
