@@ -79,12 +79,14 @@ ORDER BY b.id, k.id`
 
 // qPartSplitLines cuts every atom over the maximum $1 that holds more than
 // one unit (an estate, or a building outside any): units are clustered by
-// k-means into ceil(2·households/max) groups, and the borders between the
+// k-means weighted by households (the M coordinate) into
+// ceil(2·households/max) groups, and the borders between the
 // groups' Voronoi cells (of the buildings, clipped to the atom) become lines.
 const qPartSplitLines = `
 INSERT INTO part_line (g, kind)
 WITH big AS (SELECT atom, sum(households) AS h FROM part_bld GROUP BY atom HAVING sum(households) > $1),
-     u AS (SELECT p.atom, CASE WHEN p.estate <> '' THEN 'e:' || p.estate ELSE 'b:' || p.code END AS unit, ST_Centroid(ST_Collect(p.geom)) AS g
+     u AS (SELECT p.atom, CASE WHEN p.estate <> '' THEN 'e:' || p.estate ELSE 'b:' || p.code END AS unit,
+                  ST_MakePointM(ST_X(ST_Centroid(ST_Collect(p.geom))), ST_Y(ST_Centroid(ST_Collect(p.geom))), greatest(sum(p.households), 1)) AS g
            FROM part_bld p JOIN big USING (atom) GROUP BY 1, 2),
      n AS (SELECT atom, count(*) AS c FROM u GROUP BY atom HAVING count(*) > 1),
      k AS (SELECT u.atom, u.unit, ST_ClusterKMeans(u.g, least(n.c, ceil(2.0 * big.h / $1))::int) OVER (PARTITION BY u.atom) AS cl

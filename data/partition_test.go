@@ -462,20 +462,11 @@ func keys(m map[string]string) []string {
 	return out
 }
 
-// qMiddleRoads: besides the roads on the grid borders, a street across the
-// middle of every grid, east to west.
-const qMiddleRoads = `
-INSERT INTO road (name, class, geom, source)
-SELECT '中心路', 'minor', ST_MakeLine(ST_MakePoint(ST_XMin(v.geom) - 0.0001, ST_Y(ST_Centroid(v.geom))),
-                                     ST_MakePoint(ST_XMax(v.geom) + 0.0001, ST_Y(ST_Centroid(v.geom)))), 'test'
-FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.level = 'grid'`
-
 func TestPartitionDemo(t *testing.T) {
 	ctx := context.Background()
 	db, _ := dbtest.New(t, "partition_demo")
 	dbtest.LoadDemo(t, db, demo.Options{Grids: 12})
-	dbtest.RoadsOnGridBorders(t, db)
-	if _, err := db.Pool.Exec(ctx, qMiddleRoads); err != nil {
+	if err := dbtest.AddRoads(ctx, db, true); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT code FROM area WHERE level = 'community' ORDER BY code`)
