@@ -134,6 +134,13 @@ type partChild struct {
 	households int
 }
 
+// Plan computes a partition of the area r.AreaCode without previewing it as
+// an edit (Propose does both). Nothing is written.
+func (p *Partitioner) Plan(ctx context.Context, r geo.PartitionRequest) (*geo.PartitionProposal, error) {
+	prop, _, err := p.propose(ctx, r)
+	return prop, err
+}
+
 // Propose computes a partition of the area r.AreaCode and previews it as an
 // edit. Nothing is written.
 func (p *Partitioner) Propose(ctx context.Context, r geo.PartitionRequest) (*geo.PartitionProposal, error) {
