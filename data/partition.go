@@ -77,10 +77,10 @@ SELECT DISTINCT ON (b.id) b.id, b.code, b.households, b.residents, b.geom, ` + e
 FROM building b JOIN part_atom k ON b.geom && k.geom AND ST_Covers(k.geom, b.geom)
 ORDER BY b.id, k.id`
 
-// qPartSplitLines cuts every atom over the maximum $1 that holds more than
-// one unit (an estate, or a building outside any): units are clustered by
-// k-means weighted by households (the M coordinate) into
-// ceil(2·households/max) groups, and the borders between the
+// qPartSplitLines cuts every atom over $1 households (splitAbove) that
+// holds more than one unit (an estate, or a building outside any): units are
+// clustered by k-means weighted by households (the M coordinate) into
+// ceil(2·households/$1) groups, and the borders between the
 // groups' Voronoi cells (of the buildings, clipped to the atom) become lines.
 const qPartSplitLines = `
 INSERT INTO part_line (g, kind)
@@ -109,12 +109,17 @@ FROM part_atom k ORDER BY k.id`
 
 const qPartBuildingRows = `SELECT code, households, residents, estate, atom FROM part_bld ORDER BY atom, code`
 
+// qPartRoads: the roads' lines, each buffered by $1 (a border within it runs
+// along the road), indexed for the edges below.
+const qPartRoads = `
+CREATE TEMP TABLE part_road ON COMMIT DROP AS
+SELECT ST_Buffer((ST_Dump(g)).geom, $1) AS g FROM part_line WHERE kind = 'road' AND NOT ST_IsEmpty(g)`
+
 // qPartEdges: every pair of atoms with a shared border, its length and the
 // length of it along a road (within $1 of one), in metres.
 const qPartEdges = `
-WITH rb AS (SELECT ST_Buffer(g, $1) AS g FROM part_line WHERE kind = 'road' AND NOT ST_IsEmpty(g))
 SELECT a.id, b.id, ST_Length(x.s::geography),
-       coalesce((SELECT ST_Length(ST_Intersection(x.s, ST_Union(rb.g))::geography) FROM rb WHERE rb.g && x.s), 0)
+       coalesce((SELECT ST_Length(ST_Intersection(x.s, ST_Union(rb.g))::geography) FROM part_road rb WHERE rb.g && x.s), 0)
 FROM part_atom a JOIN part_atom b ON a.id < b.id AND a.geom && b.geom,
 LATERAL (SELECT ST_CollectionExtract(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)), 2) AS s) x
 WHERE NOT ST_IsEmpty(x.s)
@@ -127,6 +132,14 @@ FROM unnest($1::int[], $2::int[]) AS g(atom, grid) JOIN part_atom k ON k.id = g.
 GROUP BY g.grid ORDER BY g.grid`
 
 const qVersionGeom = `SELECT ST_AsBinary(geom) FROM area_version WHERE id = $1`
+
+// splitAbove is the size over which a block is split into smaller atoms:
+// the width of the range (at least a quarter of the maximum). Atoms must be
+// split where one is over the maximum; splitting blocks wider than the range
+// too gives the search the room to bring every grid into it (with blocks of
+// about 200 households and a range of 300–500, a quarter of a demo
+// subdistrict's grids could not be).
+func splitAbove(lo, hi int) int { return max(hi-lo, hi/4, 1) }
 
 type partChild struct {
 	ref        geo.AreaRef
@@ -265,7 +278,7 @@ func (p *Partitioner) proposeTx(ctx context.Context, tx pgx.Tx, r geo.PartitionR
 	}
 	for pass := 0; pass < 2; pass++ {
 		if pass == 1 {
-			if _, err := tx.Exec(ctx, qPartSplitLines, prop.Max); err != nil {
+			if _, err := tx.Exec(ctx, qPartSplitLines, splitAbove(prop.Min, prop.Max)); err != nil {
 				return nil, nil, err
 			}
 			if _, err := tx.Exec(ctx, `DROP TABLE part_atom; DROP TABLE part_bld`); err != nil {
@@ -356,7 +369,13 @@ func (p *Partitioner) proposeTx(ctx context.Context, tx pgx.Tx, r geo.PartitionR
 			}
 		}
 	}
-	rows, err = tx.Query(ctx, qPartEdges, p.RoadTolerance)
+	if _, err := tx.Exec(ctx, qPartRoads, p.RoadTolerance); err != nil {
+		return nil, nil, err
+	}
+	if _, err := tx.Exec(ctx, `CREATE INDEX ON part_road USING gist (g)`); err != nil {
+		return nil, nil, err
+	}
+	rows, err = tx.Query(ctx, qPartEdges)
 	if err != nil {
 		return nil, nil, err
 	}

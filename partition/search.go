@@ -7,14 +7,15 @@ import (
 
 // Weights of the cost the improvement lowers (docs/partition.md).
 const (
-	wRoad     = 2.0  // per grid-side length of border not on a road
-	wCut      = 0.2  // per grid-side length of border at all
-	wPP       = 1.0  // per grid, 1 − Polsby–Popper
-	wBalance  = 0.5  // per grid, squared distance from the middle in half-ranges
-	wRange    = 50.0 // per grid, households outside the range / middle
-	wEstate   = 1.5  // per extra grid an estate is split into
-	wReassign = 1.0  // per middle-of-range households reassigned (maintenance)
-	trees     = 24   // spanning trees tried per bisection
+	wRoad     = 2.0   // per grid-side length of border not on a road
+	wCut      = 0.2   // per grid-side length of border at all
+	wPP       = 1.0   // per grid, 1 − Polsby–Popper
+	wBalance  = 0.5   // per grid, squared distance from the middle in half-ranges
+	wRange    = 100.0 // per grid, households outside the range / middle
+	wOut      = 10.0  // per grid out of range: the range is a hard constraint
+	wEstate   = 1.5   // per extra grid an estate is split into
+	wReassign = 1.0   // per middle-of-range households reassigned (maintenance)
+	trees     = 24    // spanning trees tried per bisection
 )
 
 // spanningTree returns a random spanning tree of the atoms in set (Kruskal
@@ -247,7 +248,11 @@ func (s *solver) gridCost(g *gstate) float64 {
 	}
 	half := math.Max(float64(s.p.Max-s.p.Min)/2, 1)
 	d := (float64(g.h) - s.mid) / half
-	return wPP*(1-pp(g.area, g.perim)) + wBalance*d*d + wRange*float64(s.deviation(g.h))/s.mid
+	c := wPP*(1-pp(g.area, g.perim)) + wBalance*d*d
+	if dev := s.deviation(g.h); dev > 0 {
+		c += wOut + wRange*float64(dev)/s.mid
+	}
+	return c
 }
 
 // unit is the grid-side length the border terms are measured in.
@@ -297,9 +302,10 @@ func (s *solver) live() []*gstate {
 	return out
 }
 
-// recom merges two random neighbouring grids and redraws them with a new
-// spanning-tree cut; the redraw stays when it lowers the cost and keeps
-// every grid that was in range in range.
+// recom merges two random neighbouring grids (or, for a grid out of range,
+// sometimes three) and redraws them with new spanning-tree cuts; the redraw
+// stays when it lowers the cost and keeps every grid that was in range in
+// range.
 func (s *solver) recom() {
 	// A random border edge between two grids that may change.
 	var cands [][2]int
@@ -317,49 +323,84 @@ func (s *solver) recom() {
 	if len(cands) == 0 {
 		return
 	}
+	// Half the steps go to a pair with a grid out of range, while there is one.
+	var out [][2]int
+	for _, c := range cands {
+		if !s.inRange(s.grids[c[0]].h) || !s.inRange(s.grids[c[1]].h) {
+			out = append(out, c)
+		}
+	}
+	third := false
+	if len(out) > 0 && s.rng.IntN(2) == 0 {
+		cands, third = out, s.rng.IntN(2) == 0
+	}
 	pick := cands[s.rng.IntN(len(cands))]
-	g, h := pick[0], pick[1]
-	G, H := s.grids[g], s.grids[h]
-	union := append(G.sortedAtoms(), H.sortedAtoms()...)
+	gs := []int{pick[0], pick[1]}
+	if third {
+		// A third grid next to the pair: room to pass households along.
+		var more []int
+		for _, c := range cands {
+			for i, g := range c {
+				if h := c[1-i]; slices.Contains(gs, g) && !slices.Contains(gs, h) && !slices.Contains(more, h) {
+					more = append(more, h)
+				}
+			}
+		}
+		if len(more) > 0 {
+			gs = append(gs, more[s.rng.IntN(len(more))])
+		}
+	}
+	var union []int
+	old := make([][]int, len(gs))
+	wasIn := true
+	for i, g := range gs {
+		old[i] = s.grids[g].sortedAtoms()
+		union = append(union, old[i]...)
+		wasIn = wasIn && s.inRange(s.grids[g].h)
+	}
 	slices.Sort(union)
-	wasIn := s.inRange(G.h) && s.inRange(H.h)
-	before := s.localCost(union, g, h)
-	oldA, oldB := G.sortedAtoms(), H.sortedAtoms()
-	a, b, ok := s.cut(union, 1, 1, 4)
-	if a == nil || (wasIn && !ok) {
+	before := s.localCost(union, gs)
+	groups, ok := s.bisect(union, len(gs))
+	if len(groups) != len(gs) || (wasIn && !ok) {
 		return
 	}
-	s.reassign(oldA, oldB, a, b, g, h)
-	after := s.localCost(union, g, h)
-	if after >= before-1e-9 || (wasIn && !(s.inRange(G.h) && s.inRange(H.h))) {
-		s.reassign(a, b, oldA, oldB, g, h)
+	s.reassign(old, groups, gs)
+	after := s.localCost(union, gs)
+	allIn := true
+	for _, g := range gs {
+		allIn = allIn && s.inRange(s.grids[g].h)
+	}
+	if after >= before-1e-9 || (wasIn && !allIn) {
+		s.reassign(groups, old, gs)
 	}
 }
 
-// marked reports a grid that carries a reason (an atom over the maximum): it
-// stays as it is.
+// marked reports a grid that carries a reason (an atom over the maximum) or
+// is kept: it stays as it is.
 func (s *solver) marked(g int) bool {
 	return slices.Contains(s.grids[g].reasons, ReasonAtomOverMax) || s.grids[g].kept
 }
 
-func (s *solver) reassign(oldA, oldB, a, b []int, g, h int) {
-	for _, x := range oldA {
-		s.remove(x)
+// reassign moves the atoms of grids gs from the groups old to the groups now.
+func (s *solver) reassign(old, now [][]int, gs []int) {
+	for _, o := range old {
+		for _, x := range o {
+			s.remove(x)
+		}
 	}
-	for _, x := range oldB {
-		s.remove(x)
-	}
-	for _, x := range a {
-		s.add(g, x)
-	}
-	for _, x := range b {
-		s.add(h, x)
+	for i, n := range now {
+		for _, x := range n {
+			s.add(gs[i], x)
+		}
 	}
 }
 
-// localCost is the cost of grids g and h and every border touching atoms.
-func (s *solver) localCost(atoms []int, g, h int) float64 {
-	c := s.gridCost(s.grids[g]) + s.gridCost(s.grids[h])
+// localCost is the cost of grids gs and of every border touching atoms.
+func (s *solver) localCost(atoms []int, gs []int) float64 {
+	c := 0.0
+	for _, g := range gs {
+		c += s.gridCost(s.grids[g])
+	}
 	in := map[int]bool{}
 	for _, a := range atoms {
 		in[a] = true
