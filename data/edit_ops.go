@@ -555,15 +555,6 @@ func (repartitionOp) plan(ctx context.Context, st *editState) (*editPlan, error)
 	return &editPlan{refs: r.Areas, create: r.Parent, snap: true}, nil
 }
 
-// qPartGeometry checks a part and rounds it to the precision grid (a
-// partition's geometries are on it already: this only guards the input).
-const qPartGeometry = `
-WITH g AS (SELECT ST_SetSRID(ST_GeomFromWKB($1), 4326) AS g)
-SELECT ST_IsValid(g), coalesce(ST_IsValidReason(g), ''),
-       ST_AsBinary(ST_Multi(ST_CollectionExtract(ST_ReducePrecision(CASE WHEN ST_IsValid(g) THEN g END, $2), 3))),
-       ST_X(ST_PointOnSurface(g)), ST_Y(ST_PointOnSurface(g)), ST_YMax(g) - ST_YMin(g)
-FROM g`
-
 // qOverlapping lists the versions $1 a part $2 overlaps by more than $3 m².
 const qOverlapping = `
 SELECT v.area_id FROM area_version v
@@ -597,32 +588,7 @@ func (repartitionOp) apply(ctx context.Context, st *editState) error {
 		height float64
 		from   []int64
 	}
-	parts := make([]part, len(r.Parts))
-	feeds := map[int64]int{} // old area → parts it overlaps
-	for i, p := range r.Parts {
-		raw, err := wkb.Marshal(p.Geometry)
-		if err != nil {
-			return geo.Errorf(geo.EInvalid, "part %d cannot be encoded: %v", i, err)
-		}
-		var valid bool
-		var reason string
-		if err := st.tx.QueryRow(ctx, qPartGeometry, raw, GridSize).Scan(&valid, &reason, &parts[i].g, &parts[i].pos[0], &parts[i].pos[1], &parts[i].height); err != nil {
-			return err
-		}
-		if !valid || parts[i].g == nil {
-			return geo.Errorf(geo.EInvalid, "part %d is not a valid polygon: %s", i, reason)
-		}
-		rows, err := st.tx.Query(ctx, qOverlapping, oldVersions, parts[i].g, 1.0)
-		if err != nil {
-			return err
-		}
-		if parts[i].from, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
-			return err
-		}
-		for _, f := range parts[i].from {
-			feeds[f]++
-		}
-	}
+	// Retire first, so the parts snap to the parent and the grids that stay.
 	kept := map[int64]bool{}
 	for _, p := range r.Parts {
 		if p.Keep != 0 {
@@ -637,6 +603,30 @@ func (repartitionOp) apply(ctx context.Context, st *editState) error {
 			if err := st.retire(ctx, st.cur[ref.ID]); err != nil {
 				return err
 			}
+		}
+	}
+	parts := make([]part, len(r.Parts))
+	feeds := map[int64]int{} // old area → parts it overlaps
+	for i, p := range r.Parts {
+		// Like a drawn outline: on the grid and, within the snap tolerance,
+		// on the parent's vertices (a road's node rounded next to a corner of
+		// the outline becomes that corner, so no neighbour gets a vertex
+		// beside its corner).
+		g, err := st.inputGeometry(ctx, p.Geometry, parent.id, -1)
+		if err != nil {
+			return geo.Errorf(geo.EInvalid, "part %d: %s", i, geo.ErrorMessage(err))
+		}
+		b := p.Geometry.Bound()
+		parts[i].g, parts[i].pos, parts[i].height = g, b.Center(), b.Max[1]-b.Min[1]
+		rows, err := st.tx.Query(ctx, qOverlapping, oldVersions, parts[i].g, 1.0)
+		if err != nil {
+			return err
+		}
+		if parts[i].from, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+			return err
+		}
+		for _, f := range parts[i].from {
+			feeds[f]++
 		}
 	}
 	var fresh []int
