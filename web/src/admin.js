@@ -14,6 +14,7 @@ import { t, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import { createMap, fitTo, mapState } from "./lib/map.js";
 import { mapCoords } from "./lib/gcj02.js";
 import { ringsOf, snapper, sharedBorder } from "./lib/snap.js";
+import { partitionPanel } from "./admin_partition.js";
 import "./css/base.css";
 import "./css/admin.css";
 
@@ -284,6 +285,7 @@ async function openCommunity(code, { fit = true } = {}) {
   if (fit) fitTo(map, state.grids, 30);
   for (const li of document.querySelectorAll("#tree li")) li.classList.toggle("current", li.dataset.code === code);
   await Promise.all([renderBalance(), renderHistory()]);
+  partitionPanel(map, state.community, (res) => afterSave("repartition", res));
 }
 
 async function selectGrid(id) {
