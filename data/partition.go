@@ -93,11 +93,12 @@ WITH big AS (SELECT atom, sum(households) AS h FROM part_bld GROUP BY atom HAVIN
            FROM u JOIN n USING (atom) JOIN big USING (atom)),
      bp AS (SELECT p.atom, p.geom, k.cl FROM part_bld p JOIN k ON k.atom = p.atom
             AND k.unit = CASE WHEN p.estate <> '' THEN 'e:' || p.estate ELSE 'b:' || p.code END),
-     vor AS (SELECT bp.atom, (ST_Dump(ST_VoronoiPolygons(ST_Collect(bp.geom), 0,
-                 (SELECT ST_Expand(a.geom, 0.001) FROM part_atom a WHERE a.id = bp.atom)))).geom AS cell
-             FROM bp GROUP BY bp.atom),
-     lab AS (SELECT vor.atom, vor.cell, (SELECT min(bp.cl) FROM bp WHERE bp.atom = vor.atom AND ST_Intersects(vor.cell, bp.geom)) AS cl FROM vor),
-     grp AS (SELECT atom, cl, ST_Union(cell) AS g FROM lab WHERE cl IS NOT NULL GROUP BY atom, cl)
+     v AS (SELECT bp.atom, ST_VoronoiPolygons(ST_Collect(bp.geom), 0, (SELECT ST_Expand(a.geom, 0.001) FROM part_atom a WHERE a.id = bp.atom)) AS g
+           FROM bp GROUP BY bp.atom),
+     vor AS (SELECT v.atom, d.path[1] AS k, d.geom AS cell FROM v, LATERAL ST_Dump(v.g) d),
+     lab AS (SELECT vor.atom, vor.k, min(bp.cl) AS cl FROM vor JOIN bp ON bp.atom = vor.atom AND ST_Intersects(vor.cell, bp.geom)
+             GROUP BY vor.atom, vor.k),
+     grp AS (SELECT vor.atom, lab.cl, ST_Union(vor.cell) AS g FROM vor JOIN lab USING (atom, k) GROUP BY vor.atom, lab.cl)
 SELECT ST_CollectionExtract(ST_Intersection(ST_Boundary(grp.g), a.geom), 2), 'split'
 FROM grp JOIN part_atom a ON a.id = grp.atom`
 

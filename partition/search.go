@@ -280,7 +280,7 @@ func (s *solver) improve() {
 	s.matchIdentity(s.live())
 	rounds := s.p.Rounds
 	if rounds == 0 {
-		rounds = 40 * len(s.grids)
+		rounds = min(40*len(s.grids), 3000)
 	}
 	s.localMoves()
 	for r := 0; r < rounds; r++ {

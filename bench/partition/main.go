@@ -88,12 +88,21 @@ WHERE a.level IN ('community', 'subdistrict') ORDER BY a.level, a.code`)
 	if rows.Err() != nil {
 		return rows.Err()
 	}
-	// The subdistrict with the most households, divided into grids whole:
-	// a copy of its outline in a hierarchy of its own (bench_area with
-	// bench_grid below), so the proposal replaces no communities.
-	slices.SortFunc(subs, func(a, b area) int { return b.households - a.households })
-	if len(subs) > 0 {
-		a, err := benchCopy(ctx, db, subs[0])
+	// Subdistricts in code order (neighbours in the demo) until they hold
+	// 50,000 households, divided into grids whole: a copy of their outline in
+	// a hierarchy of its own (bench_area with bench_grid below), so the
+	// proposal replaces no communities.
+	var take []area
+	total := 0
+	for _, s := range subs {
+		if total >= 50000 {
+			break
+		}
+		take = append(take, s)
+		total += s.households
+	}
+	if len(take) > 0 {
+		a, err := benchCopy(ctx, db, take, total)
 		if err != nil {
 			return err
 		}
@@ -240,32 +249,37 @@ func measure(ctx context.Context, db *data.DB, a area, geoms [][]byte) (metrics,
 	return m, err
 }
 
-// benchCopy imports the outline of a as the only area of hierarchy "bench".
-func benchCopy(ctx context.Context, db *data.DB, a area) (area, error) {
+// benchCopy imports the union of subdistricts as the only area of
+// hierarchy "bench".
+func benchCopy(ctx context.Context, db *data.DB, subs []area, households int) (area, error) {
 	as := data.NewAreaService(db)
 	for _, l := range []geo.Level{
 		{Hierarchy: "bench", Key: "bench_area", Depth: 0, NameZH: "测试区域", NameEN: "bench area"},
 		{Hierarchy: "bench", Key: "bench_grid", Depth: 1, NameZH: "测试网格", NameEN: "bench grid"},
 	} {
 		if err := as.AddLevel(ctx, l); err != nil {
-			return a, err
+			return area{}, err
 		}
 	}
+	var versions []int64
+	for _, s := range subs {
+		versions = append(versions, s.version)
+	}
 	var raw []byte
-	if err := db.Pool.QueryRow(ctx, `SELECT ST_AsBinary(geom) FROM area_version WHERE id = $1`, a.version).Scan(&raw); err != nil {
-		return a, err
+	if err := db.Pool.QueryRow(ctx, `SELECT ST_AsBinary(ST_Multi(ST_Union(geom, 1e-7::float8))) FROM area_version WHERE id = ANY($1)`, versions).Scan(&raw); err != nil {
+		return area{}, err
 	}
 	g, err := wkb.Unmarshal(raw)
 	if err != nil {
-		return a, err
+		return area{}, err
 	}
 	mp, _ := g.(orb.MultiPolygon)
-	code := "BENCH-" + a.code
+	code := fmt.Sprintf("BENCH-%s-%d", subs[0].code, len(subs))
 	if _, err := data.NewImporter(db).ImportAreas(ctx, []geo.AreaInput{{Ref: code, Level: "bench_area", Code: code, Name: code, Geometry: mp}},
 		geo.ImportOptions{Author: "bench", Strict: true}); err != nil {
-		return a, err
+		return area{}, err
 	}
-	b := area{code: code, level: "subdistrict (copy)", households: a.households}
+	b := area{code: code, level: fmt.Sprintf("%d subdistricts", len(subs)), households: households}
 	err = db.Pool.QueryRow(ctx, `SELECT a.id, v.id FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.code = $1`, code).Scan(&b.id, &b.version)
 	return b, err
 }
