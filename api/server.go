@@ -65,6 +65,8 @@ type Server struct {
 	People    geo.PersonService
 	Auth      geo.AuthService
 	Edits     geo.EditService
+	// Partitions proposes and applies grids (api/partitions.go); nil serves none.
+	Partitions geo.PartitionService
 	// Cases is the case store (api/cases.go); nil serves no case routes.
 	Cases cases.Service
 	// Tiles serves the vector tiles, TileJSON, style and glyphs; nil serves none.
@@ -202,6 +204,7 @@ func (s *Server) routes() {
 	}
 
 	s.caseRoutes(r)
+	s.partitionRoutes(r)
 	s.open311Routes(r)
 	s.tileRoutes(r)
 	s.pageRoutes(r)

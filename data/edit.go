@@ -37,7 +37,7 @@ const keepTolerance = GridSize
 const maxAttempts = 5
 
 // Editor changes areas and duties. Every boundary edit is one operation
-// (create, reshape, move_border, split, merge, retire, revert: one small type
+// (create, reshape, move_border, split, merge, retire, revert, repartition: one small type
 // each, in edit_ops.go) run by one runner in one transaction: plan what it
 // touches, authorize that against the actor, lock it in one statement in id
 // order, apply, validate, record, announce. See docs/editing.md.
@@ -146,8 +146,10 @@ func opFor(r geo.EditRequest) (editOp, error) {
 		return retireOp{}, nil
 	case geo.OpRevert:
 		return revertOp{}, nil
+	case geo.OpRepartition:
+		return repartitionOp{}, nil
 	}
-	return nil, geo.Errorf(geo.EInvalid, "op must be one of create, reshape, move_border, split, merge, retire, revert; got %q", r.Op)
+	return nil, geo.Errorf(geo.EInvalid, "op must be one of create, reshape, move_border, split, merge, retire, revert, repartition; got %q", r.Op)
 }
 
 // errReplan says the areas to lock grew once the first ones were locked

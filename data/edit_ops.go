@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -526,4 +527,153 @@ func (st *editState) insertArea(ctx context.Context, parent *current, level, nam
 	st.cur[c.id] = c
 	st.codes = append(st.codes, geo.CodeChange{Kind: "new", Area: c.id, Code: code, Name: name})
 	return c, nil
+}
+
+// repartitionOp replaces grids r.Areas of parent r.Parent by r.Parts (a
+// partition, 划网格): parts that keep an area reshape it, the areas no part
+// keeps are retired, the other parts are new areas with fresh codes
+// (west→east, north→south); lineage from every old grid to each new part it
+// overlaps. One change, revertible like any other.
+type repartitionOp struct{}
+
+func (repartitionOp) plan(ctx context.Context, st *editState) (*editPlan, error) {
+	r := st.req
+	if r.Parent == 0 {
+		return nil, geo.Errorf(geo.EInvalid, "repartition needs parent (an area id)")
+	}
+	if len(r.Parts) == 0 {
+		return nil, geo.Errorf(geo.EInvalid, "repartition needs at least one part")
+	}
+	for i, p := range r.Parts {
+		if err := geo.ValidateMultiPolygon(p.Geometry); err != nil {
+			return nil, geo.Errorf(geo.EInvalid, "part %d: %s", i, geo.ErrorMessage(err))
+		}
+		if p.Keep != 0 && !slices.ContainsFunc(r.Areas, func(v geo.VersionRef) bool { return v.ID == p.Keep }) {
+			return nil, geo.Errorf(geo.EInvalid, "part %d keeps area %d, which is not among the areas replaced", i, p.Keep)
+		}
+	}
+	return &editPlan{refs: r.Areas, create: r.Parent, snap: true}, nil
+}
+
+// qOverlapping lists the versions $1 a part $2 overlaps by more than $3 m².
+const qOverlapping = `
+SELECT v.area_id FROM area_version v
+WHERE v.id = ANY($1) AND ST_Intersects(v.geom, ST_SetSRID(ST_GeomFromWKB($2), 4326))
+  AND ST_Area(ST_Intersection(v.geom, ST_SetSRID(ST_GeomFromWKB($2), 4326))::geography) > $3
+ORDER BY v.area_id`
+
+func (repartitionOp) apply(ctx context.Context, st *editState) error {
+	r := st.req
+	parent, err := st.area(r.Parent)
+	if err != nil {
+		return err
+	}
+	var level string
+	if err := st.tx.QueryRow(ctx, qLevelBelow, parent.level).Scan(&level); err == pgx.ErrNoRows {
+		return geo.Errorf(geo.EInvalid, "level %s has no level below it", parent.level)
+	} else if err != nil {
+		return err
+	}
+	var oldVersions []int64
+	for _, ref := range r.Areas {
+		c := st.cur[ref.ID]
+		if c.parent != parent.id || c.level != level {
+			return geo.Errorf(geo.EInvalid, "area %s is not a %s of %s", c.code, level, parent.code)
+		}
+		oldVersions = append(oldVersions, c.version)
+	}
+	type part struct {
+		g      []byte
+		pos    orb.Point
+		height float64
+		from   []int64
+	}
+	// Retire first, so the parts snap to the parent and the grids that stay.
+	kept := map[int64]bool{}
+	for _, p := range r.Parts {
+		if p.Keep != 0 {
+			if kept[p.Keep] {
+				return geo.Errorf(geo.EInvalid, "two parts keep area %d", p.Keep)
+			}
+			kept[p.Keep] = true
+		}
+	}
+	for _, ref := range r.Areas {
+		if !kept[ref.ID] {
+			if err := st.retire(ctx, st.cur[ref.ID]); err != nil {
+				return err
+			}
+		}
+	}
+	parts := make([]part, len(r.Parts))
+	feeds := map[int64]int{} // old area → parts it overlaps
+	for i, p := range r.Parts {
+		// Like a drawn outline: on the grid and, within the snap tolerance,
+		// on the parent's vertices (a road's node rounded next to a corner of
+		// the outline becomes that corner, so no neighbour gets a vertex
+		// beside its corner).
+		g, err := st.inputGeometry(ctx, p.Geometry, parent.id, -1)
+		if err != nil {
+			return geo.Errorf(geo.EInvalid, "part %d: %s", i, geo.ErrorMessage(err))
+		}
+		b := p.Geometry.Bound()
+		parts[i].g, parts[i].pos, parts[i].height = g, b.Center(), b.Max[1]-b.Min[1]
+		rows, err := st.tx.Query(ctx, qOverlapping, oldVersions, parts[i].g, 1.0)
+		if err != nil {
+			return err
+		}
+		if parts[i].from, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+			return err
+		}
+		for _, f := range parts[i].from {
+			feeds[f]++
+		}
+	}
+	var fresh []int
+	var pts []orb.Point
+	heights := make([]float64, 0, len(parts))
+	for i, p := range r.Parts {
+		heights = append(heights, parts[i].height)
+		if p.Keep != 0 {
+			if err := st.setGeometry(ctx, st.cur[p.Keep], parts[i].g); err != nil {
+				return err
+			}
+			continue
+		}
+		fresh = append(fresh, i)
+		pts = append(pts, parts[i].pos)
+	}
+	slices.Sort(heights)
+	codes, err := nextCodes(ctx, st.tx, parent.code, pts, heights[len(heights)/2]/2)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(r.Parts))
+	for i, p := range r.Parts {
+		ids[i] = p.Keep
+	}
+	for j, i := range fresh {
+		name := r.Parts[i].Name
+		if strings.TrimSpace(name) == "" {
+			name = codes[j]
+		}
+		nc, err := st.insertArea(ctx, parent, level, name, codes[j], parts[i].g)
+		if err != nil {
+			return err
+		}
+		ids[i] = nc.id
+	}
+	for i := range r.Parts {
+		for _, f := range parts[i].from {
+			if f == ids[i] {
+				continue
+			}
+			kind := "merge"
+			if feeds[f] > 1 {
+				kind = "split"
+			}
+			st.lineage = append(st.lineage, geo.LineageRecord{From: f, To: ids[i], Kind: kind})
+		}
+	}
+	return nil
 }

@@ -35,6 +35,7 @@ type EditRequest struct {
 	Name     string           `json:"name,omitempty"`
 	Code     string           `json:"code,omitempty"`
 	Names    []string         `json:"names,omitempty"` // names of the parts a split creates
+	Parts    []EditPart       `json:"-"`               // the new grids of a repartition
 	Change   int64            `json:"change,omitempty"`
 	Reason   string           `json:"reason"`
 	Author   string           `json:"-"`

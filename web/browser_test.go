@@ -106,6 +106,7 @@ func startSite() (*site, func(), error) {
 		Lookup: data.NewLookupService(db), Areas: data.NewAreaService(db),
 		Buildings: data.NewBuildingService(db), People: data.NewPersonService(db),
 		Auth: data.NewAuthService(db), Edits: data.NewEditor(db),
+		Partitions: data.NewPartitioner(data.NewEditor(db)),
 		Ready: db.Ready, Pages: pages,
 		Contacts: data.NewContactService(db), Hotline: "12345",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),

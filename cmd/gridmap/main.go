@@ -41,6 +41,8 @@ Usage:
   gridmap export areas [--level L] [--format geojson|kml] [-o FILE]
   gridmap level add --hierarchy H --key K --depth N --zh NAME --en NAME
   gridmap user add NAME --role admin|editor|viewer [--scope AREA_CODE]   (password from GRIDMAP_PASSWORD or stdin)
+  gridmap partition AREA_CODE [--households MIN-MAX] [--grids K] [--mode fresh|maintain] [--seed S]
+                  [--format summary|geojson] [--apply --reason TEXT]   propose grids (划网格) for an area; --apply commits them as one change
   gridmap cases import FILE.csv                                hotline (12345) export: ticket,received_at,category,lon,lat,crs,address,description,phone
   gridmap cases holidays FILE.txt                              working-calendar days ("2028-01-01 off 元旦" a line)
 
@@ -218,6 +220,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdCases(ctx, cfg, args[1:], stdout)
 	case "level":
 		return cmdLevel(ctx, cfg, args[1:], stdout)
+	case "partition":
+		return cmdPartition(ctx, cfg, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -290,12 +294,14 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			Auth:      data.NewAuthService(db),
 			Edits:     data.NewEditor(db),
 			Ready:     db.Ready,
-			Web:       web.Handler(cfg.Web),
-			Pages:     pages,
-			PublicURL: cfg.PublicURL,
-			Contacts:  data.NewContactService(db),
-			Hotline:   cfg.Hotline,
-			Log:       log,
+			// Partitions apply through an Editor of their own: it holds no state.
+			Partitions: data.NewPartitioner(data.NewEditor(db)),
+			Web:        web.Handler(cfg.Web),
+			Pages:      pages,
+			PublicURL:  cfg.PublicURL,
+			Contacts:   data.NewContactService(db),
+			Hotline:    cfg.Hotline,
+			Log:        log,
 		}
 		if err := wireLookup(ctx, cfg, db, feed, reg, log, &deps); err != nil {
 			return err

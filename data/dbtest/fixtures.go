@@ -80,3 +80,38 @@ func ImportLiechtenstein(t testing.TB, db *data.DB) {
 		t.Fatalf("Liechtenstein admin import: imported %d, rejected %v; want 14 and none", rep.Imported, rep.Rejected)
 	}
 }
+
+// qRoadsOnGridBorders: a road along every border of the current grids.
+const qRoadsOnGridBorders = `
+INSERT INTO road (name, class, geom, source)
+SELECT '边界路', 'minor', (ST_Dump(ST_LineMerge(ST_Union(ST_Boundary(v.geom))))).geom, 'test'
+FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.level = 'grid' AND a.retired_at IS NULL`
+
+// qMiddleRoads: a street across the middle of every grid, east to west.
+const qMiddleRoads = `
+INSERT INTO road (name, class, geom, source)
+SELECT '中心路', 'minor', ST_MakeLine(ST_MakePoint(ST_XMin(v.geom) - 0.0001, ST_Y(ST_Centroid(v.geom))),
+                                     ST_MakePoint(ST_XMax(v.geom) + 0.0001, ST_Y(ST_Centroid(v.geom)))), 'test'
+FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.level = 'grid' AND a.retired_at IS NULL`
+
+// AddRoads gives the partition (划网格) tests and benchmark roads of their
+// own: one along every border of the current grids, where the demo's
+// streets run, and with middle a street across the middle of every grid.
+func AddRoads(ctx context.Context, db *data.DB, middle bool) error {
+	if _, err := db.Pool.Exec(ctx, qRoadsOnGridBorders); err != nil {
+		return err
+	}
+	if middle {
+		_, err := db.Pool.Exec(ctx, qMiddleRoads)
+		return err
+	}
+	return nil
+}
+
+// RoadsOnGridBorders is AddRoads without the middle streets, for tests.
+func RoadsOnGridBorders(t testing.TB, db *data.DB) {
+	t.Helper()
+	if err := AddRoads(context.Background(), db, false); err != nil {
+		t.Fatal(err)
+	}
+}

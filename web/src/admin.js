@@ -15,6 +15,7 @@ import { createMap, fitTo, mapState } from "./lib/map.js";
 import { mapCoords } from "./lib/gcj02.js";
 import { ringsOf, snapper, sharedBorder } from "./lib/snap.js";
 import { treeKeys, focusItem, matchAreas } from "./lib/tree.js";
+import { partitionPanel } from "./admin_partition.js";
 import "./css/base.css";
 import "./css/admin.css";
 
@@ -421,6 +422,7 @@ async function openCommunity(code, { fit = true } = {}) {
   if (fit) fitTo(map, state.grids, 30);
   for (const li of document.querySelectorAll("#tree li")) li.classList.toggle("current", li.dataset.code === code);
   await Promise.all([renderBalance(), renderHistory()]);
+  partitionPanel(map, state.community, (res) => afterSave("repartition", res));
 }
 
 /** selectGrid selects a grid for editing (fly: and moves the map to it). */

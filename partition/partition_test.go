@@ -1,0 +1,269 @@
+package partition
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+)
+
+// lattice is a generated community: w×h blocks of side m metres with roads
+// on every block border except a share of them (footpaths between blocks of
+// one estate), households drawn per block.
+func lattice(seed uint64, w, h int, side float64, hhLo, hhHi int, offRoad float64) Problem {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var p Problem
+	id := func(x, y int) int { return y*w + x }
+	for y := range h {
+		for x := range w {
+			hh := hhLo + rng.IntN(hhHi-hhLo+1)
+			p.Atoms = append(p.Atoms, Atom{Households: hh, Buildings: 1 + hh/60, AreaM2: side * side, PerimeterM: 4 * side,
+				X: float64(x) * side, Y: float64(y) * side, Current: -1})
+		}
+	}
+	for y := range h {
+		for x := range w {
+			for _, d := range [][2]int{{1, 0}, {0, 1}} {
+				nx, ny := x+d[0], y+d[1]
+				if nx >= w || ny >= h {
+					continue
+				}
+				road := side
+				if rng.Float64() < offRoad {
+					road = 0
+					e := fmt.Sprintf("estate-%d-%d", x, y)
+					p.Atoms[id(x, y)].Estate, p.Atoms[id(nx, ny)].Estate = e, e
+				}
+				p.Edges = append(p.Edges, Edge{A: id(x, y), B: id(nx, ny), LengthM: side, RoadM: road})
+			}
+		}
+	}
+	return p
+}
+
+// join appends q's atoms to p, joined by the edges between p's atom a and
+// q's atom b (none: an island).
+func join(p, q Problem, links [][2]int, side float64) Problem {
+	off := len(p.Atoms)
+	for _, a := range q.Atoms {
+		a.X += 1e6
+		p.Atoms = append(p.Atoms, a)
+	}
+	for _, e := range q.Edges {
+		p.Edges = append(p.Edges, Edge{A: e.A + off, B: e.B + off, LengthM: e.LengthM, RoadM: e.RoadM})
+	}
+	for _, l := range links {
+		p.Edges = append(p.Edges, Edge{A: l[0], B: l[1] + off, LengthM: side, RoadM: side})
+	}
+	return p
+}
+
+// checkPartition verifies the hard properties: every atom in exactly one
+// grid, each grid contiguous, grid totals add up, and every grid out of
+// range marked with a reason that lists it.
+func checkPartition(t *testing.T, p Problem, r *Result) {
+	t.Helper()
+	if len(r.Assign) != len(p.Atoms) {
+		t.Fatalf("assign has %d atoms, want %d", len(r.Assign), len(p.Atoms))
+	}
+	count := make([]int, len(r.Grids))
+	for a, g := range r.Assign {
+		if g < 0 || g >= len(r.Grids) {
+			t.Fatalf("atom %d in grid %d of %d", a, g, len(r.Grids))
+		}
+		count[g]++
+		if !slices.Contains(r.Grids[g].Atoms, a) {
+			t.Fatalf("atom %d assigned to grid %d but not listed in it", a, g)
+		}
+	}
+	s := newSolver(p)
+	for gi, g := range r.Grids {
+		if count[gi] != len(g.Atoms) || len(g.Atoms) == 0 {
+			t.Fatalf("grid %d lists %d atoms, %d assigned", gi, len(g.Atoms), count[gi])
+		}
+		hh := 0
+		for _, a := range g.Atoms {
+			hh += p.Atoms[a].Households
+		}
+		if hh != g.Households {
+			t.Fatalf("grid %d: households %d, atoms sum to %d", gi, g.Households, hh)
+		}
+		if !s.connected(g.Atoms, -1) {
+			t.Fatalf("grid %d (%d atoms) is not contiguous", gi, len(g.Atoms))
+		}
+		in := hh >= p.Min && hh <= p.Max
+		if in != g.InRange {
+			t.Fatalf("grid %d: in_range %v with %d households in %d–%d", gi, g.InRange, hh, p.Min, p.Max)
+		}
+		if !in {
+			marked := false
+			for _, rs := range r.Reasons {
+				if slices.Contains(rs.Grids, gi) && slices.Contains(g.Reasons, rs.Kind) {
+					marked = true
+				}
+			}
+			if !marked {
+				t.Fatalf("grid %d has %d households outside %d–%d and no reason marks it (reasons %+v)", gi, hh, p.Min, p.Max, r.Reasons)
+			}
+		}
+	}
+}
+
+func solve(t *testing.T, p Problem) *Result {
+	t.Helper()
+	r, err := Solve(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPartition(t, p, r)
+	return r
+}
+
+func TestPartitionGeneratedCommunities(t *testing.T) {
+	type tc struct {
+		name     string
+		p        Problem
+		feasible bool
+		reason   string // a reason kind that must be given
+	}
+	var cases []tc
+	for seed := uint64(1); seed <= 6; seed++ {
+		w, h := 3+int(seed)%4, 4+int(seed*7)%5
+		p := lattice(seed, w, h, 120, 40, 160, 0.2)
+		p.Min, p.Max, p.Seed = 300, 500, seed
+		cases = append(cases, tc{name: fmt.Sprintf("lattice %dx%d seed %d", w, h, seed), p: p, feasible: true})
+	}
+	// A choke point: two blocks of blocks joined by one edge.
+	{
+		a, b := lattice(11, 4, 4, 100, 50, 90, 0), lattice(12, 4, 4, 100, 50, 90, 0)
+		p := join(a, b, [][2]int{{15, 0}}, 100)
+		p.Min, p.Max, p.Seed = 300, 500, 3
+		cases = append(cases, tc{name: "choke point", p: p, feasible: true})
+	}
+	// An island of 120 households: no grid of 300–500 can hold it.
+	{
+		a, b := lattice(13, 5, 5, 100, 50, 90, 0), lattice(14, 1, 2, 100, 60, 60, 0)
+		p := join(a, b, nil, 100)
+		p.Min, p.Max, p.Seed = 300, 500, 4
+		cases = append(cases, tc{name: "island", p: p, reason: ReasonIsolated})
+	}
+	// One building over the maximum.
+	{
+		p := lattice(15, 5, 5, 100, 50, 90, 0)
+		p.Atoms[12].Households, p.Atoms[12].Note = 720, "building 00042"
+		p.Min, p.Max, p.Seed = 300, 500, 5
+		cases = append(cases, tc{name: "building over the maximum", p: p, reason: ReasonAtomOverMax})
+	}
+	// 550 households: one grid is over 500, two are under 300.
+	{
+		p := lattice(16, 5, 2, 100, 55, 55, 0)
+		p.Min, p.Max, p.Seed = 300, 500, 6
+		cases = append(cases, tc{name: "total admits no k", p: p, reason: ReasonNoK})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := solve(t, c.p)
+			if c.feasible && !r.Feasible() {
+				t.Fatalf("feasible community: %s; reasons %+v", r.Summary(), r.Reasons)
+			}
+			if c.reason != "" {
+				found := false
+				for _, rs := range r.Reasons {
+					found = found || rs.Kind == c.reason
+				}
+				if !found {
+					t.Fatalf("want a reason %s, got %+v", c.reason, r.Reasons)
+				}
+			}
+			again := solve(t, c.p)
+			if !reflect.DeepEqual(r, again) {
+				t.Fatalf("two runs with seed %d differ", c.p.Seed)
+			}
+			t.Log(r.Summary())
+		})
+	}
+}
+
+func TestPartitionSeedsDiffer(t *testing.T) {
+	p := lattice(21, 6, 6, 100, 40, 120, 0.2)
+	p.Min, p.Max = 300, 500
+	seen := map[string]bool{}
+	for seed := uint64(1); seed <= 4; seed++ {
+		p.Seed = seed
+		r := solve(t, p)
+		seen[fmt.Sprint(r.Assign)] = true
+	}
+	if len(seen) < 2 {
+		t.Fatalf("four seeds gave one partition: the seed is not used")
+	}
+}
+
+func TestPartitionMaintainKeepsValidGrids(t *testing.T) {
+	p := lattice(31, 6, 6, 100, 40, 120, 0.1)
+	p.Min, p.Max, p.Seed = 300, 500, 7
+	fresh := solve(t, p)
+	if !fresh.Feasible() {
+		t.Fatalf("fresh: %s", fresh.Summary())
+	}
+	// The fresh grids become the current ones; then one block grows so its
+	// grid goes over the maximum.
+	for a, g := range fresh.Assign {
+		p.Atoms[a].Current = g
+	}
+	big := fresh.Grids[0].Atoms[0]
+	p.Atoms[big].Households += 250
+	p.Mode = Maintain
+	r := solve(t, p)
+	if !r.Feasible() {
+		t.Fatalf("maintain: %s %+v", r.Summary(), r.Reasons)
+	}
+	kept := 0
+	for _, g := range r.Grids {
+		if !g.Kept {
+			continue
+		}
+		kept++
+		old := fresh.Grids[g.From].Atoms
+		if !slices.Equal(old, g.Atoms) {
+			t.Fatalf("kept grid %d changed: %v → %v", g.From, old, g.Atoms)
+		}
+	}
+	// Every valid grid not next to the failing one must be kept as it was.
+	valid := len(fresh.Grids) - 1
+	if kept == 0 || kept < valid-3 {
+		t.Fatalf("kept %d of %d valid grids", kept, valid)
+	}
+	if r.Metrics.Reassigned <= 0 || r.Metrics.Reassigned >= totalHouseholds(p)/2 {
+		t.Fatalf("households reassigned %d of %d", r.Metrics.Reassigned, totalHouseholds(p))
+	}
+	t.Log(r.Summary())
+}
+
+func totalHouseholds(p Problem) int {
+	t := 0
+	for _, a := range p.Atoms {
+		t += a.Households
+	}
+	return t
+}
+
+func TestPartitionBadInput(t *testing.T) {
+	p := lattice(1, 2, 2, 100, 10, 20, 0)
+	for _, c := range []struct {
+		name string
+		mod  func(*Problem)
+	}{
+		{"min above max", func(p *Problem) { p.Min, p.Max = 500, 300 }},
+		{"zero min", func(p *Problem) { p.Min, p.Max = 0, 300 }},
+		{"bad mode", func(p *Problem) { p.Min, p.Max, p.Mode = 1, 2, "redo" }},
+		{"edge out of range", func(p *Problem) { p.Min, p.Max = 1, 2; p.Edges = append(p.Edges, Edge{A: 0, B: 9}) }},
+	} {
+		q := p
+		q.Edges = slices.Clone(p.Edges)
+		c.mod(&q)
+		if _, err := Solve(q); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+	}
+}
