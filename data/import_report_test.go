@@ -124,5 +124,4 @@ community D2-001-001 "D2-001-001" parent "D2-001" first true
 community C5 "C5" parent "110101-002" first true
 subdistrict 110101-004 "110101-004" parent "110101" first false
 versions 13 codes 13 change_area 13
-
 `
