@@ -125,3 +125,65 @@ community C5 "C5" parent "110101-002" first true
 subdistrict 110101-004 "110101-004" parent "110101" first false
 versions 13 codes 13 change_area 13
 `
+
+// TestImportedBuildingsFollowGridOf checks that the bulk grid assignment of a
+// building import gives every building the grid grid_of gives it, on shared
+// edges and vertices (the border rule's tie-breaks), inside, and outside.
+func TestImportedBuildingsFollowGridOf(t *testing.T) {
+	db, _ := dbtest.New(t, "data_import_grids")
+	ctx := context.Background()
+	im := data.NewImporter(db)
+	mustImportAreas(t, im, []geo.AreaInput{
+		{Ref: "d", Level: "district", Code: "330199", Geometry: square(120, 30, 0.03)},
+		{Ref: "s", Level: "subdistrict", Code: "330199001", Geometry: square(120, 30, 0.03)},
+		{Ref: "c", Level: "community", Code: "330199001001", Geometry: square(120, 30, 0.02)},
+		{Ref: "c2", Level: "community", Code: "330199001002", Geometry: square(120.02, 30, 0.01)},
+		{Ref: "SE", Level: "grid", Geometry: square(120.01, 30, 0.01)},
+		{Ref: "NW", Level: "grid", Geometry: square(120, 30.01, 0.01)},
+		{Ref: "SW", Level: "grid", Geometry: square(120, 30, 0.01)},
+		{Ref: "NE", Level: "grid", Geometry: square(120.01, 30.01, 0.01)},
+	})
+	var bs []geo.Building
+	for i, pt := range []orb.Point{
+		{120.005, 30.015}, {120.01, 30.015}, {120.015, 30.01}, {120.01, 30.01}, {120.0, 30.005},
+		{120.02, 30.005}, {120.025, 30.005}, {121, 31}, {120.02, 30.02},
+	} {
+		bs = append(bs, geo.Building{Source: fmt.Sprintf("p%d", i), Point: pt})
+	}
+	// A footprint without a point is placed at its point on the surface.
+	bs = append(bs, geo.Building{Source: "fp", Footprint: square(120.001, 30.001, 0.001)})
+	rep, err := im.ImportBuildings(ctx, bs, geo.ImportOptions{Author: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Imported != len(bs) {
+		t.Fatalf("imported %d of %d (%v)", rep.Imported, len(bs), rep.Rejected)
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT b.source, coalesce(g.code, ''), coalesce(w.code, '')
+		FROM building b LEFT JOIN area g ON g.id = b.grid_id LEFT JOIN area w ON w.id = grid_of(b.geom, 'admin') ORDER BY b.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var src, code, want string
+		if err := rows.Scan(&src, &code, &want); err != nil {
+			t.Fatal(err)
+		}
+		if code != want {
+			t.Errorf("building %s: grid %q, grid_of says %q", src, code, want)
+		}
+		got = append(got, src+"="+code)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The tie-breaks, spelled out: the smaller code on shared edges and
+	// vertices, the lower level on a grid's edge with a community, the
+	// community where no grid covers, nothing outside.
+	want := "p0=330199001001001 p1=330199001001001 p2=330199001001002 p3=330199001001001 p4=330199001001003 " +
+		"p5=330199001001004 p6=330199001002 p7= p8=330199001001002 fp=330199001001003"
+	if g := strings.Join(got, " "); g != want {
+		t.Errorf("grids\n got %s\nwant %s", g, want)
+	}
+}
