@@ -331,7 +331,7 @@ type Tile struct {
 	// "-gzip" before the closing quote), made once with the tile rather
 	// than on every request that is answered from the cache.
 	GzipETag string
-	Hit  bool   // served from the cache
+	Hit      bool // served from the cache
 }
 
 // Empty reports whether the tile has no feature in any layer.
