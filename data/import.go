@@ -166,6 +166,16 @@ ORDER BY s.ord`
 
 const qCodesTaken = `SELECT code FROM area_code WHERE code = ANY($1)`
 
+// Statistics for the planner inside the import's transaction: temporary
+// tables have none, and the areas just inserted are not in area's and
+// area_version's until analysed, without which the next level's parent search
+// and the buildings' grid join do not use the spatial indexes.
+const (
+	qAnalyzeStaged       = `ANALYZE area_in`
+	qAnalyzeAreas        = `ANALYZE area, area_version`
+	qAnalyzeBuildingPrep = `ANALYZE building_prep`
+)
+
 // qInsertStaged inserts the accepted items of one depth, in the given order,
 // with their codes, versions and claimed codes, in one statement.
 const qInsertStaged = `
@@ -247,7 +257,7 @@ func importAreas(ctx context.Context, tx pgx.Tx, rep *geo.ImportReport, in []geo
 	if _, err := tx.Exec(ctx, qRepairStaged); err != nil {
 		return dbErr("data.ImportAreas", err)
 	}
-	if _, err := tx.Exec(ctx, `ANALYZE area_in`); err != nil {
+	if _, err := tx.Exec(ctx, qAnalyzeStaged); err != nil {
 		return dbErr("data.ImportAreas", err)
 	}
 
@@ -280,7 +290,7 @@ func importAreas(ctx context.Context, tx pgx.Tx, rep *geo.ImportReport, in []geo
 		if err != nil {
 			return dbErr("data.ImportAreas", err)
 		}
-		if _, err := tx.Exec(ctx, `ANALYZE area, area_version`); err != nil {
+		if _, err := tx.Exec(ctx, qAnalyzeAreas); err != nil {
 			return dbErr("data.ImportAreas", err)
 		}
 		rep.Imported += n
@@ -688,7 +698,7 @@ func importBuildings(ctx context.Context, tx pgx.Tx, rep *geo.ImportReport, in [
 	for _, ref := range bad {
 		reject(ref, "footprint has no area and there is no point")
 	}
-	for _, q := range []string{qIndexStaged, `ANALYZE building_prep`, `ANALYZE area, area_version`} {
+	for _, q := range []string{qIndexStaged, qAnalyzeBuildingPrep, qAnalyzeAreas} {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return 0, dbErr("data.ImportBuildings", err)
 		}
