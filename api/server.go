@@ -96,6 +96,8 @@ type Server struct {
 	registry  *prometheus.Registry
 	requests  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
+
+	tileCacheHeader []string // Cache-Control of tiles (tileCacheControl)
 }
 
 // NewServer wires the routes. Registry receives the request metrics, which

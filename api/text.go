@@ -35,8 +35,10 @@ func (s *Server) checkText(next http.Handler) http.Handler {
 
 func checkRequestText(r *http.Request) error {
 	for name, v := range mux.Vars(r) {
-		if err := geo.CheckText("path value {"+name+"}", v, maxPathValueRunes); err != nil {
-			return err
+		// The field's name is spelled out only for an error: every tile
+		// request has four path values.
+		if geo.CheckText("", v, maxPathValueRunes) != nil {
+			return geo.CheckText("path value {"+name+"}", v, maxPathValueRunes)
 		}
 	}
 	if err := geo.CheckText("the path", r.URL.Path, 0); err != nil {

@@ -300,7 +300,8 @@ func (c *Cache) fly(ctx context.Context, f *flight, q Query) {
 // encodeTile compresses raw once and computes its validator.
 func encodeTile(raw []byte) (*Tile, error) {
 	sum := sha256.Sum256(raw)
-	t := &Tile{Size: len(raw), ETag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	tag := hex.EncodeToString(sum[:12])
+	t := &Tile{Size: len(raw), ETag: `"` + tag + `"`, GzipETag: `"` + tag + `-gzip"`}
 	if len(raw) == 0 {
 		return t, nil
 	}

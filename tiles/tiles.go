@@ -334,7 +334,11 @@ type Tile struct {
 	Gzip []byte // the MVT, gzip-compressed; nil for an empty tile
 	Size int    // length of the uncompressed MVT in bytes; 0 for an empty tile
 	ETag string // strong validator of the content, quoted, e.g. "\"3f2a…\""
-	Hit  bool   // served from the cache
+	// GzipETag is the validator of the gzip representation (ETag with
+	// "-gzip" before the closing quote), made once with the tile rather
+	// than on every request that is answered from the cache.
+	GzipETag string
+	Hit      bool // served from the cache
 }
 
 // Empty reports whether the tile has no feature in any layer.

@@ -1,0 +1,78 @@
+package api_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+
+	"github.com/paulmach/orb/maptile"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"gridmap/api"
+	"gridmap/tiles"
+)
+
+// fixedTiles answers every tile with the same stored tile, as a cache hit
+// does: what is left to measure is the API's own path.
+type fixedTiles struct{ t tiles.Tile }
+
+func (f *fixedTiles) Tile(context.Context, tiles.LayerSet, maptile.Tile) (*tiles.Tile, error) {
+	t := f.t
+	t.Hit = true
+	return &t, nil
+}
+func (f *fixedTiles) TileJSON(context.Context, tiles.LayerSet, string) (*tiles.TileJSON, error) {
+	return nil, nil
+}
+func (f *fixedTiles) Style(context.Context, string) (json.RawMessage, error) { return nil, nil }
+
+// discard is a ResponseWriter that keeps nothing but the headers.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+// BenchmarkTileHit and BenchmarkNoopRoute put a tile answered from memory and
+// the no-op route (bench/lookup's /bench/noop) through the same server and
+// middleware, public rate limit on, logging to io.Discard: the difference is
+// the tile path's own cost (go test -bench 'TileHit|NoopRoute' -cpuprofile).
+func BenchmarkTileHit(b *testing.B) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(bytes.Repeat([]byte("tile"), 4000))
+	zw.Close()
+	s := benchServer(&fixedTiles{tiles.Tile{Gzip: buf.Bytes(), Size: 16000, ETag: `"0123456789abcdef"`}})
+	runRoute(b, s, "/tiles/areas,buildings,labels/14/13721/6675.mvt")
+}
+
+func BenchmarkNoopRoute(b *testing.B) {
+	runRoute(b, benchServer(&fixedTiles{}), "/bench/noop")
+}
+
+func benchServer(ts tiles.Service) *api.Server {
+	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		io.WriteString(w, "{}\n")
+	})
+	return api.NewServer(api.Config{PublicRate: 1e9}, api.Server{
+		Tiles: &api.Tiles{Service: ts}, Web: noop, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, prometheus.NewRegistry())
+}
+
+func runRoute(b *testing.B, s *api.Server, path string) {
+	r, _ := http.NewRequest(http.MethodGet, "http://gridmap.test"+path, nil)
+	r.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	r.RemoteAddr = "127.0.0.1:5000"
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := &discard{h: http.Header{}}
+		s.ServeHTTP(w, r)
+	}
+}
