@@ -107,6 +107,7 @@ type PublicCase struct {
 	TrackingCode string     `json:"tracking_code"`
 	Category     string     `json:"category"`
 	CategoryZh   string     `json:"category_zh"`
+	CategoryEn   string     `json:"category_en"`
 	State        State      `json:"state"`
 	ReportedAt   time.Time  `json:"reported_at"`
 	ClosedAt     *time.Time `json:"closed_at,omitempty"`
@@ -149,6 +150,7 @@ type Duplicate struct {
 type NearbyCase struct {
 	Follow     string  `json:"follow"`
 	Category   string  `json:"category"`
+	CategoryEn string  `json:"category_en"`
 	CategoryZh string  `json:"category_zh"`
 	State      State   `json:"state"`
 	Summary    string  `json:"summary,omitempty"`

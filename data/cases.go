@@ -1061,7 +1061,7 @@ func publicCase(ctx context.Context, tx pgx.Tx, r *caseRow, cat *cases.Catalogue
 	p := &cases.PublicCase{TrackingCode: cases.FormatTrackingCode(r.Code), Category: r.Category, State: cases.State(r.State),
 		ReportedAt: r.ReportedAt, ClosedAt: r.ClosedAt, Rated: r.Rating != nil, Timeline: []cases.PublicEvent{}}
 	if c, ok := cat.Category(r.Category); ok {
-		p.CategoryZh = c.Zh
+		p.CategoryZh, p.CategoryEn = c.Zh, c.En
 	}
 	if r.MergedCode != "" {
 		p.MergedInto = cases.FormatTrackingCode(r.MergedCode)

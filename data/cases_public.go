@@ -54,9 +54,9 @@ func (s *CaseStore) Nearby(ctx context.Context, category string, p orb.Point) ([
 	_, err = pgx.ForEachRow(rows, []any{&n.Follow, &n.Category, &state, &n.ReportedOn, &n.AboutM, &n.Summary}, func() error {
 		n.State = cases.State(state)
 		n.AboutM = math.Round(n.AboutM/10) * 10
-		n.CategoryZh = ""
+		n.CategoryZh, n.CategoryEn = "", ""
 		if c, ok := s.opt.Catalogue.Category(n.Category); ok {
-			n.CategoryZh = c.Zh
+			n.CategoryZh, n.CategoryEn = c.Zh, c.En
 		}
 		out = append(out, n)
 		return nil

@@ -58,8 +58,10 @@ async function bundle(out, testHooks) {
   }
   // MapLibre's stylesheet is needed only with the map: lib/map.js links it
   // (as __MAP_CSS_URL__) when it makes one, so it is not in the pages' CSS.
+  // The report form's likewise (report.js links __REPORT_CSS_URL__): CSS a
+  // lazy chunk imports would otherwise land in its entry's first-load CSS.
   const css = await build({
-    entryPoints: { "maplibre-gl": "node_modules/maplibre-gl/dist/maplibre-gl.css" },
+    entryPoints: { "maplibre-gl": "node_modules/maplibre-gl/dist/maplibre-gl.css", report: "src/css/report.css" },
     outdir: `${out}/assets`,
     bundle: true,
     minify: !dev,
@@ -69,15 +71,15 @@ async function bundle(out, testHooks) {
     metafile: true,
     logLevel: "warning",
   });
-  for (const file of Object.keys(css.metafile.outputs)) {
-    if (file.endsWith(".css")) manifest["maplibre-gl.css"] = file.slice(out.length + 1);
+  for (const [file, o] of Object.entries(css.metafile.outputs)) {
+    if (file.endsWith(".css")) manifest[o.entryPoint.startsWith("src/") ? "report.css" : "maplibre-gl.css"] = file.slice(out.length + 1);
   }
   // One esbuild run per group of pages: the resident's and the building
   // pages' share their MapLibre chunk (a resident who scans a poster and then
   // searches downloads it once); the editor (with terra-draw) and the poster
   // are built alone, so no page waits for a chunk another page made.
   const groups = [
-    { resident: "src/resident.js", page: "src/page.js" },
+    { resident: "src/resident.js", page: "src/page.js", case: "src/case.js" },
     { admin: "src/admin.js" },
     { poster: "src/poster.js" },
   ];
@@ -100,6 +102,7 @@ async function bundle(out, testHooks) {
         __TEST_HOOKS__: testHooks ? "true" : "false",
         __WORKER_URL__: JSON.stringify("/" + manifest["maplibre-gl-worker.mjs"]),
         __MAP_CSS_URL__: JSON.stringify("/" + manifest["maplibre-gl.css"]),
+        __REPORT_CSS_URL__: JSON.stringify("/" + manifest["report.css"]),
       },
       legalComments: "linked",
       metafile: true,
