@@ -318,7 +318,11 @@ function ensureLayers(map) {
 function openReport(place) {
   const box = $("#report");
   $("#result").hidden = true;
-  import("./report.js").then((m) => m.openReport(box, place, { onClose: () => ($("#result").hidden = false) }));
+  document.body.classList.add("reporting");
+  import("./report.js").then((m) => m.openReport(box, place, { onClose: () => {
+    $("#result").hidden = false;
+    document.body.classList.remove("reporting");
+  } }));
 }
 
 function hasMine() {
