@@ -474,7 +474,9 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, tmpl string,
 		return geo.Internal("api.renderPage", err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
 	w.Header().Set("Content-Language", d.Lang)
 	w.Header().Set("Vary", "Cookie")
 	w.Write(buf.Bytes())

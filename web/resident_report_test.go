@@ -253,3 +253,39 @@ func TestBuildingPageReportLine(t *testing.T) {
 	}
 	shot(t, ctx, "report-5-building-en")
 }
+
+// TestCasePageBadInput: /c/{code} with a code that is malformed, unknown,
+// not UTF-8 or holds NUL answers a 4xx page, never a 500; a real code's page
+// is not cached and sends no referrer (the code is the key to rate).
+func TestCasePageBadInput(t *testing.T) {
+	needSite(t)
+	res, err := theCases.store.Intake(context.Background(), nil, cases.Intake{Category: "streetlight_out", Point: orb.Point{120.15, 30.28}, Description: "三号楼北侧那盏"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/c/NOT-A-CODE", 404},
+		{"/c/0000000000", 404},
+		{"/c/%00", 400},
+		{"/c/%FF%FE", 400},
+		{"/c/00000000-0000-4000-8000-000000000000", 404},
+		{"/c/" + res.TrackingCode, 200},
+		{"/c/" + strings.ToLower(strings.ReplaceAll(res.TrackingCode, "-", "")), 200},
+	} {
+		r, body := get(t, tc.path)
+		if r.StatusCode != tc.want {
+			t.Errorf("GET %s: %d, want %d: %.200s", tc.path, r.StatusCode, tc.want, body)
+		}
+		if tc.want == 200 {
+			if !strings.Contains(body, res.TrackingCode) || strings.Contains(body, "三号楼北侧那盏") {
+				t.Errorf("GET %s: the page lacks the code or shows the description", tc.path)
+			}
+			if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Referrer-Policy") != "no-referrer" {
+				t.Errorf("GET %s: Cache-Control %q, Referrer-Policy %q", tc.path, r.Header.Get("Cache-Control"), r.Header.Get("Referrer-Policy"))
+			}
+		}
+	}
+}
