@@ -40,6 +40,26 @@ const copied = {
   "favicon.svg": "src/favicon.svg",
 };
 
+// The messages only the case pages and the report form use (their own
+// chunks) are kept out of the catalogue every page loads first: lib/i18n.js
+// imports src/i18n/*.json without them, lib/messages-lazy.js imports them
+// (NAME.json?lazy) and adds them when a lazy chunk loads. The files stay
+// whole (the server and the catalogue tests read them).
+const lazyMessage = (k) => /^(report|case|mine)\./.test(k) && k !== "report.open";
+const splitMessages = {
+  name: "split-messages",
+  setup(b) {
+    b.onResolve({ filter: /\/i18n\/[\w-]+\.json\?lazy$/ }, (a) => ({
+      path: new URL(a.path.replace(/\?lazy$/, ""), "file://" + a.resolveDir + "/").pathname, namespace: "lazy-messages" }));
+    const pick = async (path, want) => {
+      const all = JSON.parse(await readFile(path, "utf8"));
+      return { contents: JSON.stringify(Object.fromEntries(Object.entries(all).filter(([k]) => lazyMessage(k) === want))), loader: "json" };
+    };
+    b.onLoad({ filter: /\/i18n\/[\w-]+\.json$/, namespace: "lazy-messages" }, (a) => pick(a.path, true));
+    b.onLoad({ filter: /\/src\/i18n\/[\w-]+\.json$/ }, (a) => pick(a.path, false));
+  },
+};
+
 async function bundle(out, testHooks) {
   // Remove the previous build but keep the committed placeholder.
   await mkdir(`${out}/assets`, { recursive: true });
@@ -107,6 +127,8 @@ async function bundle(out, testHooks) {
       legalComments: "linked",
       metafile: true,
       logLevel: "warning",
+      // Only the resident's group: the editor and the desk keep the whole catalogue.
+      plugins: entries.resident ? [splitMessages] : [],
     });
     // The page's entry and CSS, by the names the HTML asks for.
     for (const [file, o] of Object.entries(result.metafile.outputs)) {

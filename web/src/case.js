@@ -1,5 +1,6 @@
 // The tracking page (/c/{code}): the server renders the case; this copies the
 // code, remembers it in 我的反映, and sends the rating or the "not solved".
+import "./lib/messages-lazy.js";
 import { $ } from "./lib/dom.js";
 import { postJSON } from "./lib/api.js";
 import { t, setLang, onLangChange } from "./lib/i18n.js";

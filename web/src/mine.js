@@ -1,5 +1,6 @@
 // 我的反映 on the resident page: the codes this browser remembers (lib/mycases.js),
 // each with its current state. Loaded only when there are some.
+import "./lib/messages-lazy.js";
 import { h, show } from "./lib/dom.js";
 import { getJSON } from "./lib/api.js";
 import { t, lang } from "./lib/i18n.js";

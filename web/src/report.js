@@ -6,6 +6,7 @@
 // pin, an optional phone with what it is used for and when it is erased.
 // Open cases nearby are shown before sending, to follow instead. After
 // sending: the tracking code, large and copyable, remembered in 我的反映.
+import "./lib/messages-lazy.js";
 import { h, show } from "./lib/dom.js";
 import { getJSON, qs } from "./lib/api.js";
 import { t, lang } from "./lib/i18n.js";
