@@ -127,8 +127,8 @@ async function bundle(out, testHooks) {
       legalComments: "linked",
       metafile: true,
       logLevel: "warning",
-      // Only the resident's group: the editor and the desk keep the whole catalogue.
-      plugins: entries.resident ? [splitMessages] : [],
+      // The resident's group and the poster: the editor and the desk keep the whole catalogue.
+      plugins: entries.resident || entries.poster ? [splitMessages] : [],
     });
     // The page's entry and CSS, by the names the HTML asks for.
     for (const [file, o] of Object.entries(result.metafile.outputs)) {
