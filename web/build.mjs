@@ -69,6 +69,7 @@ async function bundle(out, testHooks) {
   await mkdir(`${out}/assets`, { recursive: true });
   const manifest = {}; // entry name → file
   const preload = {}; // entry name → the chunks it imports statically, for <link rel="modulepreload">
+  const lazy = {}; // a lazily imported module → its chunk and the chunks that imports statically (for measuring)
   for (const [key, src] of Object.entries(copied)) {
     const body = await readFile(src);
     const dot = key.indexOf(".");
@@ -132,6 +133,10 @@ async function bundle(out, testHooks) {
     });
     // The page's entry and CSS, by the names the HTML asks for.
     for (const [file, o] of Object.entries(result.metafile.outputs)) {
+      if (o.entryPoint === "src/report.js" && file.endsWith(".js")) {
+        lazy["report.js"] = [file, ...o.imports.filter((i) => i.kind === "import-statement").map((i) => i.path)].map((f) => f.slice(out.length + 1));
+        lazy["report.js"].push(manifest["report.css"]);
+      }
       const entry = Object.keys(entries).find((e) => entries[e] === o.entryPoint);
       if (!entry || !file.endsWith(".js")) continue;
       manifest[`${entry}.js`] = file.slice(out.length + 1);
@@ -146,7 +151,7 @@ async function bundle(out, testHooks) {
     return "/" + manifest[key];
   });
   await writeFile(`${out}/admin.html`, admin);
-  await writeFile(`${out}/manifest.json`, JSON.stringify({ files: manifest, preload }, null, 1) + "\n");
+  await writeFile(`${out}/manifest.json`, JSON.stringify({ files: manifest, preload, lazy }, null, 1) + "\n");
   await precompress(out);
   const kind = [dev && "dev", testHooks && "test hooks"].filter(Boolean).join(", ");
   await writeFile(`${out}/BUILD`, `built ${new Date().toISOString()}${kind ? ` (${kind})` : ""}\n`);
