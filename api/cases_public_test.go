@@ -189,5 +189,20 @@ func TestCasesNearbyAndFollow(t *testing.T) {
 	if tr.Unit == "" || tr.Due == nil {
 		t.Errorf("track: unit %q due %v, want both", tr.Unit, tr.Due)
 	}
-	_ = http.StatusOK
+	// A finished case is no longer offered nearby; its follow view still answers.
+	var id int64
+	if err := f.db.Pool.QueryRow(t.Context(), `SELECT id FROM case_report WHERE tracking_code = $1`, cases.NormalizeTrackingCode(first.TrackingCode)).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	admin := f.login(t, "admin")
+	if status, out := admin.do(t, "POST", fmt.Sprintf("/api/v1/cases/%d/actions", id), map[string]any{"action": "reject", "version": 1, "reason": "不属于受理范围"}); status != http.StatusOK {
+		t.Fatalf("reject: %d %s", status, out)
+	}
+	q.Set("category", "exposed_rubbish")
+	if _, out = anon.do(t, "GET", "/api/v1/cases/nearby?"+q.Encode(), nil); len(decode[struct{ Cases []cases.NearbyCase }](t, out).Cases) != 0 {
+		t.Errorf("a rejected case is still offered nearby: %s", out)
+	}
+	if status, out := anon.do(t, "GET", "/api/v1/cases/follow/"+near.Cases[0].Follow, nil); status != 200 || decode[cases.PublicCase](t, out).State != cases.StateRejected {
+		t.Errorf("follow after rejection: %d %s", status, out)
+	}
 }

@@ -225,6 +225,16 @@ func TestResidentReportsACase(t *testing.T) {
 	if eval[bool](t, ctx, `!!document.querySelector("#tracking-code") || !!document.querySelector("#rate") || document.body.textContent.includes(`+jsString(earlier.TrackingCode)+`)`) {
 		t.Errorf("the followed case's page shows a tracking code or a rating form")
 	}
+
+	// "Not solved" within the window: the rated case is handled again.
+	do(t, ctx, "opening the own case again", chromedp.Navigate(theSite.URL+"/c/"+code))
+	waitFor(t, ctx, "the reopen form", `!!document.querySelector("#reopen")`)
+	do(t, ctx, "saying it is not solved", chromedp.SendKeys(chromedp.CSS("#reopen-reason"), "垃圾又堆起来了"),
+		chromedp.Click(chromedp.CSS(`#reopen button[type=submit]`)))
+	waitFor(t, ctx, "the reopened case", `document.querySelector("#case-state") && document.querySelector("#case-state").dataset.state === "reopened"`)
+	if p := trackJSON(t, code); p.State != cases.StateReopened {
+		t.Errorf("after 'not solved': state %s, want reopened", p.State)
+	}
 }
 
 func jsString(s string) string {
@@ -286,10 +296,17 @@ func TestCasePageBadInput(t *testing.T) {
 		{"/c/00000000-0000-4000-8000-000000000000", 404},
 		{"/c/" + res.TrackingCode, 200},
 		{"/c/" + strings.ToLower(strings.ReplaceAll(res.TrackingCode, "-", "")), 200},
+		{"/c/" + res.TrackingCode + "?lang=en", 200},
 	} {
 		r, body := get(t, tc.path)
 		if r.StatusCode != tc.want {
 			t.Errorf("GET %s: %d, want %d: %.200s", tc.path, r.StatusCode, tc.want, body)
+		}
+		if tc.want == 200 && strings.HasSuffix(tc.path, "?lang=en") {
+			if !strings.Contains(body, "Tracking code") || strings.Contains(body, ">case.") {
+				t.Errorf("GET %s: not in English or a catalogue key shown", tc.path)
+			}
+			continue
 		}
 		if tc.want == 200 {
 			if !strings.Contains(body, res.TrackingCode) || strings.Contains(body, "三号楼北侧那盏") {
