@@ -332,9 +332,13 @@ function hasMine() {
     return false;
   }
 }
-if (hasMine()) import("./mine.js").then((m) => m.showMine($("#mine")));
+const renderMine = () => hasMine() && import("./mine.js").then((m) => m.showMine($("#mine")));
+renderMine();
 
-onLangChange(() => last && render());
+onLangChange(() => {
+  if (last) render();
+  if (!$("#mine").hidden) renderMine();
+});
 
 // A shared URL reproduces its result.
 const start = new URLSearchParams(location.search);
