@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -258,7 +259,12 @@ func decodeJSON(r *http.Request, v any) error {
 	if ct := strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0]); ct != "application/json" {
 		return geo.Errorf(geo.EInvalid, "Content-Type must be application/json, got %q", r.Header.Get("Content-Type"))
 	}
-	dec := json.NewDecoder(r.Body)
+	return decodeJSONFrom(r.Body, v)
+}
+
+// decodeJSONFrom decodes one JSON object (no unknown fields) and holds its strings to geo.CheckText.
+func decodeJSONFrom(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"errors"
 	"io"
 	"math"
 	"mime"
@@ -8,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 	"github.com/paulmach/orb"
@@ -28,6 +31,10 @@ func (s *Server) caseRoutes(r *mux.Router) {
 	v1("/cases", s.handle(s.handleCaseIntake), http.MethodPost)
 	v1("/cases/categories", s.handle(s.handleCaseCategories), http.MethodGet)
 	v1("/cases/track/{code}", s.handle(s.handleCaseTrack), http.MethodGet)
+	if _, ok := s.Cases.(cases.Follower); ok {
+		v1("/cases/nearby", s.handle(s.handleCasesNearby), http.MethodGet)
+		v1("/cases/follow/{key}", s.handle(s.handleCaseFollowed), http.MethodGet)
+	}
 	v1("/cases/{code}/rating", s.handle(s.handleCaseRating), http.MethodPost)
 	v1("/cases/{code}/reopen", s.handle(s.handleCaseReopen), http.MethodPost)
 	v1("/cases", s.staff(geo.UserViewer, s.handle(s.handleCaseList)), http.MethodGet)
@@ -115,19 +122,100 @@ func (s *Server) handleCaseIntake(w http.ResponseWriter, r *http.Request) error 
 		}
 	}
 	var req intakeRequest
-	if err := decodeJSON(r, &req); err != nil {
+	var uploads [][]byte
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		var err error
+		if uploads, err = readIntakeForm(r, &req); err != nil {
+			return err
+		}
+	} else if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
 	in, err := req.intake(id != nil)
 	if err != nil {
 		return err
 	}
+	in.Uploads = uploads
 	res, err := s.Cases.Intake(r.Context(), staffOf(r), in)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, res)
 	return nil
+}
+
+// maxIntakeFormBody bounds a report sent with its photos (multipart): the
+// photos at their limit and room for the JSON part and the boundaries.
+const maxIntakeFormBody = cases.MaxIntakePhotos*cases.MaxIntakePhotoBytes + 64<<10
+
+func isCaseIntakeForm(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Path == "/api/v1/cases" && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
+}
+
+// readIntakeForm reads a report sent as multipart/form-data: a "case" part
+// with the JSON of the plain intake and up to cases.MaxIntakePhotos "photo"
+// parts (JPEG, PNG or WebP; re-encoded by the store). Parts are read as they
+// come, each bounded, so nothing larger than the limits is held.
+func readIntakeForm(r *http.Request, req *intakeRequest) ([][]byte, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, geo.Errorf(geo.EInvalid, "the form cannot be read: %v", err)
+	}
+	var photos [][]byte
+	seenCase := false
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, formErr(err)
+		}
+		switch part.FormName() {
+		case "case":
+			if seenCase {
+				return nil, geo.Errorf(geo.EInvalid, "the form has more than one \"case\" part")
+			}
+			seenCase = true
+			b, err := io.ReadAll(io.LimitReader(part, 64<<10))
+			if err != nil {
+				return nil, formErr(err)
+			}
+			if !utf8.Valid(b) {
+				return nil, geo.Errorf(geo.EInvalid, "the \"case\" part must be UTF-8 JSON")
+			}
+			if err := decodeJSONFrom(bytes.NewReader(b), req); err != nil {
+				return nil, err
+			}
+		case "photo":
+			if len(photos) == cases.MaxIntakePhotos {
+				return nil, geo.Errorf(geo.EInvalid, "a report may carry at most %d photos", cases.MaxIntakePhotos)
+			}
+			b, err := io.ReadAll(io.LimitReader(part, cases.MaxIntakePhotoBytes+1))
+			if err != nil {
+				return nil, formErr(err)
+			}
+			if len(b) > cases.MaxIntakePhotoBytes {
+				return nil, geo.Errorf(geo.ETooLarge, "photo %d is larger than %d MB", len(photos)+1, cases.MaxIntakePhotoBytes>>20)
+			}
+			photos = append(photos, b)
+		default:
+			return nil, geo.Errorf(geo.EInvalid, "unknown form part %q; send \"case\" (JSON) and up to %d \"photo\" files", part.FormName(), cases.MaxIntakePhotos)
+		}
+	}
+	if !seenCase {
+		return nil, geo.Errorf(geo.EInvalid, "the form has no \"case\" part (the report as JSON)")
+	}
+	return photos, nil
+}
+
+// formErr passes a body-limit error on (413) and calls anything else a malformed form.
+func formErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	return geo.Errorf(geo.EInvalid, "the form cannot be read: %v", err)
 }
 
 func (req intakeRequest) intake(staff bool) (cases.Intake, error) {
@@ -180,6 +268,35 @@ func (s *Server) handleCaseCategories(w http.ResponseWriter, r *http.Request) er
 // GET /api/v1/cases/track/{code} — public: no names, phones or internal notes.
 func (s *Server) handleCaseTrack(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.Cases.Track(r.Context(), mux.Vars(r)["code"])
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+// GET /api/v1/cases/nearby?lon=&lat=&crs=&category= — open cases near a
+// point before a resident reports: category, state, public summary, the day;
+// a follow key, never the tracking code.
+func (s *Server) handleCasesNearby(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	p, err := parseLonLat(q.Get("lon"), q.Get("lat"), q.Get("crs"))
+	if err != nil {
+		return err
+	}
+	out, err := s.Cases.(cases.Follower).Nearby(r.Context(), q.Get("category"), p)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"cases": out})
+	return nil
+}
+
+// GET /api/v1/cases/follow/{key} — the public status of a followed case.
+func (s *Server) handleCaseFollowed(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.Cases.(cases.Follower).Followed(r.Context(), mux.Vars(r)["key"])
 	if err != nil {
 		return err
 	}

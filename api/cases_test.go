@@ -159,7 +159,9 @@ func TestCasesAPI(t *testing.T) {
 	})
 
 	status, body = anon.do(t, "GET", "/api/v1/cases/track/"+strings.ToLower(res.TrackingCode), nil)
-	if status != 200 || strings.Contains(string(body), phone) || strings.Contains(string(body), "网格一队") {
+	// The handling unit (an office) is public since issue 11 ("the handling
+	// unit, not a person's name"); phones and people are not.
+	if status != 200 || strings.Contains(string(body), phone) || !strings.Contains(string(body), `"unit":"网格一队"`) {
 		t.Fatalf("public tracking: %d %s", status, body)
 	}
 

@@ -40,6 +40,9 @@ func (s *Server) pageRoutes(r *mux.Router) {
 	r.HandleFunc("/b/{code}/poster", s.handle(s.handleBuildingPage("poster.html"))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/g/{code}", s.handle(s.handleGridPage("grid.html"))).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/g/{code}/poster", s.handle(s.handleGridPage("poster.html"))).Methods(http.MethodGet, http.MethodHead)
+	if s.Cases != nil {
+		r.HandleFunc("/c/{code}", s.handle(s.handleCasePage)).Methods(http.MethodGet, http.MethodHead)
+	}
 }
 
 // personView is one person of a grid's team with all the duties they hold.
@@ -104,9 +107,11 @@ type pageData struct {
 	Contact         geo.Contact // the community office (poster); Hotline always set on posters
 	Legend          legendView  // what the poster's map draws, so its legend shows just that
 	QRSVG           template.HTML
-	Updated         string // YYYY-MM-DD, China Standard Time
-	NotFound        string // set on the not-found page
-	Query           string // the resident page's address (?address=), filled into its search box
+	Updated         string    // YYYY-MM-DD, China Standard Time
+	NotFound        string    // set on the not-found page
+	Query           string    // the resident page's address (?address=), filled into its search box
+	Case            *caseView // the tracking page (/c/{code})
+	ReportURL       string    // the building's "扫码报事" link (/b/{code}?report=1), absolute
 	// OGTitle and OGDescription are the page's Open Graph preview (og:title,
 	// og:description), which chat apps show for a shared link; OGTitle names
 	// the grid where the page has one. Empty: no og: tags.
@@ -214,6 +219,9 @@ func (s *Server) handleBuildingPage(tmpl string) handlerFunc {
 		bj := s.toBuildingJSON(*b, aud)
 		d := &pageData{Lang: lang, Kind: "building", Building: &bj, PagePath: "/b/" + b.Code}
 		d.PageURL = s.pageBase(r) + d.PagePath
+		if s.Cases != nil {
+			d.ReportURL = d.PageURL + "?report=1"
+		}
 		lr, err := s.Lookup.LookupPoint(r.Context(), geo.LookupQuery{Point: b.Point})
 		if err != nil {
 			return s.pageError(w, r, lang, err, "")
@@ -466,7 +474,9 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, tmpl string,
 		return geo.Internal("api.renderPage", err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
 	w.Header().Set("Content-Language", d.Lang)
 	w.Header().Set("Vary", "Cookie")
 	w.Write(buf.Bytes())

@@ -91,6 +91,26 @@ func parseLookupParams(q url.Values) (lookupParams, error) {
 	return p, nil
 }
 
+// parseLonLat reads a required point (degrees, in crs, default WGS84) and returns it in EPSG:4326.
+func parseLonLat(lonS, latS, crsS string) (orb.Point, error) {
+	crs, err := geo.ParseCRS(crsS)
+	if err != nil {
+		return orb.Point{}, err
+	}
+	lon, err := parseCoord("lon", lonS)
+	if err != nil {
+		return orb.Point{}, err
+	}
+	lat, err := parseCoord("lat", latS)
+	if err != nil {
+		return orb.Point{}, err
+	}
+	if err := geo.ValidateLonLat(lon, lat); err != nil {
+		return orb.Point{}, err
+	}
+	return geo.ToWGS84(orb.Point{lon, lat}, crs), nil
+}
+
 func parseCoord(name, s string) (float64, error) {
 	if s == "" {
 		return 0, geo.Errorf(geo.EInvalid, "%s is missing", name)

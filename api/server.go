@@ -320,6 +320,8 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			limit = s.cfg.MaxBatchBodyBytes
 		} else if isCasePhotoUpload(r) {
 			limit = max(limit, maxCasePhotoBody)
+		} else if isCaseIntakeForm(r) {
+			limit = max(limit, maxIntakeFormBody)
 		}
 		rc := http.NewResponseController(w)
 		if r.ContentLength > limit {

@@ -17,6 +17,11 @@ const (
 	MaxPhotoBytes     = 8 << 20
 	MaxPhotosPerEvent = 6
 	maxPhotoPixels    = 40_000_000 // refuse decompression bombs before decoding
+	// A report from the resident's form carries at most MaxIntakePhotos of at
+	// most MaxIntakePhotoBytes each (the browser sends ≤ 1600 px JPEGs, a few
+	// hundred KB; an anonymous request gets a smaller budget than staff).
+	MaxIntakePhotos     = 3
+	MaxIntakePhotoBytes = 4 << 20
 )
 
 // Photo is an uploaded photo after re-encoding.

@@ -24,6 +24,10 @@ type Intake struct {
 	Phone        string // optional; kept only to tell the reporter the outcome
 	Source       Source
 	Photos       []int64 // ids of photos uploaded before (staff only)
+	// Uploads are photos sent with the report itself (the resident's form):
+	// at most MaxIntakePhotos of at most MaxIntakePhotoBytes each, re-encoded
+	// by ReencodePhoto (EXIF and GPS gone) and stored in the intake's transaction.
+	Uploads [][]byte
 }
 
 // Staff is the staff account acting (nil: an anonymous reporter).
@@ -100,15 +104,25 @@ type EventRecord struct {
 // PublicCase is what the holder of a tracking code sees: no names, no
 // phones, no units' staff, no internal notes.
 type PublicCase struct {
-	TrackingCode string        `json:"tracking_code"`
-	Category     string        `json:"category"`
-	CategoryZh   string        `json:"category_zh"`
-	State        State         `json:"state"`
-	ReportedAt   time.Time     `json:"reported_at"`
-	ClosedAt     *time.Time    `json:"closed_at,omitempty"`
-	MergedInto   string        `json:"merged_into,omitempty"`
-	Rated        bool          `json:"rated"`
-	Timeline     []PublicEvent `json:"timeline"`
+	TrackingCode string     `json:"tracking_code"`
+	Category     string     `json:"category"`
+	CategoryZh   string     `json:"category_zh"`
+	CategoryEn   string     `json:"category_en"`
+	State        State      `json:"state"`
+	ReportedAt   time.Time  `json:"reported_at"`
+	ClosedAt     *time.Time `json:"closed_at,omitempty"`
+	MergedInto   string     `json:"merged_into,omitempty"`
+	Rated        bool       `json:"rated"`
+	// Unit is the handling unit's name (an office, never a person); empty
+	// until the case is routed to one.
+	Unit string `json:"unit,omitempty"`
+	// Due is the deadline of the current step while the clock runs.
+	Due *time.Time `json:"due,omitempty"`
+	// ReopenUntil is the last moment the reporter may say "not solved"
+	// (closed or rated cases; Track only).
+	ReopenUntil *time.Time    `json:"reopen_until,omitempty"`
+	Photos      int           `json:"photos"` // how many photos the case has (the photos themselves are for staff)
+	Timeline    []PublicEvent `json:"timeline"`
 }
 
 // PublicEvent is a timeline entry of a PublicCase.
@@ -126,6 +140,40 @@ type Duplicate struct {
 	DistanceM    float64   `json:"distance_m"`
 	ReportedAt   time.Time `json:"reported_at"`
 }
+
+// NearbyCase is an open case near a point as anyone may see it before
+// reporting ("这里已有人反映过"): category, state, the staff's last public
+// note, the day it was reported, roughly how far. Never the tracking code
+// (it rates and reopens), the description, the address or a reporter's data.
+// Follow is the case's follow key: GET /cases/follow/{key} shows its public
+// status and nothing more.
+type NearbyCase struct {
+	Follow     string  `json:"follow"`
+	Category   string  `json:"category"`
+	CategoryEn string  `json:"category_en"`
+	CategoryZh string  `json:"category_zh"`
+	State      State   `json:"state"`
+	Summary    string  `json:"summary,omitempty"`
+	ReportedOn string  `json:"reported_on"` // YYYY-MM-DD, China Standard Time
+	AboutM     float64 `json:"about_m"`     // distance rounded to 10 m
+}
+
+// Follower is the public side of duplicates: nearby open cases and the
+// status of a case by its follow key (data.CaseStore implements it).
+type Follower interface {
+	// Nearby lists open cases within NearbyRadiusM of p (EPSG:4326) reported
+	// in the last NearbyDays, of category when it is not empty, nearest first.
+	Nearby(ctx context.Context, category string, p orb.Point) ([]NearbyCase, error)
+	// Followed is the public view of the case with follow key key, without
+	// its tracking code.
+	Followed(ctx context.Context, key string) (*PublicCase, error)
+}
+
+// The reach of Nearby: the same 50 m and 7 days as the intake's duplicate candidates.
+const (
+	NearbyRadiusM = 50.0
+	NearbyDays    = 7
+)
 
 // IntakeResult answers an intake: the tracking code and public view for the
 // reporter, the full record for staff, and duplicate candidates.

@@ -668,8 +668,8 @@ LIMIT 10`
 
 // Duplicate candidates: open cases of the same category this near, this recent.
 const (
-	duplicateRadiusM = 50.0
-	duplicateWindow  = 7 * 24 * time.Hour
+	duplicateRadiusM = cases.NearbyRadiusM
+	duplicateWindow  = cases.NearbyDays * 24 * time.Hour
 )
 
 // Intake records a new case: routed by the point's grid (the lookup's border
@@ -721,6 +721,10 @@ func (s *CaseStore) intake(ctx context.Context, staff *cases.Staff, in cases.Int
 	}
 	if !in.Source.Valid() {
 		return nil, geo.Errorf(geo.EInvalid, "unknown source %q", in.Source)
+	}
+	photos, err := intakePhotos(in.Uploads)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	if !imp.at.IsZero() {
@@ -802,7 +806,15 @@ func (s *CaseStore) intake(ctx context.Context, staff *cases.Staff, in cases.Int
 	if err != nil {
 		return nil, err
 	}
-	e := eventRow{CaseID: id, Version: 1, At: now, ActorKind: "reporter", ActorRole: string(actor.Role),
+	var photoIDs []int64
+	for _, p := range photos {
+		var pid int64
+		if err := tx.QueryRow(ctx, qInsertCasePhoto, id, p.ContentType, p.Bytes, p.Width, p.Height, now).Scan(&pid); err != nil {
+			return nil, dbErr("data.Intake", err)
+		}
+		photoIDs = append(photoIDs, pid)
+	}
+	e := eventRow{CaseID: id, Version: 1, At: now, ActorKind: "reporter", ActorRole: string(actor.Role), Photos: photoIDs,
 		Action: string(cases.EventReport), To: string(c.State), Due: timePtr(ev.Due), Tier: int(ev.Tier), UnitID: row.UnitID,
 		Detail: map[string]any{"grid": pl.Grid.Code, "ambiguous": pl.Ambiguous, "source": string(in.Source)}}
 	if imp.ref != "" {
@@ -846,6 +858,27 @@ func (s *CaseStore) intake(ctx context.Context, staff *cases.Staff, in cases.Int
 		return nil, dbErr("data.Intake", err)
 	}
 	return res, nil
+}
+
+// intakePhotos re-encodes the photos sent with a report (EXIF and GPS
+// gone), before the intake's transaction starts.
+func intakePhotos(uploads [][]byte) ([]cases.Photo, error) {
+	if len(uploads) > cases.MaxIntakePhotos {
+		return nil, geo.Errorf(geo.EInvalid, "a report may carry at most %d photos, got %d", cases.MaxIntakePhotos, len(uploads))
+	}
+	var out []cases.Photo
+	for i, b := range uploads {
+		if len(b) > cases.MaxIntakePhotoBytes {
+			return nil, geo.Errorf(geo.ETooLarge, "photo %d is %.1f MB; a report's photos may be at most %d MB each", i+1,
+				float64(len(b))/(1<<20), cases.MaxIntakePhotoBytes>>20)
+		}
+		p, err := cases.ReencodePhoto(b)
+		if err != nil {
+			return nil, fmt.Errorf("photo %d: %w", i+1, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func duplicates(ctx context.Context, tx pgx.Tx, category string, p orb.Point, now time.Time, self int64) ([]cases.Duplicate, error) {
@@ -1022,14 +1055,23 @@ func (s *CaseStore) Case(ctx context.Context, staff *cases.Staff, id int64) (*ca
 // notes written for the public; never names, roles, internal notes or reasons.
 const qPublicEvents = `SELECT at, action, to_state, public_note FROM case_event WHERE case_id = $1 ORDER BY id`
 
+const qCasePhotoCount = `SELECT count(*) FROM case_photo WHERE case_id = $1`
+
 func publicCase(ctx context.Context, tx pgx.Tx, r *caseRow, cat *cases.Catalogue) (*cases.PublicCase, error) {
 	p := &cases.PublicCase{TrackingCode: cases.FormatTrackingCode(r.Code), Category: r.Category, State: cases.State(r.State),
 		ReportedAt: r.ReportedAt, ClosedAt: r.ClosedAt, Rated: r.Rating != nil, Timeline: []cases.PublicEvent{}}
 	if c, ok := cat.Category(r.Category); ok {
-		p.CategoryZh = c.Zh
+		p.CategoryZh, p.CategoryEn = c.Zh, c.En
 	}
 	if r.MergedCode != "" {
 		p.MergedInto = cases.FormatTrackingCode(r.MergedCode)
+	}
+	p.Unit = r.UnitName
+	if !r.Paused && r.FinishedAt == nil && r.ClosedAt == nil {
+		p.Due = r.Due
+	}
+	if err := tx.QueryRow(ctx, qCasePhotoCount, r.ID).Scan(&p.Photos); err != nil {
+		return nil, dbErr("data.publicCase", err)
 	}
 	rows, err := tx.Query(ctx, qPublicEvents, r.ID)
 	if err != nil {
@@ -1067,6 +1109,10 @@ func (s *CaseStore) Track(ctx context.Context, code string) (*cases.PublicCase, 
 	}
 	if r.Code != norm {
 		p.MergedInto, p.TrackingCode = p.TrackingCode, cases.FormatTrackingCode(norm)
+	}
+	if r.ClosedAt != nil && (p.State == cases.StateClosed || p.State == cases.StateRated) {
+		until := s.Machine().Calendar.AddWorkingDays(*r.ClosedAt, s.Machine().Policy.ReopenWithinDays)
+		p.ReopenUntil = &until
 	}
 	return p, nil
 }

@@ -544,11 +544,15 @@ func TestCasePrivacy(t *testing.T) {
 	}
 	for name, v := range map[string]any{"intake answer": res, "tracking": pub} {
 		b, _ := json.Marshal(v)
-		for _, secret := range []string{phone, "gridworker", "dispatcher", "supervisor", "内部备注", "grid unit"} {
+		// The unit's name is public (issue 11: the handling unit, not a person).
+		for _, secret := range []string{phone, "gridworker", "dispatcher", "supervisor", "内部备注"} {
 			if strings.Contains(string(b), secret) {
 				t.Errorf("%s shows %q: %s", name, secret, b)
 			}
 		}
+	}
+	if pub.Unit != "grid unit" {
+		t.Errorf("tracking names unit %q, want the handling unit \"grid unit\"", pub.Unit)
 	}
 	if !strings.Contains(mustJSON(pub), "已清理") {
 		t.Errorf("tracking lacks the public note: %s", mustJSON(pub))

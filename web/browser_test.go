@@ -111,6 +111,10 @@ func startSite() (*site, func(), error) {
 		Contacts: data.NewContactService(db), Hotline: "12345",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	if err := wireCases(ctx, db, ds, &deps); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("the case store: %w", err)
+	}
 	stop := wireExtras(ctx, db, &deps)
 	srv := httptest.NewServer(siteHandler(deps, web.Config{Attribution: "© OpenStreetMap contributors"}))
 

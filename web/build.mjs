@@ -40,6 +40,26 @@ const copied = {
   "favicon.svg": "src/favicon.svg",
 };
 
+// The messages only the case pages and the report form use (their own
+// chunks) are kept out of the catalogue every page loads first: lib/i18n.js
+// imports src/i18n/*.json without them, lib/messages-lazy.js imports them
+// (NAME.json?lazy) and adds them when a lazy chunk loads. The files stay
+// whole (the server and the catalogue tests read them).
+const lazyMessage = (k) => /^(report|case|mine)\./.test(k) && k !== "report.open";
+const splitMessages = {
+  name: "split-messages",
+  setup(b) {
+    b.onResolve({ filter: /\/i18n\/[\w-]+\.json\?lazy$/ }, (a) => ({
+      path: new URL(a.path.replace(/\?lazy$/, ""), "file://" + a.resolveDir + "/").pathname, namespace: "lazy-messages" }));
+    const pick = async (path, want) => {
+      const all = JSON.parse(await readFile(path, "utf8"));
+      return { contents: JSON.stringify(Object.fromEntries(Object.entries(all).filter(([k]) => lazyMessage(k) === want))), loader: "json" };
+    };
+    b.onLoad({ filter: /\/i18n\/[\w-]+\.json$/, namespace: "lazy-messages" }, (a) => pick(a.path, true));
+    b.onLoad({ filter: /\/src\/i18n\/[\w-]+\.json$/ }, (a) => pick(a.path, false));
+  },
+};
+
 async function bundle(out, testHooks) {
   // Remove the previous build but keep the committed placeholder.
   await mkdir(`${out}/assets`, { recursive: true });
@@ -49,6 +69,7 @@ async function bundle(out, testHooks) {
   await mkdir(`${out}/assets`, { recursive: true });
   const manifest = {}; // entry name → file
   const preload = {}; // entry name → the chunks it imports statically, for <link rel="modulepreload">
+  const lazy = {}; // a lazily imported module → its chunk and the chunks that imports statically (for measuring)
   for (const [key, src] of Object.entries(copied)) {
     const body = await readFile(src);
     const dot = key.indexOf(".");
@@ -58,8 +79,10 @@ async function bundle(out, testHooks) {
   }
   // MapLibre's stylesheet is needed only with the map: lib/map.js links it
   // (as __MAP_CSS_URL__) when it makes one, so it is not in the pages' CSS.
+  // The report form's likewise (report.js links __REPORT_CSS_URL__): CSS a
+  // lazy chunk imports would otherwise land in its entry's first-load CSS.
   const css = await build({
-    entryPoints: { "maplibre-gl": "node_modules/maplibre-gl/dist/maplibre-gl.css" },
+    entryPoints: { "maplibre-gl": "node_modules/maplibre-gl/dist/maplibre-gl.css", report: "src/css/report.css" },
     outdir: `${out}/assets`,
     bundle: true,
     minify: !dev,
@@ -69,15 +92,15 @@ async function bundle(out, testHooks) {
     metafile: true,
     logLevel: "warning",
   });
-  for (const file of Object.keys(css.metafile.outputs)) {
-    if (file.endsWith(".css")) manifest["maplibre-gl.css"] = file.slice(out.length + 1);
+  for (const [file, o] of Object.entries(css.metafile.outputs)) {
+    if (file.endsWith(".css")) manifest[o.entryPoint.startsWith("src/") ? "report.css" : "maplibre-gl.css"] = file.slice(out.length + 1);
   }
   // One esbuild run per group of pages: the resident's and the building
   // pages' share their MapLibre chunk (a resident who scans a poster and then
   // searches downloads it once); the editor (with terra-draw) and the poster
   // are built alone, so no page waits for a chunk another page made.
   const groups = [
-    { resident: "src/resident.js", page: "src/page.js" },
+    { resident: "src/resident.js", page: "src/page.js", case: "src/case.js" },
     { admin: "src/admin.js" },
     { poster: "src/poster.js" },
   ];
@@ -100,13 +123,20 @@ async function bundle(out, testHooks) {
         __TEST_HOOKS__: testHooks ? "true" : "false",
         __WORKER_URL__: JSON.stringify("/" + manifest["maplibre-gl-worker.mjs"]),
         __MAP_CSS_URL__: JSON.stringify("/" + manifest["maplibre-gl.css"]),
+        __REPORT_CSS_URL__: JSON.stringify("/" + manifest["report.css"]),
       },
       legalComments: "linked",
       metafile: true,
       logLevel: "warning",
+      // The resident's group and the poster: the editor and the desk keep the whole catalogue.
+      plugins: entries.resident || entries.poster ? [splitMessages] : [],
     });
     // The page's entry and CSS, by the names the HTML asks for.
     for (const [file, o] of Object.entries(result.metafile.outputs)) {
+      if (o.entryPoint === "src/report.js" && file.endsWith(".js")) {
+        lazy["report.js"] = [file, ...o.imports.filter((i) => i.kind === "import-statement").map((i) => i.path)].map((f) => f.slice(out.length + 1));
+        lazy["report.js"].push(manifest["report.css"]);
+      }
       const entry = Object.keys(entries).find((e) => entries[e] === o.entryPoint);
       if (!entry || !file.endsWith(".js")) continue;
       manifest[`${entry}.js`] = file.slice(out.length + 1);
@@ -121,7 +151,7 @@ async function bundle(out, testHooks) {
     return "/" + manifest[key];
   });
   await writeFile(`${out}/admin.html`, admin);
-  await writeFile(`${out}/manifest.json`, JSON.stringify({ files: manifest, preload }, null, 1) + "\n");
+  await writeFile(`${out}/manifest.json`, JSON.stringify({ files: manifest, preload, lazy }, null, 1) + "\n");
   await precompress(out);
   const kind = [dev && "dev", testHooks && "test hooks"].filter(Boolean).join(", ");
   await writeFile(`${out}/BUILD`, `built ${new Date().toISOString()}${kind ? ` (${kind})` : ""}\n`);

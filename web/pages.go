@@ -98,6 +98,7 @@ func NewPagesFor(cfg Config) (*Pages, error) {
 			"join":    strings.Join,
 			"asset":   b.Asset,
 			"preload": b.Preload,
+			"stars":   func() []int { return []int{5, 4, 3, 2, 1} },
 		}
 		t, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 		if err != nil {

@@ -24,6 +24,20 @@ if (document.documentElement.lang !== lang()) {
   }
 }
 
+// 我要报事 on the building page (/b/{code}; ?report=1 from the poster opens it
+// at once): the form's code is loaded when it is wanted.
+const reportButton = $("#report-open");
+function openReport() {
+  const d = reportButton.dataset;
+  reportButton.hidden = true;
+  import("./report.js").then((m) => m.openReport($("#report"), { lon: d.lon, lat: d.lat, address: d.address, building: d.building },
+    { onClose: () => (reportButton.hidden = false) }));
+}
+if (reportButton) {
+  reportButton.addEventListener("click", openReport);
+  if (new URLSearchParams(location.search).get("report") === "1") openReport();
+}
+
 const el = $("#map");
 if (el && el.dataset.grid) {
   performance.mark("gridmap:map");

@@ -222,6 +222,8 @@ function renderCard({ params, result, building }) {
   if (result.ambiguous) {
     nodes.push(h("p", { class: "msg info" }, t("resident.ambiguous", { names: result.alternatives.map((a) => a.name).join("、") })));
   }
+  nodes.push(h("button", { type: "button", class: "report-open", id: "report-open",
+    onclick: () => openReport({ lon: place.lon, lat: place.lat, address: place.address || "", building: place.code || "" }) }, t("report.open")));
   nodes.push(...personCards(responsible, { buildingCode: place.code }));
   nodes.push(h("p", { class: "links" },
     place.code ? h("a", { href: `/b/${place.code}`, id: "building-link" }, t("resident.buildingPage")) : null,
@@ -311,7 +313,32 @@ function ensureLayers(map) {
   });
 }
 
-onLangChange(() => last && render());
+// --- 我要报事 and 我的反映: their code is loaded when needed (import()),
+// so the lookup's first load does not carry the form.
+function openReport(place) {
+  const box = $("#report");
+  $("#result").hidden = true;
+  document.body.classList.add("reporting");
+  import("./report.js").then((m) => m.openReport(box, place, { onClose: () => {
+    $("#result").hidden = false;
+    document.body.classList.remove("reporting");
+  } }));
+}
+
+function hasMine() {
+  try {
+    return (localStorage.getItem("gridmap.cases") || "[]") !== "[]";
+  } catch {
+    return false;
+  }
+}
+const renderMine = () => hasMine() && import("./mine.js").then((m) => m.showMine($("#mine")));
+renderMine();
+
+onLangChange(() => {
+  if (last) render();
+  if (!$("#mine").hidden) renderMine();
+});
 
 // A shared URL reproduces its result.
 const start = new URLSearchParams(location.search);

@@ -5,7 +5,14 @@
 import zhCN from "../i18n/zh-CN.json";
 import en from "../i18n/en.json";
 
+// The catalogues without the messages of the lazily loaded case pages and
+// report form (build.mjs); lib/messages-lazy.js adds those.
 export const catalogues = { "zh-CN": zhCN, en };
+
+/** addMessages merges more messages ({lang: {key: text}}) into the catalogues. */
+export function addMessages(more) {
+  for (const l of Object.keys(catalogues)) Object.assign(catalogues[l], more[l]);
+}
 export const languages = Object.keys(catalogues);
 const storageKey = "gridmap.lang";
 

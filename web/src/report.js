@@ -1,0 +1,249 @@
+// 我要报事: the resident's report form, loaded on demand (import()) from the
+// lookup result and the building page, so neither page's first load carries
+// it. Category (common ones first, with emoji icons, then a search), a
+// description, up to 3 photos resized in the browser (canvas, ≤ 1600 px
+// JPEG) before upload, the location prefilled and adjustable by dragging a
+// pin, an optional phone with what it is used for and when it is erased.
+// Open cases nearby are shown before sending, to follow instead. After
+// sending: the tracking code, large and copyable, remembered in 我的反映.
+import "./lib/messages-lazy.js";
+import { h, show } from "./lib/dom.js";
+import { getJSON, qs } from "./lib/api.js";
+import { t, lang } from "./lib/i18n.js";
+import { remember, caseURL } from "./lib/mycases.js";
+
+// The form's stylesheet is linked when the form first opens (build.mjs).
+let cssPromise;
+function loadCSS() {
+  cssPromise ??= new Promise((resolve) => {
+    const link = Object.assign(document.createElement("link"), { rel: "stylesheet", href: __REPORT_CSS_URL__ });
+    link.addEventListener("load", resolve);
+    link.addEventListener("error", resolve);
+    document.head.append(link);
+  });
+  return cssPromise;
+}
+
+// The common problems first (the most reported in 数字城管 catalogues), with an icon each.
+const common = [
+  ["exposed_rubbish", "🗑️"], ["overflowing_bin", "🚮"], ["streetlight_out", "💡"], ["road_damage", "🚧"],
+  ["illegal_parking", "🚗"], ["blocked_drain", "🌊"], ["noise_nuisance", "🔊"], ["blocked_fire_lane", "🚒"],
+  ["ebike_charging", "🔌"], ["manhole_cover", "⚠️"], ["fallen_tree", "🌳"], ["other", "💬"],
+];
+export const MAX_PHOTOS = 3;
+export const MAX_SIDE = 1600; // px, the longer side of an uploaded photo
+
+let categories = null; // [{code, zh, en}] once fetched
+const nameOf = (c) => (lang() === "en" ? c.en : c.zh);
+
+/**
+ * resizePhoto draws a photo on a canvas no larger than MAX_SIDE on its longer
+ * side (orientation applied) and returns it as a JPEG blob: small uploads,
+ * and the camera's EXIF (GPS) never leaves the phone. The server re-encodes
+ * again anyway (cases/photo.go).
+ */
+export async function resizePhoto(file) {
+  const bmp = await createImageBitmap(file, { imageOrientation: "from-image" });
+  const scale = Math.min(1, MAX_SIDE / Math.max(bmp.width, bmp.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bmp.width * scale));
+  canvas.height = Math.max(1, Math.round(bmp.height * scale));
+  canvas.getContext("2d").drawImage(bmp, 0, 0, canvas.width, canvas.height);
+  bmp.close?.();
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+  if (!blob) throw new Error("encode");
+  return { blob, width: canvas.width, height: canvas.height };
+}
+
+/**
+ * openReport shows the form in box for a place {lon, lat (WGS84), address,
+ * building}. onClose runs when the resident cancels.
+ */
+export async function openReport(box, place, { onClose } = {}) {
+  await loadCSS();
+  const state = { category: "", point: [Number(place.lon), Number(place.lat)], photos: [], moved: false };
+  box.hidden = false;
+  box.dataset.state = "form";
+  const status = h("p", { id: "report-status", role: "status", class: "report-status" });
+  const catBox = h("div", { class: "cats", id: "report-cats", role: "radiogroup", "aria-label": t("report.category") });
+  const search = h("input", { type: "search", id: "report-cat-search", placeholder: t("report.category.search"),
+    "aria-label": t("report.category.search"), autocomplete: "off" });
+  const found = h("ul", { class: "cat-results", id: "report-cat-results" });
+  const desc = h("textarea", { id: "report-desc", rows: 3, maxlength: 2000, required: true, placeholder: t("report.description.placeholder") });
+  const fileInput = h("input", { type: "file", id: "report-photo", accept: "image/*", multiple: true, class: "sr-only" });
+  const thumbs = h("ul", { class: "thumbs", id: "report-thumbs" });
+  const addPhoto = h("label", { for: "report-photo", class: "button secondary", id: "report-photo-add" }, "📷 ", t("report.photos.add"));
+  const mapEl = h("div", { id: "report-map", class: "report-map", role: "region", "aria-label": t("report.location") });
+  const where = h("p", { class: "where", id: "report-where" }, place.address || "");
+  const phone = h("input", { type: "tel", id: "report-phone", inputmode: "tel", autocomplete: "tel", maxlength: 20 });
+  const dups = h("section", { id: "report-dups", class: "dups", hidden: true, "aria-live": "polite" });
+  const send = h("button", { type: "submit", id: "report-send" }, t("report.send"));
+  const form = h("form", { id: "report-form", class: "report-form", novalidate: true },
+    h("h2", {}, t("report.title")),
+    h("fieldset", {}, h("legend", {}, t("report.category")), catBox, search, found),
+    h("label", { for: "report-desc" }, t("report.description")), desc,
+    h("fieldset", {}, h("legend", {}, t("report.photos")), thumbs, fileInput, addPhoto),
+    h("fieldset", {}, h("legend", {}, t("report.location")), mapEl, where),
+    h("label", { for: "report-phone" }, t("report.phone")), phone,
+    h("p", { class: "hint", id: "report-phone-use" }, t("report.phone.use")),
+    dups, status,
+    h("p", { class: "row" }, send, h("button", { type: "button", class: "secondary", id: "report-cancel",
+      onclick: () => { box.hidden = true; show(box); onClose?.(); } }, t("report.cancel"))));
+  show(box, form);
+  box.scrollIntoView({ block: "start" });
+
+  // --- Category: common ones as buttons, then a search over all of them.
+  const choose = (code) => {
+    state.category = code;
+    for (const b of catBox.querySelectorAll("button")) b.setAttribute("aria-checked", String(b.dataset.code === code));
+    for (const li of found.querySelectorAll("button")) li.setAttribute("aria-checked", String(li.dataset.code === code));
+    checkDuplicates();
+  };
+  const catButton = (c, icon) => h("button", { type: "button", role: "radio", "aria-checked": "false", class: "cat", dataset: { code: c.code },
+    onclick: () => choose(c.code) }, icon ? h("span", { class: "icon", "aria-hidden": "true" }, icon) : null, nameOf(c));
+  try {
+    categories ??= (await getJSON("/api/v1/cases/categories")).categories;
+  } catch (err) {
+    status.textContent = t("report.error", { message: err.message });
+    categories = [];
+  }
+  const byCode = Object.fromEntries(categories.map((c) => [c.code, c]));
+  show(catBox, common.filter(([code]) => byCode[code]).map(([code, icon]) => catButton(byCode[code], icon)));
+  search.addEventListener("input", () => {
+    const q = search.value.trim().toLowerCase();
+    if (!q) return show(found);
+    const hits = categories.filter((c) => c.zh.includes(q) || c.en.toLowerCase().includes(q) || c.code.includes(q)).slice(0, 8);
+    show(found, hits.length ? hits.map((c) => h("li", {}, catButton(c))) : h("li", { class: "none" }, t("report.category.none")));
+    if (state.category) choose(state.category);
+  });
+
+  // --- Photos: resized before upload; at most MAX_PHOTOS.
+  fileInput.addEventListener("change", async () => {
+    for (const file of [...fileInput.files]) {
+      if (state.photos.length >= MAX_PHOTOS) {
+        status.textContent = t("report.photos.max");
+        break;
+      }
+      try {
+        const p = await resizePhoto(file);
+        state.photos.push(p);
+      } catch {
+        status.textContent = t("report.photos.failed");
+      }
+    }
+    fileInput.value = "";
+    drawThumbs();
+  });
+  function drawThumbs() {
+    show(thumbs, state.photos.map((p, i) => {
+      p.url ??= URL.createObjectURL(p.blob);
+      return h("li", { dataset: { width: p.width, height: p.height, bytes: p.blob.size } },
+        h("img", { src: p.url, alt: "", width: 72, height: 72 }),
+        h("button", { type: "button", class: "ghost remove", "aria-label": t("report.photos.remove"), title: t("report.photos.remove"),
+          onclick: () => { URL.revokeObjectURL(p.url); state.photos.splice(i, 1); drawThumbs(); } }, "×"));
+    }));
+    addPhoto.hidden = state.photos.length >= MAX_PHOTOS;
+  }
+
+  // --- Location: a pin on a small map of its own, draggable. MapLibre is
+  // the chunk the pages already share; the form is usable before it loads.
+  Promise.all([import("./lib/map.js"), import("maplibre-gl")]).then(async ([lib, { Marker }]) => {
+    const map = await lib.createMap(mapEl, { tiles: true, center: state.point, zoom: 17 });
+    const pin = new Marker({ color: "#c8102e", draggable: true }).setLngLat(map.toDisplay({ type: "Point", coordinates: state.point }).coordinates).addTo(map);
+    pin.getElement().id = "report-pin";
+    const moveTo = (lngLat) => {
+      const [lon, lat] = map.fromDisplay([lngLat.lng, lngLat.lat]);
+      state.point = [Number(lon.toFixed(7)), Number(lat.toFixed(7))];
+      state.moved = true;
+      where.textContent = t("report.location.moved");
+      mapEl.dataset.lon = state.point[0];
+      mapEl.dataset.lat = state.point[1];
+      checkDuplicates();
+    };
+    pin.on("dragend", () => moveTo(pin.getLngLat()));
+    map.on("click", (e) => { pin.setLngLat(e.lngLat); moveTo(e.lngLat); });
+    if (__TEST_HOOKS__) window.__reportPin = { pin, map, moveTo };
+    mapEl.dataset.ready = "true";
+  });
+
+  // --- Open cases nearby, before sending.
+  let dupSeq = 0;
+  async function checkDuplicates() {
+    if (!state.category) return;
+    const seq = ++dupSeq;
+    let res;
+    try {
+      res = await getJSON("/api/v1/cases/nearby?" + qs({ lon: state.point[0], lat: state.point[1], category: state.category }));
+    } catch {
+      return; // a convenience: sending still works
+    }
+    if (seq !== dupSeq) return;
+    dups.hidden = !res.cases.length;
+    dups.dataset.count = res.cases.length;
+    show(dups, res.cases.length ? [
+      h("h3", {}, t("report.duplicates.title")),
+      h("p", { class: "hint" }, t("report.duplicates.hint")),
+      h("ul", {}, res.cases.map((c) => {
+        const follow = h("button", { type: "button", class: "secondary follow", onclick: () => {
+          remember({ follow: c.follow });
+          follow.disabled = true;
+          follow.textContent = t("report.followed");
+        } }, t("report.follow"));
+        return h("li", { dataset: { follow: c.follow } },
+          h("span", {}, t("report.duplicates.item", { category: lang() === "en" ? c.category_en : c.category_zh,
+            state: t("case.state." + c.state), date: c.reported_on, m: c.about_m })),
+          c.summary ? h("q", {}, c.summary) : null, " ", follow);
+      })),
+    ] : []);
+  }
+
+  // --- Sending: one multipart request, the report and its photos.
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!state.category) return (status.textContent = t("report.needCategory"));
+    if (!desc.value.trim()) {
+      desc.focus();
+      return (status.textContent = t("report.needDescription"));
+    }
+    const body = new FormData();
+    const report = { category: state.category, lon: state.point[0], lat: state.point[1], description: desc.value.trim(),
+      phone: phone.value.trim(), address: state.moved ? "" : place.address || "", building: state.moved ? "" : place.building || "" };
+    body.append("case", new Blob([JSON.stringify(report)], { type: "application/json" }));
+    state.photos.forEach((p, i) => body.append("photo", p.blob, `photo-${i + 1}.jpg`));
+    send.disabled = true;
+    status.textContent = t("report.sending");
+    try {
+      const res = await fetch("/api/v1/cases", { method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" } });
+      const out = await res.json().catch(() => null);
+      if (!res.ok) throw new Error(out?.error?.message || `HTTP ${res.status}`);
+      remember({ code: out.tracking_code });
+      sent(box, out.tracking_code);
+    } catch (err) {
+      send.disabled = false;
+      status.textContent = t("report.error", { message: err.message });
+    }
+  });
+}
+
+/** sent replaces the form with the tracking code, large, with a copy button. */
+function sent(box, code) {
+  box.dataset.state = "sent";
+  const copied = h("p", { role: "status", class: "report-status", id: "report-copied" });
+  const codeEl = h("output", { class: "tracking-code", id: "report-code" }, code);
+  show(box, h("div", { class: "report-sent" },
+    h("p", {}, t("report.sent")),
+    h("p", { class: "tracking" }, codeEl, " ", h("button", { type: "button", class: "secondary", id: "report-copy", onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(code);
+        copied.textContent = t("case.copied");
+      } catch {
+        getSelection().selectAllChildren(codeEl);
+        copied.textContent = t("case.copyManual");
+      }
+    } }, t("case.copy"))),
+    copied,
+    h("p", { class: "hint" }, t("report.sent.hint")),
+    h("p", {}, h("a", { href: caseURL({ code }), id: "report-track" }, t("report.track")))));
+  box.scrollIntoView({ block: "start" });
+}
+
