@@ -5,7 +5,7 @@
 // Mounted by admin.js (partitionPanel) each time a community is opened.
 import { $, h, show } from "./lib/dom.js";
 import { postJSON } from "./lib/api.js";
-import { t, errorKey } from "./lib/i18n.js";
+import { t, tr, errorKey } from "./lib/i18n.js";
 
 const colours = { under: "#2563eb", ok: "#16a34a", over: "#dc2626" };
 
@@ -33,52 +33,52 @@ export function partitionPanel(map, community, onApplied) {
   }
   ensureLayers(map);
   map.setGeoJSON("partition", null);
-  const min = h("input", { id: "part-min", type: "number", min: 1, value: 300, "aria-label": t("admin.partition.min") });
-  const max = h("input", { id: "part-max", type: "number", min: 1, value: 500, "aria-label": t("admin.partition.max") });
-  const mode = h("select", { id: "part-mode", "aria-label": t("admin.partition.mode") },
-    h("option", { value: "fresh" }, t("admin.partition.fresh")),
-    h("option", { value: "maintain" }, t("admin.partition.maintain")));
+  const min = h("input", { id: "part-min", type: "number", min: 1, value: 300, "aria-label": t("admin.partition.min"), "data-i18n-aria-label": "admin.partition.min" });
+  const max = h("input", { id: "part-max", type: "number", min: 1, value: 500, "aria-label": t("admin.partition.max"), "data-i18n-aria-label": "admin.partition.max" });
+  const mode = h("select", { id: "part-mode", "aria-label": t("admin.partition.mode"), "data-i18n-aria-label": "admin.partition.mode" },
+    tr(h, "option", { value: "fresh" }, "admin.partition.fresh"),
+    tr(h, "option", { value: "maintain" }, "admin.partition.maintain"));
   const out = h("div", { id: "part-result", "aria-live": "polite" });
   const body = () => ({ area: community.code, households_min: Number(min.value), households_max: Number(max.value), mode: mode.value, seed: 1 });
   const discard = () => { map.setGeoJSON("partition", null); show(out); };
 
   async function propose() {
-    show(out, h("p", { class: "hint" }, t("admin.partition.working")));
+    show(out, tr(h, "p", { class: "hint" }, "admin.partition.working"));
     let p;
     try {
       p = await postJSON("/api/v1/partitions/preview", body());
     } catch (err) {
-      return show(out, h("p", { class: "msg error", role: "alert" }, t(errorKey(err))));
+      return show(out, tr(h, "p", { class: "msg error", role: "alert" }, errorKey(err)));
     }
     map.setGeoJSON("partition", p.geojson);
     const m = p.metrics;
-    const reason = h("input", { id: "part-reason", "aria-label": t("admin.reason"), placeholder: t("admin.reason") });
-    const accept = h("button", { type: "button", id: "part-accept", disabled: !(p.preview && p.preview.valid) }, t("admin.partition.accept"));
+    const reason = h("input", { id: "part-reason", "aria-label": t("admin.reason"), "data-i18n-aria-label": "admin.reason", placeholder: t("admin.reason"), "data-i18n-placeholder": "admin.reason" });
+    const accept = tr(h, "button", { type: "button", id: "part-accept", disabled: !(p.preview && p.preview.valid) }, "admin.partition.accept");
     accept.onclick = async () => {
       try {
         const res = await postJSON("/api/v1/partitions", { ...body(), reason: reason.value || t("admin.partition.title") });
         discard();
         await onApplied(res.result);
       } catch (err) {
-        show(out, h("p", { class: "msg error", role: "alert" }, t(errorKey(err))));
+        show(out, tr(h, "p", { class: "msg error", role: "alert" }, errorKey(err)));
       }
     };
     show(out,
-      h("p", { id: "part-metrics", class: p.feasible ? "msg info" : "msg error" }, t("admin.partition.metrics", {
+      tr(h, "p", { id: "part-metrics", class: p.feasible ? "msg info" : "msg error" }, "admin.partition.metrics", {
         grids: m.grids, inRange: m.in_range, pp: m.polsby_popper_mean.toFixed(2), roads: Math.round(100 * m.border_on_road), split: m.estates_split,
-      })),
+      }),
       p.reasons.map((r) => h("p", { class: "msg error reason" }, r.message)),
       h("table", { id: "part-table", class: "balance" },
-        h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, t("count.households")), h("th", {}, t("admin.partition.status")))),
+        h("thead", {}, h("tr", {}, h("th", {}, "#"), tr(h, "th", {}, "count.households"), tr(h, "th", {}, "admin.partition.status"))),
         h("tbody", {}, p.grids.map((g) => h("tr", { class: g.in_range ? "status-ok" : "status-over", dataset: { households: g.households } },
           h("td", {}, g.area ? g.area.name : String(g.index + 1)), h("td", {}, g.households),
-          h("td", {}, g.kept ? t("admin.partition.kept") : g.in_range ? t("admin.partition.inRange") : t("admin.partition.outOfRange")))))),
+          tr(h, "td", {}, g.kept ? "admin.partition.kept" : g.in_range ? "admin.partition.inRange" : "admin.partition.outOfRange"))))),
       h("div", { class: "row" }, reason, accept,
-        h("button", { type: "button", class: "secondary", id: "part-discard", onclick: discard }, t("admin.partition.discard"))));
+        tr(h, "button", { type: "button", class: "secondary", id: "part-discard", onclick: discard }, "admin.partition.discard")));
   }
 
-  show(box, h("h3", {}, t("admin.partition.title")),
+  show(box, tr(h, "h3", {}, "admin.partition.title"),
     h("div", { class: "row" }, min, "–", max, mode),
-    h("button", { type: "button", id: "part-propose", onclick: propose }, t("admin.partition.propose")),
+    tr(h, "button", { type: "button", id: "part-propose", onclick: propose }, "admin.partition.propose"),
     out);
 }
