@@ -29,6 +29,9 @@ type CaseOptions struct {
 	// ContactRetention is how long after a case finished (closed, rated,
 	// rejected, merged) the reporters' phone numbers are kept; default 90 days.
 	ContactRetention time.Duration
+	// ChangeLogRetention is how long change_log entries are kept once the
+	// re-route job has read them; default 24 h (PruneChangeLog).
+	ChangeLogRetention time.Duration
 	Hierarchy        string // the hierarchy cases are routed in; default admin
 	Catalogue        *cases.Catalogue
 	Policy           *cases.Policy
@@ -59,6 +62,9 @@ var _ cases.Service = (*CaseStore)(nil)
 func NewCaseStore(ctx context.Context, db *DB, opt CaseOptions) (*CaseStore, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.ChangeLogRetention <= 0 {
+		opt.ChangeLogRetention = 24 * time.Hour
 	}
 	if opt.ContactRetention <= 0 {
 		opt.ContactRetention = 90 * 24 * time.Hour
