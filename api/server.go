@@ -50,6 +50,10 @@ type Config struct {
 	// ContentSecurityPolicy is sent with every response (it matters for the
 	// HTML pages); empty sends none. cmd sets web.ContentSecurityPolicy.
 	ContentSecurityPolicy string
+	// ReadYourWritesWait bounds how long a client's read waits for this
+	// process to show its last write (consistency.go); default
+	// DefaultReadYourWritesWait.
+	ReadYourWritesWait time.Duration
 	// Now is the clock of the rate limits and the sign-in throttle; default time.Now.
 	Now func() time.Time
 	// Counts is the small-count rule for vulnerable residents' counts on
@@ -84,7 +88,10 @@ type Server struct {
 	}
 	// Hotline is the citizen hotline printed on posters where the community sets none (cmd: 12345).
 	Hotline string
-	Log     *slog.Logger
+	// Freshness gives read-your-writes across processes and replicas
+	// (consistency.go); nil: none needed (one process on the primary).
+	Freshness Freshness
+	Log       *slog.Logger
 
 	cfg       Config
 	logins    *throttle
@@ -126,6 +133,9 @@ func NewServer(cfg Config, s Server, registry *prometheus.Registry) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ReadYourWritesWait <= 0 {
+		cfg.ReadYourWritesWait = DefaultReadYourWritesWait
 	}
 	if cfg.LoginWindow <= 0 {
 		cfg.LoginWindow = 15 * time.Minute
@@ -214,7 +224,7 @@ func (s *Server) routes() {
 			return !strings.HasPrefix(r.URL.Path, "/api/")
 		}).Handler(s.Web)
 	}
-	r.Use(s.instrument, s.securityHeaders, s.markStale, s.recoverPanics, s.limitBody, s.identify, s.rateLimit, s.checkText)
+	r.Use(s.instrument, s.securityHeaders, s.markStale, s.recoverPanics, s.limitBody, s.identify, s.consistency, s.rateLimit, s.checkText)
 	s.router = r
 }
 

@@ -32,10 +32,10 @@ type CaseOptions struct {
 	// ChangeLogRetention is how long change_log entries are kept once the
 	// re-route job has read them; default 24 h (PruneChangeLog).
 	ChangeLogRetention time.Duration
-	Hierarchy        string // the hierarchy cases are routed in; default admin
-	Catalogue        *cases.Catalogue
-	Policy           *cases.Policy
-	Log              *slog.Logger
+	Hierarchy          string // the hierarchy cases are routed in; default admin
+	Catalogue          *cases.Catalogue
+	Policy             *cases.Policy
+	Log                *slog.Logger
 	// Codes is where tracking codes come from (default crypto/rand); the
 	// demo passes a seeded source so that its cases are the same each run.
 	// It must be safe for the store's concurrent use.

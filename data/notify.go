@@ -97,6 +97,7 @@ type ChangeFeed struct {
 	pid       uint32
 	applied   int64 // last log seq delivered
 	advanced  chan struct{}
+	nudge     chan struct{} // a waiter asks for a poll now
 }
 
 type subscriber struct {
@@ -111,7 +112,7 @@ func NewChangeFeed(db *DB, log *slog.Logger) *ChangeFeed {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &ChangeFeed{db: db, log: log, PollInterval: DefaultPollInterval, advanced: make(chan struct{})}
+	return &ChangeFeed{db: db, log: log, PollInterval: DefaultPollInterval, advanced: make(chan struct{}), nudge: make(chan struct{}, 1)}
 }
 
 // Subscribe registers callbacks; they run on the feed's goroutine, in order.
@@ -146,7 +147,8 @@ func (f *ChangeFeed) Applied() int64 {
 }
 
 // WaitApplied blocks until the feed has delivered the events up to seq (see
-// Applied) or ctx ends.
+// Applied) or ctx ends. It makes the feed read the log at once rather than
+// at its next poll.
 func (f *ChangeFeed) WaitApplied(ctx context.Context, seq int64) error {
 	for {
 		f.mu.Lock()
@@ -154,6 +156,10 @@ func (f *ChangeFeed) WaitApplied(ctx context.Context, seq int64) error {
 		f.mu.Unlock()
 		if ok {
 			return nil
+		}
+		select {
+		case f.nudge <- struct{}{}:
+		default:
 		}
 		select {
 		case <-ctx.Done():
@@ -221,6 +227,14 @@ func (f *ChangeFeed) Run(ctx context.Context) error {
 }
 
 const qLogEnd = `SELECT seq FROM feed_counter`
+
+// Committed returns the change log's end on the primary: after a write has
+// committed, a position at or past the write's own (read-your-writes).
+func (f *ChangeFeed) Committed(ctx context.Context) (int64, error) {
+	var seq int64
+	err := f.db.Pool.QueryRow(ctx, qLogEnd).Scan(&seq)
+	return seq, dbErr("data.Committed", err)
+}
 
 const qLogAfter = `SELECT seq, change_id, layer, areas, bounds FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2`
 
@@ -315,12 +329,15 @@ func (f *ChangeFeed) poll(ctx context.Context, conn *pgx.Conn, pos *int64) (int,
 // wait returns after interval, or at once when a NOTIFY arrives (primary).
 func (f *ChangeFeed) wait(ctx context.Context, conn *pgx.Conn, standby bool, interval time.Duration) error {
 	if standby {
+		t := time.NewTimer(interval)
+		defer t.Stop()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(interval):
-			return nil
+		case <-t.C:
+		case <-f.nudge:
 		}
+		return nil
 	}
 	wctx, cancel := context.WithTimeout(ctx, interval)
 	defer cancel()
