@@ -88,6 +88,9 @@ type Server struct {
 	}
 	// Hotline is the citizen hotline printed on posters where the community sets none (cmd: 12345).
 	Hotline string
+	// SigninFailures keeps the sign-in throttle's counts; nil: in this
+	// process's memory (cmd: data.SigninFailures, shared by all processes).
+	SigninFailures geo.SigninFailureStore
 	// Freshness gives read-your-writes across processes and replicas
 	// (consistency.go); nil: none needed (one process on the primary).
 	Freshness Freshness
@@ -142,7 +145,11 @@ func NewServer(cfg Config, s Server, registry *prometheus.Registry) *Server {
 	}
 	srv := &s
 	srv.cfg = cfg
-	srv.logins = newThrottle(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerClient, cfg.LoginFailuresPerAccountAllClients, cfg.ClientTableSize)
+	failures := srv.SigninFailures
+	if failures == nil {
+		failures = newMemoryFailures(cfg.ClientTableSize)
+	}
+	srv.logins = newThrottle(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerClient, cfg.LoginFailuresPerAccountAllClients, failures)
 	if cfg.PublicRate > 0 {
 		srv.public = newLimiters(rate.Limit(cfg.PublicRate), cfg.PublicBurst, cfg.ClientTableSize)
 		srv.mapAssets = newLimiters(rate.Limit(mapAssetFactor*cfg.PublicRate), mapAssetFactor*cfg.PublicBurst, cfg.ClientTableSize)

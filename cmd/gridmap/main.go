@@ -338,7 +338,9 @@ func newServer(ctx context.Context, cfg Config, db *data.DB, log *slog.Logger) (
 		Contacts:  data.NewContactService(db),
 		Hotline:   cfg.Hotline,
 		Freshness: feed,
-		Log:       log,
+		// Sign-in failures are counted in PostgreSQL, across processes.
+		SigninFailures: data.NewSigninFailures(db),
+		Log:            log,
 	}
 	if err := wireLookup(ctx, cfg, db, feed, reg, log, &deps); err != nil {
 		return nil, err
