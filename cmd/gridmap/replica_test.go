@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -225,8 +226,8 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 	cfg.AdminUser, cfg.AdminPassword = "admin", "correct horse battery"
 	cfg.Scale = ScaleConfig{FeedPoll: 200 * time.Millisecond, ReadYourWritesWait: 300 * time.Millisecond}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	serve := func(readURL string) (*httptest.Server, *data.DB) {
-		db, err := data.Open(ctx, data.Config{URL: primaryURL, ReadURL: readURL, StatementTimeout: 10 * time.Second})
+	serve := func(url, readURL string) (*httptest.Server, *data.DB) {
+		db, err := data.Open(ctx, data.Config{URL: url, ReadURL: readURL, StatementTimeout: 10 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,8 +240,11 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 		t.Cleanup(hs.Close)
 		return hs, db
 	}
-	P, _ := serve("")
-	R, rdb := serve(replicaURL)
+	P, _ := serve(primaryURL, "")
+	R, rdb := serve(primaryURL, replicaURL)
+	// Q writes through a multi-host URL that finds whichever is the primary.
+	Q, _ := serve(fmt.Sprintf("postgres://gridmap@127.0.0.1:%d,127.0.0.1:%d/gridmap?sslmode=disable&connect_timeout=2&target_session_attrs=read-write",
+		primary.port, replica.port), "")
 	anon := &http.Client{Timeout: 10 * time.Second}
 	get := func(c *http.Client, url string, cookies ...*http.Cookie) (int, string, http.Header) {
 		t.Helper()
@@ -256,7 +260,7 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b), res.Header
 	}
-	for _, s := range []*httptest.Server{P, R} {
+	for _, s := range []*httptest.Server{P, R, Q} {
 		waitFor(t, "both processes ready", 60*time.Second, func() bool { code, _, _ := get(anon, s.URL+"/readyz"); return code == 200 })
 	}
 
@@ -311,21 +315,30 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("login: %d", res.StatusCode)
 	}
-	rename := func(name string) (time.Time, *http.Cookie) {
+	renameOn := func(s *httptest.Server, name string) (int, string, []*http.Cookie) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPatch, P.URL+"/api/v1/areas/"+code, strings.NewReader(`{"name":"`+name+`","reason":"replica test"}`))
+		req, _ := http.NewRequest(http.MethodPatch, s.URL+"/api/v1/areas/"+code, strings.NewReader(`{"name":"`+name+`","reason":"replica test"}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-CSRF-Token", sess.CSRFToken)
-		res, err := editor.Do(req)
+		// The session lives in PostgreSQL: any process accepts it.
+		for _, ck := range jar.Cookies(mustURL(t, P.URL)) {
+			req.AddCookie(ck)
+		}
+		res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if res.StatusCode != 200 {
-			t.Fatalf("rename: %d %s", res.StatusCode, b)
+		return res.StatusCode, string(b), res.Cookies()
+	}
+	rename := func(name string) (time.Time, *http.Cookie) {
+		t.Helper()
+		status, body, cookies := renameOn(P, name)
+		if status != 200 {
+			t.Fatalf("rename: %d %s", status, body)
 		}
-		for _, ck := range res.Cookies() {
+		for _, ck := range cookies {
 			if ck.Name == "gridmap_seen" {
 				return time.Now(), ck
 			}
@@ -443,4 +456,32 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 		rename("东河网格四号")
 		waitFor(t, "R follows new edits after recovery", 10*time.Second, func() bool { return gridName(R) == "东河网格四号" })
 	})
+
+	t.Run("the primary stops: writes answer 503 until the standby is promoted, then a multi-host URL finds it", func(t *testing.T) {
+		if status, body, _ := renameOn(Q, "东河网格五号"); status != 200 {
+			t.Fatalf("Q's write with both up: %d %s", status, body)
+		}
+		primary.stop(t)
+		if status, body, _ := renameOn(Q, "东河网格六号"); status != 503 {
+			t.Errorf("Q's write with no primary: %d %s, want 503", status, body)
+		}
+		runCmd(t, asPostgres(filepath.Join(replica.bin, "pg_ctl"), "-D", replica.data, "-w", "-t", "60", "promote"))
+		took := waitFor(t, "Q writes to the promoted standby without a restart", 30*time.Second, func() bool {
+			status, body, _ := renameOn(Q, "东河网格七号")
+			if status == 500 {
+				t.Fatalf("Q's write during the failover: 500 %s", body)
+			}
+			return status == 200
+		})
+		t.Logf("Q wrote to the new primary %s after the promotion", took)
+	})
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
