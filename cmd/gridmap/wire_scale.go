@@ -23,20 +23,33 @@ type ScaleConfig struct {
 
 func scaleConfigFromEnv(cfg Config) (Config, error) {
 	cfg.Scale.ReadURL = os.Getenv("GRIDMAP_READ_URL")
-	for _, d := range []struct {
-		name string
-		to   *time.Duration
-	}{{"GRIDMAP_FEED_POLL", &cfg.Scale.FeedPoll}, {"GRIDMAP_READ_YOUR_WRITES_WAIT", &cfg.Scale.ReadYourWritesWait}} {
-		if v := os.Getenv(d.name); v != "" {
-			t, err := time.ParseDuration(v)
-			if err != nil || t <= 0 {
-				return cfg, fmt.Errorf("%s must be a duration such as 500ms, got %q", d.name, v)
-			}
-			*d.to = t
-		}
+	if err := durationsFromEnv("500ms", envDuration{"GRIDMAP_FEED_POLL", &cfg.Scale.FeedPoll},
+		envDuration{"GRIDMAP_READ_YOUR_WRITES_WAIT", &cfg.Scale.ReadYourWritesWait}); err != nil {
+		return cfg, err
 	}
 	if cfg.Scale.FeedPoll > time.Second {
 		return cfg, fmt.Errorf("GRIDMAP_FEED_POLL must be at most 1s (an edit must reach every process within 1 s plus the replay lag), got %s", cfg.Scale.FeedPoll)
 	}
 	return cfg, nil
+}
+
+// envDuration is an environment variable read into a positive duration.
+type envDuration struct {
+	env string
+	dst *time.Duration
+}
+
+// durationsFromEnv sets each dst whose variable is set; example goes into
+// the error message.
+func durationsFromEnv(example string, ds ...envDuration) error {
+	for _, d := range ds {
+		if v := os.Getenv(d.env); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				return fmt.Errorf("%s must be a positive duration such as %s, got %q", d.env, example, v)
+			}
+			*d.dst = x
+		}
+	}
+	return nil
 }
