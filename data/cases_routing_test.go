@@ -166,6 +166,7 @@ func beginMovePiece(t *testing.T, tx pgx.Tx, b border, metres float64) int64 {
 // A change whose id was taken before another's but that committed after it
 // must still reach the re-route job. Reading changes by "id > last seen"
 // missed it for good: the cursor had passed its id when it became visible.
+// It also checks PruneChangeLog: entries the job has not read stay.
 func TestCaseRerouteSeesChangeCommittedOutOfOrder(t *testing.T) {
 	f := newCaseFix(t, "cases_reroute_order")
 	ctx := context.Background()
@@ -221,6 +222,36 @@ func TestCaseRerouteSeesChangeCommittedOutOfOrder(t *testing.T) {
 	w, _ := f.store.Case(ctx, admin, waiting.ID)
 	if g := w.Areas[len(w.Areas)-1]; g.ID != b.a {
 		t.Errorf("the case is in grid %s, want %s", g.Code, b.aCode)
+	}
+
+	// Pruning keeps what the job has not read, whatever its age.
+	unread, err := f.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unread.Rollback(ctx)
+	var unreadChange int64
+	if err := unread.QueryRow(ctx, `INSERT INTO change (author, operation, reason) VALUES ('test', 'person.create', 'unread') RETURNING id`).Scan(&unreadChange); err != nil {
+		t.Fatal(err)
+	}
+	if err := data.Announce(ctx, unread, geo.ChangeEvent{Change: unreadChange, Layer: geo.LayerAreas}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unread.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var before int
+	f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM change_log`).Scan(&before)
+	if n, err := f.store.PruneChangeLog(ctx, time.Now()); err != nil || n != 0 {
+		t.Errorf("pruning entries younger than the retention: %d, %v; want none", n, err)
+	}
+	n, err := f.store.PruneChangeLog(ctx, time.Now().Add(25*time.Hour))
+	if err != nil || n != before-1 {
+		t.Errorf("pruned %d of %d, %v; want all but the unread one", n, before, err)
+	}
+	var left int64
+	if err := f.db.Pool.QueryRow(ctx, `SELECT change_id FROM change_log`).Scan(&left); err != nil || left != unreadChange {
+		t.Errorf("left change %d (%v), want the unread %d", left, err, unreadChange)
 	}
 }
 
