@@ -325,6 +325,7 @@ func newServer(ctx context.Context, cfg Config, db *data.DB, log *slog.Logger) (
 		feed.PollInterval = cfg.Scale.FeedPoll
 	}
 	go feed.Run(ctx)
+	reg.MustRegister(feedCollectors(feed)...)
 	deps := api.Server{
 		Areas:     data.NewAreaService(db),
 		Buildings: data.NewBuildingService(db),

@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"gridmap/data"
 )
 
 // ScaleConfig configures replicas and read-your-writes (docs/scale.md).
@@ -52,4 +56,21 @@ func durationsFromEnv(example string, ds ...envDuration) error {
 		}
 	}
 	return nil
+}
+
+// feedCollectors export the change feed's state: the log position this
+// process shows, and whether it follows the log now. Compare the position
+// across processes (or with the primary's) to see how far one lags.
+func feedCollectors(feed *data.ChangeFeed) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_change_feed_position", Help: "Change log position whose changes this process shows."},
+			func() float64 { return float64(feed.Applied()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_change_feed_connected", Help: "1 when the change feed follows the log of the read server."},
+			func() float64 {
+				if feed.Connected() {
+					return 1
+				}
+				return 0
+			}),
+	}
 }
