@@ -21,9 +21,11 @@ func NewSnapshotSource(db *DB) *SnapshotSource { return &SnapshotSource{db: db} 
 // PostGISVersion is the version of the PostGIS library the database runs,
 // e.g. "3.3.2" (postgis_lib_version(): the library loaded, not the extension's
 // SQL version). The index compares it with the version it was verified against.
+// It asks the primary, which a process needs at start anyway (a replica may be
+// down then); streaming replicas run the primary's binaries.
 func (s *SnapshotSource) PostGISVersion(ctx context.Context) (string, error) {
 	var v string
-	if err := s.db.ReadPool().QueryRow(ctx, `SELECT postgis_lib_version()`).Scan(&v); err != nil {
+	if err := s.db.Pool.QueryRow(ctx, `SELECT postgis_lib_version()`).Scan(&v); err != nil {
 		return "", dbErr("data.PostGISVersion", err)
 	}
 	return v, nil
