@@ -129,7 +129,7 @@ WHERE ph.id = $1 AND EXISTS (SELECT 1 FROM person p WHERE p.photo_id = ph.id AND
 func (s *PersonService) Photo(ctx context.Context, id int64) (string, []byte, error) {
 	var ct string
 	var body []byte
-	err := s.db.Pool.QueryRow(ctx, qPhoto, id).Scan(&ct, &body)
+	err := s.db.reader(ctx).QueryRow(ctx, qPhoto, id).Scan(&ct, &body)
 	if err == pgx.ErrNoRows {
 		return "", nil, geo.Errorf(geo.ENotFound, "no public photo %d", id)
 	}

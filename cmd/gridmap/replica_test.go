@@ -409,13 +409,24 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 		if _, err := rdb.ReadPool().Exec(ctx, `SELECT pg_wal_replay_pause()`); err != nil {
 			t.Fatal(err)
 		}
+		waitFor(t, "replay paused", 10*time.Second, func() bool {
+			var state string
+			err := rdb.ReadPool().QueryRow(ctx, `SELECT pg_get_wal_replay_pause_state()`).Scan(&state)
+			return err == nil && state == "paused"
+		})
 		_, seen := rename("东河网格二号")
 		// Replay is paused: R's replica cannot have it.
 		if got := areaName(R); got != "东河网格一号" {
 			t.Fatalf("without the cookie, R answered %q while replay is paused; want the replica's %q", got, "东河网格一号")
 		}
+		if got := gridName(R); got != "东河网格一号" {
+			t.Fatalf("without the cookie, R's lookup answered %q while replay is paused; want %q", got, "东河网格一号")
+		}
 		if got := areaName(R, seen); got != "东河网格二号" {
 			t.Errorf("with the writer's cookie, R answered %q; want its own write %q", got, "东河网格二号")
+		}
+		if got := gridName(R, seen); got != "东河网格二号" {
+			t.Errorf("with the writer's cookie, R's lookup answered %q; want its own write %q", got, "东河网格二号")
 		}
 		if _, err := rdb.ReadPool().Exec(ctx, `SELECT pg_wal_replay_resume()`); err != nil {
 			t.Fatal(err)
