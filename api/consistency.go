@@ -34,7 +34,8 @@ type Freshness interface {
 //   - signed-in staff read from the primary (the editor's own reads);
 //   - a client whose last write is at log position N (seenCookie) waits,
 //     at most ReadYourWritesWait, until this process shows N; past the bound
-//     its database reads go to the primary;
+//     its database reads and lookups go to the primary (unless N is beyond
+//     the primary's log: not a real write, ignored);
 //   - a successful write sets seenCookie to the primary's position after it.
 func (s *Server) consistency(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,11 +49,9 @@ func (s *Server) consistency(next http.Handler) http.Handler {
 		}
 		if c, err := r.Cookie(seenCookie); err == nil {
 			if seq, err := strconv.ParseInt(c.Value, 10, 64); err == nil && seq > 0 {
-				wctx, cancel := context.WithTimeout(ctx, s.cfg.ReadYourWritesWait)
-				if s.Freshness.WaitApplied(wctx, seq) != nil {
+				if !s.showsWrite(ctx, seq) {
 					ctx = geo.WithPrimaryReads(ctx)
 				}
-				cancel()
 			}
 		}
 		r = r.WithContext(ctx)
@@ -62,6 +61,23 @@ func (s *Server) consistency(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(&seenWriter{ResponseWriter: w, s: s, r: r}, r)
 	})
+}
+
+// showsWrite waits, bounded, until this process shows log position seq, and
+// says whether the request may read as usual. A position the primary has not
+// reached is not a write of this client's (a forged cookie, or one from
+// another database): it is ignored, so that a cookie cannot send public
+// reads to the primary.
+func (s *Server) showsWrite(ctx context.Context, seq int64) bool {
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.ReadYourWritesWait)
+	defer cancel()
+	if s.Freshness.WaitApplied(wctx, seq) == nil {
+		return true
+	}
+	committed, err := s.Freshness.Committed(ctx)
+	// The primary cannot say (down): read the replica, possibly stale,
+	// rather than send the read to a primary that cannot answer it.
+	return err != nil || seq > committed
 }
 
 // isWrite: a request that may change data (not a read sent as POST).

@@ -231,7 +231,7 @@ func (s *Server) routes() {
 			return !strings.HasPrefix(r.URL.Path, "/api/")
 		}).Handler(s.Web)
 	}
-	r.Use(s.instrument, s.securityHeaders, s.markStale, s.recoverPanics, s.limitBody, s.identify, s.consistency, s.rateLimit, s.checkText)
+	r.Use(s.instrument, s.securityHeaders, s.markStale, s.recoverPanics, s.limitBody, s.identify, s.rateLimit, s.consistency, s.checkText)
 	s.router = r
 }
 
