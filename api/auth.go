@@ -162,7 +162,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.cfg.Now()
 	account, client := strings.ToLower(req.Name), clientIP(r, s.cfg.TrustedProxies)
-	if wait := s.logins.blocked(now, account, client); wait > 0 {
+	wait, err := s.logins.blocked(r.Context(), now, account, client)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", fmt.Sprint(secs))
 		s.writeError(w, r, geo.Errorf(geo.ETooMany, "too many failed sign-ins; try again in %d s", secs))
@@ -171,12 +176,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	u, err := s.Auth.Authenticate(r.Context(), req.Name, req.Password)
 	if err != nil {
 		if geo.ErrorCode(err) == geo.EUnauthenticated {
-			s.logins.fail(now, account, client)
+			if ferr := s.logins.fail(r.Context(), now, account, client); ferr != nil {
+				err = ferr // a failure that cannot be counted must not look like a wrong password
+			}
 		}
 		s.writeError(w, r, err)
 		return
 	}
-	s.logins.succeed(account, client)
+	if err := s.logins.succeed(r.Context(), account, client); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	token, sess, err := s.Auth.CreateSession(r.Context(), u.ID, s.cfg.SessionTTL)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"container/list"
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"gridmap/geo"
 )
 
 // clientIP is the address a request counts against in the per-client limits.
@@ -145,8 +148,10 @@ func (l *limiters) get(key string) *rate.Limiter {
 	return lim
 }
 
-// throttle counts failed sign-ins in a sliding window, in memory (one
-// process; a restart forgets them). Three counters decide:
+// throttle counts failed sign-ins in a sliding window, in a
+// geo.SigninFailureStore: in memory (one process; a restart forgets them) or
+// in PostgreSQL (data.SigninFailures, shared by every process). Three
+// counters decide:
 //
 //   - per (account, client): perPair failures for one account from one
 //     client, then that client waits (password guessing from one address);
@@ -161,69 +166,116 @@ func (l *limiters) get(key string) *rate.Limiter {
 // Failures for names that are not accounts count the same (the answer must
 // not tell them apart), so a name nobody has cannot lock anyone out either.
 type throttle struct {
-	mu                             sync.Mutex
 	window                         time.Duration
 	perPair, perClient, perAccount int
-	fails                          *lru[[]time.Time] // key → failure times, oldest first
+	store                          geo.SigninFailureStore
 }
 
-func newThrottle(window time.Duration, perPair, perClient, perAccount, size int) *throttle {
-	return &throttle{window: window, perPair: perPair, perClient: perClient, perAccount: perAccount, fails: newLRU[[]time.Time](size)}
+func newThrottle(window time.Duration, perPair, perClient, perAccount int, store geo.SigninFailureStore) *throttle {
+	return &throttle{window: window, perPair: perPair, perClient: perClient, perAccount: perAccount, store: store}
 }
 
-func pairKey(account, client string) string { return "pair:" + account + "\x00" + client }
+// pairKey puts the client (an address, without spaces) first, so that no
+// account name can make two pairs share a key; no NUL: PostgreSQL text cannot hold it.
+func pairKey(account, client string) string { return "pair:" + client + " " + account }
 func clientKey(client string) string        { return "client:" + client }
 func accountKey(account string) string      { return "account:" + account }
 
 // blocked returns how long client must wait before trying account again, 0
 // when it may try now.
-func (t *throttle) blocked(now time.Time, account, client string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var wait time.Duration
-	for _, k := range []struct {
+func (t *throttle) blocked(ctx context.Context, now time.Time, account, client string) (time.Duration, error) {
+	keys := []struct {
 		key   string
 		limit int
-	}{{pairKey(account, client), t.perPair}, {clientKey(client), t.perClient}, {accountKey(account), t.perAccount}} {
-		if fs := t.recent(now, k.key); len(fs) >= k.limit {
+	}{{pairKey(account, client), t.perPair}, {clientKey(client), t.perClient}, {accountKey(account), t.perAccount}}
+	recent, err := t.store.Recent(ctx, []string{keys[0].key, keys[1].key, keys[2].key}, now.Add(-t.window))
+	if err != nil {
+		return 0, err
+	}
+	var wait time.Duration
+	for _, k := range keys {
+		if fs := recent[k.key]; len(fs) >= k.limit {
 			wait = max(wait, fs[len(fs)-k.limit].Add(t.window).Sub(now))
 		}
 	}
-	return wait
-}
-
-// recent returns key's failures inside the window, dropping older ones.
-func (t *throttle) recent(now time.Time, key string) []time.Time {
-	fs, _ := t.fails.get(key)
-	i := 0
-	for i < len(fs) && now.Sub(fs[i]) >= t.window {
-		i++
-	}
-	fs = fs[i:]
-	if len(fs) == 0 {
-		t.fails.delete(key)
-	} else {
-		t.fails.put(key, fs)
-	}
-	return fs
+	return wait, nil
 }
 
 // fail records a failed sign-in for account from client.
-func (t *throttle) fail(now time.Time, account, client string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	pair := t.recent(now, pairKey(account, client))
-	if len(pair) < t.perPair {
-		t.fails.put(accountKey(account), append(t.recent(now, accountKey(account)), now))
+func (t *throttle) fail(ctx context.Context, now time.Time, account, client string) error {
+	pair := pairKey(account, client)
+	recent, err := t.store.Recent(ctx, []string{pair}, now.Add(-t.window))
+	if err != nil {
+		return err
 	}
-	t.fails.put(pairKey(account, client), append(pair, now))
-	t.fails.put(clientKey(client), append(t.recent(now, clientKey(client)), now))
+	keys := []string{pair, clientKey(client)}
+	if len(recent[pair]) < t.perPair {
+		keys = append(keys, accountKey(account))
+	}
+	return t.store.Add(ctx, keys, now, now.Add(-t.window))
 }
 
 // succeed forgets the failures of account from client after a right password
 // (the account-wide count stays: a guesser elsewhere is still guessing).
-func (t *throttle) succeed(account, client string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.fails.delete(pairKey(account, client))
+func (t *throttle) succeed(ctx context.Context, account, client string) error {
+	return t.store.Forget(ctx, pairKey(account, client))
+}
+
+// memoryFailures is the in-memory geo.SigninFailureStore of one process,
+// remembering at most size keys (the least recently used are forgotten).
+type memoryFailures struct {
+	mu    sync.Mutex
+	fails *lru[[]time.Time] // key → failure times, oldest first
+}
+
+func newMemoryFailures(size int) *memoryFailures {
+	return &memoryFailures{fails: newLRU[[]time.Time](size)}
+}
+
+var _ geo.SigninFailureStore = (*memoryFailures)(nil)
+
+// Recent returns each key's failures after since, dropping older ones.
+func (m *memoryFailures) Recent(_ context.Context, keys []string, since time.Time) (map[string][]time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string][]time.Time, len(keys))
+	for _, k := range keys {
+		if fs := m.recent(k, since); len(fs) > 0 {
+			out[k] = append([]time.Time(nil), fs...)
+		}
+	}
+	return out, nil
+}
+
+func (m *memoryFailures) recent(key string, since time.Time) []time.Time {
+	fs, _ := m.fails.get(key)
+	i := 0
+	for i < len(fs) && !fs[i].After(since) {
+		i++
+	}
+	fs = fs[i:]
+	if len(fs) == 0 {
+		m.fails.delete(key)
+	} else {
+		m.fails.put(key, fs)
+	}
+	return fs
+}
+
+// Add records a failure at under each key, forgetting those up to forget.
+func (m *memoryFailures) Add(_ context.Context, keys []string, at, forget time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		m.fails.put(k, append(m.recent(k, forget), at))
+	}
+	return nil
+}
+
+// Forget removes key's failures.
+func (m *memoryFailures) Forget(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fails.delete(key)
+	return nil
 }

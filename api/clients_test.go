@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http/httptest"
 	"net/netip"
 	"strconv"
@@ -76,18 +77,27 @@ func TestLimiterMapResetsAllClients(t *testing.T) {
 // must not wipe the failures a guesser has run up.
 func TestThrottleMapResetsAllFailures(t *testing.T) {
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	th := newThrottle(15*time.Minute, 5, 20, 50, 100)
+	ctx := context.Background()
+	th := newThrottle(15*time.Minute, 5, 20, 50, newMemoryFailures(100))
+	blocked := func(now time.Time) time.Duration {
+		t.Helper()
+		w, err := th.blocked(ctx, now, "wang", "203.0.113.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
 	for i := 0; i < 5; i++ {
-		th.fail(now, "wang", "203.0.113.1")
+		th.fail(ctx, now, "wang", "203.0.113.1")
 	}
 	for i := 0; i < 40; i++ { // 3 keys each (120 > 100), from clients that are never blocked themselves
-		th.fail(now, "n"+strconv.Itoa(i), "198.51.100."+strconv.Itoa(i))
-		th.blocked(now, "wang", "203.0.113.1") // the guesser keeps trying
+		th.fail(ctx, now, "n"+strconv.Itoa(i), "198.51.100."+strconv.Itoa(i))
+		blocked(now) // the guesser keeps trying
 	}
-	if th.blocked(now, "wang", "203.0.113.1") == 0 {
+	if blocked(now) == 0 {
 		t.Error("the guesser's failures were forgotten when the table grew")
 	}
-	if th.blocked(now.Add(15*time.Minute), "wang", "203.0.113.1") != 0 {
+	if blocked(now.Add(15*time.Minute)) != 0 {
 		t.Error("still blocked after the window")
 	}
 }

@@ -50,6 +50,10 @@ type Config struct {
 	// ContentSecurityPolicy is sent with every response (it matters for the
 	// HTML pages); empty sends none. cmd sets web.ContentSecurityPolicy.
 	ContentSecurityPolicy string
+	// ReadYourWritesWait bounds how long a client's read waits for this
+	// process to show its last write (consistency.go); default
+	// DefaultReadYourWritesWait.
+	ReadYourWritesWait time.Duration
 	// Now is the clock of the rate limits and the sign-in throttle; default time.Now.
 	Now func() time.Time
 	// Counts is the small-count rule for vulnerable residents' counts on
@@ -86,7 +90,13 @@ type Server struct {
 	}
 	// Hotline is the citizen hotline printed on posters where the community sets none (cmd: 12345).
 	Hotline string
-	Log     *slog.Logger
+	// SigninFailures keeps the sign-in throttle's counts; nil: in this
+	// process's memory (cmd: data.SigninFailures, shared by all processes).
+	SigninFailures geo.SigninFailureStore
+	// Freshness gives read-your-writes across processes and replicas
+	// (consistency.go); nil: none needed (one process on the primary).
+	Freshness Freshness
+	Log       *slog.Logger
 
 	cfg       Config
 	logins    *throttle
@@ -131,12 +141,19 @@ func NewServer(cfg Config, s Server, registry *prometheus.Registry) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ReadYourWritesWait <= 0 {
+		cfg.ReadYourWritesWait = DefaultReadYourWritesWait
+	}
 	if cfg.LoginWindow <= 0 {
 		cfg.LoginWindow = 15 * time.Minute
 	}
 	srv := &s
 	srv.cfg = cfg
-	srv.logins = newThrottle(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerClient, cfg.LoginFailuresPerAccountAllClients, cfg.ClientTableSize)
+	failures := srv.SigninFailures
+	if failures == nil {
+		failures = newMemoryFailures(cfg.ClientTableSize)
+	}
+	srv.logins = newThrottle(cfg.LoginWindow, cfg.LoginFailuresPerAccount, cfg.LoginFailuresPerClient, cfg.LoginFailuresPerAccountAllClients, failures)
 	if cfg.PublicRate > 0 {
 		srv.public = newLimiters(rate.Limit(cfg.PublicRate), cfg.PublicBurst, cfg.ClientTableSize)
 		srv.mapAssets = newLimiters(rate.Limit(mapAssetFactor*cfg.PublicRate), mapAssetFactor*cfg.PublicBurst, cfg.ClientTableSize)
@@ -219,7 +236,7 @@ func (s *Server) routes() {
 			return !strings.HasPrefix(r.URL.Path, "/api/")
 		}).Handler(s.Web)
 	}
-	r.Use(s.instrument, s.securityHeaders, s.markStale, s.recoverPanics, s.limitBody, s.identify, s.rateLimit, s.checkText)
+	r.Use(s.instrument, s.securityHeaders, s.markStale, s.recoverPanics, s.limitBody, s.identify, s.rateLimit, s.consistency, s.checkText)
 	s.router = r
 }
 

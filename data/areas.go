@@ -23,7 +23,7 @@ const qLevels = `SELECT key, hierarchy, depth, name_zh, name_en FROM level ORDER
 
 // Levels lists every level of every hierarchy, top first.
 func (s *AreaService) Levels(ctx context.Context) ([]geo.Level, error) {
-	rows, err := s.db.Pool.Query(ctx, qLevels)
+	rows, err := s.db.reader(ctx).Query(ctx, qLevels)
 	if err != nil {
 		return nil, dbErr("data.Levels", err)
 	}
@@ -60,7 +60,7 @@ func (s *AreaService) FindAreas(ctx context.Context, f geo.AreaFilter) ([]geo.Ar
 	if f.Bound != nil {
 		b = [4]*float64{&f.Bound.Min[0], &f.Bound.Min[1], &f.Bound.Max[0], &f.Bound.Max[1]}
 	}
-	rows, err := s.db.Pool.Query(ctx, qFindAreas, f.ID, f.Level, f.ParentID, f.IncludeRetired, b[0], b[1], b[2], b[3], limit)
+	rows, err := s.db.reader(ctx).Query(ctx, qFindAreas, f.ID, f.Level, f.ParentID, f.IncludeRetired, b[0], b[1], b[2], b[3], limit)
 	if err != nil {
 		return nil, dbErr("data.FindAreas", err)
 	}
@@ -82,7 +82,7 @@ const (
 // Area finds an area by code, or, when no area has that code and key is a
 // number, by id. Codes win because grid codes are digits too.
 func (s *AreaService) Area(ctx context.Context, key string) (*geo.Area, error) {
-	rows, _ := s.db.Pool.Query(ctx, qAreaByCode, key)
+	rows, _ := s.db.reader(ctx).Query(ctx, qAreaByCode, key)
 	a, err := pgx.CollectExactlyOneRow(rows, scanArea)
 	if err == nil {
 		return &a, nil
@@ -91,7 +91,7 @@ func (s *AreaService) Area(ctx context.Context, key string) (*geo.Area, error) {
 		return nil, dbErr("data.Area", err)
 	}
 	if id, perr := strconv.ParseInt(key, 10, 64); perr == nil && id > 0 {
-		rows, _ := s.db.Pool.Query(ctx, qAreaByID, id)
+		rows, _ := s.db.reader(ctx).Query(ctx, qAreaByID, id)
 		a, err = pgx.CollectExactlyOneRow(rows, scanArea)
 		if err == nil {
 			return &a, nil
@@ -109,7 +109,7 @@ WHERE area_id = $1 ORDER BY valid_from, id`
 
 // AreaVersions lists an area's geometry versions, oldest first (geometry left out).
 func (s *AreaService) AreaVersions(ctx context.Context, id int64) ([]geo.AreaVersion, error) {
-	rows, err := s.db.Pool.Query(ctx, qAreaVersions, id)
+	rows, err := s.db.reader(ctx).Query(ctx, qAreaVersions, id)
 	if err != nil {
 		return nil, dbErr("data.AreaVersions", err)
 	}
@@ -153,7 +153,7 @@ func (s *AreaService) AreasGeoJSON(ctx context.Context, f geo.AreaFilter) (json.
 		b = [4]*float64{&f.Bound.Min[0], &f.Bound.Min[1], &f.Bound.Max[0], &f.Bound.Max[1]}
 	}
 	var out []byte
-	err := s.db.Pool.QueryRow(ctx, qAreasGeoJSON, f.ID, f.Level, f.ParentID, b[0], b[1], b[2], b[3], limit).Scan(&out)
+	err := s.db.reader(ctx).QueryRow(ctx, qAreasGeoJSON, f.ID, f.Level, f.ParentID, b[0], b[1], b[2], b[3], limit).Scan(&out)
 	if err != nil {
 		return nil, dbErr("data.AreasGeoJSON", err)
 	}

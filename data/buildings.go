@@ -67,7 +67,7 @@ func (s *BuildingService) FindBuildings(ctx context.Context, f geo.BuildingFilte
 	if f.Query != "" {
 		norm = geo.NormalizeAddress(f.Query)
 	}
-	rows, err := s.db.Pool.Query(ctx, qFindBuildings, b[0], b[1], b[2], b[3],
+	rows, err := s.db.reader(ctx).Query(ctx, qFindBuildings, b[0], b[1], b[2], b[3],
 		f.Query, "%"+escapeLike(norm)+"%", "%"+escapeLike(f.Query)+"%", f.GridID, limit)
 	if err != nil {
 		return nil, dbErr("data.FindBuildings", err)
@@ -80,7 +80,7 @@ const qBuildingByCode = `SELECT ` + buildingColumns + ` FROM building b WHERE b.
 
 // Building returns the building with code.
 func (s *BuildingService) Building(ctx context.Context, code string) (*geo.Building, error) {
-	rows, err := s.db.Pool.Query(ctx, qBuildingByCode, code)
+	rows, err := s.db.reader(ctx).Query(ctx, qBuildingByCode, code)
 	if err != nil {
 		return nil, dbErr("data.Building", err)
 	}
@@ -129,7 +129,7 @@ WHERE ph.id = $1 AND EXISTS (SELECT 1 FROM person p WHERE p.photo_id = ph.id AND
 func (s *PersonService) Photo(ctx context.Context, id int64) (string, []byte, error) {
 	var ct string
 	var body []byte
-	err := s.db.Pool.QueryRow(ctx, qPhoto, id).Scan(&ct, &body)
+	err := s.db.reader(ctx).QueryRow(ctx, qPhoto, id).Scan(&ct, &body)
 	if err == pgx.ErrNoRows {
 		return "", nil, geo.Errorf(geo.ENotFound, "no public photo %d", id)
 	}

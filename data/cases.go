@@ -29,10 +29,13 @@ type CaseOptions struct {
 	// ContactRetention is how long after a case finished (closed, rated,
 	// rejected, merged) the reporters' phone numbers are kept; default 90 days.
 	ContactRetention time.Duration
-	Hierarchy        string // the hierarchy cases are routed in; default admin
-	Catalogue        *cases.Catalogue
-	Policy           *cases.Policy
-	Log              *slog.Logger
+	// ChangeLogRetention is how long change_log entries are kept once the
+	// re-route job has read them; default 24 h (PruneChangeLog).
+	ChangeLogRetention time.Duration
+	Hierarchy          string // the hierarchy cases are routed in; default admin
+	Catalogue          *cases.Catalogue
+	Policy             *cases.Policy
+	Log                *slog.Logger
 	// Codes is where tracking codes come from (default crypto/rand); the
 	// demo passes a seeded source so that its cases are the same each run.
 	// It must be safe for the store's concurrent use.
@@ -59,6 +62,9 @@ var _ cases.Service = (*CaseStore)(nil)
 func NewCaseStore(ctx context.Context, db *DB, opt CaseOptions) (*CaseStore, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.ChangeLogRetention <= 0 {
+		opt.ChangeLogRetention = 24 * time.Hour
 	}
 	if opt.ContactRetention <= 0 {
 		opt.ContactRetention = 90 * 24 * time.Hour

@@ -118,13 +118,16 @@ func (s *CaseStore) escalateBatch(ctx context.Context, now time.Time) (int, bool
 const qLockCursor = `SELECT position FROM job_cursor WHERE name = $1 FOR UPDATE SKIP LOCKED`
 const qSetCursor = `UPDATE job_cursor SET position = $2 WHERE name = $1`
 
-// qChangedAreas lists the changes after $1 (up to $2 of them) with the areas
-// they touched.
+// qChangedAreas lists the change log after position $1 (up to $2 entries)
+// with the areas their changes touched. The log's positions are handed out
+// in commit order without gaps (migrations/010_change_log.sql), so a change
+// that took its id earlier but committed later is still after the cursor;
+// reading change ids ("id > last seen") missed such a change for good.
 const qChangedAreas = `
-SELECT ch.id, coalesce(array_agg(ca.area_id) FILTER (WHERE ca.area_id IS NOT NULL), '{}')
-FROM change ch LEFT JOIN change_area ca ON ca.change_id = ch.id
-WHERE ch.id > $1
-GROUP BY ch.id ORDER BY ch.id LIMIT $2`
+SELECT l.seq, coalesce(array_agg(ca.area_id) FILTER (WHERE ca.area_id IS NOT NULL), '{}')
+FROM change_log l LEFT JOIN change_area ca ON ca.change_id = l.change_id
+WHERE l.seq > $1
+GROUP BY l.seq ORDER BY l.seq LIMIT $2`
 
 // qOpenCasesIn are the open cases whose grid is among the areas, locked for
 // re-routing (index case_grid_open_idx). A point changes grid only if its
@@ -136,7 +139,7 @@ WHERE finished_at IS NULL AND grid_id = ANY($1::bigint[])
 ORDER BY id
 FOR UPDATE`
 
-// RerouteAfterChanges reads the change log after its cursor: for every open
+// RerouteAfterChanges reads the change log (change_log) after its cursor: for every open
 // case routed into an area a change touched, the point is placed again by
 // the border rule. A case not yet accepted (reported) follows the new grid
 // and is routed again; an accepted one keeps its unit and handler and gets a
@@ -329,4 +332,23 @@ func (s *CaseStore) DeliverNotifications(ctx context.Context, now time.Time, n c
 		delivered++
 	}
 	return delivered, failed, dbErr("data.DeliverNotifications", tx.Commit(ctx))
+}
+
+// qPruneChangeLog deletes the log entries older than $1 that the re-route
+// job has read (its cursor is at or past them).
+const qPruneChangeLog = `
+DELETE FROM change_log
+WHERE logged_at < $1 AND seq <= (SELECT position FROM job_cursor WHERE name = 'case_reroute')`
+
+// PruneChangeLog deletes change_log entries older than the retention
+// (CaseOptions.ChangeLogRetention) at now that the re-route job has read, and
+// returns how many. A process whose change feed is behind the pruning starts
+// its feed again and rebuilds its caches (data.ChangeFeed). Any number of
+// processes may run it at once.
+func (s *CaseStore) PruneChangeLog(ctx context.Context, now time.Time) (int, error) {
+	tag, err := s.db.Pool.Exec(ctx, qPruneChangeLog, now.Add(-s.opt.ChangeLogRetention))
+	if err != nil {
+		return 0, dbErr("data.PruneChangeLog", err)
+	}
+	return int(tag.RowsAffected()), nil
 }

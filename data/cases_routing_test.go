@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 
 	"gridmap/cases"
@@ -102,9 +103,7 @@ func TestCaseRerouteAfterBoundaryEdit(t *testing.T) {
 	f.act(t, "admin", accepted.ID, cases.ActionRequest{Action: cases.ActionAccept})
 	far := f.intake(t, admin, cases.Intake{Category: "illegal_posters"}).Record // elsewhere, untouched
 
-	if _, err := f.db.Pool.Exec(ctx, qMovePiece, b.b, b.a, geoPoint(b.inB), 20.0); err != nil {
-		t.Fatal(err)
-	}
+	movePiece(t, f, b, 20)
 	f.clock.Add(2 * time.Minute)
 	rerouted, flagged, err := f.store.RerouteAfterChanges(ctx)
 	if err != nil {
@@ -128,6 +127,131 @@ func TestCaseRerouteAfterBoundaryEdit(t *testing.T) {
 	// The cursor moved: a second run finds nothing.
 	if r, fl, err := f.store.RerouteAfterChanges(ctx); err != nil || r+fl != 0 {
 		t.Errorf("second run: %d, %d, %v; want nothing to do", r, fl, err)
+	}
+}
+
+// movePiece hands the piece of grid b within metres of b.inB to grid a, as
+// an edit does: one change, logged, in one transaction.
+func movePiece(t *testing.T, f *caseFix, b border, metres float64) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := f.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	change := beginMovePiece(t, tx, b, metres)
+	if err := data.Announce(ctx, tx, geo.ChangeEvent{Change: change, Layer: geo.LayerAreas, Areas: []int64{b.a, b.b}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// beginMovePiece runs qMovePiece in tx and returns its change id.
+func beginMovePiece(t *testing.T, tx pgx.Tx, b border, metres float64) int64 {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := tx.Exec(ctx, qMovePiece, b.b, b.a, geoPoint(b.inB), metres); err != nil {
+		t.Fatal(err)
+	}
+	var change int64
+	if err := tx.QueryRow(ctx, `SELECT max(change_id) FROM change_area`).Scan(&change); err != nil {
+		t.Fatal(err)
+	}
+	return change
+}
+
+// A change whose id was taken before another's but that committed after it
+// must still reach the re-route job. Reading changes by "id > last seen"
+// missed it for good: the cursor had passed its id when it became visible.
+// It also checks PruneChangeLog: entries the job has not read stay.
+func TestCaseRerouteSeesChangeCommittedOutOfOrder(t *testing.T) {
+	f := newCaseFix(t, "cases_reroute_order")
+	ctx := context.Background()
+	b := sharedBorder(t, f)
+	admin := f.users["admin"]
+	waiting := f.intake(t, admin, cases.Intake{Point: b.inB, Category: "illegal_posters"}).Record
+	if _, _, err := f.store.RerouteAfterChanges(ctx); err != nil { // reads the demo's own changes
+		t.Fatal(err)
+	}
+
+	slow, err := f.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Rollback(ctx)
+	slowChange := beginMovePiece(t, slow, b, 20) // takes its change id now
+
+	fast, err := f.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Rollback(ctx)
+	var fastChange int64
+	if err := fast.QueryRow(ctx, `INSERT INTO change (author, operation, reason) VALUES ('test', 'person.create', 'unrelated') RETURNING id`).Scan(&fastChange); err != nil {
+		t.Fatal(err)
+	}
+	if fastChange <= slowChange {
+		t.Fatalf("change ids %d then %d, want the later one larger", slowChange, fastChange)
+	}
+	if err := data.Announce(ctx, fast, geo.ChangeEvent{Change: fastChange, Layer: geo.LayerAreas}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fast.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, fl, err := f.store.RerouteAfterChanges(ctx); err != nil || r+fl != 0 {
+		t.Fatalf("after the unrelated change: %d, %d, %v; want nothing to do", r, fl, err)
+	}
+
+	if err := data.Announce(ctx, slow, geo.ChangeEvent{Change: slowChange, Layer: geo.LayerAreas, Areas: []int64{b.a, b.b}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := slow.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rerouted, flagged, err := f.store.RerouteAfterChanges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rerouted != 1 || flagged != 0 {
+		t.Fatalf("after the change that committed late: re-routed %d, flagged %d; want 1 and 0", rerouted, flagged)
+	}
+	w, _ := f.store.Case(ctx, admin, waiting.ID)
+	if g := w.Areas[len(w.Areas)-1]; g.ID != b.a {
+		t.Errorf("the case is in grid %s, want %s", g.Code, b.aCode)
+	}
+
+	// Pruning keeps what the job has not read, whatever its age.
+	unread, err := f.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unread.Rollback(ctx)
+	var unreadChange int64
+	if err := unread.QueryRow(ctx, `INSERT INTO change (author, operation, reason) VALUES ('test', 'person.create', 'unread') RETURNING id`).Scan(&unreadChange); err != nil {
+		t.Fatal(err)
+	}
+	if err := data.Announce(ctx, unread, geo.ChangeEvent{Change: unreadChange, Layer: geo.LayerAreas}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unread.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var before int
+	f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM change_log`).Scan(&before)
+	if n, err := f.store.PruneChangeLog(ctx, time.Now()); err != nil || n != 0 {
+		t.Errorf("pruning entries younger than the retention: %d, %v; want none", n, err)
+	}
+	n, err := f.store.PruneChangeLog(ctx, time.Now().Add(25*time.Hour))
+	if err != nil || n != before-1 {
+		t.Errorf("pruned %d of %d, %v; want all but the unread one", n, before, err)
+	}
+	var left int64
+	if err := f.db.Pool.QueryRow(ctx, `SELECT change_id FROM change_log`).Scan(&left); err != nil || left != unreadChange {
+		t.Errorf("left change %d (%v), want the unread %d", left, err, unreadChange)
 	}
 }
 

@@ -20,7 +20,7 @@ func NewContactService(db *DB) *ContactService { return &ContactService{db: db} 
 func (s *ContactService) Contact(ctx context.Context, areaIDs []int64) (c geo.Contact, ok bool, err error) {
 	const q = `SELECT c.address, c.phone, coalesce(c.hotline, '') FROM community_contact c
 		JOIN unnest($1::bigint[]) WITH ORDINALITY AS a(id, n) ON a.id = c.area_id ORDER BY a.n DESC LIMIT 1`
-	err = s.db.Pool.QueryRow(ctx, q, areaIDs).Scan(&c.Address, &c.Phone, &c.Hotline)
+	err = s.db.reader(ctx).QueryRow(ctx, q, areaIDs).Scan(&c.Address, &c.Phone, &c.Hotline)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return geo.Contact{}, false, nil
 	}

@@ -13,9 +13,13 @@ import (
 	"gridmap/migrations"
 )
 
-// Config configures the connection pool.
+// Config configures the connection pools.
 type Config struct {
-	URL              string
+	URL string // the primary: writes, sign-in, staff's reads
+	// ReadURL serves the public reads (lookup index loading, tiles, areas,
+	// buildings, pages) and the change feed; a multi-host URL with
+	// target_session_attrs is allowed. "": everything on URL.
+	ReadURL          string
 	MaxConns         int32         // 0: pgxpool's default
 	StatementTimeout time.Duration // server-side fallback for every statement; 0: none
 }
@@ -24,16 +28,59 @@ type Config struct {
 // (connect_timeout).
 const defaultConnectTimeout = 5 * time.Second
 
-// DB is the connection pool every service in this package shares.
+// DB holds the connection pools every service in this package shares.
 type DB struct {
-	Pool *pgxpool.Pool
+	Pool *pgxpool.Pool // the primary
+	read *pgxpool.Pool // Config.ReadURL; nil: Pool
 }
 
-// Open connects to PostgreSQL and checks the connection.
+// Open connects to PostgreSQL and checks the connection to the primary. The
+// read pool (Config.ReadURL) connects lazily: a replica that is down makes
+// public reads answer 503 until it (or another host of the URL) is back,
+// without stopping the start.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	pc, err := pgxpool.ParseConfig(cfg.URL)
+	pool, err := openPool(ctx, cfg, cfg.URL, "DATABASE_URL")
 	if err != nil {
-		return nil, geo.Errorf(geo.EInvalid, "database URL: %v", err)
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("data.Open: %w", err)
+	}
+	db := &DB{Pool: pool}
+	if cfg.ReadURL != "" {
+		if db.read, err = openPool(ctx, cfg, cfg.ReadURL, "GRIDMAP_READ_URL"); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// ReadPool is the pool of the read server: Config.ReadURL, or the primary
+// without one. The change feed follows this server, and the caches it keeps
+// current (tiles, the lookup index) load from it.
+func (db *DB) ReadPool() *pgxpool.Pool {
+	if db.read != nil {
+		return db.read
+	}
+	return db.Pool
+}
+
+// reader is the one rule of where a public read goes: to the read server,
+// unless ctx asks for the primary (geo.WithPrimaryReads: staff, and clients
+// that have just written).
+func (db *DB) reader(ctx context.Context) *pgxpool.Pool {
+	if geo.PrimaryReads(ctx) {
+		return db.Pool
+	}
+	return db.ReadPool()
+}
+
+func openPool(ctx context.Context, cfg Config, url, name string) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, geo.Errorf(geo.EInvalid, "%s: %v", name, err)
 	}
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
@@ -50,15 +97,16 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data.Open: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("data.Open: %w", err)
-	}
-	return &DB{Pool: pool}, nil
+	return pool, nil
 }
 
-// Close closes the pool.
-func (db *DB) Close() { db.Pool.Close() }
+// Close closes the pools.
+func (db *DB) Close() {
+	if db.read != nil {
+		db.read.Close()
+	}
+	db.Pool.Close()
+}
 
 // Migrate applies pending migrations and returns how many it applied.
 func (db *DB) Migrate(ctx context.Context) (int, error) { return migrations.Up(ctx, db.Pool) }
@@ -71,6 +119,11 @@ func (db *DB) Ready(ctx context.Context) error {
 	}
 	if n > 0 {
 		return geo.Errorf(geo.EUnavailable, "the database schema is not current: %d migrations pending", n)
+	}
+	if db.read != nil {
+		if err := db.read.Ping(ctx); err != nil {
+			return DBError("data.Ready: read server", err)
+		}
 	}
 	return nil
 }

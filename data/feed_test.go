@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"gridmap/data"
 	"gridmap/data/dbtest"
 	"gridmap/geo"
@@ -105,6 +107,105 @@ func TestReshapeAnnouncesAndFeedRecovers(t *testing.T) {
 			case <-time.After(time.Second):
 				t.Fatal("no event after reconnecting")
 			}
+		}
+	})
+}
+
+// Events arrive in commit order, whatever order the changes took their ids
+// in, and none is skipped; a hole in the log (entries pruned before this
+// process read them) resets the subscribers instead of skipping silently.
+func TestChangeFeedFollowsCommitOrder(t *testing.T) {
+	db, _ := dbtest.New(t, "data_feed_order")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	feed := data.NewChangeFeed(db, nil)
+	events := make(chan geo.ChangeEvent, 16)
+	resets := make(chan struct{}, 16)
+	feed.Subscribe(func(ev geo.ChangeEvent) { events <- ev }, func() { resets <- struct{}{} })
+	go feed.Run(ctx)
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	if err := feed.WaitConnected(wctx); err != nil {
+		t.Fatal(err)
+	}
+	begin := func() (pgx.Tx, int64) {
+		t.Helper()
+		tx, err := db.Pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Rollback(context.Background()) })
+		var id int64
+		if err := tx.QueryRow(ctx, `INSERT INTO change (author, operation, reason) VALUES ('test', 'test', '') RETURNING id`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return tx, id
+	}
+	commit := func(tx pgx.Tx, id int64) {
+		t.Helper()
+		if err := data.Announce(ctx, tx, geo.ChangeEvent{Change: id, Layer: geo.LayerAreas, Areas: []int64{id}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func() geo.ChangeEvent {
+		t.Helper()
+		select {
+		case ev := <-events:
+			return ev
+		case <-time.After(2 * time.Second):
+			t.Fatal("no event within 2 s of the commit")
+		}
+		return geo.ChangeEvent{}
+	}
+
+	t.Run("a change that took its id first but committed last comes last, and comes", func(t *testing.T) {
+		slow, a := begin()
+		fast, b := begin()
+		commit(fast, b)
+		if ev := next(); ev.Change != b {
+			t.Fatalf("first event for change %d, want %d (committed first)", ev.Change, b)
+		}
+		commit(slow, a)
+		if ev := next(); ev.Change != a || len(ev.Areas) != 1 || ev.Areas[0] != a {
+			t.Fatalf("second event %+v, want change %d with area %d", ev, a, a)
+		}
+		var end int64
+		db.Pool.QueryRow(ctx, `SELECT seq FROM feed_counter`).Scan(&end)
+		wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
+		defer wcancel()
+		if err := feed.WaitApplied(wctx, end); err != nil || feed.Applied() != end {
+			t.Errorf("applied %d (%v), want the log's end %d", feed.Applied(), err, end)
+		}
+	})
+	t.Run("a rolled-back change gives its number back: no hole", func(t *testing.T) {
+		tx, id := begin()
+		if err := data.Announce(ctx, tx, geo.ChangeEvent{Change: id, Layer: geo.LayerAreas}); err != nil {
+			t.Fatal(err)
+		}
+		tx.Rollback(ctx)
+		after, b := begin()
+		commit(after, b)
+		if ev := next(); ev.Change != b {
+			t.Fatalf("event for change %d, want %d", ev.Change, b)
+		}
+		select {
+		case <-resets:
+			t.Fatal("a rollback made the feed reset")
+		default:
+		}
+	})
+	t.Run("a hole in the log resets the subscribers", func(t *testing.T) {
+		if _, err := db.Pool.Exec(ctx, `WITH s AS (UPDATE feed_counter SET seq = seq + 2 RETURNING seq)
+			INSERT INTO change_log (seq, change_id, layer) SELECT s.seq, (SELECT min(id) FROM change), 'areas' FROM s`); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-resets:
+		case <-time.After(3 * time.Second):
+			t.Fatal("no reset after a hole in the log")
 		}
 	})
 }

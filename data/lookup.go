@@ -88,9 +88,9 @@ func (s *LookupService) LookupPoints(ctx context.Context, points []orb.Point, at
 	var rows pgx.Rows
 	var err error
 	if at == nil {
-		rows, err = s.db.Pool.Query(ctx, qHitsCurrent, lons, lats, hierarchy)
+		rows, err = s.db.reader(ctx).Query(ctx, qHitsCurrent, lons, lats, hierarchy)
 	} else {
-		rows, err = s.db.Pool.Query(ctx, qHitsAsOf, lons, lats, hierarchy, *at)
+		rows, err = s.db.reader(ctx).Query(ctx, qHitsAsOf, lons, lats, hierarchy, *at)
 	}
 	if err != nil {
 		return nil, dbErr("data.LookupPoints", err)
@@ -144,7 +144,7 @@ func (s *LookupService) LookupPoints(ctx context.Context, points []orb.Point, at
 // chains returns, for each id, the chain of areas from the top down to it,
 // in one query.
 func chains(ctx context.Context, db *DB, ids []int64) (map[int64][]geo.AreaRef, error) {
-	rows, err := db.Pool.Query(ctx, qAncestors, ids)
+	rows, err := db.reader(ctx).Query(ctx, qAncestors, ids)
 	if err != nil {
 		return nil, dbErr("data.chains", err)
 	}
@@ -210,7 +210,7 @@ var _ geo.AddressStore = (*LookupService)(nil)
 
 // AddressCandidates ranks the buildings for a normalised query (qAddress).
 func (s *LookupService) AddressCandidates(ctx context.Context, norm string, limit int) ([]geo.AddressCandidate, error) {
-	tx, err := s.db.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	tx, err := s.db.reader(ctx).BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, dbErr("data.LookupAddress", err)
 	}
@@ -248,7 +248,7 @@ ORDER BY code`
 // StreetPoints returns the points of the buildings on the street or in the
 // compound norm (geo.StreetOf), in code order.
 func (s *LookupService) StreetPoints(ctx context.Context, norm string) ([]orb.Point, error) {
-	rows, err := s.db.Pool.Query(ctx, qStreetPoints, escapeLike(norm)+"%", utf8.RuneCountInString(norm)+1)
+	rows, err := s.db.reader(ctx).Query(ctx, qStreetPoints, escapeLike(norm)+"%", utf8.RuneCountInString(norm)+1)
 	if err != nil {
 		return nil, dbErr("data.LookupAddress", err)
 	}
@@ -327,7 +327,7 @@ func responsibleFor(ctx context.Context, db *DB, areaIDs []int64, buildingID int
 		day = at.In(chinaTime)
 	}
 	date := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
-	rows, err := db.Pool.Query(ctx, qResponsible, areaIDs, date, buildingID)
+	rows, err := db.reader(ctx).Query(ctx, qResponsible, areaIDs, date, buildingID)
 	if err != nil {
 		return nil, dbErr("data.responsible", err)
 	}

@@ -2,7 +2,6 @@ package data
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,77 +14,90 @@ import (
 	"gridmap/geo"
 )
 
-// ChangeChannel is the LISTEN/NOTIFY channel changes are announced on.
+// ChangeChannel is the LISTEN/NOTIFY channel on which the primary wakes its
+// followers at once; the events themselves travel in change_log.
 const ChangeChannel = "gridmap_changes"
 
-// maxBoundsPerEvent keeps each NOTIFY payload well under PostgreSQL's 8,000 bytes.
-const maxBoundsPerEvent = 60
+// maxBoundsPerEvent: an event touching more bounds is logged as their union.
+const maxBoundsPerEvent = 3000
 
-// wireEvent is a ChangeEvent as it travels in a NOTIFY payload.
-type wireEvent struct {
-	Change int64        `json:"change"`
-	Layer  string       `json:"layer"`
-	Areas  []int64      `json:"areas,omitempty"`
-	Bounds [][4]float64 `json:"bounds"`
-}
+// DefaultPollInterval is how often a ChangeFeed reads the change log when no
+// NOTIFY wakes it (always, on a hot standby).
+const DefaultPollInterval = 200 * time.Millisecond
 
-// announce queues NOTIFYs for ev inside tx; PostgreSQL delivers them when tx
-// commits and drops them when it rolls back. Large changes are sent in chunks;
-// a change touching very many features is sent as the union of its bounds.
+// pollBatch is the most log rows one poll reads.
+const pollBatch = 1000
+
+// qTakeSeq hands out $1 sequence numbers and returns the last. The row lock
+// it takes is held until the transaction ends, so numbers commit in order
+// and a rollback gives them back (migrations/010_change_log.sql).
+const qTakeSeq = `UPDATE feed_counter SET seq = seq + $1 RETURNING seq`
+
+const qLogEvent = `INSERT INTO change_log (seq, change_id, layer, areas, bounds) VALUES ($1, $2, $3, $4, $5)`
+
+// announce logs ev inside tx (see logEvents).
 func announce(ctx context.Context, tx pgx.Tx, ev geo.ChangeEvent) error {
-	bounds := ev.Bounds
-	if len(bounds) > 50*maxBoundsPerEvent {
-		u := bounds[0]
-		for _, b := range bounds[1:] {
-			u = u.Union(b)
-		}
-		bounds = []orb.Bound{u}
-	}
-	areas := ev.Areas
-	for first := true; first || len(bounds) > 0 || len(areas) > 0; first = false {
-		w := wireEvent{Change: ev.Change, Layer: ev.Layer, Bounds: [][4]float64{}}
-		n := min(len(bounds), maxBoundsPerEvent)
-		for _, b := range bounds[:n] {
-			w.Bounds = append(w.Bounds, [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]})
-		}
-		bounds = bounds[n:]
-		k := min(len(areas), 4*maxBoundsPerEvent)
-		w.Areas, areas = areas[:k], areas[k:]
-		payload, err := json.Marshal(w)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChangeChannel, string(payload)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return logEvents(ctx, tx, []geo.ChangeEvent{ev})
 }
 
-func decodeEvent(payload string) (geo.ChangeEvent, error) {
-	var w wireEvent
-	if err := json.Unmarshal([]byte(payload), &w); err != nil {
-		return geo.ChangeEvent{}, err
+// logEvents writes evs to the commit-ordered change log inside tx and queues
+// a NOTIFY for the followers on the primary; PostgreSQL delivers (and
+// replicates) both when tx commits and drops both when it rolls back. It must
+// be the last statement before COMMIT: the sequence lock it takes serialises
+// the commits of concurrent writers from here on.
+func logEvents(ctx context.Context, tx pgx.Tx, evs []geo.ChangeEvent) error {
+	if len(evs) == 0 {
+		return nil
 	}
-	ev := geo.ChangeEvent{Change: w.Change, Layer: w.Layer, Areas: w.Areas}
-	for _, b := range w.Bounds {
-		ev.Bounds = append(ev.Bounds, orb.Bound{Min: orb.Point{b[0], b[1]}, Max: orb.Point{b[2], b[3]}})
+	var last int64
+	if err := tx.QueryRow(ctx, qTakeSeq, len(evs)).Scan(&last); err != nil {
+		return err
 	}
-	return ev, nil
+	b := &pgx.Batch{}
+	for i, ev := range evs {
+		bounds := ev.Bounds
+		if len(bounds) > maxBoundsPerEvent {
+			u := bounds[0]
+			for _, b := range bounds[1:] {
+				u = u.Union(b)
+			}
+			bounds = []orb.Bound{u}
+		}
+		flat := make([]float64, 0, 4*len(bounds))
+		for _, b := range bounds {
+			flat = append(flat, b.Min[0], b.Min[1], b.Max[0], b.Max[1])
+		}
+		areas := ev.Areas
+		if areas == nil {
+			areas = []int64{}
+		}
+		b.Queue(qLogEvent, last-int64(len(evs))+1+int64(i), ev.Change, ev.Layer, areas, flat)
+	}
+	b.Queue(`SELECT pg_notify($1, '')`, ChangeChannel)
+	return tx.SendBatch(ctx, b).Close()
 }
 
-// ChangeFeed listens on ChangeChannel with a connection of its own and fans
-// the events out to subscribers. When the connection is lost it resets every
-// subscriber, reconnects with backoff, and resets them again once listening
-// (events sent in between are lost, so derived state must be rebuilt).
+// ChangeFeed follows the change log of one server (the primary or a
+// replica: the one its DB reads from) with a connection of its own and fans
+// the events out to subscribers in commit order. On the primary a NOTIFY
+// wakes it at once; otherwise it reads every PollInterval. When the
+// connection is lost it resets every subscriber, reconnects with backoff,
+// and resets them again once following (it starts again at the log's end,
+// so derived state must be rebuilt).
 type ChangeFeed struct {
 	db  *DB
 	log *slog.Logger
+	// PollInterval is how often the log is read without a NOTIFY; set it
+	// before Run. Default DefaultPollInterval.
+	PollInterval time.Duration
 
 	mu        sync.Mutex
 	subs      []subscriber
 	connected bool
 	pid       uint32
+	applied   int64 // last log seq delivered
+	advanced  chan struct{}
+	nudge     chan struct{} // a waiter asks for a poll now
 }
 
 type subscriber struct {
@@ -95,12 +107,12 @@ type subscriber struct {
 
 var _ geo.ChangeFeed = (*ChangeFeed)(nil)
 
-// NewChangeFeed returns a feed on db; call Run to start it.
+// NewChangeFeed returns a feed on db's read server; call Run to start it.
 func NewChangeFeed(db *DB, log *slog.Logger) *ChangeFeed {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &ChangeFeed{db: db, log: log}
+	return &ChangeFeed{db: db, log: log, PollInterval: DefaultPollInterval, advanced: make(chan struct{}), nudge: make(chan struct{}, 1)}
 }
 
 // Subscribe registers callbacks; they run on the feed's goroutine, in order.
@@ -110,19 +122,63 @@ func (f *ChangeFeed) Subscribe(onEvent func(geo.ChangeEvent), onReset func()) {
 	f.subs = append(f.subs, subscriber{onEvent, onReset})
 }
 
-// Connected reports whether the feed is listening now.
+// Connected reports whether the feed follows the log now.
 func (f *ChangeFeed) Connected() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.connected
 }
 
-// BackendPID is the PostgreSQL process id of the listening connection (0 when
+// BackendPID is the PostgreSQL process id of the feed's connection (0 when
 // not connected); tests terminate it to simulate a lost connection.
 func (f *ChangeFeed) BackendPID() uint32 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.pid
+}
+
+// Applied returns the log position whose events every subscriber has been
+// given: the data of every change committed up to it is what this process
+// shows.
+func (f *ChangeFeed) Applied() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applied
+}
+
+// WaitApplied blocks until the feed has delivered the events up to seq (see
+// Applied) or ctx ends. It makes the feed read the log at once rather than
+// at its next poll.
+func (f *ChangeFeed) WaitApplied(ctx context.Context, seq int64) error {
+	for {
+		f.mu.Lock()
+		ok, ch := f.connected && f.applied >= seq, f.advanced
+		f.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case f.nudge <- struct{}{}:
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// setPosition records the position and wakes WaitApplied.
+func (f *ChangeFeed) setPosition(connected bool, pid uint32, applied int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.connected, f.pid = connected, pid
+	if applied >= 0 {
+		f.applied = applied
+	}
+	close(f.advanced)
+	f.advanced = make(chan struct{})
 }
 
 func (f *ChangeFeed) reset() {
@@ -147,14 +203,17 @@ func (f *ChangeFeed) deliver(ev geo.ChangeEvent) {
 	}
 }
 
-// Run listens until ctx ends. It returns ctx's error.
+// Run follows the log until ctx ends. It returns ctx's error.
 func (f *ChangeFeed) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	everConnected := false
 	for {
-		err := f.listen(ctx, &everConnected)
+		connected, err := f.follow(ctx, &everConnected)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if connected {
+			backoff = 100 * time.Millisecond // it worked until now: try again soon
 		}
 		f.log.Warn("change feed: connection lost; caches reset, reconnecting", "err", err, "in", backoff)
 		f.reset()
@@ -167,47 +226,132 @@ func (f *ChangeFeed) Run(ctx context.Context) error {
 	}
 }
 
-func (f *ChangeFeed) listen(ctx context.Context, everConnected *bool) error {
-	conn, err := pgx.ConnectConfig(ctx, f.db.Pool.Config().ConnConfig.Copy())
+const qLogEnd = `SELECT seq FROM feed_counter`
+
+// Committed returns the change log's end on the primary: after a write has
+// committed, a position at or past the write's own (read-your-writes).
+func (f *ChangeFeed) Committed(ctx context.Context) (int64, error) {
+	var seq int64
+	err := f.db.Pool.QueryRow(ctx, qLogEnd).Scan(&seq)
+	return seq, dbErr("data.Committed", err)
+}
+
+const qLogAfter = `SELECT seq, change_id, layer, areas, bounds FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2`
+
+// errLogPruned: the feed fell behind the log's pruning and must start over.
+var errLogPruned = errors.New("change feed: the log was pruned past this process's position")
+
+// follow connects and delivers events until the connection fails; connected
+// says whether it got as far as following the log.
+func (f *ChangeFeed) follow(ctx context.Context, everConnected *bool) (connected bool, err error) {
+	conn, err := pgx.ConnectConfig(ctx, f.db.ReadPool().Config().ConnConfig.Copy())
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() {
-		f.mu.Lock()
-		f.connected, f.pid = false, 0
-		f.mu.Unlock()
+		f.setPosition(false, 0, -1)
 		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		conn.Close(cctx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ChangeChannel}.Sanitize()); err != nil {
-		return err
+	var standby bool
+	if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&standby); err != nil {
+		return false, err
 	}
-	f.mu.Lock()
-	f.connected, f.pid = true, conn.PgConn().PID()
-	f.mu.Unlock()
+	if !standby {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ChangeChannel}.Sanitize()); err != nil {
+			return false, err
+		}
+	}
+	// The position is taken before subscribers (re)load, so every change
+	// they may not see is delivered after.
+	var pos int64
+	if err := conn.QueryRow(ctx, qLogEnd).Scan(&pos); err != nil {
+		return false, err
+	}
+	f.setPosition(true, conn.PgConn().PID(), pos)
 	if *everConnected {
-		f.reset() // anything sent while we were away is lost: rebuild
+		f.reset() // events logged while we were away are not replayed: rebuild
 	}
 	*everConnected = true
+	interval := f.PollInterval
+	if interval <= 0 {
+		interval = DefaultPollInterval
+	}
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		n, err := f.poll(ctx, conn, &pos)
 		if err != nil {
-			return err
+			return true, err
 		}
-		ev, err := decodeEvent(n.Payload)
-		if err != nil {
-			f.log.Error("change feed: bad payload", "err", err)
+		if n == pollBatch {
 			continue
 		}
-		f.deliver(ev)
+		if err := f.wait(ctx, conn, standby, interval); err != nil {
+			return true, err
+		}
 	}
+}
+
+// poll delivers the events after *pos and advances it.
+func (f *ChangeFeed) poll(ctx context.Context, conn *pgx.Conn, pos *int64) (int, error) {
+	rows, err := conn.Query(ctx, qLogAfter, *pos, pollBatch)
+	if err != nil {
+		return 0, err
+	}
+	var evs []geo.ChangeEvent
+	var seqs []int64
+	var seq int64
+	var ev geo.ChangeEvent
+	var flat []float64
+	if _, err := pgx.ForEachRow(rows, []any{&seq, &ev.Change, &ev.Layer, &ev.Areas, &flat}, func() error {
+		e := geo.ChangeEvent{Change: ev.Change, Layer: ev.Layer, Areas: append([]int64(nil), ev.Areas...)}
+		for i := 0; i+3 < len(flat); i += 4 {
+			e.Bounds = append(e.Bounds, orb.Bound{Min: orb.Point{flat[i], flat[i+1]}, Max: orb.Point{flat[i+2], flat[i+3]}})
+		}
+		evs, seqs = append(evs, e), append(seqs, seq)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	if len(seqs) > 0 && seqs[0] != *pos+1 {
+		return 0, fmt.Errorf("%w (at %d, first kept %d)", errLogPruned, *pos, seqs[0])
+	}
+	for i, e := range evs {
+		f.deliver(e)
+		*pos = seqs[i]
+	}
+	if len(evs) > 0 {
+		f.setPosition(true, conn.PgConn().PID(), *pos)
+	}
+	return len(evs), nil
+}
+
+// wait returns after interval, or at once when a NOTIFY arrives (primary).
+func (f *ChangeFeed) wait(ctx context.Context, conn *pgx.Conn, standby bool, interval time.Duration) error {
+	if standby {
+		t := time.NewTimer(interval)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		case <-f.nudge:
+		}
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, interval)
+	defer cancel()
+	_, err := conn.WaitForNotification(wctx)
+	if err != nil && wctx.Err() != nil && ctx.Err() == nil {
+		return nil // no NOTIFY within the interval: poll anyway
+	}
+	return err
 }
 
 // errNoFeed is returned by WaitConnected when the feed never connects.
 var errNoFeed = errors.New("change feed did not connect")
 
-// WaitConnected blocks until the feed listens or ctx ends.
+// WaitConnected blocks until the feed follows the log or ctx ends.
 func (f *ChangeFeed) WaitConnected(ctx context.Context) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
@@ -239,7 +383,8 @@ FROM (SELECT ST_Extent(geom) AS e FROM (
               SELECT grid_id FROM building WHERE created_change = $1)) g) x
 WHERE e IS NOT NULL`
 
-// announceChange announces what an import wrote, per layer, as the union of its extents.
+// announceChange announces what an import wrote, per layer, as the union of
+// its extents. The extents are computed before the log's sequence is taken.
 func announceChange(ctx context.Context, tx pgx.Tx, change int64) error {
 	rows, err := tx.Query(ctx, qChangeExtents, change)
 	if err != nil {
@@ -256,10 +401,5 @@ func announceChange(ctx context.Context, tx pgx.Tx, change int64) error {
 	if err != nil {
 		return fmt.Errorf("announce: %w", err)
 	}
-	for _, ev := range evs {
-		if err := announce(ctx, tx, ev); err != nil {
-			return err
-		}
-	}
-	return nil
+	return logEvents(ctx, tx, evs)
 }

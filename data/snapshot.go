@@ -21,6 +21,8 @@ func NewSnapshotSource(db *DB) *SnapshotSource { return &SnapshotSource{db: db} 
 // PostGISVersion is the version of the PostGIS library the database runs,
 // e.g. "3.3.2" (postgis_lib_version(): the library loaded, not the extension's
 // SQL version). The index compares it with the version it was verified against.
+// It asks the primary, which a process needs at start anyway (a replica may be
+// down then); streaming replicas run the primary's binaries.
 func (s *SnapshotSource) PostGISVersion(ctx context.Context) (string, error) {
 	var v string
 	if err := s.db.Pool.QueryRow(ctx, `SELECT postgis_lib_version()`).Scan(&v); err != nil {
@@ -62,7 +64,7 @@ const qSnapshotDutiesByID = qSnapshotDuties + `
 // comes from one consistent state of the database (one repeatable-read
 // transaction). An id that matches no area is left out.
 func (s *SnapshotSource) Snapshot(ctx context.Context, ids []int64, dutiesFrom time.Time) (*geo.Snapshot, error) {
-	tx, err := s.db.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := s.db.ReadPool().BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, dbErr("data.Snapshot", err)
 	}
@@ -163,7 +165,7 @@ SELECT code, address, address_norm, name, ST_X(geom), ST_Y(geom) FROM building W
 // Buildings reads every building with an address or a name: code, address,
 // normalised address, name and point (EPSG:4326).
 func (s *SnapshotSource) Buildings(ctx context.Context) ([]geo.Building, error) {
-	rows, err := s.db.Pool.Query(ctx, qSnapshotBuildings)
+	rows, err := s.db.ReadPool().Query(ctx, qSnapshotBuildings)
 	if err != nil {
 		return nil, dbErr("data.Buildings", err)
 	}
@@ -188,7 +190,7 @@ const qTrigrams = `SELECT t, show_trgm(t) FROM unnest($1::text[]) AS t`
 // Trigrams returns pg_trgm's trigrams of each string, as show_trgm writes
 // them (three characters, or 0x and six hex digits for a hashed trigram).
 func (s *SnapshotSource) Trigrams(ctx context.Context, texts []string) (map[string][]string, error) {
-	rows, err := s.db.Pool.Query(ctx, qTrigrams, texts)
+	rows, err := s.db.ReadPool().Query(ctx, qTrigrams, texts)
 	if err != nil {
 		return nil, dbErr("data.Trigrams", err)
 	}

@@ -12,9 +12,9 @@ const (
 )
 
 // ChangeEvent announces a committed change to every gridmap process (through
-// PostgreSQL LISTEN/NOTIFY). One change may be announced in several events
-// (one per layer, and in chunks when it touches many features); each carries
-// the change id, which is also the new data version.
+// the commit-ordered change_log, data.ChangeFeed). One change may be
+// announced in several events (one per layer); each carries the change id,
+// which is also the new data version.
 type ChangeEvent struct {
 	Change int64       `json:"change"`          // change id = data version after it
 	Layer  string      `json:"layer"`           // LayerAreas, LayerBuildings or LayerRoads
@@ -23,7 +23,7 @@ type ChangeEvent struct {
 }
 
 // ChangeFeed delivers ChangeEvents. Reset is called whenever events may have
-// been missed (the listening connection was lost and re-established): a
+// been missed (the feed's connection was lost and re-established): a
 // subscriber must then drop or reload everything it derived from the data.
 type ChangeFeed interface {
 	Subscribe(onEvent func(ChangeEvent), onReset func())

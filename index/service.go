@@ -405,9 +405,12 @@ func (s *Service) staleState(ctx context.Context, err error, at *time.Time) *sta
 // MaxBatchPoints is the most points one LookupPoints call takes.
 func (s *Service) MaxBatchPoints() int { return s.cfg.MaxBatch }
 
-// current returns the state to answer from, or nil to use the fallback.
-func (s *Service) current(at *time.Time) *state {
-	if at != nil || !s.usable.Load() {
+// current returns the state to answer from, or nil to use the fallback: for
+// dates (history is not in memory), while loading, and for requests that
+// must see the primary's data (geo.PrimaryReads: staff, and clients whose
+// own last write this process does not show yet), which the fallback reads.
+func (s *Service) current(ctx context.Context, at *time.Time) *state {
+	if at != nil || !s.usable.Load() || geo.PrimaryReads(ctx) {
 		return nil
 	}
 	return s.cur.Load()
@@ -416,7 +419,7 @@ func (s *Service) current(at *time.Time) *state {
 // LookupPoint answers which areas contain q.Point by the rule of
 // docs/lookup.md, from memory when q.At is nil and the index is loaded.
 func (s *Service) LookupPoint(ctx context.Context, q geo.LookupQuery) (*geo.LookupResult, error) {
-	st := s.current(q.At)
+	st := s.current(ctx, q.At)
 	if st == nil {
 		s.fallbacks.Add(1)
 		r, err := s.fallback.LookupPoint(ctx, q)
@@ -440,7 +443,7 @@ func (s *Service) LookupPoint(ctx context.Context, q geo.LookupQuery) (*geo.Look
 // keeps the answer of each area encoded, so a lookup inside one area costs no
 // encoding; the slice is shared: do not change it.
 func (s *Service) LookupPointJSON(ctx context.Context, q geo.LookupQuery) ([]byte, error) {
-	st := s.current(q.At)
+	st := s.current(ctx, q.At)
 	if st == nil {
 		r, err := s.LookupPoint(ctx, q)
 		if err != nil {
@@ -464,7 +467,7 @@ const parallelMin = 2048
 // LookupPoints answers up to Config.MaxBatch points, one result per point in
 // order. Results share their Areas and Responsible slices: do not change them.
 func (s *Service) LookupPoints(ctx context.Context, points []orb.Point, at *time.Time, hierarchy string) ([]geo.LookupResult, error) {
-	st, hierarchy, err := s.batchState(points, at, hierarchy)
+	st, hierarchy, err := s.batchState(ctx, points, at, hierarchy)
 	if err != nil {
 		return nil, err
 	}
@@ -492,7 +495,7 @@ func (s *Service) LookupPoints(ctx context.Context, points []orb.Point, at *time
 // LookupPointsJSON answers like LookupPoints, each answer as LookupPointJSON
 // encodes it. The slices may be shared with other answers: do not change them.
 func (s *Service) LookupPointsJSON(ctx context.Context, points []orb.Point, at *time.Time, hierarchy string) ([][]byte, error) {
-	st, h, err := s.batchState(points, at, hierarchy)
+	st, h, err := s.batchState(ctx, points, at, hierarchy)
 	if err != nil {
 		return nil, err
 	}
@@ -514,11 +517,11 @@ func (s *Service) LookupPointsJSON(ctx context.Context, points []orb.Point, at *
 
 // batchState checks a batch as PostGIS's LookupPoints does and returns the
 // state to answer it from (nil: the fallback) and the hierarchy to use.
-func (s *Service) batchState(points []orb.Point, at *time.Time, hierarchy string) (*state, string, error) {
+func (s *Service) batchState(ctx context.Context, points []orb.Point, at *time.Time, hierarchy string) (*state, string, error) {
 	if len(points) > s.cfg.MaxBatch {
 		return nil, "", geo.Errorf(geo.EInvalid, "at most %d points per request, got %d", s.cfg.MaxBatch, len(points))
 	}
-	st := s.current(at)
+	st := s.current(ctx, at)
 	if st == nil {
 		return nil, hierarchy, nil
 	}
@@ -564,7 +567,7 @@ func parallel(n int, f func(i int)) {
 // reproduces, otherwise from the fallback.
 func (s *Service) LookupAddress(ctx context.Context, text string, limit int, hierarchy string) (*geo.AddressResult, error) {
 	norm := geo.NormalizeAddress(text)
-	st, ax := s.current(nil), s.addr.Load()
+	st, ax := s.current(ctx, nil), s.addr.Load()
 	_, rankable := trigramsOf(norm)
 	if norm == "" || !rankable || st == nil || ax == nil || !s.addrUsable.Load() {
 		if norm != "" {

@@ -47,7 +47,10 @@ Usage:
   gridmap cases holidays FILE.txt                              working-calendar days ("2028-01-01 off 元旦" a line)
 
 Environment:
-  DATABASE_URL          PostgreSQL/PostGIS URL (required)
+  DATABASE_URL          PostgreSQL/PostGIS URL of the primary (required; multi-host with target_session_attrs=read-write allowed)
+  GRIDMAP_READ_URL      server of the public reads and the change feed, e.g. a streaming replica (default: DATABASE_URL)
+  GRIDMAP_FEED_POLL     how often the change feed reads the change log on a replica (default 200ms, at most 1s)
+  GRIDMAP_READ_YOUR_WRITES_WAIT  how long a client's read waits for its own last write to show (default 2s)
   GRIDMAP_ADDR          listen address (default 127.0.0.1:8080)
   GRIDMAP_LOG_FORMAT    text or json (default text)
   GRIDMAP_STATEMENT_TIMEOUT  server-side statement timeout (default 30s)
@@ -89,6 +92,7 @@ type Config struct {
 	Tiles            TilesConfig     // wire_tiles.go
 	Lookup           LookupConfig    // wire_lookup.go
 	Cases            CasesConfig     // wire_cases.go
+	Scale            ScaleConfig     // wire_scale.go
 	PublicURL        string          // base URL on posters; "" uses the request's host
 	Counts           geo.CountPolicy // the small-count rule of public surfaces (geo/privacy.go)
 	Web              web.Config      // basemap and attribution of the browser pages
@@ -174,6 +178,9 @@ func configFromEnv(cfg Config) (Config, error) {
 	if cfg, err = casesConfigFromEnv(cfg); err != nil {
 		return cfg, err
 	}
+	if cfg, err = scaleConfigFromEnv(cfg); err != nil {
+		return cfg, err
+	}
 	return lookupConfigFromEnv(cfg)
 }
 
@@ -247,7 +254,7 @@ func withOpenDB(ctx context.Context, cfg Config, f func(db *data.DB) error) erro
 	if cfg.DatabaseURL == "" {
 		return geo.Errorf(geo.EInvalid, "DATABASE_URL is not set (make run sets it to the private cluster)")
 	}
-	db, err := data.Open(ctx, data.Config{URL: cfg.DatabaseURL, StatementTimeout: cfg.StatementTimeout})
+	db, err := data.Open(ctx, data.Config{URL: cfg.DatabaseURL, ReadURL: cfg.Scale.ReadURL, StatementTimeout: cfg.StatementTimeout})
 	if err != nil {
 		return err
 	}
@@ -276,46 +283,10 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 				return err
 			}
 		}
-		pages, err := web.NewPagesFor(cfg.Web)
+		srv, err := newServer(ctx, cfg, db, log)
 		if err != nil {
 			return err
 		}
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		reg.MustRegister(poolCollectors(db)...)
-		// One listening connection announces committed changes to the tile
-		// cache and the lookup index of this process.
-		feed := data.NewChangeFeed(db, log)
-		go feed.Run(ctx)
-		deps := api.Server{
-			Areas:     data.NewAreaService(db),
-			Buildings: data.NewBuildingService(db),
-			People:    data.NewPersonService(db),
-			Auth:      data.NewAuthService(db),
-			Edits:     data.NewEditor(db),
-			Ready:     db.Ready,
-			// Partitions apply through an Editor of their own: it holds no state.
-			Partitions: data.NewPartitioner(data.NewEditor(db)),
-			Web:        web.Handler(cfg.Web),
-			Pages:      pages,
-			PublicURL:  cfg.PublicURL,
-			Contacts:   data.NewContactService(db),
-			Hotline:    cfg.Hotline,
-			Log:        log,
-		}
-		if err := wireLookup(ctx, cfg, db, feed, reg, log, &deps); err != nil {
-			return err
-		}
-		if err := wireTiles(ctx, cfg, db, feed, reg, log, &deps); err != nil {
-			return err
-		}
-		if err := wireCases(ctx, cfg, db, log, &deps); err != nil {
-			return err
-		}
-		if err := ensureFirstAdmin(ctx, cfg, db, log); err != nil {
-			return err
-		}
-		srv := api.NewServer(apiConfig(cfg), deps, reg)
 		if w := publicURLWarning(cfg.PublicURL); w != "" {
 			log.Warn(w)
 		}
@@ -348,6 +319,59 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		shutdownMetrics(sctx, ms)
 		return hs.Shutdown(sctx)
 	})
+}
+
+// newServer wires the API server of one process on db: the services, the
+// change feed (following db's read server) and the caches it keeps current,
+// the case jobs. Its background work runs until ctx ends.
+func newServer(ctx context.Context, cfg Config, db *data.DB, log *slog.Logger) (*api.Server, error) {
+	pages, err := web.NewPagesFor(cfg.Web)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(poolCollectors(db)...)
+	// One connection follows the change log of the read server for the tile
+	// cache and the lookup index of this process.
+	feed := data.NewChangeFeed(db, log)
+	if cfg.Scale.FeedPoll > 0 {
+		feed.PollInterval = cfg.Scale.FeedPoll
+	}
+	go feed.Run(ctx)
+	reg.MustRegister(feedCollectors(feed)...)
+	deps := api.Server{
+		Areas:     data.NewAreaService(db),
+		Buildings: data.NewBuildingService(db),
+		People:    data.NewPersonService(db),
+		Auth:      data.NewAuthService(db),
+		Edits:     data.NewEditor(db),
+		Ready:     db.Ready,
+		Web:       web.Handler(cfg.Web),
+		Pages:     pages,
+		PublicURL: cfg.PublicURL,
+		Contacts:  data.NewContactService(db),
+		Hotline:   cfg.Hotline,
+		Freshness: feed,
+		// Partitions apply through an Editor of their own: it holds no state.
+		Partitions: data.NewPartitioner(data.NewEditor(db)),
+		// Sign-in failures are counted in PostgreSQL, across processes.
+		SigninFailures: data.NewSigninFailures(db),
+		Log:            log,
+	}
+	if err := wireLookup(ctx, cfg, db, feed, reg, log, &deps); err != nil {
+		return nil, err
+	}
+	if err := wireTiles(ctx, cfg, db, feed, reg, log, &deps); err != nil {
+		return nil, err
+	}
+	if err := wireCases(ctx, cfg, db, log, &deps); err != nil {
+		return nil, err
+	}
+	if err := ensureFirstAdmin(ctx, cfg, db, log); err != nil {
+		return nil, err
+	}
+	return api.NewServer(apiConfig(cfg), deps, reg), nil
 }
 
 // poolCollectors export the pgx pool's statistics.

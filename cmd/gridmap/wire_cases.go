@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -27,17 +26,9 @@ type CasesConfig struct {
 
 func casesConfigFromEnv(cfg Config) (Config, error) {
 	cfg.Cases = CasesConfig{ContactRetention: 90 * 24 * time.Hour, JobInterval: 30 * time.Second}
-	for _, d := range []struct {
-		env string
-		dst *time.Duration
-	}{{"GRIDMAP_CASE_CONTACT_RETENTION", &cfg.Cases.ContactRetention}, {"GRIDMAP_CASE_JOB_INTERVAL", &cfg.Cases.JobInterval}} {
-		if v := os.Getenv(d.env); v != "" {
-			x, err := time.ParseDuration(v)
-			if err != nil || x <= 0 {
-				return cfg, fmt.Errorf("%s must be a positive duration such as 2160h, got %q", d.env, v)
-			}
-			*d.dst = x
-		}
+	if err := durationsFromEnv("2160h", envDuration{"GRIDMAP_CASE_CONTACT_RETENTION", &cfg.Cases.ContactRetention},
+		envDuration{"GRIDMAP_CASE_JOB_INTERVAL", &cfg.Cases.JobInterval}); err != nil {
+		return cfg, err
 	}
 	cfg.Cases.WebhookSecret = os.Getenv("GRIDMAP_CASE_WEBHOOK_SECRET")
 	return cfg, nil

@@ -75,6 +75,7 @@ func apiConfig(cfg Config) api.Config {
 		TrustedProxies:        cfg.TrustedProxies,
 		ContentSecurityPolicy: web.ContentSecurityPolicy(cfg.Web),
 		Counts:                cfg.Counts,
+		ReadYourWritesWait:    cfg.Scale.ReadYourWritesWait,
 	}
 }
 

@@ -59,7 +59,9 @@ func tilesConfigFromEnv(cfg Config) (Config, error) {
 // wireTiles sets the tile service of deps: tiles from PostGIS through an
 // in-process cache that the change feed invalidates.
 func wireTiles(ctx context.Context, cfg Config, db *data.DB, feed *data.ChangeFeed, reg *prometheus.Registry, log *slog.Logger, deps *api.Server) error {
-	cache := tiles.NewCache(postgis.New(db.Pool), cfg.Tiles.Config, log, reg)
+	// Tiles come from the server the feed follows, so the cache is never
+	// older than the log it is invalidated by.
+	cache := tiles.NewCache(postgis.New(db.ReadPool()), cfg.Tiles.Config, log, reg)
 	cache.Start(ctx, feed)
 	deps.Tiles = &api.Tiles{Service: cache, CacheControl: cfg.Tiles.CacheControl, PublicURL: cfg.Tiles.PublicURL}
 	return nil

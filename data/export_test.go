@@ -1,0 +1,13 @@
+package data
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"gridmap/geo"
+)
+
+// Announce is announce for the tests of package data_test that write
+// changes with SQL of their own.
+func Announce(ctx context.Context, tx pgx.Tx, ev geo.ChangeEvent) error { return announce(ctx, tx, ev) }

@@ -1,0 +1,20 @@
+package geo
+
+import "context"
+
+// primaryReadsKey marks a context whose reads must see the primary's data.
+type primaryReadsKey struct{}
+
+// WithPrimaryReads returns ctx marked so that the database reads made with it
+// go to the primary, not to a read replica: the reads of signed-in staff (the
+// editor's own reads) and of a client that has just written
+// (read-your-writes). data.DB.reader is the one place that obeys it.
+func WithPrimaryReads(ctx context.Context) context.Context {
+	return context.WithValue(ctx, primaryReadsKey{}, true)
+}
+
+// PrimaryReads reports whether ctx was marked by WithPrimaryReads.
+func PrimaryReads(ctx context.Context) bool {
+	v, _ := ctx.Value(primaryReadsKey{}).(bool)
+	return v
+}
