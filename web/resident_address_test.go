@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
 
@@ -155,5 +156,30 @@ func TestResidentTapClearsTheBox(t *testing.T) {
 	waitFor(t, ctx, "the lookup of the tapped point", `new URLSearchParams(location.search).has("lon") && !["searching", undefined].includes(document.querySelector("#result").dataset.state)`)
 	if got := eval[string](t, ctx, `document.querySelector("#address").value`); got != "" {
 		t.Errorf("search box after the tap: %q, want it empty", got)
+	}
+}
+
+// A failed search says what failed in the page's language, from the catalogue
+// by the API's error code, not in the server's English words.
+func TestResidentErrorFromCatalogue(t *testing.T) {
+	ctx := tab(t, 420, 860)
+	const stub = `(() => {
+		const real = window.fetch.bind(window);
+		window.fetch = (url, opts) => String(url).includes("/api/v1/lookup?")
+			? Promise.resolve(new Response(JSON.stringify({error: {code: "unavailable", message: "the server cannot reach its database; try again shortly"}}),
+				{status: 503, headers: {"Content-Type": "application/json; charset=utf-8", "Retry-After": "1"}}))
+			: real(url, opts);
+	})()`
+	do(t, ctx, "stubbing fetch", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: stub})
+		return err
+	}))
+	do(t, ctx, "opening /", chromedp.Navigate(theSite.URL+"/"))
+	if state := searchAddress(t, ctx, "人民街11号3栋"); state != "error" {
+		t.Fatalf("result state %q, want error", state)
+	}
+	msg := eval[string](t, ctx, `document.querySelector("#result").textContent`)
+	if !strings.Contains(msg, "无法访问数据库") || strings.Contains(msg, "cannot reach") {
+		t.Errorf("message %q, want the catalogue's error.unavailable, not the server's English text", msg)
 	}
 }

@@ -8,8 +8,8 @@
 // sending: the tracking code, large and copyable, remembered in 我的反映.
 import "./lib/messages-lazy.js";
 import { h, show } from "./lib/dom.js";
-import { getJSON, qs } from "./lib/api.js";
-import { t, lang } from "./lib/i18n.js";
+import { ApiError, getJSON, qs } from "./lib/api.js";
+import { t, lang, errorKey } from "./lib/i18n.js";
 import { remember, caseURL } from "./lib/mycases.js";
 
 // The form's stylesheet is linked when the form first opens (build.mjs).
@@ -104,7 +104,7 @@ export async function openReport(box, place, { onClose } = {}) {
   try {
     categories ??= (await getJSON("/api/v1/cases/categories")).categories;
   } catch (err) {
-    status.textContent = t("report.error", { message: err.message });
+    status.textContent = t("report.error", { message: t(errorKey(err)) });
     categories = [];
   }
   const byCode = Object.fromEntries(categories.map((c) => [c.code, c]));
@@ -215,12 +215,12 @@ export async function openReport(box, place, { onClose } = {}) {
     try {
       const res = await fetch("/api/v1/cases", { method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" } });
       const out = await res.json().catch(() => null);
-      if (!res.ok) throw new Error(out?.error?.message || `HTTP ${res.status}`);
+      if (!res.ok) throw new ApiError(res.status, out, Number(res.headers.get("Retry-After")) || 0);
       remember({ code: out.tracking_code });
       sent(box, out.tracking_code);
     } catch (err) {
       send.disabled = false;
-      status.textContent = t("report.error", { message: err.message });
+      status.textContent = t("report.error", { message: t(errorKey(err)) });
     }
   });
 }

@@ -7,7 +7,7 @@
 // for the map.
 import { $, h, show } from "./lib/dom.js";
 import { getJSON, qs } from "./lib/api.js";
-import { t, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
+import { t, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import "./lib/mapstate.js"; // the map's state (and the tests' hook) before MapLibre loads
 import { personCards, chainView } from "./lib/people.js";
 import "./css/base.css";
@@ -176,7 +176,8 @@ async function search(params) {
   } catch (err) {
     if (seq !== searchSeq) return;
     last = null;
-    message("warn", t("resident.error", { message: err.message }));
+    $("#result").dataset.state = "error";
+    message("warn", t("resident.error", { message: t(errorKey(err)) }));
     loadMap().then((map) => map.setGeoJSON("grid", null));
   }
 }
