@@ -27,13 +27,14 @@ import (
 func main() {
 	grids := flag.Int("grids", 130, "demo size in grids (one subdistrict should reach about 50,000 households)")
 	rounds := flag.Int("rounds", 3, "repeats per area; medians are reported")
-	communities := flag.Int("communities", 6, "demo communities measured")
+	communities := flag.Int("communities", 6, "demo communities (or Liechtenstein Gemeinden) measured")
+	dataset := flag.String("data", "demo", "demo, or li: the Gemeinden, buildings and roads of testdata/liechtenstein.osm.pbf")
 	flag.Parse()
 	base := os.Getenv("GRIDMAP_TEST_DATABASE_URL")
 	if base == "" {
 		base = os.Getenv("DATABASE_URL")
 	}
-	if err := run(base, *grids, *rounds, *communities); err != nil {
+	if err := run(base, *dataset, *grids, *rounds, *communities); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -45,25 +46,53 @@ type area struct {
 	households  int
 }
 
-func run(base string, grids, rounds, communities int) error {
+func run(base, dataset string, grids, rounds, communities int) error {
 	ctx := context.Background()
-	db, _, err := dbtest.Open(base, "bench_partition")
+	db, _, err := dbtest.Open(base, "bench_partition_"+dataset)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	ds, err := demo.Generate(demo.Options{Grids: grids})
+	var areas []area
+	switch dataset {
+	case "demo":
+		areas, err = loadDemo(ctx, db, grids, communities)
+		fmt.Printf("demo --grids %d, roads on every grid border and one street across the middle of every grid; %d rounds\n\n", grids, rounds)
+	case "li":
+		var st liStats
+		if st, err = loadLiechtenstein(ctx, db); err == nil {
+			areas, err = gemeinden(ctx, db, communities)
+		}
+		fmt.Printf("Liechtenstein (testdata/liechtenstein.osm.pbf): %d buildings (%d with building:levels), %d households estimated "+
+			"(footprint m² × floors (default %d) / %.0f m², none under %.0f m²), %d roads; %d rounds\n\n",
+			st.buildings, st.withLevels, st.households, DefaultFloors, SquareMetresPerHousehold, MinResidentialFootprint, st.roads, rounds)
+	default:
+		err = fmt.Errorf("-data must be demo or li, got %q", dataset)
+	}
 	if err != nil {
-		return err
-	}
-	if _, err := data.NewImporter(db).LoadDataset(ctx, ds.GeoDataset(), geo.ImportOptions{Author: "bench"}); err != nil {
-		return err
-	}
-	if err := dbtest.AddRoads(ctx, db, true); err != nil {
 		return err
 	}
 	if _, err := db.Pool.Exec(ctx, `ANALYZE`); err != nil {
 		return err
+	}
+	return compare(ctx, db, areas, rounds)
+}
+
+// loadDemo loads the demo with roads on its grid borders and returns its
+// first communities and a union of subdistricts of about 50,000 households.
+func loadDemo(ctx context.Context, db *data.DB, grids, communities int) ([]area, error) {
+	ds, err := demo.Generate(demo.Options{Grids: grids})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := data.NewImporter(db).LoadDataset(ctx, ds.GeoDataset(), geo.ImportOptions{Author: "bench"}); err != nil {
+		return nil, err
+	}
+	if err := dbtest.AddRoads(ctx, db, true); err != nil {
+		return nil, err
+	}
+	if _, err := db.Pool.Exec(ctx, `ANALYZE`); err != nil {
+		return nil, err
 	}
 	var areas []area
 	rows, err := db.Pool.Query(ctx, `
@@ -71,13 +100,13 @@ SELECT a.code, a.level, a.id, v.id, (SELECT coalesce(sum(b.households), 0) FROM 
 FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL
 WHERE a.level IN ('community', 'subdistrict') ORDER BY a.level, a.code`)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var subs []area
 	for rows.Next() {
 		var a area
 		if err := rows.Scan(&a.code, &a.level, &a.id, &a.version, &a.households); err != nil {
-			return err
+			return nil, err
 		}
 		if a.level == "community" && len(areas) < communities {
 			areas = append(areas, a)
@@ -86,7 +115,7 @@ WHERE a.level IN ('community', 'subdistrict') ORDER BY a.level, a.code`)
 		}
 	}
 	if rows.Err() != nil {
-		return rows.Err()
+		return nil, rows.Err()
 	}
 	// Subdistricts in code order (neighbours in the demo) until they hold
 	// 50,000 households, divided into grids whole: a copy of their outline in
@@ -104,12 +133,39 @@ WHERE a.level IN ('community', 'subdistrict') ORDER BY a.level, a.code`)
 	if len(take) > 0 {
 		a, err := benchCopy(ctx, db, take, total)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		areas = append(areas, a)
 	}
+	return areas, nil
+}
+
+// gemeinden returns up to n Liechtenstein Gemeinden (LI-01…) with their
+// estimated households; the level column holds the Gemeinde's name.
+func gemeinden(ctx context.Context, db *data.DB, n int) ([]area, error) {
+	rows, err := db.Pool.Query(ctx, `
+SELECT a.code, a.name, a.id, v.id, (SELECT coalesce(sum(b.households), 0) FROM building b WHERE ST_Covers(v.geom, b.geom))::int
+FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL
+WHERE a.level = 'li_gemeinde' ORDER BY a.code LIMIT $1`, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []area
+	for rows.Next() {
+		var a area
+		if err := rows.Scan(&a.code, &a.level, &a.id, &a.version, &a.households); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// compare runs gridmap's partition and the baseline on each area, rounds
+// times each, and prints a table row per method and area.
+func compare(ctx context.Context, db *data.DB, areas []area, rounds int) error {
 	ps := data.NewPartitioner(data.NewEditor(db))
-	fmt.Printf("demo --grids %d, roads on every grid border and one street across the middle of every grid; %d rounds\n\n", grids, rounds)
 	fmt.Println("| area | level | households | method | grids | in range | max deviation | Polsby–Popper min / mean | border on roads | estates split | pieces > 1 | run time (median) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, a := range areas {
