@@ -181,6 +181,9 @@ type solver struct {
 	reason []Reason
 	estate map[string]int // estate key → id
 	est    []int          // atom → estate id, -1 none
+	// slot and pos are atom-indexed scratch tables of spanningTree and cut
+	// (see scratch).
+	slot, pos []int
 }
 
 // gstate is a grid being built.

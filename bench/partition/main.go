@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -28,13 +29,14 @@ func main() {
 	grids := flag.Int("grids", 130, "demo size in grids (one subdistrict should reach about 50,000 households)")
 	rounds := flag.Int("rounds", 3, "repeats per area; medians are reported")
 	communities := flag.Int("communities", 6, "demo communities (or Liechtenstein Gemeinden) measured")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs (not of the load) to this file")
 	dataset := flag.String("data", "demo", "demo, or li: the Gemeinden, buildings and roads of testdata/liechtenstein.osm.pbf")
 	flag.Parse()
 	base := os.Getenv("GRIDMAP_TEST_DATABASE_URL")
 	if base == "" {
 		base = os.Getenv("DATABASE_URL")
 	}
-	if err := run(base, *dataset, *grids, *rounds, *communities); err != nil {
+	if err := run(base, *dataset, *grids, *rounds, *communities, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -46,7 +48,7 @@ type area struct {
 	households  int
 }
 
-func run(base, dataset string, grids, rounds, communities int) error {
+func run(base, dataset string, grids, rounds, communities int, cpuprofile string) error {
 	ctx := context.Background()
 	db, _, err := dbtest.Open(base, "bench_partition_"+dataset)
 	if err != nil {
@@ -74,6 +76,17 @@ func run(base, dataset string, grids, rounds, communities int) error {
 	}
 	if _, err := db.Pool.Exec(ctx, `ANALYZE`); err != nil {
 		return err
+	}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	return compare(ctx, db, areas, rounds)
 }
