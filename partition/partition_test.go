@@ -267,3 +267,26 @@ func TestPartitionBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionScratchLeftClean: cut and spanningTree leave their
+// atom-indexed scratch tables all -1, so a later cut of another set of atoms
+// takes none of an earlier set's atoms for its own.
+func TestPartitionScratchLeftClean(t *testing.T) {
+	p := lattice(3, 6, 7, 120, 40, 160, 0.2)
+	p.Min, p.Max, p.Seed = 300, 500, 3
+	if err := p.check(); err != nil {
+		t.Fatal(err)
+	}
+	s := newSolver(p)
+	s.run()
+	if s.slot == nil || s.pos == nil {
+		t.Fatal("the search made no cut")
+	}
+	for name, buf := range map[string][]int{"slot": s.slot, "pos": s.pos} {
+		for a, v := range buf {
+			if v != -1 {
+				t.Fatalf("%s[%d] = %d after the search, want -1", name, a, v)
+			}
+		}
+	}
+}
