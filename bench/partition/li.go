@@ -20,8 +20,8 @@ import (
 // building:levels where the building has it, else DefaultFloors. Footprints
 // under MinResidentialFootprint m² (garages, sheds, kiosks) hold none; the
 // extract does not keep the building=* value, so workshops, barns and offices
-// count as homes: the totals overstate the real households (Liechtenstein had
-// about 16,000 in 2020), which matters little for a benchmark of balance.
+// count as homes: the totals overstate the real households (of the order of
+// 17,000 for Liechtenstein's ~39,000 residents), which matters little for a benchmark of balance.
 const (
 	SquareMetresPerHousehold = 90.0
 	DefaultFloors            = 2
