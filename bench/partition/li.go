@@ -21,7 +21,8 @@ import (
 // under MinResidentialFootprint m² (garages, sheds, kiosks) hold none; the
 // extract does not keep the building=* value, so workshops, barns and offices
 // count as homes: the totals overstate the real households (of the order of
-// 17,000 for Liechtenstein's ~39,000 residents), which matters little for a benchmark of balance.
+// 17,000 for Liechtenstein's ~39,000 residents), which matters little for a
+// benchmark of balance.
 const (
 	SquareMetresPerHousehold = 90.0
 	DefaultFloors            = 2
