@@ -270,8 +270,8 @@ func compare(ctx context.Context, db *data.DB, areas []area, rounds int) error {
 }
 
 func row(a area, method string, m metrics, took string) {
-	fmt.Printf("| %s | %s | %d | %s | %d | %.0f%% | %d | %.2f / %.2f | %.0f%% | %d | %d | %s |\n", a.code, a.level, a.households, method,
-		m.grids, 100*float64(m.inRange)/math.Max(float64(m.grids), 1), m.maxDev, m.ppMin, m.ppMean, 100*m.roadShare, m.estatesSplit, m.multi, took)
+	fmt.Printf("| %s | %s | %d | %s | %d | %.0f%% (%d) | %d | %.2f / %.2f | %.0f%% | %d | %d | %s |\n", a.code, a.level, a.households, method,
+		m.grids, 100*float64(m.inRange)/math.Max(float64(m.grids), 1), m.inRange, m.maxDev, m.ppMin, m.ppMean, 100*m.roadShare, m.estatesSplit, m.multi, took)
 }
 
 func median(xs []float64) float64 {
