@@ -181,6 +181,9 @@ type solver struct {
 	reason []Reason
 	estate map[string]int // estate key → id
 	est    []int          // atom → estate id, -1 none
+	// slot and pos are atom-indexed scratch tables of spanningTree and cut
+	// (see scratch).
+	slot, pos []int
 }
 
 // gstate is a grid being built.
@@ -292,16 +295,26 @@ func (s *solver) run() {
 	}
 }
 
-// pruneResolved drops the no-balanced-cut reasons whose grids the
-// improvement brought into range.
+// pruneResolved narrows each no-balanced-cut reason to the grids still out
+// of range and drops it when the improvement brought them all into range.
 func (s *solver) pruneResolved() {
 	out := s.reason[:0]
 	for _, r := range s.reason {
-		if r.Kind == ReasonNoCut && !slices.ContainsFunc(r.Grids, func(g int) bool { return !s.inRange(s.grids[g].h) }) {
+		if r.Kind == ReasonNoCut {
+			// The reason marks the piece's grids still out of range, not
+			// those the improvement brought into it; none left: dropped.
+			var bad []int
 			for _, g := range r.Grids {
-				s.grids[g].reasons = slices.DeleteFunc(s.grids[g].reasons, func(k string) bool { return k == ReasonNoCut })
+				if s.inRange(s.grids[g].h) {
+					s.grids[g].reasons = slices.DeleteFunc(s.grids[g].reasons, func(k string) bool { return k == ReasonNoCut })
+				} else {
+					bad = append(bad, g)
+				}
 			}
-			continue
+			if bad == nil {
+				continue
+			}
+			r.Grids = bad
 		}
 		out = append(out, r)
 	}

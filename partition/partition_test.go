@@ -267,3 +267,63 @@ func TestPartitionBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionScratchLeftClean: cut and spanningTree leave their
+// atom-indexed scratch tables all -1, so a later cut of another set of atoms
+// takes none of an earlier set's atoms for its own.
+func TestPartitionScratchLeftClean(t *testing.T) {
+	p := lattice(3, 6, 7, 120, 40, 160, 0.2)
+	p.Min, p.Max, p.Seed = 300, 500, 3
+	if err := p.check(); err != nil {
+		t.Fatal(err)
+	}
+	s := newSolver(p)
+	s.run()
+	if s.slot == nil || s.pos == nil {
+		t.Fatal("the search made no cut")
+	}
+	for name, buf := range map[string][]int{"slot": s.slot, "pos": s.pos} {
+		for a, v := range buf {
+			if v != -1 {
+				t.Fatalf("%s[%d] = %d after the search, want -1", name, a, v)
+			}
+		}
+	}
+}
+
+// TestPartitionNoCutMarksOnlyFailingGrids: three atoms in a row of 260, 260
+// and 100 households admit 2 grids by their total (620) but no contiguous
+// division into 2 grids of 300–500; the reason marks the grid out of range,
+// not the one in range.
+func TestPartitionNoCutMarksOnlyFailingGrids(t *testing.T) {
+	p := lattice(21, 3, 1, 100, 50, 50, 0)
+	p.Atoms[0].Households, p.Atoms[1].Households, p.Atoms[2].Households = 260, 260, 100
+	p.Min, p.Max, p.Seed = 300, 500, 1
+	r := solve(t, p)
+	var out []int
+	for i, g := range r.Grids {
+		if !g.InRange {
+			out = append(out, i)
+		}
+	}
+	if len(r.Grids) != 2 || len(out) != 1 {
+		t.Fatalf("want 2 grids, 1 out of range; got %s", r.Summary())
+	}
+	found := false
+	for _, rs := range r.Reasons {
+		if rs.Kind == ReasonNoCut {
+			found = true
+			if !reflect.DeepEqual(rs.Grids, out) {
+				t.Errorf("the reason marks grids %v, want only those out of range %v", rs.Grids, out)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("want a reason %s, got %+v", ReasonNoCut, r.Reasons)
+	}
+	for i, g := range r.Grids {
+		if g.InRange && slices.Contains(g.Reasons, ReasonNoCut) {
+			t.Errorf("grid %d is in range but carries %s", i, ReasonNoCut)
+		}
+	}
+}
