@@ -176,6 +176,21 @@ func (s *CaseStore) CreateUnit(ctx context.Context, staff *cases.Staff, u UnitIn
 	return id, dbErr("data.CreateUnit", err)
 }
 
+// CreateUnitWithMember creates a unit and gives member each of roles in it
+// (admins only): the demo's case desk and the browser tests' set-up.
+func (s *CaseStore) CreateUnitWithMember(ctx context.Context, staff *cases.Staff, u UnitInput, member int64, roles ...cases.Role) (int64, error) {
+	id, err := s.CreateUnit(ctx, staff, u)
+	if err != nil {
+		return 0, err
+	}
+	for _, role := range roles {
+		if err := s.AddUnitMember(ctx, staff, id, member, role); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
 const qAddMember = `INSERT INTO unit_member (unit_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
 
 // AddUnitMember lets a staff account act for a unit as handler, dispatcher,

@@ -109,3 +109,13 @@ func (ds *Dataset) CasePlans(seed int64, n int, end time.Time) []CasePlan {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out
 }
+
+// UnitOf is the case unit the demo gives an area: its own office, named after
+// it (a grid's is its grid team).
+func UnitOf(a Area) (kind, name string) {
+	kind = a.Level
+	if kind == LevelGrid {
+		kind = "grid_team"
+	}
+	return kind, a.Name + "办"
+}

@@ -42,18 +42,10 @@ func wireCases(ctx context.Context, db *data.DB, ds *demo.Dataset, deps *api.Ser
 		return err
 	}
 	for _, a := range ds.Areas {
-		kind := a.Level
-		if kind == "grid" {
-			kind = "grid_team"
-		}
-		id, err := store.CreateUnit(ctx, desk, data.UnitInput{Kind: kind, Name: a.Name + "办", AreaCode: a.Code})
-		if err != nil {
+		kind, name := demo.UnitOf(a)
+		u := data.UnitInput{Kind: kind, Name: name, AreaCode: a.Code}
+		if _, err := store.CreateUnitWithMember(ctx, desk, u, worker.ID, cases.RoleHandler, cases.RoleGridWorker); err != nil {
 			return err
-		}
-		for _, role := range []cases.Role{cases.RoleHandler, cases.RoleGridWorker} {
-			if err := store.AddUnitMember(ctx, desk, id, worker.ID, role); err != nil {
-				return err
-			}
 		}
 	}
 	deps.Cases = store
