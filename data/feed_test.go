@@ -19,16 +19,7 @@ func TestReshapeAnnouncesAndFeedRecovers(t *testing.T) {
 	im := data.NewImporter(db)
 	mustImportAreas(t, im, []geo.AreaInput{{Ref: "d", Level: "district", Code: "330199", Name: "示范区", Geometry: square(120, 30, 0.02)}})
 
-	feed := data.NewChangeFeed(db, nil)
-	events := make(chan geo.ChangeEvent, 16)
-	resets := make(chan struct{}, 16)
-	feed.Subscribe(func(ev geo.ChangeEvent) { events <- ev }, func() { resets <- struct{}{} })
-	go feed.Run(ctx)
-	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-	defer wcancel()
-	if err := feed.WaitConnected(wctx); err != nil {
-		t.Fatal(err)
-	}
+	feed, events, resets := followFeed(t, ctx, db)
 	as := data.NewAreaService(db)
 	a, err := as.Area(ctx, "330199")
 	if err != nil {
@@ -118,16 +109,7 @@ func TestChangeFeedFollowsCommitOrder(t *testing.T) {
 	db, _ := dbtest.New(t, "data_feed_order")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	feed := data.NewChangeFeed(db, nil)
-	events := make(chan geo.ChangeEvent, 16)
-	resets := make(chan struct{}, 16)
-	feed.Subscribe(func(ev geo.ChangeEvent) { events <- ev }, func() { resets <- struct{}{} })
-	go feed.Run(ctx)
-	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-	defer wcancel()
-	if err := feed.WaitConnected(wctx); err != nil {
-		t.Fatal(err)
-	}
+	feed, events, resets := followFeed(t, ctx, db)
 	begin := func() (pgx.Tx, int64) {
 		t.Helper()
 		tx, err := db.Pool.Begin(ctx)
@@ -208,4 +190,21 @@ func TestChangeFeedFollowsCommitOrder(t *testing.T) {
 			t.Fatal("no reset after a hole in the log")
 		}
 	})
+}
+
+// followFeed runs a change feed on db until ctx ends and answers it with its
+// events and resets, once it is connected.
+func followFeed(t *testing.T, ctx context.Context, db *data.DB) (*data.ChangeFeed, chan geo.ChangeEvent, chan struct{}) {
+	t.Helper()
+	feed := data.NewChangeFeed(db, nil)
+	events := make(chan geo.ChangeEvent, 16)
+	resets := make(chan struct{}, 16)
+	feed.Subscribe(func(ev geo.ChangeEvent) { events <- ev }, func() { resets <- struct{}{} })
+	go feed.Run(ctx)
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	if err := feed.WaitConnected(wctx); err != nil {
+		t.Fatal(err)
+	}
+	return feed, events, resets
 }

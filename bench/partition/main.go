@@ -140,24 +140,8 @@ WHERE a.level IN ('community', 'subdistrict') ORDER BY a.level, a.code`)
 	// Communities in code order (neighbours in the demo) united until they
 	// hold 5,000 households: the community size of the issue's 2 s goal,
 	// which no demo community reaches alone.
-	var five []area
-	fiveTotal := 0
-	for _, c := range areas {
-		if fiveTotal >= 5000 {
-			break
-		}
-		five = append(five, c)
-		fiveTotal += c.households
-	}
-	var take []area
-	total := 0
-	for _, s := range subs {
-		if total >= 50000 {
-			break
-		}
-		take = append(take, s)
-		total += s.households
-	}
+	five, fiveTotal := untilHouseholds(areas, 5000)
+	take, total := untilHouseholds(subs, 50000)
 	if len(take) > 0 {
 		a, err := benchCopy(ctx, db, take, total, "subdistricts")
 		if err != nil {
@@ -390,4 +374,17 @@ func benchCopy(ctx context.Context, db *data.DB, subs []area, households int, ki
 	b := area{code: code, level: fmt.Sprintf("%d %s", len(subs), kind), households: households}
 	err = db.Pool.QueryRow(ctx, `SELECT a.id, v.id FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.code = $1`, code).Scan(&b.id, &b.version)
 	return b, err
+}
+
+// untilHouseholds is the first areas, in order, that together hold at least
+// n households (all of them if they hold fewer), and their total.
+func untilHouseholds(areas []area, n int) ([]area, int) {
+	total := 0
+	for i, a := range areas {
+		if total >= n {
+			return areas[:i], total
+		}
+		total += a.households
+	}
+	return areas, total
 }

@@ -23,19 +23,9 @@ func TestConfigReadsSmallCountRule(t *testing.T) {
 		{"text is refused", "five", "", geo.CountPolicy{}, "GRIDMAP_MIN_PUBLIC_COUNT must be a whole number >= 1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv("GRIDMAP_MIN_PUBLIC_COUNT", c.min)
-			t.Setenv("GRIDMAP_PUBLIC_BUILDING_COUNTS", c.perBuilding)
-			cfg, err := configFromEnv(DefaultConfig())
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("got error %v, want %q", err, c.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cfg.Counts != c.want {
+			cfg, ok := configWith(t, c.wantErr, map[string]string{
+				"GRIDMAP_MIN_PUBLIC_COUNT": c.min, "GRIDMAP_PUBLIC_BUILDING_COUNTS": c.perBuilding})
+			if ok && cfg.Counts != c.want {
 				t.Errorf("got %+v, want %+v", cfg.Counts, c.want)
 			}
 		})
@@ -58,22 +48,31 @@ func TestConfigReadsScale(t *testing.T) {
 		{"a wait that is not a duration is refused", "", "", "soon", ScaleConfig{}, "GRIDMAP_READ_YOUR_WRITES_WAIT must be a positive duration"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv("GRIDMAP_READ_URL", c.url)
-			t.Setenv("GRIDMAP_FEED_POLL", c.poll)
-			t.Setenv("GRIDMAP_READ_YOUR_WRITES_WAIT", c.wait)
-			cfg, err := configFromEnv(DefaultConfig())
-			if c.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
-					t.Fatalf("got error %v, want %q", err, c.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cfg.Scale != c.want {
+			cfg, ok := configWith(t, c.wantErr, map[string]string{
+				"GRIDMAP_READ_URL": c.url, "GRIDMAP_FEED_POLL": c.poll, "GRIDMAP_READ_YOUR_WRITES_WAIT": c.wait})
+			if ok && cfg.Scale != c.want {
 				t.Errorf("got %+v, want %+v", cfg.Scale, c.want)
 			}
 		})
 	}
+}
+
+// configWith reads the configuration with env set. With wantErr it requires
+// an error containing it and answers ok false; otherwise it requires none.
+func configWith(t *testing.T, wantErr string, env map[string]string) (Config, bool) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	cfg, err := configFromEnv(DefaultConfig())
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("got error %v, want %q", err, wantErr)
+		}
+		return cfg, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, true
 }
