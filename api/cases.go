@@ -343,10 +343,10 @@ func (s *Server) handleCaseReopen(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// GET /api/v1/cases?area=&status=&category=&overdue=&assigned=me&bbox=&from=&to=&cursor=&limit=
+// GET /api/v1/cases?area=&status=&category=&overdue=&assigned=me&bbox=&from=&to=&order=due&cursor=&limit=
 func (s *Server) handleCaseList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := cases.Filter{AreaCode: q.Get("area"), Category: q.Get("category"), Cursor: q.Get("cursor")}
+	f := cases.Filter{AreaCode: q.Get("area"), Category: q.Get("category"), Cursor: q.Get("cursor"), Order: cases.Order(q.Get("order"))}
 	if st := q.Get("status"); st != "" {
 		for _, x := range strings.Split(st, ",") {
 			f.States = append(f.States, cases.State(strings.TrimSpace(x)))

@@ -134,6 +134,34 @@ func ActionsFrom(s State) []Action {
 	return out
 }
 
+// AllowedActions returns the actions the table allows in state s for any of
+// roles, in table order, each once. The system's automatic escalation is
+// left out unless roles has a role besides RoleSystem that may escalate.
+func AllowedActions(s State, roles []Role) []Action {
+	var out []Action
+	for _, r := range rules {
+		if r.From != s {
+			continue
+		}
+		for _, want := range r.Roles {
+			if want != RoleSystem && hasRole(roles, want) && !containsAction(out, r.Action) {
+				out = append(out, r.Action)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func containsAction(as []Action, a Action) bool {
+	for _, x := range as {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
 // Policy holds the deadlines of the steps around handling and the limits the
 // rules check. All durations are working time on the Machine's calendar.
 type Policy struct {

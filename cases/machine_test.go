@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -463,5 +464,27 @@ func TestTableIsConnected(t *testing.T) {
 		if len(r.Roles) == 0 || r.Zh == "" {
 			t.Errorf("rule %s×%s has no role or no Chinese name", r.From, r.Action)
 		}
+	}
+}
+
+func TestAllowedActions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		state State
+		roles []Role
+		want  string
+	}{
+		{"handler on a dispatched case", StateDispatched, []Role{RoleHandler}, "[start return]"},
+		{"grid worker and handler in progress", StateInProgress, []Role{RoleHandler, RoleGridWorker}, "[return complete_stage handle request_extension]"},
+		{"grid worker checks a handled case", StateHandled, []Role{RoleGridWorker}, "[verify fail_verification]"},
+		{"supervisor may escalate by hand", StateDispatched, []Role{RoleSupervisor}, "[escalate]"},
+		{"the system role alone is the sweep, not a reader", StateDispatched, []Role{RoleSystem}, "[]"},
+		{"a viewer has no roles", StateReported, nil, "[]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fmt.Sprint(AllowedActions(tc.state, tc.roles)); got != tc.want {
+				t.Errorf("AllowedActions(%s, %v) = %s, want %s", tc.state, tc.roles, got, tc.want)
+			}
+		})
 	}
 }

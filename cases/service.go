@@ -76,8 +76,16 @@ type Record struct {
 	Rating     int           `json:"rating,omitempty"`
 	Photos     []int64       `json:"photos"`
 	Events     []EventRecord `json:"events,omitempty"`
-	// Actions lists what the reader may do now (their roles on this case).
+	// WorkingMinutesLeft is the working time left on the current step, in
+	// minutes on the working calendar (negative: overdue by that much; "剩 3
+	// 工作小时"); nil when no deadline applies. While suspended it is the
+	// time kept at suspension.
+	WorkingMinutesLeft *int64 `json:"working_minutes_left,omitempty"`
+	// Roles are the reader's roles on this case.
 	Roles []Role `json:"roles,omitempty"`
+	// Actions lists what the reader may do now: the state machine's actions
+	// from the case's state for one of the reader's roles (single case only).
+	Actions []Action `json:"actions,omitempty"`
 }
 
 // EventRecord is one entry of a case's history as staff see it.
@@ -221,7 +229,19 @@ type Filter struct {
 	From, To   time.Time // reported in [From, To)
 	Cursor     string
 	Limit      int
+	// Order is the worklist's order: OrderReported (default, newest first)
+	// or OrderDue (overdue first, then by deadline, cases without one last).
+	Order Order
 }
+
+// Order is a worklist's sort order.
+type Order string
+
+// Worklist orders.
+const (
+	OrderReported Order = ""    // newest reported first
+	OrderDue      Order = "due" // overdue first, then the nearest deadline; no deadline last
+)
 
 // Page is a page of a worklist; Next is the cursor of the next page ("" at the end).
 type Page struct {

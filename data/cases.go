@@ -957,6 +957,7 @@ const qContacts = `SELECT phone FROM case_contact WHERE case_id = $1 ORDER BY id
 func (s *CaseStore) record(ctx context.Context, tx pgx.Tx, r *caseRow, a access, withEvents bool) (*cases.Record, error) {
 	rec := s.baseRecord(r)
 	rec.Roles = a.roles
+	rec.Actions = cases.AllowedActions(rec.State, a.roles)
 	refs, err := areaRefs(ctx, tx, r.Path)
 	if err != nil {
 		return nil, err
@@ -1010,6 +1011,10 @@ func (s *CaseStore) baseRecord(r *caseRow) *cases.Record {
 	}
 	if r.Rating != nil {
 		rec.Rating = *r.Rating
+	}
+	if left, ok := s.Machine().Remaining(mc, s.now()); ok && r.FinishedAt == nil {
+		m := int64(left / time.Minute)
+		rec.WorkingMinutesLeft = &m
 	}
 	return rec
 }

@@ -38,11 +38,50 @@ func decodeCaseCursor(s string) (time.Time, int64, error) {
 	return time.Time{}, 0, geo.Errorf(geo.EInvalid, "cursor %q is not one this server gave out; start again without it", s)
 }
 
+// dueOrderKey is the worklist's "overdue first, then by deadline" key: 0 for
+// an open case past its deadline at $now, 1 otherwise; then the deadline
+// (none: last); then the id. The overdue test is the one of Filter.Overdue.
+const dueOrderKey = `(CASE WHEN c.finished_at IS NULL AND NOT c.paused AND c.due < %[1]s THEN 0 ELSE 1 END), coalesce(c.due, 'infinity'::timestamptz), c.id`
+
+// A due-order cursor: "d", then the last row's key: overdue flag (0 or 1),
+// deadline (RFC 3339 with µs, or "infinity") and id, joined by "|".
+func encodeDueCursor(overdue bool, due *time.Time, id int64) string {
+	o, d := "1", "infinity"
+	if overdue {
+		o = "0"
+	}
+	if due != nil {
+		d = due.UTC().Format(time.RFC3339Nano)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte("d|" + o + "|" + d + "|" + strconv.FormatInt(id, 10)))
+}
+
+// decodeDueCursor returns the key of a due-order cursor; the deadline as
+// text for the query's ::text::timestamptz ("infinity" for none).
+func decodeDueCursor(s string) (o int, due string, id int64, err error) {
+	bad := geo.Errorf(geo.EInvalid, "cursor %q is not one this server gave out for order=due; start again without it", s)
+	b, e := base64.RawURLEncoding.DecodeString(s)
+	parts := strings.Split(string(b), "|")
+	if e != nil || len(parts) != 4 || parts[0] != "d" || (parts[1] != "0" && parts[1] != "1") {
+		return 0, "", 0, bad
+	}
+	if parts[2] != "infinity" {
+		if _, e := time.Parse(time.RFC3339Nano, parts[2]); e != nil {
+			return 0, "", 0, bad
+		}
+	}
+	if id, e = strconv.ParseInt(parts[3], 10, 64); e != nil {
+		return 0, "", 0, bad
+	}
+	return int(parts[1][0] - '0'), parts[2], id, nil
+}
+
 const qAreaIDByCode = `SELECT id FROM area WHERE code = $1`
 
 // List returns a worklist for a staff account: cases at or below its scope
 // area (and the area asked for), newest first, cursor-paginated on
-// (reported_at, id).
+// (reported_at, id); with Order OrderDue overdue first, then by deadline,
+// paginated on dueOrderKey.
 func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter) (*cases.Page, error) {
 	if staff == nil {
 		return nil, geo.Errorf(geo.EUnauthenticated, "sign in to list cases")
@@ -113,7 +152,21 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 	if !f.To.IsZero() {
 		where = append(where, "c.reported_at < "+arg(f.To))
 	}
-	if f.Cursor != "" {
+	var orderKey string
+	switch f.Order {
+	case cases.OrderReported:
+	case cases.OrderDue:
+		orderKey = fmt.Sprintf(dueOrderKey, arg(now))
+	default:
+		return nil, geo.Errorf(geo.EInvalid, "order must be \"due\" or absent (newest first), got %q", f.Order)
+	}
+	if f.Cursor != "" && orderKey != "" {
+		o, due, id, err := decodeDueCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, "("+orderKey+") > ("+arg(o)+", "+arg(due)+"::text::timestamptz, "+arg(id)+")")
+	} else if f.Cursor != "" {
 		at, id, err := decodeCaseCursor(f.Cursor)
 		if err != nil {
 			return nil, err
@@ -124,7 +177,11 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY c.reported_at DESC, c.id DESC LIMIT " + arg(limit+1)
+	if orderKey != "" {
+		q += " ORDER BY " + orderKey + " LIMIT " + arg(limit+1)
+	} else {
+		q += " ORDER BY c.reported_at DESC, c.id DESC LIMIT " + arg(limit+1)
+	}
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, dbErr("data.List", err)
@@ -144,13 +201,22 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 	page := &cases.Page{Cases: []cases.Record{}}
 	if len(list) > limit {
 		last := list[limit-1]
-		page.Next = encodeCaseCursor(last.ReportedAt, last.ID)
+		if orderKey != "" {
+			page.Next = encodeDueCursor(last.dueOverdue(now), last.Due, last.ID)
+		} else {
+			page.Next = encodeCaseCursor(last.ReportedAt, last.ID)
+		}
 		list = list[:limit]
 	}
 	for _, r := range list {
 		page.Cases = append(page.Cases, *s.baseRecord(r))
 	}
 	return page, nil
+}
+
+// dueOverdue is dueOrderKey's overdue test on a row read at now.
+func (r *caseRow) dueOverdue(now time.Time) bool {
+	return r.FinishedAt == nil && !r.Paused && r.Due != nil && r.Due.Before(now)
 }
 
 func validState(st cases.State) bool {
