@@ -122,8 +122,8 @@ func TestCaseWorklistDueOrder(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("case: %d %s", status, body)
 	}
-	if got := decode[cases.Record](t, body).Actions; fmt.Sprint(got) != "[start return]" {
-		t.Errorf("the worker's actions on a dispatched case: %v, want [start return]", got)
+	if got := decode[cases.Record](t, body).Actions; fmt.Sprint(got) != "[{start []} {return [reason]}]" {
+		t.Errorf("the worker's actions on a dispatched case: %v, want start, and return with a reason", got)
 	}
 	status, body = worker.do(t, "GET", fmt.Sprintf("/api/v1/cases/%d", reported), nil)
 	if got := decode[cases.Record](t, body).Actions; status != 200 || len(got) != 0 {

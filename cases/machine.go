@@ -134,18 +134,30 @@ func ActionsFrom(s State) []Action {
 	return out
 }
 
+// ActionOption is an action a reader may take now and the inputs it
+// needs ("reason", "photo", "due", "merge_target", "rating"): what a form
+// must ask for. The machine checks them again when the action is sent.
+type ActionOption struct {
+	Action Action   `json:"action"`
+	Needs  []string `json:"needs"`
+}
+
 // AllowedActions returns the actions the table allows in state s for any of
-// roles, in table order, each once. The system's automatic escalation is
-// left out unless roles has a role besides RoleSystem that may escalate.
-func AllowedActions(s State, roles []Role) []Action {
-	var out []Action
+// roles, in table order, each once, with their inputs for a case of cat
+// (its PhotoOnHandle decides "photo" for NeedPhotoIfCategory). The system's
+// automatic escalation is left out unless roles has another role that may
+// escalate.
+func AllowedActions(s State, roles []Role, cat Category) []ActionOption {
+	var out []ActionOption
+	seen := map[Action]bool{}
 	for _, r := range rules {
-		if r.From != s {
+		if r.From != s || seen[r.Action] {
 			continue
 		}
 		for _, want := range r.Roles {
-			if want != RoleSystem && hasRole(roles, want) && !containsAction(out, r.Action) {
-				out = append(out, r.Action)
+			if want != RoleSystem && hasRole(roles, want) {
+				seen[r.Action] = true
+				out = append(out, ActionOption{Action: r.Action, Needs: r.Needs.names(cat)})
 				break
 			}
 		}
@@ -153,13 +165,20 @@ func AllowedActions(s State, roles []Role) []Action {
 	return out
 }
 
-func containsAction(as []Action, a Action) bool {
-	for _, x := range as {
-		if x == a {
-			return true
+// names are the inputs of n for a case of cat, as ActionOption lists them.
+func (n Need) names(cat Category) []string {
+	out := []string{}
+	for _, x := range []struct {
+		need Need
+		name string
+		when bool
+	}{{NeedReason, "reason", true}, {NeedPhoto, "photo", true}, {NeedPhotoIfCategory, "photo", cat.PhotoOnHandle},
+		{NeedDue, "due", true}, {NeedMergeTarget, "merge_target", true}, {NeedRating, "rating", true}} {
+		if n&x.need != 0 && x.when {
+			out = append(out, x.name)
 		}
 	}
-	return false
+	return out
 }
 
 // Policy holds the deadlines of the steps around handling and the limits the

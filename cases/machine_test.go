@@ -474,15 +474,16 @@ func TestAllowedActions(t *testing.T) {
 		roles []Role
 		want  string
 	}{
-		{"handler on a dispatched case", StateDispatched, []Role{RoleHandler}, "[start return]"},
-		{"grid worker and handler in progress", StateInProgress, []Role{RoleHandler, RoleGridWorker}, "[return complete_stage handle request_extension]"},
-		{"grid worker checks a handled case", StateHandled, []Role{RoleGridWorker}, "[verify fail_verification]"},
-		{"supervisor may escalate by hand", StateDispatched, []Role{RoleSupervisor}, "[escalate]"},
+		{"handler on a dispatched case", StateDispatched, []Role{RoleHandler}, "[{start []} {return [reason]}]"},
+		{"grid worker and handler in progress", StateInProgress, []Role{RoleHandler, RoleGridWorker},
+			"[{return [reason]} {complete_stage [photo]} {handle [photo]} {request_extension [reason due]}]"},
+		{"grid worker checks a handled case", StateHandled, []Role{RoleGridWorker}, "[{verify [photo]} {fail_verification [reason]}]"},
+		{"supervisor may escalate by hand", StateDispatched, []Role{RoleSupervisor}, "[{escalate []}]"},
 		{"the system role alone is the sweep, not a reader", StateDispatched, []Role{RoleSystem}, "[]"},
 		{"a viewer has no roles", StateReported, nil, "[]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := fmt.Sprint(AllowedActions(tc.state, tc.roles)); got != tc.want {
+			if got := fmt.Sprint(AllowedActions(tc.state, tc.roles, Category{PhotoOnHandle: true})); got != tc.want {
 				t.Errorf("AllowedActions(%s, %v) = %s, want %s", tc.state, tc.roles, got, tc.want)
 			}
 		})

@@ -85,7 +85,7 @@ type Record struct {
 	Roles []Role `json:"roles,omitempty"`
 	// Actions lists what the reader may do now: the state machine's actions
 	// from the case's state for one of the reader's roles (single case only).
-	Actions []Action `json:"actions,omitempty"`
+	Actions []ActionOption `json:"actions,omitempty"`
 }
 
 // EventRecord is one entry of a case's history as staff see it.

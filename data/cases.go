@@ -957,7 +957,8 @@ const qContacts = `SELECT phone FROM case_contact WHERE case_id = $1 ORDER BY id
 func (s *CaseStore) record(ctx context.Context, tx pgx.Tx, r *caseRow, a access, withEvents bool) (*cases.Record, error) {
 	rec := s.baseRecord(r)
 	rec.Roles = a.roles
-	rec.Actions = cases.AllowedActions(rec.State, a.roles)
+	cat, _ := s.opt.Catalogue.Category(r.Category)
+	rec.Actions = cases.AllowedActions(rec.State, a.roles, cat)
 	refs, err := areaRefs(ctx, tx, r.Path)
 	if err != nil {
 		return nil, err
