@@ -45,18 +45,25 @@ const copied = {
 // imports src/i18n/*.json without them, lib/messages-lazy.js imports them
 // (NAME.json?lazy) and adds them when a lazy chunk loads. The files stay
 // whole (the server and the catalogue tests read them).
-const lazyMessage = (k) => /^(report|case|mine)\./.test(k) && k !== "report.open";
+// The grid worker's messages (work.*) likewise, in a group of their own
+// (NAME.json?work, imported by lib/messages-work.js): neither the resident's
+// first load nor the report form carries them.
+const messageGroup = (k) => (/^work\./.test(k) ? "work" : /^(report|case|mine)\./.test(k) && k !== "report.open" ? "lazy" : "main");
 const splitMessages = {
   name: "split-messages",
   setup(b) {
-    b.onResolve({ filter: /\/i18n\/[\w-]+\.json\?lazy$/ }, (a) => ({
-      path: new URL(a.path.replace(/\?lazy$/, ""), "file://" + a.resolveDir + "/").pathname, namespace: "lazy-messages" }));
+    b.onResolve({ filter: /\/i18n\/[\w-]+\.json\?(lazy|work)$/ }, (a) => {
+      const [file, group] = a.path.split("?");
+      return { path: new URL(file, "file://" + a.resolveDir + "/").pathname, namespace: "messages-" + group };
+    });
     const pick = async (path, want) => {
       const all = JSON.parse(await readFile(path, "utf8"));
-      return { contents: JSON.stringify(Object.fromEntries(Object.entries(all).filter(([k]) => lazyMessage(k) === want))), loader: "json" };
+      return { contents: JSON.stringify(Object.fromEntries(Object.entries(all).filter(([k]) => messageGroup(k) === want))), loader: "json" };
     };
-    b.onLoad({ filter: /\/i18n\/[\w-]+\.json$/, namespace: "lazy-messages" }, (a) => pick(a.path, true));
-    b.onLoad({ filter: /\/src\/i18n\/[\w-]+\.json$/ }, (a) => pick(a.path, false));
+    for (const group of ["lazy", "work"]) {
+      b.onLoad({ filter: /\/i18n\/[\w-]+\.json$/, namespace: "messages-" + group }, (a) => pick(a.path, group));
+    }
+    b.onLoad({ filter: /\/src\/i18n\/[\w-]+\.json$/ }, (a) => pick(a.path, "main"));
   },
 };
 
@@ -103,6 +110,7 @@ async function bundle(out, testHooks) {
     { resident: "src/resident.js", page: "src/page.js", case: "src/case.js" },
     { admin: "src/admin.js" },
     { poster: "src/poster.js" },
+    { work: "src/work.js" }, // the grid worker's phone page: its own chunks, the report form lazily
   ];
   for (const entries of groups) {
     const result = await build({
@@ -129,11 +137,11 @@ async function bundle(out, testHooks) {
       metafile: true,
       logLevel: "warning",
       // The resident's group and the poster: the editor and the desk keep the whole catalogue.
-      plugins: entries.resident || entries.poster ? [splitMessages] : [],
+      plugins: entries.resident || entries.poster || entries.work ? [splitMessages] : [],
     });
     // The page's entry and CSS, by the names the HTML asks for.
     for (const [file, o] of Object.entries(result.metafile.outputs)) {
-      if (o.entryPoint === "src/report.js" && file.endsWith(".js")) {
+      if (o.entryPoint === "src/report.js" && file.endsWith(".js") && !entries.work) {
         lazy["report.js"] = [file, ...o.imports.filter((i) => i.kind === "import-statement").map((i) => i.path)].map((f) => f.slice(out.length + 1));
         lazy["report.js"].push(manifest["report.css"]);
       }
@@ -144,13 +152,15 @@ async function bundle(out, testHooks) {
       if (o.cssBundle) manifest[`${entry}.css`] = o.cssBundle.slice(out.length + 1);
     }
   }
-  // admin.html stays a static page: its asset names are filled in here.
-  let admin = await readFile("src/admin.html", "utf8");
-  admin = admin.replace(/\/assets\/([\w.-]+\.(?:js|css|svg))/g, (m, key) => {
-    if (!manifest[key]) throw new Error(`src/admin.html: no asset ${key}`);
-    return "/" + manifest[key];
-  });
-  await writeFile(`${out}/admin.html`, admin);
+  // admin.html and work.html stay static pages: their asset names are filled in here.
+  for (const page of ["admin.html", "work.html"]) {
+    let html = await readFile(`src/${page}`, "utf8");
+    html = html.replace(/\/assets\/([\w.-]+\.(?:js|css|svg))/g, (m, key) => {
+      if (!manifest[key]) throw new Error(`src/${page}: no asset ${key}`);
+      return "/" + manifest[key];
+    });
+    await writeFile(`${out}/${page}`, html);
+  }
   await writeFile(`${out}/manifest.json`, JSON.stringify({ files: manifest, preload, lazy }, null, 1) + "\n");
   await precompress(out);
   const kind = [dev && "dev", testHooks && "test hooks"].filter(Boolean).join(", ");

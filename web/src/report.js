@@ -6,9 +6,15 @@
 // pin, an optional phone with what it is used for and when it is erased.
 // Open cases nearby are shown before sending, to follow instead. After
 // sending: the tracking code, large and copyable, remembered in 我的反映.
+// The grid worker's page (/work) opens the same form as staff intake
+// (opts.source "grid_worker", sent with the session's CSRF header) with a
+// draft kept in localStorage (opts.draftKey): category, description, phone
+// and location survive a reload or a dropped connection; photos are not
+// kept (too large for localStorage) and the restored form says so.
 import "./lib/messages-lazy.js";
 import { h, show } from "./lib/dom.js";
-import { ApiError, getJSON, qs } from "./lib/api.js";
+import { ApiError, getJSON, qs, csrfHeaders, offline } from "./lib/api.js";
+import { loadDraft, saveDraft, clearDraft } from "./lib/drafts.js";
 import { t, lang, errorKey } from "./lib/i18n.js";
 import { remember, caseURL } from "./lib/mycases.js";
 
@@ -57,11 +63,15 @@ export async function resizePhoto(file) {
 
 /**
  * openReport shows the form in box for a place {lon, lat (WGS84), address,
- * building}. onClose runs when the resident cancels.
+ * building}. onClose runs when the resident cancels. Staff pages pass source
+ * (cases.Source, e.g. "grid_worker"), draftKey (a localStorage key for the
+ * draft), onSent(result) instead of the resident's 我的反映, and title (a
+ * catalogue key for the heading).
  */
-export async function openReport(box, place, { onClose } = {}) {
+export async function openReport(box, place, { onClose, source, draftKey, onSent, title } = {}) {
   await loadCSS();
-  const state = { category: "", point: [Number(place.lon), Number(place.lat)], photos: [], moved: false };
+  const draft = draftKey ? loadDraft(draftKey) : null;
+  const state = { category: draft?.category || "", point: draft?.point || [Number(place.lon), Number(place.lat)], photos: [], moved: !!draft?.moved };
   box.hidden = false;
   box.dataset.state = "form";
   const status = h("p", { id: "report-status", role: "status", class: "report-status" });
@@ -79,7 +89,7 @@ export async function openReport(box, place, { onClose } = {}) {
   const dups = h("section", { id: "report-dups", class: "dups", hidden: true, "aria-live": "polite" });
   const send = h("button", { type: "submit", id: "report-send" }, t("report.send"));
   const form = h("form", { id: "report-form", class: "report-form", novalidate: true },
-    h("h2", {}, t("report.title")),
+    h("h2", {}, t(title || "report.title")),
     h("fieldset", {}, h("legend", {}, t("report.category")), catBox, search, found),
     h("label", { for: "report-desc" }, t("report.description")), desc,
     h("fieldset", {}, h("legend", {}, t("report.photos")), thumbs, fileInput, addPhoto),
@@ -92,11 +102,23 @@ export async function openReport(box, place, { onClose } = {}) {
   show(box, form);
   box.scrollIntoView({ block: "start" });
 
+  // --- The draft: restored, and saved on every change.
+  const keep = () => draftKey && saveDraft(draftKey, { category: state.category, description: desc.value, phone: phone.value,
+    point: state.point, moved: state.moved, photos: state.photos.length });
+  if (draft) {
+    desc.value = draft.description || "";
+    phone.value = draft.phone || "";
+    if (draft.moved) where.textContent = t("report.location.moved");
+    status.textContent = t(draft.photos ? "report.draft.restoredNoPhotos" : "report.draft.restored");
+  }
+  form.addEventListener("input", keep);
+
   // --- Category: common ones as buttons, then a search over all of them.
   const choose = (code) => {
     state.category = code;
     for (const b of catBox.querySelectorAll("button")) b.setAttribute("aria-checked", String(b.dataset.code === code));
     for (const li of found.querySelectorAll("button")) li.setAttribute("aria-checked", String(li.dataset.code === code));
+    keep();
     checkDuplicates();
   };
   const catButton = (c, icon) => h("button", { type: "button", role: "radio", "aria-checked": "false", class: "cat", dataset: { code: c.code },
@@ -109,6 +131,7 @@ export async function openReport(box, place, { onClose } = {}) {
   }
   const byCode = Object.fromEntries(categories.map((c) => [c.code, c]));
   show(catBox, common.filter(([code]) => byCode[code]).map(([code, icon]) => catButton(byCode[code], icon)));
+  if (state.category) choose(state.category);
   search.addEventListener("input", () => {
     const q = search.value.trim().toLowerCase();
     if (!q) return show(found);
@@ -133,6 +156,7 @@ export async function openReport(box, place, { onClose } = {}) {
     }
     fileInput.value = "";
     drawThumbs();
+    keep();
   });
   function drawThumbs() {
     show(thumbs, state.photos.map((p, i) => {
@@ -158,6 +182,7 @@ export async function openReport(box, place, { onClose } = {}) {
       where.textContent = t("report.location.moved");
       mapEl.dataset.lon = state.point[0];
       mapEl.dataset.lat = state.point[1];
+      keep();
       checkDuplicates();
     };
     pin.on("dragend", () => moveTo(pin.getLngLat()));
@@ -208,25 +233,29 @@ export async function openReport(box, place, { onClose } = {}) {
     const body = new FormData();
     const report = { category: state.category, lon: state.point[0], lat: state.point[1], description: desc.value.trim(),
       phone: phone.value.trim(), address: state.moved ? "" : place.address || "", building: state.moved ? "" : place.building || "" };
+    if (source) report.source = source;
     body.append("case", new Blob([JSON.stringify(report)], { type: "application/json" }));
     state.photos.forEach((p, i) => body.append("photo", p.blob, `photo-${i + 1}.jpg`));
     send.disabled = true;
     status.textContent = t("report.sending");
     try {
-      const res = await fetch("/api/v1/cases", { method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" } });
+      const res = await fetch("/api/v1/cases", { method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json", ...csrfHeaders() } });
       const out = await res.json().catch(() => null);
       if (!res.ok) throw new ApiError(res.status, out, Number(res.headers.get("Retry-After")) || 0);
-      remember({ code: out.tracking_code });
-      sent(box, out.tracking_code);
+      if (draftKey) clearDraft(draftKey);
+      if (onSent) onSent(out);
+      else remember({ code: out.tracking_code });
+      sent(box, out.tracking_code, !onSent);
     } catch (err) {
       send.disabled = false;
-      status.textContent = t("report.error", { message: t(errorKey(err)) });
+      keep();
+      status.textContent = offline(err) ? t(draftKey ? "report.offline.draft" : "report.offline") : t("report.error", { message: t(errorKey(err)) });
     }
   });
 }
 
-/** sent replaces the form with the tracking code, large, with a copy button. */
-function sent(box, code) {
+/** sent replaces the form with the tracking code, large, with a copy button (and, for a resident, its page). */
+function sent(box, code, resident) {
   box.dataset.state = "sent";
   const copied = h("p", { role: "status", class: "report-status", id: "report-copied" });
   const codeEl = h("output", { class: "tracking-code", id: "report-code" }, code);
@@ -242,8 +271,8 @@ function sent(box, code) {
       }
     } }, t("case.copy"))),
     copied,
-    h("p", { class: "hint" }, t("report.sent.hint")),
-    h("p", {}, h("a", { href: caseURL({ code }), id: "report-track" }, t("report.track")))));
+    resident ? h("p", { class: "hint" }, t("report.sent.hint")) : null,
+    resident ? h("p", {}, h("a", { href: caseURL({ code }), id: "report-track" }, t("report.track"))) : null));
   box.scrollIntoView({ block: "start" });
 }
 

@@ -23,6 +23,12 @@ export function setCSRF(token) {
   csrfToken = token || "";
 }
 
+/** csrfHeaders are the headers a state-changing fetch of a signed-in page adds. */
+export const csrfHeaders = () => (csrfToken ? { "X-CSRF-Token": csrfToken } : {});
+
+/** offline tells whether err is fetch's failure to reach the server at all (a TypeError: no network), not an HTTP answer. */
+export const offline = (err) => err instanceof TypeError;
+
 async function request(method, url, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -1,0 +1,290 @@
+// The grid worker's phone page (/work): sign in; the worklist of the
+// worker's grid(s) — overdue first, then by deadline, with the working time
+// left as the server computes it on China's working calendar, the category,
+// the address and the distance from the phone's position; a case with its
+// map, photos, timeline and the actions the server says this worker may take
+// now, each confirmed with what it will do; 上报事件, the resident's report
+// form as staff intake (source grid_worker) at the phone's position. Forms
+// keep drafts in localStorage (lib/drafts.js) across reloads and dropped
+// connections; photos are not kept in drafts (the form says so).
+// Views by the URL's hash: "" the worklist, #case/ID, #report.
+import "./lib/messages-lazy.js";
+import "./lib/messages-work.js";
+import { $, h, show } from "./lib/dom.js";
+import { getJSON, postJSON, csrfHeaders, offline, ApiError } from "./lib/api.js";
+import { t, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
+import { currentSession, loginForm } from "./lib/session.js";
+import { loadDraft, saveDraft, clearDraft } from "./lib/drafts.js";
+import "./css/base.css";
+import "./css/work.css";
+
+const app = $("#app");
+const net = $("#net");
+const state = { session: null, here: null, located: false, names: {}, list: [] };
+if (__TEST_HOOKS__) window.__work = state;
+
+// The states still on someone's desk: the worklist leaves out the finished ones.
+const openStates = ["reported", "accepted", "dispatched", "in_progress", "extension_requested", "suspended", "returned", "handled", "verified", "reopened"];
+
+// --- Position: the phone's GPS (WGS84), if the worker allows it. No
+// position: no distances, no error.
+function locate() {
+  if (!navigator.geolocation) return Promise.resolve(null);
+  return new Promise((resolve) => navigator.geolocation.getCurrentPosition(
+    (p) => resolve([p.coords.longitude, p.coords.latitude]), () => resolve(null), { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 }));
+}
+
+/** metres between two WGS84 points (haversine; display only). */
+function metres(a, b) {
+  const r = Math.PI / 180;
+  const dLat = (b[1] - a[1]) * r;
+  const dLon = (b[0] - a[0]) * r;
+  const s = Math.sin(dLat / 2) ** 2 + Math.cos(a[1] * r) * Math.cos(b[1] * r) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.sqrt(s));
+}
+
+function distanceText(c) {
+  if (!state.here) return "";
+  const m = metres(state.here, [c.lon, c.lat]);
+  return m < 1000 ? t("work.distance.m", { n: Math.round(m / 10) * 10 }) : t("work.distance.km", { n: (m / 1000).toFixed(1) });
+}
+
+/** timeLeft words the server's working minutes left: "剩 3 工作小时", "超时 20 工作分钟". */
+function timeLeft(c) {
+  const m = c.working_minutes_left;
+  if (m === undefined || m === null) return "";
+  const over = m < 0;
+  const a = Math.abs(m);
+  const key = `work.${over ? "over" : "left"}.${a >= 60 ? "hours" : "minutes"}`;
+  return t(key, { n: a >= 60 ? Math.floor(a / 60) : a });
+}
+
+const categoryName = (c) => (lang() === "en" ? state.names[c.category] || c.category : c.category_zh || c.category);
+
+function setNet(key) {
+  net.hidden = !key;
+  net.textContent = key ? t(key) : "";
+}
+addEventListener("offline", () => setNet("work.offline"));
+addEventListener("online", () => setNet(""));
+
+// --- Start: the session, then the view of the hash.
+async function start() {
+  langToggle($("#lang"));
+  applyI18n();
+  onLangChange(() => route());
+  let sess;
+  try {
+    sess = await currentSession();
+  } catch (err) {
+    return show(app, h("p", { class: "msg error", role: "alert" }, offline(err) ? t("work.offline") : t(errorKey(err))));
+  }
+  if (!sess) return show(app, loginForm(signedIn));
+  signedIn(sess);
+}
+
+function signedIn(sess) {
+  state.session = sess;
+  getJSON("/api/v1/cases/categories").then((r) => {
+    for (const c of r.categories) state.names[c.code] = c.en;
+  }).catch(() => {});
+  locate().then((p) => {
+    state.here = p;
+    state.located = true;
+    document.body.dataset.located = p ? "yes" : "no";
+    if (!location.hash) drawList(); // the distances
+  });
+  addEventListener("hashchange", route);
+  route();
+}
+
+function route() {
+  if (!state.session) return;
+  const m = location.hash.match(/^#case\/(\d+)$/);
+  if (m) return openCase(Number(m[1]));
+  if (location.hash === "#report") return openPatrolReport();
+  loadList();
+}
+
+async function logout() {
+  try {
+    await postJSON("/api/v1/logout", {});
+  } catch {
+    /* signed out already, or offline: the reload shows what is true */
+  }
+  location.hash = "";
+  location.reload();
+}
+
+// --- The worklist.
+async function loadList() {
+  app.dataset.view = "list";
+  if (!state.list.length) show(app, h("p", { class: "hint" }, t("work.loading")));
+  try {
+    const page = await getJSON("/api/v1/cases?" + new URLSearchParams({ assigned: "me", order: "due", status: openStates.join(","), limit: "200" }));
+    state.list = page.cases;
+    setNet("");
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return show(app, loginForm(signedIn, "error.unauthenticated"));
+    setNet(offline(err) ? "work.offline" : errorKey(err));
+  }
+  drawList();
+}
+
+function drawList() {
+  if (app.dataset.view !== "list") return;
+  const items = state.list.map((c) => h("li", { class: "case" + (c.overdue ? " overdue" : ""), dataset: { id: c.id, overdue: c.overdue } },
+    h("a", { href: `#case/${c.id}` },
+      h("span", { class: "line1" }, h("strong", { class: "cat" }, categoryName(c)), h("span", { class: "state" }, t("case.state." + c.state))),
+      h("span", { class: "addr" }, c.address || t("work.noAddress")),
+      h("span", { class: "line3" }, h("span", { class: "left" }, timeLeft(c)), h("span", { class: "dist" }, distanceText(c))))));
+  show(app,
+    h("div", { class: "toolbar" },
+      h("h2", {}, t("work.list.title", { n: state.list.length })),
+      h("a", { class: "button", href: "#report", id: "work-report" }, t("work.report.open"))),
+    items.length ? h("ul", { id: "worklist", class: "worklist" }, items) : h("p", { class: "hint", id: "worklist-empty" }, t("work.list.empty")),
+    h("p", { class: "row foot" },
+      h("button", { type: "button", class: "secondary", id: "work-refresh", onclick: loadList }, t("work.refresh")),
+      h("button", { type: "button", class: "ghost", id: "work-logout", onclick: logout }, t("admin.logout"))),
+    state.located && !state.here ? h("p", { class: "hint", id: "work-nopos" }, t("work.noPosition")) : null);
+}
+
+// --- One case.
+async function openCase(id) {
+  app.dataset.view = "case";
+  let rec;
+  try {
+    rec = await getJSON(`/api/v1/cases/${id}`);
+  } catch (err) {
+    return show(app, backLink(), h("p", { class: "msg error", role: "alert" }, offline(err) ? t("work.offline") : t(errorKey(err))));
+  }
+  const status = h("p", { id: "case-status", role: "status", class: "status" });
+  const panel = h("section", { id: "confirm", class: "confirm", hidden: true });
+  const mapEl = h("div", { id: "case-map", class: "case-map", role: "region", "aria-label": t("work.case.map") });
+  show(app,
+    backLink(),
+    h("article", { id: "case", class: "case-view", dataset: { id: rec.id, state: rec.state, version: rec.version } },
+      h("h2", {}, categoryName(rec)),
+      h("p", { class: "meta" }, h("span", { class: "state", id: "case-state" }, t("case.state." + rec.state)), " ",
+        h("span", { class: "left" + (rec.overdue ? " overdue" : ""), id: "case-left" }, timeLeft(rec))),
+      h("p", { class: "addr" }, rec.address || t("work.noAddress"), " ", h("span", { class: "dist" }, distanceText(rec))),
+      h("p", { class: "desc" }, rec.description),
+      rec.phones?.length ? h("p", { class: "phones" }, t("work.case.phones"), " ", rec.phones.map((p) => h("a", { href: "tel:" + p }, p, " "))) : null,
+      mapEl,
+      rec.photos.length ? h("ul", { class: "photos", id: "case-photos" }, rec.photos.map((p) => h("li", {}, h("img", { src: `/api/v1/cases/photos/${p}`, alt: t("work.case.photo"), loading: "lazy" })))) : null,
+      h("h3", {}, t("work.case.actions")),
+      rec.actions?.length
+        ? h("div", { class: "actions", id: "case-actions" }, rec.actions.map((a) => h("button", { type: "button", dataset: { action: a.action },
+          onclick: () => confirmAction(rec, a, panel, status) }, t("case.action." + a.action))))
+        : h("p", { class: "hint", id: "case-noactions" }, t("work.case.noActions")),
+      panel, status,
+      h("h3", {}, t("work.case.timeline")),
+      h("ol", { class: "timeline", id: "case-timeline" }, (rec.events || []).map((e) => h("li", {},
+        h("time", { datetime: e.at }, new Date(e.at).toLocaleString(lang(), { timeZone: "Asia/Shanghai", dateStyle: "short", timeStyle: "short" })), " ",
+        h("strong", {}, t("case.action." + e.action)), e.actor_name ? " · " + e.actor_name : "",
+        e.reason || e.note || e.public_note ? h("span", { class: "note" }, e.reason || e.public_note || e.note) : null)))));
+  // A draft of an action left half done: open it again.
+  const pending = rec.actions?.find((a) => loadDraft(actionDraftKey(rec, a.action)));
+  if (pending) confirmAction(rec, pending, panel, status);
+  Promise.all([import("./lib/map.js"), import("maplibre-gl")]).then(async ([lib, { Marker }]) => {
+    const map = await lib.createMap(mapEl, { tiles: true, center: [rec.lon, rec.lat], zoom: 16 });
+    new Marker({ color: rec.overdue ? "#c8102e" : "#1f5fa8" }).setLngLat(map.toDisplay({ type: "Point", coordinates: [rec.lon, rec.lat] }).coordinates).addTo(map);
+    mapEl.dataset.ready = "true";
+  });
+}
+
+const backLink = () => h("p", { class: "back" }, h("a", { href: "#", id: "work-back" }, "← ", t("work.back")));
+const actionDraftKey = (rec, action) => `work.${rec.id}.${action}`;
+
+/**
+ * confirmAction opens the panel for action a on rec: what will happen, the
+ * inputs the server says it needs (reason, due, photos) and a note, kept as a
+ * draft until sent.
+ */
+function confirmAction(rec, a, panel, status) {
+  const key = actionDraftKey(rec, a.action);
+  const draft = loadDraft(key) || {};
+  const needs = new Set(a.needs);
+  const reason = needs.has("reason") ? h("textarea", { id: "act-reason", rows: 3, maxlength: 2000, required: true }) : null;
+  const due = needs.has("due") ? h("input", { id: "act-due", type: "datetime-local", required: true }) : null;
+  const photo = needs.has("photo") || a.action === "handle" || a.action === "complete_stage"
+    ? h("input", { id: "act-photo", type: "file", accept: "image/*", capture: "environment", multiple: true }) : null;
+  const note = h("textarea", { id: "act-note", rows: 2, maxlength: 2000 });
+  if (reason) reason.value = draft.reason || "";
+  if (due) due.value = draft.due || "";
+  note.value = draft.note || "";
+  const keep = () => saveDraft(key, { reason: reason?.value, due: due?.value, note: note.value, photos: photo?.files.length || 0 });
+  const go = h("button", { type: "button", id: "act-confirm" }, t("work.confirm.go", { action: t("case.action." + a.action) }));
+  const body = h("div", { class: "confirm-body" },
+    h("h4", {}, t("case.action." + a.action)),
+    h("p", { id: "act-what" }, t("work.confirm." + a.action)),
+    reason ? h("label", { for: "act-reason" }, t("work.input.reason")) : null, reason,
+    due ? h("label", { for: "act-due" }, t("work.input.due")) : null, due,
+    photo ? h("label", { for: "act-photo" }, t(needs.has("photo") ? "work.input.photo" : "work.input.photoOptional")) : null, photo,
+    h("label", { for: "act-note" }, t(a.action === "handle" ? "work.input.publicNote" : "work.input.note")), note,
+    draft.photos ? h("p", { class: "hint", id: "act-photos-dropped" }, t("work.draft.noPhotos")) : null,
+    h("p", { class: "row" }, go, h("button", { type: "button", class: "secondary", id: "act-cancel", onclick: () => {
+      clearDraft(key);
+      panel.hidden = true;
+    } }, t("report.cancel"))));
+  show(panel, body);
+  panel.hidden = false;
+  panel.dataset.action = a.action;
+  body.addEventListener("input", keep);
+  body.addEventListener("change", keep);
+  panel.scrollIntoView({ block: "nearest" });
+  go.addEventListener("click", async () => {
+    if (reason && !reason.value.trim()) return (status.textContent = t("work.need.reason"));
+    if (due && !due.value) return (status.textContent = t("work.need.due"));
+    if (needs.has("photo") && !photo.files.length) return (status.textContent = t("work.need.photo"));
+    keep();
+    go.disabled = true;
+    status.textContent = t("work.sending");
+    try {
+      const photos = [];
+      if (photo?.files.length) {
+        const { resizePhoto } = await import("./report.js");
+        for (const f of photo.files) {
+          const { blob } = await resizePhoto(f);
+          const res = await fetch(`/api/v1/cases/${rec.id}/photos`, { method: "POST", body: blob, credentials: "same-origin",
+            headers: { "Content-Type": "image/jpeg", Accept: "application/json", ...csrfHeaders() } });
+          const out = await res.json().catch(() => null);
+          if (!res.ok) throw new ApiError(res.status, out);
+          photos.push(out.id);
+        }
+      }
+      const req = { action: a.action, version: rec.version, photos };
+      if (reason) req.reason = reason.value.trim();
+      // The deadline asked for, as a wall-clock time in China (UTC+8).
+      if (due) req.deadline = due.value + ":00+08:00";
+      if (note.value.trim()) req[a.action === "handle" ? "public_note" : "note"] = note.value.trim();
+      await postJSON(`/api/v1/cases/${rec.id}/actions`, req);
+      clearDraft(key);
+      await openCase(rec.id);
+      $("#case-status").textContent = t("work.done", { action: t("case.action." + a.action) });
+    } catch (err) {
+      go.disabled = false;
+      status.textContent = offline(err) ? t("work.offline.draft") : t("report.error", { message: t(errorKey(err)) });
+    }
+  });
+}
+
+// --- 上报事件: the report form at the phone's position (or a tap on its map).
+async function openPatrolReport() {
+  app.dataset.view = "report";
+  const box = h("section", { id: "report", class: "report" });
+  const note = h("p", { class: "hint", id: "report-where-from" });
+  show(app, backLink(), note, box);
+  const here = state.here || (await locate());
+  const fallback = state.list[0] ? [state.list[0].lon, state.list[0].lat] : [120.12, 30.29];
+  note.textContent = t(here ? "work.report.atGPS" : "work.report.tap");
+  const [lon, lat] = here || fallback;
+  const { openReport } = await import("./report.js");
+  await openReport(box, { lon, lat, address: "" }, {
+    source: "grid_worker", draftKey: "work.report", title: "work.report.title",
+    onClose: () => (location.hash = ""),
+    onSent: () => { state.list = []; },
+  });
+}
+
+start();
