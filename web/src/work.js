@@ -20,7 +20,7 @@ import "./css/work.css";
 
 const app = $("#app");
 const net = $("#net");
-const state = { session: null, here: null, located: false, names: {}, list: [] };
+const state = { session: null, here: null, located: false, names: {}, list: [], loaded: false };
 if (__TEST_HOOKS__) window.__work = state;
 
 // The states still on someone's desk: the worklist leaves out the finished ones.
@@ -119,25 +119,29 @@ async function logout() {
 // --- The worklist.
 async function loadList() {
   app.dataset.view = "list";
-  if (!state.list.length) show(app, h("p", { class: "hint" }, t("work.loading")));
+  if (state.loaded) drawList(); // what was read before, until the fresh list comes
+  else show(app, h("p", { class: "hint" }, t("work.loading")));
   try {
     const page = await getJSON("/api/v1/cases?" + new URLSearchParams({ assigned: "me", order: "due", status: openStates.join(","), limit: "200" }));
     state.list = page.cases;
+    state.loaded = true;
     setNet("");
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return show(app, loginForm(signedIn, "error.unauthenticated"));
     setNet(offline(err) ? "work.offline" : errorKey(err));
+    if (!state.loaded) return show(app, h("p", { class: "msg error", role: "alert" }, t(offline(err) ? "work.offline" : errorKey(err))));
   }
   drawList();
 }
 
 function drawList() {
-  if (app.dataset.view !== "list") return;
+  if (app.dataset.view !== "list" || !state.loaded) return;
   const items = state.list.map((c) => h("li", { class: "case" + (c.overdue ? " overdue" : ""), dataset: { id: c.id, overdue: c.overdue } },
     h("a", { href: `#case/${c.id}` },
       h("span", { class: "line1" }, h("strong", { class: "cat" }, categoryName(c)), h("span", { class: "state" }, t("case.state." + c.state))),
       h("span", { class: "addr" }, c.address || t("work.noAddress")),
       h("span", { class: "line3" }, h("span", { class: "left" }, timeLeft(c)), h("span", { class: "dist" }, distanceText(c))))));
+  app.dataset.loaded = "true";
   show(app,
     h("div", { class: "toolbar" },
       h("h2", {}, t("work.list.title", { n: state.list.length })),
@@ -152,6 +156,7 @@ function drawList() {
 // --- One case.
 async function openCase(id) {
   app.dataset.view = "case";
+  delete app.dataset.loaded;
   let rec;
   try {
     rec = await getJSON(`/api/v1/cases/${id}`);
@@ -272,6 +277,7 @@ function confirmAction(rec, a, panel, status) {
 // --- 上报事件: the report form at the phone's position (or a tap on its map).
 async function openPatrolReport() {
   app.dataset.view = "report";
+  delete app.dataset.loaded;
   const box = h("section", { id: "report", class: "report" });
   const note = h("p", { class: "hint", id: "report-where-from" });
   show(app, backLink(), note, box);
