@@ -3,6 +3,8 @@
 // statically, as the manifest lists them) and what the report form adds
 // when opened (its lazy chunk, the chunks that imports which the page has
 // not loaded, and its stylesheet). Bytes of the .br and .gz files build.mjs writes.
+// "work" is the grid worker's /work (its worklist; the case view's map is a lazy
+// chunk, measured in Chromium by TestWorkAcceptHandInWithPhoto).
 //   node bench/webweight/sizes.mjs web/dist
 import { readFileSync, statSync } from "node:fs";
 
@@ -16,7 +18,7 @@ const size = (f, ext) => {
   }
 };
 const sum = (files, ext) => files.reduce((n, f) => n + size(f, ext), 0);
-for (const page of ["resident", "page", "case"]) {
+for (const page of ["resident", "page", "case", "work"]) {
   if (!m.files[`${page}.js`]) continue;
   const first = [m.files[`${page}.js`], m.files[`${page}.css`], ...m.preload[`${page}.js`]].filter(Boolean);
   console.log(`${page} first load: ${sum(first, ".br")} B brotli, ${sum(first, ".gz")} B gzip (${first.length} files)`);
