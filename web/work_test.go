@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -436,7 +437,7 @@ func TestWorkPatrolReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Source != cases.SourceGridWorker || abs(rec.Lon-at[0]) > 1e-6 || abs(rec.Lat-at[1]) > 1e-6 || rec.Events[0].ActorName != p.name {
+	if rec.Source != cases.SourceGridWorker || math.Abs(rec.Lon-at[0]) > 1e-6 || math.Abs(rec.Lat-at[1]) > 1e-6 || rec.Events[0].ActorName != p.name {
 		t.Errorf("the patrol report: source %s at %v,%v by %q; want grid_worker at %v by %s", rec.Source, rec.Lon, rec.Lat, rec.Events[0].ActorName, at, p.name)
 	}
 	if eval[bool](t, ctx, `localStorage.getItem("gridmap.draft.work.report") !== null`) {
@@ -453,13 +454,6 @@ WHERE a.level = 'community' AND a.code <> $1 ORDER BY a.code LIMIT 1`, p.comm).S
 	if geo.ErrorCode(err) != geo.EForbidden {
 		t.Errorf("intake outside the worker's community: %v, want forbidden", err)
 	}
-}
-
-func abs(f float64) float64 {
-	if f < 0 {
-		return -f
-	}
-	return f
 }
 
 // TestWorkFirstLoadWeight: what a grid worker's phone downloads, as the
