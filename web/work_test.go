@@ -510,3 +510,25 @@ func TestWorkFirstLoadWeight(t *testing.T) {
 		t.Errorf("/work up to the worklist transferred %.1f KB; the map should not load before a case is opened", listBytes/1024)
 	}
 }
+
+// TestWorkPatrolReportByTap: without the phone's position 上报事件 says so
+// and opens the form at the first case of the worklist; a tap on the map
+// moves the report's location there.
+func TestWorkPatrolReportByTap(t *testing.T) {
+	p := newPatrol(t, 34)
+	p.report(t, theCases.store, "倒伏的树", true, 0)
+	ctx := p.open(t, nil)
+	do(t, ctx, "opening 上报事件", chromedp.Click(chromedp.CSS("#work-report")))
+	waitFor(t, ctx, "the form's map", `document.querySelector("#report-map")?.dataset.ready === "true"`)
+	if note := eval[string](t, ctx, `document.querySelector("#report-where-from").textContent`); !strings.Contains(note, "点选") {
+		t.Errorf("without a position the form does not ask for a tap: %q", note)
+	}
+	do(t, ctx, "scrolling to the map", chromedp.ScrollIntoView(chromedp.CSS("#report-map")))
+	pin := eval[map[string]float64](t, ctx, `(() => { const r = document.querySelector("#report-pin").getBoundingClientRect(); return {x: r.x + r.width / 2, y: r.y + r.height}; })()`)
+	do(t, ctx, "tapping 40 px west of the pin", chromedp.MouseClickXY(pin["x"]-40, pin["y"]))
+	waitFor(t, ctx, "the tapped location", `!!document.querySelector("#report-map").dataset.lon`)
+	if lon := eval[float64](t, ctx, `Number(document.querySelector("#report-map").dataset.lon)`); lon >= p.lon {
+		t.Errorf("after a tap west of the case, lon %v, want less than the case's %v", lon, p.lon)
+	}
+	noWiderThan(t, ctx, "the patrol report form", 360)
+}

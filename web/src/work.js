@@ -83,6 +83,7 @@ async function start() {
   signedIn(sess);
 }
 
+let routing = false; // the hashchange listener is added once (a second sign-in after a 401 must not add another)
 function signedIn(sess) {
   state.session = sess;
   getJSON("/api/v1/cases/categories").then((r) => {
@@ -94,7 +95,8 @@ function signedIn(sess) {
     document.body.dataset.located = p ? "yes" : "no";
     if (!location.hash) drawList(); // the distances
   });
-  addEventListener("hashchange", route);
+  if (!routing) addEventListener("hashchange", route);
+  routing = true;
   route();
 }
 
