@@ -79,6 +79,10 @@ const (
 	ReasonIsolated    = "isolated_piece"  // a piece with no shared border to the rest admits no grid in range
 	ReasonKInfeasible = "k_infeasible"    // the requested number of grids cannot all be in range
 	ReasonNoCut       = "no_balanced_cut" // no contiguous division in range was found (a choke point)
+	// ReasonEmptyIsland is not a failure of the range: a piece without
+	// households and without a shared border to the rest (an island) is a
+	// separate part of the nearest grid, which is then not contiguous.
+	ReasonEmptyIsland = "empty_island_attached"
 )
 
 // Reason says exactly why and where the range cannot be met.
@@ -184,6 +188,7 @@ type solver struct {
 	// slot and pos are atom-indexed scratch tables of spanningTree and cut
 	// (see scratch).
 	slot, pos []int
+	temp      float64 // annealing temperature of the ReCom acceptance
 }
 
 // gstate is a grid being built.
@@ -267,9 +272,11 @@ func (s *solver) run() {
 			free[i] = false
 		}
 	}
+	var empty [][]int
 	for {
 		grids, reasons := len(s.grids), len(s.reason)
-		comps := s.components(free)
+		comps, e := s.splitEmpty(s.components(free))
+		empty = e
 		ks := s.gridsPerPiece(comps)
 		for ci, c := range comps {
 			s.place(c, ks[ci])
@@ -293,6 +300,80 @@ func (s *solver) run() {
 		s.grids, s.reason = s.grids[:grids], s.reason[:reasons]
 		s.release(g, free)
 	}
+	for _, c := range empty {
+		s.attachEmpty(c)
+	}
+}
+
+// splitEmpty sets apart the pieces without households: none becomes a grid
+// of its own (attachEmpty gives each to a grid once the others are drawn),
+// unless nothing else is left to draw.
+func (s *solver) splitEmpty(comps [][]int) (full, empty [][]int) {
+	for _, c := range comps {
+		if s.households(c) == 0 {
+			empty = append(empty, c)
+		} else {
+			full = append(full, c)
+		}
+	}
+	if len(full) == 0 && len(s.live()) == 0 {
+		return comps, nil
+	}
+	return full, empty
+}
+
+// attachEmpty adds a piece without households to the grid it shares the
+// most border with or, when it shares none with any grid that may change
+// (an island, or a piece among kept grids), to the nearest such grid by
+// distance, as a part of its own (a reason says so). Kept grids are never
+// changed; with no grid to take it, the piece is a grid of its own.
+func (s *solver) attachEmpty(c []int) {
+	shared := map[int]float64{}
+	for _, a := range c {
+		for _, e := range s.adj[a] {
+			if g := s.assign[e.to]; g >= 0 && !s.grids[g].kept {
+				shared[g] += e.len
+			}
+		}
+	}
+	best, bl := -1, 0.0
+	for g, l := range shared {
+		if l > bl || (l == bl && g < best) {
+			best, bl = g, l
+		}
+	}
+	if best >= 0 {
+		for _, a := range c {
+			s.add(best, a)
+		}
+		return
+	}
+	bd := math.Inf(1)
+	for _, a := range c {
+		pa := s.p.Atoms[a]
+		for b, g := range s.assign {
+			if g < 0 || s.grids[g].kept || s.grids[g].from == -2 {
+				continue
+			}
+			pb := s.p.Atoms[b]
+			if d := math.Hypot(pa.X-pb.X, pa.Y-pb.Y); d < bd || (d == bd && g < best) {
+				best, bd = g, d
+			}
+		}
+	}
+	r := Reason{Kind: ReasonEmptyIsland, Atoms: c}
+	if best < 0 {
+		best = s.newGrid(nil)
+		r.Message = fmt.Sprintf("a piece of %d atoms without households shares no border with the rest of the area and no grid can take it: it is a grid of its own", len(c))
+	} else {
+		r.Message = fmt.Sprintf("a piece of %d atoms without households shares no border with the rest of the area: it is a separate part of the nearest grid", len(c))
+	}
+	for _, a := range c {
+		s.add(best, a)
+	}
+	r.Grids = []int{best}
+	s.grids[best].reasons = append(s.grids[best].reasons, ReasonEmptyIsland)
+	s.reason = append(s.reason, r)
 }
 
 // pruneResolved narrows each no-balanced-cut reason to the grids still out
