@@ -117,6 +117,19 @@ func partitionCommunities() []*genCommunity {
 	for i := 0; i < 550; i++ {
 		c.buildings[i%len(c.buildings)].Households++
 	}
+	// An estate (小区) of 6 buildings, 660 households, in one block: it is
+	// split along its buildings (issue 12: it stayed one atom over the
+	// maximum).
+	c, x, y = next("estate over the maximum")
+	c.lattice(rng, x, y, 3, 3, 90, 150)
+	for k := range 6 {
+		c.add(orb.Point{r7(x + (1.1+0.15*float64(k))*d), r7(y + 1.85*d)}, 110, "大院小区", k)
+	}
+	// An empty island 50 m off and an empty exclave touching the rest at
+	// one corner only: parts of the nearest grids, no grids of their own.
+	c, x, y = next("empty island and exclave")
+	c.lattice(rng, x, y, 3, 3, 90, 150)
+	c.geom = append(c.geom, rect(x+3*d+d/2, y, x+4*d, y+d/2), rect(x+3*d, y+3*d, x+3*d+d/2, y+3*d+d/2))
 	return out
 }
 
@@ -158,7 +171,7 @@ func loadCommunities(t *testing.T, db *data.DB, cs []*genCommunity) {
 
 // checkProposal checks the hard properties against PostGIS: the grids tile
 // the area (no gap, no overlap beyond 0.1 m²), each is one polygon, the
-// households add up, every grid out of range is marked with a reason that
+// households add up, no grid is empty, every grid out of range is marked with a reason that
 // names it, and the edit pipeline's preview validates.
 func checkProposal(t *testing.T, db *data.DB, p *geo.PartitionProposal) {
 	t.Helper()
@@ -172,6 +185,9 @@ func checkProposal(t *testing.T, db *data.DB, p *geo.PartitionProposal) {
 		}
 		geoms = append(geoms, raw)
 		hh += g.Households
+		if g.Households == 0 {
+			t.Errorf("grid %d has no households", g.Index)
+		}
 		if !g.InRange {
 			found := false
 			for _, r := range p.Reasons {
@@ -182,6 +198,13 @@ func checkProposal(t *testing.T, db *data.DB, p *geo.PartitionProposal) {
 			}
 		}
 	}
+	// A grid may have separate parts only where an empty island joined it.
+	islands := []int64{}
+	for _, g := range p.Grids {
+		if slices.Contains(g.Reasons, "empty_island_attached") {
+			islands = append(islands, int64(g.Index+1))
+		}
+	}
 	var gap, off, over, parts float64
 	var total int
 	err := db.Pool.QueryRow(ctx, `
@@ -190,9 +213,9 @@ WITH g AS (SELECT i, ST_SetSRID(ST_GeomFromWKB(w), 4326) AS g FROM unnest($1::by
 SELECT ST_Area(ST_SymDifference((SELECT ST_Union(g) FROM g), a.geom)::geography),
        ST_Area(ST_Buffer(ST_SymDifference((SELECT ST_Union(g) FROM g), a.geom), -1e-7)),
        coalesce((SELECT sum(ST_Area(ST_Intersection(x.g, y.g)::geography)) FROM g x JOIN g y ON x.i < y.i AND x.g && y.g), 0),
-       (SELECT max(ST_NumGeometries(g)) FROM g),
+       (SELECT max(ST_NumGeometries(g)) FILTER (WHERE NOT i = ANY($3)) FROM g),
        (SELECT coalesce(sum(b.households), 0) FROM building b WHERE ST_Covers(a.geom, b.geom))::int
-FROM a`, geoms, p.Area.ID).Scan(&gap, &off, &over, &parts, &total)
+FROM a`, geoms, p.Area.ID, islands).Scan(&gap, &off, &over, &parts, &total)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +252,9 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 	loadCommunities(t, db, cs)
 	ps := data.NewPartitioner(data.NewEditor(db))
 	want := map[string]string{"island": "isolated_piece", "building over the maximum": "atom_over_max", "total admits no k": "total_admits_no_k"}
+	// Reasons that must not appear, and ones that must while every grid is in range.
+	never := map[string]string{"estate over the maximum": "atom_over_max", "empty island and exclave": "isolated_piece"}
+	also := map[string]string{"empty island and exclave": "empty_island_attached"}
 	for _, c := range cs {
 		t.Run(c.name, func(t *testing.T) {
 			r := geo.PartitionRequest{AreaCode: c.code, Seed: 3}
@@ -244,6 +270,19 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 				}
 			} else if !p.Feasible {
 				t.Fatalf("feasible community not in range: %+v %+v", p.Metrics, p.Reasons)
+			}
+			found := false
+			for _, rs := range p.Reasons {
+				if rs.Kind == never[c.name] {
+					t.Fatalf("reason %s: %s", rs.Kind, rs.Message)
+				}
+				found = found || rs.Kind == also[c.name]
+			}
+			if also[c.name] != "" && !found {
+				t.Fatalf("want reason %s, got %+v", also[c.name], p.Reasons)
+			}
+			if c.name == "estate over the maximum" && p.Metrics.EstatesSplit == 0 {
+				t.Fatalf("the estate of 660 households is in one grid: %+v", p.Metrics)
 			}
 			again := proposeOK(t, ps, r)
 			// The preview holds the rolled-back change's id: compare the rest.
