@@ -486,7 +486,7 @@ func (p *Partitioner) proposeTx(ctx context.Context, tx pgx.Tx, r geo.PartitionR
 		}
 	}
 	for _, rs := range res.Reasons {
-		pr := geo.PartitionReason{Kind: rs.Kind, Message: rs.Message, Grids: rs.Grids}
+		pr := geo.PartitionReason{Kind: rs.Kind, Message: rs.Message, Params: rs.Params, Grids: rs.Grids}
 		in := map[int]bool{}
 		for _, a := range rs.Atoms {
 			in[a] = true
