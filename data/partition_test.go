@@ -466,11 +466,37 @@ RETURNING (SELECT code FROM area WHERE id = grid_id)`, code).Scan(&grown); err !
 	if !mp.Feasible {
 		t.Fatalf("maintenance proposal out of range: %+v", mp.Reasons)
 	}
+	versions := func() map[string]int64 {
+		t.Helper()
+		rows, err := db.Pool.Query(ctx, `SELECT a.code, v.id FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.code = ANY($1)`, keys(map[string]string(func() map[string]string {
+			m := map[string]string{}
+			for c := range kept {
+				m[c] = ""
+			}
+			return m
+		}())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		var c string
+		var v int64
+		if _, err := pgx.ForEachRow(rows, []any{&c, &v}, func() error { out[c] = v; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	keptBefore := versions()
 	_, mres, err := ps.Apply(ctx, geo.PartitionRequest{AreaCode: code, Mode: "maintain", Seed: 1}, "redraw the grid over the maximum")
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkGrids(t, db, code)
+	// Kept grids keep their version: the neighbours' new vertices on their
+	// borders alone do not make a new one (issue 12).
+	if got := versions(); !reflect.DeepEqual(got, keptBefore) {
+		t.Errorf("kept grids' versions %v, before %v", got, keptBefore)
+	}
 	after := readGrids(t, db, code)
 	for c := range kept {
 		var dist float64
@@ -534,5 +560,62 @@ func TestPartitionDemo(t *testing.T) {
 				t.Logf("%s: %d atoms, feasible %v, %+v", mode, p.Atoms, p.Feasible, p.Metrics)
 			}
 		})
+	}
+}
+
+// TestPartitionMaintainKeepsVersions: a kept grid whose border the redrawn
+// neighbours meet at a new vertex (a road's T-junction on it) keeps its
+// version: a geometry that differs only by vertices inserted on its
+// edges is the same geometry (issue 12: kept grids got new versions).
+func TestPartitionMaintainKeepsVersions(t *testing.T) {
+	ctx := context.Background()
+	db, _ := dbtest.New(t, "partition_versions")
+	x, y := 120.5, 30.5
+	c := &genCommunity{name: "T-junction", code: "330102001001"}
+	c.geom = orb.MultiPolygon{rect(x, y, x+4*d, y+2*d)}
+	// The road along y+d runs from the kept grid's border eastwards only.
+	c.roads = []orb.LineString{{{r7(x + 3*d), r7(y - d/2)}, {r7(x + 3*d), r7(y + 2*d + d/2)}}, {{r7(x + 2*d), r7(y + d)}, {r7(x + 4*d + d/2), r7(y + d)}}}
+	for i := range 4 {
+		c.add(orb.Point{r7(x + (0.5+0.3*float64(i))*d), r7(y + d/2 + 0.3*float64(i)*d)}, 100, "", i)
+	}
+	for _, p := range []orb.Point{{x + 2.5*d, y + d/2}, {x + 3.5*d, y + d/2}, {x + 2.5*d, y + 1.5*d}, {x + 3.5*d, y + 1.5*d}} {
+		c.add(orb.Point{r7(p[0]), r7(p[1])}, 200, "", 0)
+	}
+	outer := orb.MultiPolygon{rect(x-d, y-d, x+5*d, y+3*d)}
+	ds := &geo.Dataset{Buildings: c.buildings, Areas: []geo.AreaInput{
+		{Ref: "d", Level: "district", Code: "330102", Name: "测试区", Geometry: outer},
+		{Ref: "s", Level: "subdistrict", Code: "330102001", Name: "测试街道", ParentCode: "330102", Geometry: outer},
+		{Ref: "c", Level: "community", Code: c.code, Name: c.name, ParentCode: "330102001", Geometry: c.geom},
+		{Ref: "a", Level: "grid", Code: c.code + "001", Name: "西网格", ParentCode: c.code, Geometry: orb.MultiPolygon{rect(x, y, x+2*d, y+2*d)}},
+		{Ref: "b", Level: "grid", Code: c.code + "002", Name: "东网格", ParentCode: c.code, Geometry: orb.MultiPolygon{rect(x+2*d, y, x+4*d, y+2*d)}},
+	}}
+	if _, err := data.NewImporter(db).LoadDataset(ctx, ds, geo.ImportOptions{Author: "test", Strict: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range c.roads {
+		raw, _ := wkb.Marshal(r)
+		if _, err := db.Pool.Exec(ctx, `INSERT INTO road (name, class, geom, source) VALUES ('测试路', 'minor', ST_SetSRID(ST_GeomFromWKB($1), 4326), 'test')`, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	version := func(code string) (id int64, points int) {
+		t.Helper()
+		if err := db.Pool.QueryRow(ctx, `SELECT v.id, ST_NPoints(v.geom) FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.code = $1`, code).Scan(&id, &points); err != nil {
+			t.Fatal(err)
+		}
+		return id, points
+	}
+	before, _ := version(c.code + "001")
+	ps := data.NewPartitioner(data.NewEditor(db))
+	prop, _, err := ps.Apply(ctx, geo.PartitionRequest{AreaCode: c.code, Mode: "maintain", Min: 300, Max: 500, Seed: 1}, "redraw the east grid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prop.Grids) != 3 || !prop.Grids[0].Kept && !prop.Grids[1].Kept && !prop.Grids[2].Kept {
+		t.Fatalf("want the west grid kept and the east one redrawn in two: %+v", prop.Metrics)
+	}
+	checkGrids(t, db, c.code)
+	if after, n := version(c.code + "001"); after != before {
+		t.Fatalf("the kept grid got version %d (%d points) after %d", after, n, before)
 	}
 }
