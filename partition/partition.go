@@ -202,6 +202,7 @@ type solver struct {
 	// (see scratch).
 	slot, pos []int
 	temp      float64 // annealing temperature of the ReCom acceptance
+	cost      float64 // the partition's cost while improving (totalCost plus accepted deltas)
 }
 
 // gstate is a grid being built.

@@ -3,6 +3,7 @@ package partition
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -569,5 +570,30 @@ func TestPartitionReasonCatalogue(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPartitionCostFollowsSteps: the cost the improvement follows by
+// deltas (to keep the best partition without summing every round) equals
+// the whole cost summed afresh.
+func TestPartitionCostFollowsSteps(t *testing.T) {
+	p := lattice(61, 6, 5, 100, 40, 120, 0.2)
+	p.Min, p.Max, p.Seed, p.Rounds = 300, 500, 3, 200
+	s := newSolver(p)
+	all := make([]int, s.n)
+	for i := range all {
+		all[i] = i
+	}
+	s.place(all, 5)
+	s.cost = s.totalCost()
+	for r := range 200 {
+		s.temp = 0.5
+		s.recom()
+		if r%20 == 19 {
+			s.localMoves()
+		}
+		if got, want := s.cost, s.totalCost(); math.Abs(got-want) > 1e-6 {
+			t.Fatalf("round %d: followed cost %.9f, summed %.9f", r, got, want)
+		}
 	}
 }

@@ -348,7 +348,11 @@ func (s *solver) improve() {
 		rounds = min(40*len(s.grids), 3000)
 	}
 	s.localMoves()
-	best, bestAssign := s.totalCost(), slices.Clone(s.assign)
+	// s.cost follows the accepted steps' deltas (localCost and moveDelta
+	// cover every term a step changes), so the best partition is known
+	// without summing the whole cost each round.
+	s.cost = s.totalCost()
+	best, bestAssign := s.cost, slices.Clone(s.assign)
 	for r := 0; r < rounds; r++ {
 		// Annealing: early steps may raise the cost by up to about temp,
 		// the last fifth only lower it; the best partition seen is kept.
@@ -357,8 +361,8 @@ func (s *solver) improve() {
 		if r%20 == 19 {
 			s.localMoves()
 		}
-		if c := s.totalCost(); c < best-1e-9 {
-			best, bestAssign = c, slices.Clone(s.assign)
+		if s.cost < best-1e-9 {
+			best, bestAssign = s.cost, slices.Clone(s.assign)
 		}
 	}
 	s.temp = 0
@@ -491,7 +495,9 @@ func (s *solver) recom() {
 	}
 	if after >= before-1e-9+slack || (wasIn && !allIn) {
 		s.reassign(groups, old, gs)
+		return
 	}
+	s.cost += after - before
 }
 
 // marked reports a grid that carries a reason (an atom over the maximum) or
@@ -582,6 +588,7 @@ func (s *solver) localMoves() {
 			if bestH >= 0 && s.connected(s.grids[g].sortedAtoms(), a) {
 				s.remove(a)
 				s.add(bestH, a)
+				s.cost += bestD
 				moved = true
 			}
 		}
