@@ -117,6 +117,10 @@ type editPlan struct {
 	create int64            // the parent new areas go under (create), authorized like a write below it
 	near   []byte           // WKB of the request's geometry or line: neighbours are searched near it too
 	snap   bool             // whether neighbours get the changed areas' new vertices
+	// keepEqual: a neighbour whose snapped geometry equals its old one
+	// (ST_Equals: vertices only inserted on its edges) keeps its version
+	// (repartition: the grids a maintenance partition keeps).
+	keepEqual bool
 	// revert: besides named, authorization is per area after applying (the
 	// keep rule decides for areas outside the scope), not before.
 	deferAuth bool
@@ -296,7 +300,7 @@ func (e *Editor) runOnce(ctx context.Context, op editOp, r geo.EditRequest, comm
 		return nil, err
 	}
 	if pl.snap {
-		if err := st.snapNeighbours(ctx, parents, pl.near); err != nil {
+		if err := st.snapNeighbours(ctx, parents, pl.keepEqual); err != nil {
 			return nil, err
 		}
 	}

@@ -552,7 +552,9 @@ func (repartitionOp) plan(ctx context.Context, st *editState) (*editPlan, error)
 			return nil, geo.Errorf(geo.EInvalid, "part %d keeps area %d, which is not among the areas replaced", i, p.Keep)
 		}
 	}
-	return &editPlan{refs: r.Areas, create: r.Parent, snap: true}, nil
+	// The grids a maintenance partition keeps get no new version for
+	// vertices the new grids put on their edges (issue 12).
+	return &editPlan{refs: r.Areas, create: r.Parent, snap: true, keepEqual: true}, nil
 }
 
 // qOverlapping lists the versions $1 a part $2 overlaps by more than $3 m².

@@ -169,14 +169,16 @@ WITH ref AS (SELECT ST_Collect(geom) AS g FROM area_version WHERE id = ANY($1))
 SELECT v.area_id, v.id, ST_AsBinary(s) FROM ref, area_version v,
 LATERAL (SELECT ST_Multi(ST_CollectionExtract(ST_Snap(v.geom, ref.g, CASE WHEN v.area_id = ANY($3) THEN $4::float8 ELSE $5::float8 END), 3)) AS s) x
 WHERE v.area_id = ANY($2) AND v.valid_to IS NULL AND v.geom && ST_Expand(ref.g, $4)
-  AND ST_NPoints(s) > ST_NPoints(v.geom) AND ST_IsValid(s)
+  AND ST_NPoints(s) > ST_NPoints(v.geom) AND ST_IsValid(s) AND NOT ($6 AND ST_Equals(s, v.geom))
 ORDER BY v.area_id`
 
 // snapNeighbours gives neighbours the new vertices of the changed areas, so
 // borders stay shared vertex for vertex. The candidates are found again on
 // the changed geometries; one that was not locked (the neighbourhood
 // changed between planning and locking) makes the runner start over with it.
-func (st *editState) snapNeighbours(ctx context.Context, parents []int64, near []byte) error {
+// With keepEqual a neighbour whose snapped geometry equals the old one keeps
+// its version (editPlan.keepEqual).
+func (st *editState) snapNeighbours(ctx context.Context, parents []int64, keepEqual bool) error {
 	var versions, ids []int64
 	for _, id := range st.order {
 		if t := st.touched[id]; t.After != 0 {
@@ -203,7 +205,7 @@ func (st *editState) snapNeighbours(ctx context.Context, parents []int64, near [
 	if len(missing) > 0 {
 		return &errReplan{more: missing}
 	}
-	rows, err := st.tx.Query(ctx, qSnapNeighbours, versions, cands, covered, snapTolerance, keepTolerance)
+	rows, err := st.tx.Query(ctx, qSnapNeighbours, versions, cands, covered, snapTolerance, keepTolerance, keepEqual)
 	if err != nil {
 		return err
 	}

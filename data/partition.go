@@ -78,21 +78,25 @@ FROM building b JOIN part_atom k ON b.geom && k.geom AND ST_Covers(k.geom, b.geo
 ORDER BY b.id, k.id`
 
 // qPartSplitLines cuts every atom over $1 households (splitAbove) that
-// holds more than one unit (an estate, or a building outside any): units are
-// clustered by k-means weighted by households (the M coordinate) into
-// ceil(2·households/$1) groups, and the borders between the
-// groups' Voronoi cells (of the buildings, clipped to the atom) become lines.
+// holds more than one unit (an estate, or a building outside any; the
+// buildings of an estate that alone holds more than the maximum $2 in the
+// atom are units each, so such an estate is split along its buildings):
+// units are clustered by k-means weighted by households (the M coordinate)
+// into ceil(2·households/$1) groups, and the borders between the groups'
+// Voronoi cells (of the buildings, clipped to the atom) become lines.
 const qPartSplitLines = `
 INSERT INTO part_line (g, kind)
 WITH big AS (SELECT atom, sum(households) AS h FROM part_bld GROUP BY atom HAVING sum(households) > $1),
-     u AS (SELECT p.atom, CASE WHEN p.estate <> '' THEN 'e:' || p.estate ELSE 'b:' || p.code END AS unit,
+     eh AS (SELECT atom, estate, sum(households) AS h FROM part_bld WHERE estate <> '' GROUP BY 1, 2),
+     pu AS (SELECT p.atom, p.geom, p.households, CASE WHEN p.estate <> '' AND eh.h <= $2 THEN 'e:' || p.estate ELSE 'b:' || p.code END AS unit
+            FROM part_bld p LEFT JOIN eh ON eh.atom = p.atom AND eh.estate = p.estate),
+     u AS (SELECT p.atom, p.unit,
                   ST_MakePointM(ST_X(ST_Centroid(ST_Collect(p.geom))), ST_Y(ST_Centroid(ST_Collect(p.geom))), greatest(sum(p.households), 1)) AS g
-           FROM part_bld p JOIN big USING (atom) GROUP BY 1, 2),
+           FROM pu p JOIN big USING (atom) GROUP BY 1, 2),
      n AS (SELECT atom, count(*) AS c FROM u GROUP BY atom HAVING count(*) > 1),
      k AS (SELECT u.atom, u.unit, ST_ClusterKMeans(u.g, least(n.c, ceil(2.0 * big.h / $1))::int) OVER (PARTITION BY u.atom) AS cl
            FROM u JOIN n USING (atom) JOIN big USING (atom)),
-     bp AS (SELECT p.atom, p.geom, k.cl FROM part_bld p JOIN k ON k.atom = p.atom
-            AND k.unit = CASE WHEN p.estate <> '' THEN 'e:' || p.estate ELSE 'b:' || p.code END),
+     bp AS (SELECT p.atom, p.geom, k.cl FROM pu p JOIN k ON k.atom = p.atom AND k.unit = p.unit),
      v AS (SELECT bp.atom, ST_VoronoiPolygons(ST_Collect(bp.geom), 0, (SELECT ST_Expand(a.geom, 0.001) FROM part_atom a WHERE a.id = bp.atom)) AS g
            FROM bp GROUP BY bp.atom),
      vor AS (SELECT v.atom, d.path[1] AS k, d.geom AS cell FROM v, LATERAL ST_Dump(v.g) d),
@@ -279,7 +283,7 @@ func (p *Partitioner) proposeTx(ctx context.Context, tx pgx.Tx, r geo.PartitionR
 	}
 	for pass := 0; pass < 2; pass++ {
 		if pass == 1 {
-			if _, err := tx.Exec(ctx, qPartSplitLines, splitAbove(prop.Min, prop.Max)); err != nil {
+			if _, err := tx.Exec(ctx, qPartSplitLines, splitAbove(prop.Min, prop.Max), prop.Max); err != nil {
 				return nil, nil, err
 			}
 			if _, err := tx.Exec(ctx, `DROP TABLE part_atom; DROP TABLE part_bld`); err != nil {
@@ -482,7 +486,7 @@ func (p *Partitioner) proposeTx(ctx context.Context, tx pgx.Tx, r geo.PartitionR
 		}
 	}
 	for _, rs := range res.Reasons {
-		pr := geo.PartitionReason{Kind: rs.Kind, Message: rs.Message, Grids: rs.Grids}
+		pr := geo.PartitionReason{Kind: rs.Kind, Message: rs.Message, Params: rs.Params, Grids: rs.Grids}
 		in := map[int]bool{}
 		for _, a := range rs.Atoms {
 			in[a] = true

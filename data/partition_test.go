@@ -117,6 +117,19 @@ func partitionCommunities() []*genCommunity {
 	for i := 0; i < 550; i++ {
 		c.buildings[i%len(c.buildings)].Households++
 	}
+	// An estate (小区) of 6 buildings, 660 households, in one block: it is
+	// split along its buildings (issue 12: it stayed one atom over the
+	// maximum).
+	c, x, y = next("estate over the maximum")
+	c.lattice(rng, x, y, 3, 3, 90, 150)
+	for k := range 6 {
+		c.add(orb.Point{r7(x + (1.1+0.15*float64(k))*d), r7(y + 1.85*d)}, 110, "大院小区", k)
+	}
+	// An empty island 50 m off and an empty exclave touching the rest at
+	// one corner only: parts of the nearest grids, no grids of their own.
+	c, x, y = next("empty island and exclave")
+	c.lattice(rng, x, y, 3, 3, 90, 150)
+	c.geom = append(c.geom, rect(x+3*d+d/2, y, x+4*d, y+d/2), rect(x+3*d, y+3*d, x+3*d+d/2, y+3*d+d/2))
 	return out
 }
 
@@ -158,7 +171,7 @@ func loadCommunities(t *testing.T, db *data.DB, cs []*genCommunity) {
 
 // checkProposal checks the hard properties against PostGIS: the grids tile
 // the area (no gap, no overlap beyond 0.1 m²), each is one polygon, the
-// households add up, every grid out of range is marked with a reason that
+// households add up, no grid is empty, every grid out of range is marked with a reason that
 // names it, and the edit pipeline's preview validates.
 func checkProposal(t *testing.T, db *data.DB, p *geo.PartitionProposal) {
 	t.Helper()
@@ -172,6 +185,9 @@ func checkProposal(t *testing.T, db *data.DB, p *geo.PartitionProposal) {
 		}
 		geoms = append(geoms, raw)
 		hh += g.Households
+		if g.Households == 0 {
+			t.Errorf("grid %d has no households", g.Index)
+		}
 		if !g.InRange {
 			found := false
 			for _, r := range p.Reasons {
@@ -182,6 +198,13 @@ func checkProposal(t *testing.T, db *data.DB, p *geo.PartitionProposal) {
 			}
 		}
 	}
+	// A grid may have separate parts only where an empty island joined it.
+	islands := []int64{}
+	for _, g := range p.Grids {
+		if slices.Contains(g.Reasons, "empty_island_attached") {
+			islands = append(islands, int64(g.Index+1))
+		}
+	}
 	var gap, off, over, parts float64
 	var total int
 	err := db.Pool.QueryRow(ctx, `
@@ -190,9 +213,9 @@ WITH g AS (SELECT i, ST_SetSRID(ST_GeomFromWKB(w), 4326) AS g FROM unnest($1::by
 SELECT ST_Area(ST_SymDifference((SELECT ST_Union(g) FROM g), a.geom)::geography),
        ST_Area(ST_Buffer(ST_SymDifference((SELECT ST_Union(g) FROM g), a.geom), -1e-7)),
        coalesce((SELECT sum(ST_Area(ST_Intersection(x.g, y.g)::geography)) FROM g x JOIN g y ON x.i < y.i AND x.g && y.g), 0),
-       (SELECT max(ST_NumGeometries(g)) FROM g),
+       (SELECT max(ST_NumGeometries(g)) FILTER (WHERE NOT i = ANY($3)) FROM g),
        (SELECT coalesce(sum(b.households), 0) FROM building b WHERE ST_Covers(a.geom, b.geom))::int
-FROM a`, geoms, p.Area.ID).Scan(&gap, &off, &over, &parts, &total)
+FROM a`, geoms, p.Area.ID, islands).Scan(&gap, &off, &over, &parts, &total)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +252,9 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 	loadCommunities(t, db, cs)
 	ps := data.NewPartitioner(data.NewEditor(db))
 	want := map[string]string{"island": "isolated_piece", "building over the maximum": "atom_over_max", "total admits no k": "total_admits_no_k"}
+	// Reasons that must not appear, and ones that must while every grid is in range.
+	never := map[string]string{"estate over the maximum": "atom_over_max", "empty island and exclave": "isolated_piece"}
+	also := map[string]string{"empty island and exclave": "empty_island_attached"}
 	for _, c := range cs {
 		t.Run(c.name, func(t *testing.T) {
 			r := geo.PartitionRequest{AreaCode: c.code, Seed: 3}
@@ -244,6 +270,19 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 				}
 			} else if !p.Feasible {
 				t.Fatalf("feasible community not in range: %+v %+v", p.Metrics, p.Reasons)
+			}
+			found := false
+			for _, rs := range p.Reasons {
+				if rs.Kind == never[c.name] {
+					t.Fatalf("reason %s: %s", rs.Kind, rs.Message)
+				}
+				found = found || rs.Kind == also[c.name]
+			}
+			if also[c.name] != "" && !found {
+				t.Fatalf("want reason %s, got %+v", also[c.name], p.Reasons)
+			}
+			if c.name == "estate over the maximum" && p.Metrics.EstatesSplit == 0 {
+				t.Fatalf("the estate of 660 households is in one grid: %+v", p.Metrics)
 			}
 			again := proposeOK(t, ps, r)
 			// The preview holds the rolled-back change's id: compare the rest.
@@ -427,11 +466,37 @@ RETURNING (SELECT code FROM area WHERE id = grid_id)`, code).Scan(&grown); err !
 	if !mp.Feasible {
 		t.Fatalf("maintenance proposal out of range: %+v", mp.Reasons)
 	}
+	versions := func() map[string]int64 {
+		t.Helper()
+		rows, err := db.Pool.Query(ctx, `SELECT a.code, v.id FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.code = ANY($1)`, keys(map[string]string(func() map[string]string {
+			m := map[string]string{}
+			for c := range kept {
+				m[c] = ""
+			}
+			return m
+		}())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		var c string
+		var v int64
+		if _, err := pgx.ForEachRow(rows, []any{&c, &v}, func() error { out[c] = v; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	keptBefore := versions()
 	_, mres, err := ps.Apply(ctx, geo.PartitionRequest{AreaCode: code, Mode: "maintain", Seed: 1}, "redraw the grid over the maximum")
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkGrids(t, db, code)
+	// Kept grids keep their version: the neighbours' new vertices on their
+	// borders alone do not make a new one (issue 12).
+	if got := versions(); !reflect.DeepEqual(got, keptBefore) {
+		t.Errorf("kept grids' versions %v, before %v", got, keptBefore)
+	}
 	after := readGrids(t, db, code)
 	for c := range kept {
 		var dist float64
@@ -495,5 +560,62 @@ func TestPartitionDemo(t *testing.T) {
 				t.Logf("%s: %d atoms, feasible %v, %+v", mode, p.Atoms, p.Feasible, p.Metrics)
 			}
 		})
+	}
+}
+
+// TestPartitionMaintainKeepsVersions: a kept grid whose border the redrawn
+// neighbours meet at a new vertex (a road's T-junction on it) keeps its
+// version: a geometry that differs only by vertices inserted on its
+// edges is the same geometry (issue 12: kept grids got new versions).
+func TestPartitionMaintainKeepsVersions(t *testing.T) {
+	ctx := context.Background()
+	db, _ := dbtest.New(t, "partition_versions")
+	x, y := 120.5, 30.5
+	c := &genCommunity{name: "T-junction", code: "330102001001"}
+	c.geom = orb.MultiPolygon{rect(x, y, x+4*d, y+2*d)}
+	// The road along y+d runs from the kept grid's border eastwards only.
+	c.roads = []orb.LineString{{{r7(x + 3*d), r7(y - d/2)}, {r7(x + 3*d), r7(y + 2*d + d/2)}}, {{r7(x + 2*d), r7(y + d)}, {r7(x + 4*d + d/2), r7(y + d)}}}
+	for i := range 4 {
+		c.add(orb.Point{r7(x + (0.5+0.3*float64(i))*d), r7(y + d/2 + 0.3*float64(i)*d)}, 100, "", i)
+	}
+	for _, p := range []orb.Point{{x + 2.5*d, y + d/2}, {x + 3.5*d, y + d/2}, {x + 2.5*d, y + 1.5*d}, {x + 3.5*d, y + 1.5*d}} {
+		c.add(orb.Point{r7(p[0]), r7(p[1])}, 200, "", 0)
+	}
+	outer := orb.MultiPolygon{rect(x-d, y-d, x+5*d, y+3*d)}
+	ds := &geo.Dataset{Buildings: c.buildings, Areas: []geo.AreaInput{
+		{Ref: "d", Level: "district", Code: "330102", Name: "测试区", Geometry: outer},
+		{Ref: "s", Level: "subdistrict", Code: "330102001", Name: "测试街道", ParentCode: "330102", Geometry: outer},
+		{Ref: "c", Level: "community", Code: c.code, Name: c.name, ParentCode: "330102001", Geometry: c.geom},
+		{Ref: "a", Level: "grid", Code: c.code + "001", Name: "西网格", ParentCode: c.code, Geometry: orb.MultiPolygon{rect(x, y, x+2*d, y+2*d)}},
+		{Ref: "b", Level: "grid", Code: c.code + "002", Name: "东网格", ParentCode: c.code, Geometry: orb.MultiPolygon{rect(x+2*d, y, x+4*d, y+2*d)}},
+	}}
+	if _, err := data.NewImporter(db).LoadDataset(ctx, ds, geo.ImportOptions{Author: "test", Strict: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range c.roads {
+		raw, _ := wkb.Marshal(r)
+		if _, err := db.Pool.Exec(ctx, `INSERT INTO road (name, class, geom, source) VALUES ('测试路', 'minor', ST_SetSRID(ST_GeomFromWKB($1), 4326), 'test')`, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	version := func(code string) (id int64, points int) {
+		t.Helper()
+		if err := db.Pool.QueryRow(ctx, `SELECT v.id, ST_NPoints(v.geom) FROM area a JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.code = $1`, code).Scan(&id, &points); err != nil {
+			t.Fatal(err)
+		}
+		return id, points
+	}
+	before, _ := version(c.code + "001")
+	ps := data.NewPartitioner(data.NewEditor(db))
+	prop, _, err := ps.Apply(ctx, geo.PartitionRequest{AreaCode: c.code, Mode: "maintain", Min: 300, Max: 500, Seed: 1}, "redraw the east grid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prop.Grids) != 3 || !prop.Grids[0].Kept && !prop.Grids[1].Kept && !prop.Grids[2].Kept {
+		t.Fatalf("want the west grid kept and the east one redrawn in two: %+v", prop.Metrics)
+	}
+	checkGrids(t, db, c.code)
+	if after, n := version(c.code + "001"); after != before {
+		t.Fatalf("the kept grid got version %d (%d points) after %d", after, n, before)
 	}
 }

@@ -35,10 +35,16 @@ type PartitionRequest struct {
 
 // PartitionReason says why and where the range cannot be met.
 type PartitionReason struct {
-	Kind      string   `json:"kind"` // atom_over_max, total_admits_no_k, isolated_piece, k_infeasible, no_balanced_cut
-	Message   string   `json:"message"`
-	Grids     []int    `json:"grids,omitempty"`     // indexes into the proposal's grids
-	Buildings []string `json:"buildings,omitempty"` // codes of the buildings of the offending atoms (at most 50)
+	// Kind is the reason's code (partition.ReasonKinds: atom_over_max,
+	// total_admits_no_k, isolated_piece, k_infeasible, no_balanced_cut,
+	// no_contiguous_division, empty_island_attached); the editor translates
+	// it as admin.partition.reason.KIND with Params, Message is the server's
+	// English text.
+	Kind      string         `json:"kind"`
+	Message   string         `json:"message"`
+	Params    map[string]int `json:"params,omitempty"`
+	Grids     []int          `json:"grids,omitempty"`     // indexes into the proposal's grids
+	Buildings []string       `json:"buildings,omitempty"` // codes of the buildings of the offending atoms (at most 50)
 }
 
 // PartitionMetrics summarise a partition (docs/partition.md).

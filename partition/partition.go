@@ -76,10 +76,24 @@ type Problem struct {
 const (
 	ReasonAtomOverMax = "atom_over_max" // an atom (a building, an estate) alone is over the maximum
 	ReasonNoK         = "total_admits_no_k"
-	ReasonIsolated    = "isolated_piece"  // a piece with no shared border to the rest admits no grid in range
-	ReasonKInfeasible = "k_infeasible"    // the requested number of grids cannot all be in range
-	ReasonNoCut       = "no_balanced_cut" // no contiguous division in range was found (a choke point)
+	ReasonIsolated    = "isolated_piece" // a piece with no shared border to the rest admits no grid in range
+	ReasonKInfeasible = "k_infeasible"   // the requested number of grids cannot all be in range
+	// ReasonNoCut: the search found no contiguous division in range; that
+	// none exists is not proven (the piece has a cycle of atoms).
+	ReasonNoCut = "no_balanced_cut"
+	// ReasonNoDivision: proven: the piece's atoms form a tree (a chain of
+	// blocks, choke points of single blocks) and no way of cutting it leaves
+	// every grid in range (indivisible).
+	ReasonNoDivision = "no_contiguous_division"
+	// ReasonEmptyIsland is not a failure of the range: a piece without
+	// households and without a shared border to the rest (an island) is a
+	// separate part of the nearest grid, which is then not contiguous.
+	ReasonEmptyIsland = "empty_island_attached"
 )
+
+// ReasonKinds is the catalogue of reason kinds; the editor translates each
+// (web/src/i18n: admin.partition.reason.KIND with the reason's Params).
+var ReasonKinds = []string{ReasonAtomOverMax, ReasonNoK, ReasonIsolated, ReasonKInfeasible, ReasonNoCut, ReasonNoDivision, ReasonEmptyIsland}
 
 // Reason says exactly why and where the range cannot be met.
 type Reason struct {
@@ -87,6 +101,9 @@ type Reason struct {
 	Message string `json:"message"`
 	Atoms   []int  `json:"atoms,omitempty"`
 	Grids   []int  `json:"grids,omitempty"` // indexes into Result.Grids
+	// Params are the numbers in Message, for a translated text: households,
+	// atoms, grids (k), min, max, lo and hi (the grid counts admitted).
+	Params map[string]int `json:"params,omitempty"`
 }
 
 // Grid is one proposed grid.
@@ -184,6 +201,8 @@ type solver struct {
 	// slot and pos are atom-indexed scratch tables of spanningTree and cut
 	// (see scratch).
 	slot, pos []int
+	temp      float64 // annealing temperature of the ReCom acceptance
+	cost      float64 // the partition's cost while improving (totalCost plus accepted deltas)
 }
 
 // gstate is a grid being built.
@@ -262,14 +281,16 @@ func (s *solver) run() {
 			if what == "" {
 				what = fmt.Sprintf("atom %d", i)
 			}
-			s.reason = append(s.reason, Reason{Kind: ReasonAtomOverMax, Atoms: []int{i}, Grids: []int{g},
+			s.reason = append(s.reason, Reason{Kind: ReasonAtomOverMax, Atoms: []int{i}, Grids: []int{g}, Params: map[string]int{"households": a.Households, "max": s.p.Max},
 				Message: fmt.Sprintf("%s alone holds %d households, more than the maximum %d: it is a grid of its own", what, a.Households, s.p.Max)})
 			free[i] = false
 		}
 	}
+	var empty [][]int
 	for {
 		grids, reasons := len(s.grids), len(s.reason)
-		comps := s.components(free)
+		comps, e := s.splitEmpty(s.components(free))
+		empty = e
 		ks := s.gridsPerPiece(comps)
 		for ci, c := range comps {
 			s.place(c, ks[ci])
@@ -293,6 +314,80 @@ func (s *solver) run() {
 		s.grids, s.reason = s.grids[:grids], s.reason[:reasons]
 		s.release(g, free)
 	}
+	for _, c := range empty {
+		s.attachEmpty(c)
+	}
+}
+
+// splitEmpty sets apart the pieces without households: none becomes a grid
+// of its own (attachEmpty gives each to a grid once the others are drawn),
+// unless nothing else is left to draw.
+func (s *solver) splitEmpty(comps [][]int) (full, empty [][]int) {
+	for _, c := range comps {
+		if s.households(c) == 0 {
+			empty = append(empty, c)
+		} else {
+			full = append(full, c)
+		}
+	}
+	if len(full) == 0 && len(s.live()) == 0 {
+		return comps, nil
+	}
+	return full, empty
+}
+
+// attachEmpty adds a piece without households to the grid it shares the
+// most border with or, when it shares none with any grid that may change
+// (an island, or a piece among kept grids), to the nearest such grid by
+// distance, as a part of its own (a reason says so). Kept grids are never
+// changed; with no grid to take it, the piece is a grid of its own.
+func (s *solver) attachEmpty(c []int) {
+	shared := map[int]float64{}
+	for _, a := range c {
+		for _, e := range s.adj[a] {
+			if g := s.assign[e.to]; g >= 0 && !s.grids[g].kept {
+				shared[g] += e.len
+			}
+		}
+	}
+	best, bl := -1, 0.0
+	for g, l := range shared {
+		if l > bl || (l == bl && g < best) {
+			best, bl = g, l
+		}
+	}
+	if best >= 0 {
+		for _, a := range c {
+			s.add(best, a)
+		}
+		return
+	}
+	bd := math.Inf(1)
+	for _, a := range c {
+		pa := s.p.Atoms[a]
+		for b, g := range s.assign {
+			if g < 0 || s.grids[g].kept || s.grids[g].from == -2 {
+				continue
+			}
+			pb := s.p.Atoms[b]
+			if d := math.Hypot(pa.X-pb.X, pa.Y-pb.Y); d < bd || (d == bd && g < best) {
+				best, bd = g, d
+			}
+		}
+	}
+	r := Reason{Kind: ReasonEmptyIsland, Atoms: c, Params: map[string]int{"atoms": len(c)}}
+	if best < 0 {
+		best = s.newGrid(nil)
+		r.Message = fmt.Sprintf("a piece of %d atoms without households shares no border with the rest of the area and no grid can take it: it is a grid of its own", len(c))
+	} else {
+		r.Message = fmt.Sprintf("a piece of %d atoms without households shares no border with the rest of the area: it is a separate part of the nearest grid", len(c))
+	}
+	for _, a := range c {
+		s.add(best, a)
+	}
+	r.Grids = []int{best}
+	s.grids[best].reasons = append(s.grids[best].reasons, ReasonEmptyIsland)
+	s.reason = append(s.reason, r)
 }
 
 // pruneResolved narrows each no-balanced-cut reason to the grids still out
@@ -300,21 +395,24 @@ func (s *solver) run() {
 func (s *solver) pruneResolved() {
 	out := s.reason[:0]
 	for _, r := range s.reason {
-		if r.Kind == ReasonNoCut {
+		if r.Kind == ReasonNoCut || r.Kind == ReasonNoDivision {
 			// The reason marks the piece's grids still out of range, not
-			// those the improvement brought into it; none left: dropped.
-			var bad []int
+			// those the improvement brought into it, and their atoms (where);
+			// none left: dropped (never for a proven one).
+			var bad, atoms []int
 			for _, g := range r.Grids {
 				if s.inRange(s.grids[g].h) {
-					s.grids[g].reasons = slices.DeleteFunc(s.grids[g].reasons, func(k string) bool { return k == ReasonNoCut })
+					s.grids[g].reasons = slices.DeleteFunc(s.grids[g].reasons, func(k string) bool { return k == r.Kind })
 				} else {
 					bad = append(bad, g)
+					atoms = append(atoms, s.grids[g].sortedAtoms()...)
 				}
 			}
 			if bad == nil {
 				continue
 			}
-			r.Grids = bad
+			slices.Sort(atoms)
+			r.Grids, r.Atoms = bad, atoms
 		}
 		out = append(out, r)
 	}
@@ -325,7 +423,7 @@ func (s *solver) pruneResolved() {
 // the atoms of the first reason that can be helped by more room; -1 none.
 func (s *solver) keptNeighbourOfFailure(rs []Reason) int {
 	for _, r := range rs {
-		if r.Kind != ReasonNoCut && r.Kind != ReasonNoK {
+		if r.Kind != ReasonNoCut && r.Kind != ReasonNoDivision && r.Kind != ReasonNoK {
 			continue
 		}
 		best, bh := -1, 0
@@ -515,6 +613,7 @@ func (s *solver) place(c []int, k int) {
 	}
 	lo, hi := s.kRange(t)
 	var why *Reason
+	params := map[string]int{"households": t, "atoms": len(c), "grids": k, "min": s.p.Min, "max": s.p.Max, "lo": lo, "hi": hi}
 	switch {
 	case s.p.K > 0 && (k < lo || k > hi):
 		why = &Reason{Kind: ReasonKInfeasible, Message: fmt.Sprintf("%d households cannot make %d grids of %d–%d households (%d–%d grids can)", t, k, s.p.Min, s.p.Max, lo, hi)}
@@ -533,16 +632,94 @@ func (s *solver) place(c []int, k int) {
 		s.newGrid(g)
 	}
 	if why == nil && !ok {
-		why = &Reason{Kind: ReasonNoCut, Message: fmt.Sprintf("no contiguous division of %d households into %d grids of %d–%d was found (a choke point or uneven atoms)", t, k, s.p.Min, s.p.Max)}
+		if s.indivisible(c) {
+			why = &Reason{Kind: ReasonNoDivision, Message: fmt.Sprintf("a piece of %d atoms with %d households admits no division into contiguous grids of %d–%d: its atoms form a chain or tree (choke points of single blocks) and every way of cutting it leaves a grid out of range", len(c), t, s.p.Min, s.p.Max)}
+		} else {
+			why = &Reason{Kind: ReasonNoCut, Message: fmt.Sprintf("the search did not find a contiguous division of %d households (%d atoms) into %d grids of %d–%d; that none exists is not proven", t, len(c), k, s.p.Min, s.p.Max)}
+		}
 	}
 	if why != nil {
-		why.Atoms = c
+		why.Atoms, why.Params = c, params
 		for g := first; g < len(s.grids); g++ {
 			why.Grids = append(why.Grids, g)
 			s.grids[g].reasons = append(s.grids[g].reasons, why.Kind)
 		}
 		s.reason = append(s.reason, *why)
 	}
+}
+
+// indivisible reports whether the connected piece c provably admits no
+// division into contiguous grids that are all in range (any number of
+// them). It decides pieces whose atoms form a tree, where a division is a
+// set of tree edges cut: open[v][h] says the subtree of v can be divided so
+// that every grid without v is in range and v's grid holds h of its
+// households (h ≤ max). A piece with a cycle is not decided (false).
+func (s *solver) indivisible(c []int) bool {
+	idx := make(map[int]int, len(c))
+	for i, a := range c {
+		idx[a] = i
+	}
+	edges := 0
+	for _, a := range c {
+		for _, e := range s.adj[a] {
+			if _, ok := idx[e.to]; ok && a < e.to {
+				edges++
+			}
+		}
+	}
+	if edges != len(c)-1 {
+		return false
+	}
+	mx := s.p.Max
+	closable := func(set []bool) bool {
+		for h := s.p.Min; h <= mx; h++ {
+			if set[h] {
+				return true
+			}
+		}
+		return false
+	}
+	// Breadth-first order from c[0]; children are done before parents in reverse.
+	parent := make([]int, len(c))
+	order := []int{0}
+	parent[0] = -1
+	seen := make([]bool, len(c))
+	seen[0] = true
+	for q := 0; q < len(order); q++ {
+		for _, e := range s.adj[c[order[q]]] {
+			if j, ok := idx[e.to]; ok && !seen[j] {
+				seen[j], parent[j] = true, order[q]
+				order = append(order, j)
+			}
+		}
+	}
+	open := make([][]bool, len(c))
+	for _, v := range order {
+		open[v] = make([]bool, mx+1)
+		if h := s.p.Atoms[c[v]].Households; h <= mx {
+			open[v][h] = true
+		}
+	}
+	for i := len(order) - 1; i > 0; i-- {
+		v := order[i]
+		p := parent[v]
+		next := make([]bool, mx+1)
+		if closable(open[v]) {
+			copy(next, open[p]) // cut the edge: v's grid closes in range
+		}
+		for h1, ok1 := range open[p] {
+			if !ok1 {
+				continue
+			}
+			for h2 := 0; h1+h2 <= mx; h2++ {
+				if open[v][h2] {
+					next[h1+h2] = true
+				}
+			}
+		}
+		open[p], open[v] = next, nil
+	}
+	return !closable(open[0])
 }
 
 func (s *solver) newGrid(atoms []int) int {

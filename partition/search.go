@@ -9,13 +9,15 @@ import (
 const (
 	wRoad     = 2.0   // per grid-side length of border not on a road
 	wCut      = 0.2   // per grid-side length of border at all
-	wPP       = 1.0   // per grid, 1 − Polsby–Popper
+	wPP       = 8.0   // per grid, 1 − Polsby–Popper
 	wBalance  = 0.5   // per grid, squared distance from the middle in half-ranges
 	wRange    = 100.0 // per grid, households outside the range / middle
 	wOut      = 10.0  // per grid out of range: the range is a hard constraint
 	wEstate   = 1.5   // per extra grid an estate is split into
 	wReassign = 1.0   // per middle-of-range households reassigned (maintenance)
 	trees     = 24    // spanning trees tried per bisection
+	wAnneal   = 1.0   // annealing temperature at the start of the improvement
+	cutCands  = 16    // most balanced feasible cuts of a tree whose cost is computed
 )
 
 // spanningTree returns a random spanning tree of the atoms in set (Kruskal
@@ -159,11 +161,22 @@ func (s *solver) cut(set []int, k1, k2, tries int) (a, b []int, ok bool) {
 			pos[x] = -1
 		}
 	}()
-	var area float64
+	var area, perim, inner float64 // inner: twice the length of borders inside set
 	total := 0
 	for _, x := range set {
 		area += s.p.Atoms[x].AreaM2
+		perim += s.p.Atoms[x].PerimeterM
 		total += s.p.Atoms[x].Households
+	}
+	for _, x := range set {
+		pos[x] = 0 // membership until the first tree numbers them
+	}
+	for _, x := range set {
+		for _, e := range s.adj[x] {
+			if pos[e.to] >= 0 {
+				inner += e.len
+			}
+		}
 	}
 	unit := math.Max(math.Sqrt(area/float64(k1+k2)), 1)
 	fit := func(h, k int) float64 { // households outside [k·min, k·max]
@@ -187,14 +200,21 @@ func (s *solver) cut(set []int, k1, k2, tries int) (a, b []int, ok bool) {
 		}
 		sub := make([]int, len(order))
 		end := make([]int, len(order)) // subtree of i is order[i:end[i]]
+		subA := make([]float64, len(order))
+		subP := make([]float64, len(order))
 		for i := len(order) - 1; i >= 0; i-- {
-			sub[i] += s.p.Atoms[order[i]].Households
+			at := &s.p.Atoms[order[i]]
+			sub[i] += at.Households
+			subA[i] += at.AreaM2
+			subP[i] += at.PerimeterM
 			if end[i] == 0 {
 				end[i] = i + 1
 			}
 			if parent[i] >= 0 {
 				pi := pos[parent[i]]
 				sub[pi] += sub[i]
+				subA[pi] += subA[i]
+				subP[pi] += subP[i]
 				end[pi] = max(end[pi], end[i])
 			}
 		}
@@ -232,22 +252,32 @@ func (s *solver) cut(set []int, k1, k2, tries int) (a, b []int, ok bool) {
 			return 0
 		})
 		for j, c := range cs {
-			if j >= 8 || c.bad > cs[0].bad {
+			if j >= cutCands || c.bad > cs[0].bad {
 				break
 			}
 			lo, hi := c.i, end[c.i]
-			var cutLen, cutRoad float64
+			var cutLen, cutRoad, in float64 // in: twice the borders inside the subtree
 			for _, x := range order[lo:hi] {
 				for _, e := range s.adj[x] {
 					if p := pos[e.to]; p >= 0 {
 						if p < lo || p >= hi {
 							cutLen += e.len
 							cutRoad += e.road
+						} else {
+							in += e.len
 						}
 					}
 				}
 			}
 			cost := (wRoad*(cutLen-cutRoad)+wCut*cutLen)/unit + wBalance*c.bal
+			// A side that is one grid pays for its shape as the grid will.
+			kIn, kOut := c.kSub, k1+k2-c.kSub
+			if kIn == 1 {
+				cost += wPP * (1 - pp(subA[lo], subP[lo]-in))
+			}
+			if kOut == 1 {
+				cost += wPP * (1 - pp(area-subA[lo], perim-subP[lo]-(inner-in-2*cutLen)))
+			}
 			if c.bad < bestBad || (c.bad == bestBad && cost < bestCost) {
 				bestBad, bestCost = c.bad, cost
 				bestSide = slices.Clone(order[lo:hi])
@@ -318,13 +348,63 @@ func (s *solver) improve() {
 		rounds = min(40*len(s.grids), 3000)
 	}
 	s.localMoves()
+	// s.cost follows the accepted steps' deltas (localCost and moveDelta
+	// cover every term a step changes), so the best partition is known
+	// without summing the whole cost each round.
+	s.cost = s.totalCost()
+	best, bestAssign := s.cost, slices.Clone(s.assign)
 	for r := 0; r < rounds; r++ {
+		// Annealing: early steps may raise the cost by up to about temp,
+		// the last fifth only lower it; the best partition seen is kept.
+		s.temp = wAnneal * math.Max(0, 1-float64(r)/(0.8*float64(rounds)))
 		s.recom()
 		if r%20 == 19 {
 			s.localMoves()
 		}
+		if s.cost < best-1e-9 {
+			best, bestAssign = s.cost, slices.Clone(s.assign)
+		}
 	}
+	s.temp = 0
+	s.restore(bestAssign)
 	s.localMoves()
+}
+
+// restore puts every atom back into the grid assign gives it.
+func (s *solver) restore(assign []int) {
+	for a, g := range assign {
+		if s.assign[a] != g {
+			s.remove(a)
+			s.add(g, a)
+		}
+	}
+}
+
+// totalCost is the cost of the whole partition (the sum localCost takes
+// parts of).
+func (s *solver) totalCost() float64 {
+	c := 0.0
+	for _, g := range s.grids {
+		c += s.gridCost(g)
+	}
+	ests := map[int]bool{}
+	for a := range s.n {
+		for _, e := range s.adj[a] {
+			if a < e.to && s.assign[a] != s.assign[e.to] {
+				c += s.edgeCost(e)
+			}
+		}
+		if g := s.assign[a]; g >= 0 {
+			c += s.reassignCost(a, g)
+		}
+		if s.est[a] >= 0 {
+			ests[s.est[a]] = true
+		}
+	}
+	for e := range ests {
+		c += wEstate * float64(s.estateGrids(e)-1)
+	}
+	return c
 }
 
 func (s *solver) live() []*gstate {
@@ -365,7 +445,9 @@ func (s *solver) recom() {
 			out = append(out, c)
 		}
 	}
-	third := false
+	// A third of the other steps take three grids too: redrawing three
+	// reshapes what pairs cannot (two L shapes and a square into three squares).
+	third := s.rng.IntN(3) == 0
 	if len(out) > 0 && s.rng.IntN(2) == 0 {
 		cands, third = out, s.rng.IntN(2) == 0
 	}
@@ -405,9 +487,17 @@ func (s *solver) recom() {
 	for _, g := range gs {
 		allIn = allIn && s.inRange(s.grids[g].h)
 	}
-	if after >= before-1e-9 || (wasIn && !allIn) {
-		s.reassign(groups, old, gs)
+	// Annealing only among partitions in range: a step that has to bring a
+	// grid into range takes only improvements.
+	slack := 0.0
+	if wasIn {
+		slack = s.temp * -math.Log(1-s.rng.Float64())
 	}
+	if after >= before-1e-9+slack || (wasIn && !allIn) {
+		s.reassign(groups, old, gs)
+		return
+	}
+	s.cost += after - before
 }
 
 // marked reports a grid that carries a reason (an atom over the maximum) or
@@ -498,6 +588,7 @@ func (s *solver) localMoves() {
 			if bestH >= 0 && s.connected(s.grids[g].sortedAtoms(), a) {
 				s.remove(a)
 				s.add(bestH, a)
+				s.cost += bestD
 				moved = true
 			}
 		}
