@@ -706,15 +706,15 @@ func importBuildings(ctx context.Context, tx pgx.Tx, rep *geo.ImportReport, in [
 	if _, err := tx.Exec(ctx, qGridsOfStaged, geo.DefaultHierarchy); err != nil {
 		return 0, dbErr("data.ImportBuildings", err)
 	}
-	tag, err := tx.Exec(ctx, qInsertBuildings, rep.ChangeID)
+	n, err := insertStagedBuildings(ctx, tx, rep.ChangeID, len(staged)-len(bad))
 	if err != nil {
 		return 0, dbErr("data.ImportBuildings", err)
 	}
-	rep.Imported += int(tag.RowsAffected())
+	rep.Imported += int(n)
 	if progress != nil {
 		progress(len(in), len(in))
 	}
-	return int(tag.RowsAffected()), nil
+	return int(n), nil
 }
 
 // People, photos and duties are copied too: ids come from their sequences
