@@ -58,8 +58,6 @@ WHERE c.conrelid = 'building'::regclass AND c.contype = 'f'`
 SELECT area_stats_add(array_agg(grid_id), array_agg(n), array_agg(h), array_agg(r))
 FROM (SELECT grid_id, count(*) AS n, sum(households) AS h, sum(residents) AS r
       FROM building WHERE created_change = $1 AND grid_id IS NOT NULL GROUP BY grid_id) g`
-
-	qAnalyzeBuilding = `ANALYZE building`
 )
 
 // insertStagedBuildings runs qInsertBuildings for the n staged rows of
@@ -107,9 +105,6 @@ func insertStagedBuildings(ctx context.Context, tx pgx.Tx, change int64, n int) 
 		}
 	}
 	if _, err := tx.Exec(ctx, qAddStatsOfChange, change); err != nil {
-		return 0, err
-	}
-	if _, err := tx.Exec(ctx, qAnalyzeBuilding); err != nil {
 		return 0, err
 	}
 	return tag.RowsAffected(), nil
