@@ -55,13 +55,14 @@ for i in $(seq "$REPEATS"); do
     q -c "DROP DATABASE IF EXISTS bench_buildings_run" -c "CREATE DATABASE bench_buildings_run TEMPLATE bench_buildings_areas"
     url="$server/bench_buildings_run?sslmode=disable"
     t0=$(now)
-    DATABASE_URL=$url "$bin" import buildings "$INPUT/buildings.csv" | grep "^buildings:" >&2
+    DATABASE_URL=$url "$bin" import buildings "$INPUT/buildings.csv" 2>/dev/null | grep "^buildings:" >&2
     t1=$(now)
-    imp[$bin]+="$(secs "$t0" "$t1") "
+    took=$(secs "$t0" "$t1")
+    imp[$bin]+="$took "
     psql "$url" -qAtX -c "CREATE TABLE raw_building (lon float8, lat float8, address text, name text, households int, residents int, floors int)"
     t0=$(now); psql "$url" -qAtX -c "\\copy raw_building FROM '$INPUT/buildings.csv' CSV HEADER"; t1=$(now)
     cp[$bin]+="$(secs "$t0" "$t1") "
-    echo "run $i $bin import=${imp[$bin]##* } load=$(cut -d' ' -f1 /proc/loadavg)" >&2
+    echo "run $i $bin import=$took load=$(cut -d' ' -f1 /proc/loadavg)" >&2
   done
 done
 {
