@@ -87,14 +87,22 @@ echo "== gridmap processes and the load balancer" >&2
 direct=()
 for i in 0 1 2; do
   gp=$((PORT + 1 + i))
-  GRIDMAP_PUBLIC_RATE=0 GRIDMAP_ADMIN_USER=admin GRIDMAP_ADMIN_PASSWORD=$password DATABASE_URL=$primary GRIDMAP_READ_URL=${reads[$i]} \
+  # Only g1 creates the first admin: processes started together race to
+  # create it, and the losers exit with a conflict.
+  admin=(); [ $i = 0 ] && admin=(GRIDMAP_ADMIN_USER=admin "GRIDMAP_ADMIN_PASSWORD=$password")
+  env GRIDMAP_PUBLIC_RATE=0 "${admin[@]}" DATABASE_URL=$primary GRIDMAP_READ_URL=${reads[$i]} \
     "$base/gridmap" serve --addr "127.0.0.1:$gp" >/dev/null 2>"$base/g$((i + 1)).log" &
   pids+=($!)
   direct+=("http://127.0.0.1:$gp")
+  [ $i = 0 ] && for _ in $(seq 1500); do curl -sf "http://127.0.0.1:$gp/readyz" >/dev/null && break; sleep 0.2; done
 done
 for d in "${direct[@]}"; do
-  for _ in $(seq 600); do curl -sf "$d/readyz" >/dev/null && break; sleep 0.2; done
-  curl -sf "$d/readyz" >/dev/null || { echo "cluster.sh: $d not ready" >&2; tail -5 "$base"/g*.log >&2; exit 1; }
+  for _ in $(seq 1500); do curl -sf "$d/readyz" >/dev/null && break; sleep 0.2; done
+  curl -sf "$d/readyz" >/dev/null || {
+    echo "cluster.sh: $d not ready: $(curl -s "$d/readyz")" >&2
+    for f in "$base"/g*.log; do echo "$f:" >&2; tail -n 5 "$f" >&2; done
+    exit 1
+  }
 done
 "$base/clusterload" -proxy "127.0.0.1:$PORT" -backends "$(IFS=,; echo "${direct[*]}")" &
 pids+=($!)
