@@ -87,8 +87,9 @@ echo "== gridmap processes and the load balancer" >&2
 direct=()
 for i in 0 1 2; do
   gp=$((PORT + 1 + i))
-  # Only g1 creates the first admin: processes started together race to
-  # create it, and the losers exit with a conflict.
+  # g1 creates the first admin and is ready before g2 and g3 start (before
+  # TestFirstAdminRace's fix, processes started together raced to create it
+  # and the losers exited).
   admin=(); [ $i = 0 ] && admin=(GRIDMAP_ADMIN_USER=admin "GRIDMAP_ADMIN_PASSWORD=$password")
   env GRIDMAP_PUBLIC_RATE=0 "${admin[@]}" DATABASE_URL=$primary GRIDMAP_READ_URL=${reads[$i]} \
     "$base/gridmap" serve --addr "127.0.0.1:$gp" >/dev/null 2>"$base/g$((i + 1)).log" &
