@@ -107,7 +107,10 @@ type Server struct {
 	requests  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 
-	tileCacheHeader []string // Cache-Control of tiles (tileCacheControl)
+	tileCacheHeader []string     // Cache-Control of tiles (tileCacheControl)
+	tileHandler     http.Handler // the tile route's handler, without middleware
+	tileChain       http.Handler // tileHandler in the middleware (ServeHTTP)
+	tileOthers      map[string]bool
 }
 
 // NewServer wires the routes. Registry receives the request metrics, which
@@ -236,8 +239,21 @@ func (s *Server) routes() {
 			return !strings.HasPrefix(r.URL.Path, "/api/")
 		}).Handler(s.Web)
 	}
-	r.Use(s.instrument, s.securityHeaders, s.markStale, s.recoverPanics, s.limitBody, s.identify, s.rateLimit, s.consistency, s.checkText)
+	chain := []mux.MiddlewareFunc{s.instrument, s.securityHeaders, s.markStale, s.recoverPanics, s.limitBody, s.identify, s.rateLimit, s.consistency, s.checkText}
+	r.Use(chain...)
 	s.router = r
+	if s.tileHandler != nil {
+		// The tile route's own chain, made once (mux makes one per request),
+		// with the route's template for the log and metrics.
+		chain[0] = func(next http.Handler) http.Handler { return s.instrumentAs(tileRoute, next) }
+		h := http.Handler(s.tileHandler)
+		for i := len(chain) - 1; i >= 0; i-- {
+			h = chain[i](h)
+		}
+		if others, ok := otherTileLayers(r); ok {
+			s.tileChain, s.tileOthers = h, others
+		}
+	}
 }
 
 // Metrics serves the Prometheus metrics, for a listener of its own
@@ -246,8 +262,19 @@ func (s *Server) Metrics() http.Handler {
 	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
 }
 
-// ServeHTTP makes Server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+// ServeHTTP makes Server an http.Handler. A tile request (the hottest path,
+// docs/scale.md "Warm tiles") skips mux's matching: its path is split by
+// tilePathVars, which answers only for paths the tile route would match, and
+// goes through the same middleware as every route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.tileChain != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if vars := tilePathVars(r.URL.Path); vars != nil && !s.tileOthers[vars["layers"]] {
+			s.tileChain.ServeHTTP(w, mux.SetURLVars(r, vars))
+			return
+		}
+	}
+	s.router.ServeHTTP(w, r)
+}
 
 type statusWriter struct {
 	http.ResponseWriter
@@ -282,15 +309,22 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // instrument logs one line per request and counts it. It logs the route
 // template, never the query string: residents' coordinates stay out of logs.
-func (s *Server) instrument(next http.Handler) http.Handler {
+func (s *Server) instrument(next http.Handler) http.Handler { return s.instrumentAs("", next) }
+
+// instrumentAs is instrument for the requests of one route, whose template
+// is given; "" takes it from mux's match.
+func (s *Server) instrumentAs(template string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		route := "unmatched"
-		if cur := mux.CurrentRoute(r); cur != nil {
-			if tpl, err := cur.GetPathTemplate(); err == nil {
-				route = tpl
+		route := template
+		if route == "" {
+			route = "unmatched"
+			if cur := mux.CurrentRoute(r); cur != nil {
+				if tpl, err := cur.GetPathTemplate(); err == nil {
+					route = tpl
+				}
 			}
 		}
 		if sw.status == 0 {

@@ -52,14 +52,70 @@ func (s *Server) tileRoutes(r *mux.Router) {
 		path string
 		h    http.HandlerFunc
 	}{
-		{"/tiles/{layers}/{z}/{x}/{tile}", s.handle(s.handleTile)},
+		{tileRoute, s.handle(s.handleTile)},
 		{"/tiles/{layers}.json", s.handle(s.handleTileJSON)},
 		{"/styles/default.json", s.handle(s.handleStyle)},
 		{"/fonts/{fontstack}/{range}.pbf", s.handle(s.handleGlyphs)},
 	} {
 		r.HandleFunc(route.path, route.h).Methods(http.MethodGet, http.MethodHead)
 		r.HandleFunc(route.path, handlePreflight).Methods(http.MethodOptions)
+		if route.path == tileRoute {
+			s.tileHandler = route.h
+		}
 	}
+}
+
+// tileRoute is the template of the tile route.
+const tileRoute = "/tiles/{layers}/{z}/{x}/{tile}"
+
+// otherTileLayers names the first segments after /tiles/ that routes of
+// their own take (the staff cases layer, /tiles/cases/…): ServeHTTP leaves
+// those paths to mux, which matches routes in the order they were added. It
+// answers false when such a route starts with a variable, which no list of
+// names can leave out.
+func otherTileLayers(r *mux.Router) (map[string]bool, bool) {
+	others, ok := map[string]bool{}, true
+	_ = r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := route.GetPathTemplate()
+		if err != nil || tpl == tileRoute {
+			return nil
+		}
+		if rest, found := strings.CutPrefix(tpl, "/tiles/"); found {
+			if first, _, more := strings.Cut(rest, "/"); more {
+				others[first] = true
+				ok = ok && !strings.Contains(first, "{")
+			}
+		}
+		return nil
+	})
+	return others, ok
+}
+
+// tilePathVars gives the path values of the tile route for a path it
+// matches (four segments after /tiles/, each non-empty, as mux's default
+// pattern [^/]+ wants) and nil for every other path. Paths mux would clean
+// and redirect ("." or ".." segments) are nil too, and left to mux.
+func tilePathVars(path string) map[string]string {
+	rest, ok := strings.CutPrefix(path, "/tiles/")
+	if !ok {
+		return nil
+	}
+	var seg [4]string
+	for i := range seg {
+		var s string
+		if i < 3 {
+			if s, rest, ok = strings.Cut(rest, "/"); !ok {
+				return nil
+			}
+		} else if s = rest; strings.IndexByte(s, '/') >= 0 {
+			return nil
+		}
+		if s == "" || s == "." || s == ".." {
+			return nil
+		}
+		seg[i] = s
+	}
+	return map[string]string{"layers": seg[0], "z": seg[1], "x": seg[2], "tile": seg[3]}
 }
 
 // Header values of the map routes, made once: a header set from one of these

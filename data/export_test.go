@@ -11,3 +11,11 @@ import (
 // Announce is announce for the tests of package data_test that write
 // changes with SQL of their own.
 func Announce(ctx context.Context, tx pgx.Tx, ev geo.ChangeEvent) error { return announce(ctx, tx, ev) }
+
+// SetBulkBuildingMin sends building imports of at least n rows along the bulk
+// path (import_bulk.go) until the test ends.
+func SetBulkBuildingMin(t interface{ Cleanup(func()) }, n int) {
+	old := bulkBuildingMin
+	bulkBuildingMin = n
+	t.Cleanup(func() { bulkBuildingMin = old })
+}

@@ -587,11 +587,30 @@ const qIndexStaged = `CREATE INDEX ON building_prep USING gist (g)`
 // prepares each area's polygon once instead of testing every building
 // against every polygon around it from scratch (about 4× faster than calling
 // grid_of per building). TestImportedBuildingsFollowGridOf holds the two equal.
-const qGridsOfStaged = `
+//
+// It runs in two steps. The first joins only the areas of the hierarchy's
+// deepest level: a building covered by one of them has its answer there, and
+// in a city that is nearly every building, which then is not tested against
+// the community, subdistrict and district around it too (1,000,000
+// buildings: 5.6 s instead of 21 s). The second joins the few buildings left
+// (qStagedWithoutGrid) with every level, as grid_of does.
+const (
+	qGridsOfStaged = `
 CREATE TEMP TABLE building_grid ON COMMIT DROP AS
 SELECT DISTINCT ON (b.ord) b.ord, c.id AS grid
 FROM building_prep b JOIN grid_candidate c ON c.hierarchy = $1 AND ST_Covers(c.geom, b.g)
+ AND c.depth = (SELECT max(depth) FROM level WHERE hierarchy = $1)
+ORDER BY b.ord, ST_Contains(c.geom, b.g) DESC, c.code`
+	qStagedWithoutGrid = `
+CREATE TEMP TABLE building_rest ON COMMIT DROP AS
+SELECT p.ord, p.g FROM building_prep p WHERE NOT EXISTS (SELECT 1 FROM building_grid x WHERE x.ord = p.ord)`
+	qAnalyzeStagedWithoutGrid = `ANALYZE building_rest`
+	qGridsOfRest              = `
+INSERT INTO building_grid
+SELECT DISTINCT ON (b.ord) b.ord, c.id AS grid
+FROM building_rest b JOIN grid_candidate c ON c.hierarchy = $1 AND ST_Covers(c.geom, b.g)
 ORDER BY b.ord, c.depth DESC, ST_Contains(c.geom, b.g) DESC, c.code`
+)
 
 // qInsertBuildings inserts the staged buildings in input order with their
 // grids, so an import writes every row once instead of inserting and then
@@ -703,18 +722,28 @@ func importBuildings(ctx context.Context, tx pgx.Tx, rep *geo.ImportReport, in [
 			return 0, dbErr("data.ImportBuildings", err)
 		}
 	}
-	if _, err := tx.Exec(ctx, qGridsOfStaged, geo.DefaultHierarchy); err != nil {
-		return 0, dbErr("data.ImportBuildings", err)
+	for _, st := range []struct {
+		q    string
+		args []any
+	}{
+		{qGridsOfStaged, []any{geo.DefaultHierarchy}},
+		{qStagedWithoutGrid, nil},
+		{qAnalyzeStagedWithoutGrid, nil},
+		{qGridsOfRest, []any{geo.DefaultHierarchy}},
+	} {
+		if _, err := tx.Exec(ctx, st.q, st.args...); err != nil {
+			return 0, dbErr("data.ImportBuildings", err)
+		}
 	}
-	tag, err := tx.Exec(ctx, qInsertBuildings, rep.ChangeID)
+	n, err := insertStagedBuildings(ctx, tx, rep.ChangeID, len(staged)-len(bad))
 	if err != nil {
 		return 0, dbErr("data.ImportBuildings", err)
 	}
-	rep.Imported += int(tag.RowsAffected())
+	rep.Imported += int(n)
 	if progress != nil {
 		progress(len(in), len(in))
 	}
-	return int(tag.RowsAffected()), nil
+	return int(n), nil
 }
 
 // People, photos and duties are copied too: ids come from their sequences

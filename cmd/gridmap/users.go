@@ -58,6 +58,13 @@ func ensureFirstAdmin(ctx context.Context, cfg Config, db *data.DB, log *slog.Lo
 		return err
 	}
 	if _, err := as.CreateUser(ctx, geo.NewUser{Name: cfg.AdminUser, Password: cfg.AdminPassword, Role: geo.UserAdmin}); err != nil {
+		// Processes started together race to create it: the account's unique
+		// name lets one win, and the others find it there.
+		if geo.ErrorCode(err) == geo.EConflict {
+			if n, nerr := as.Users(ctx); nerr == nil && n > 0 {
+				return nil
+			}
+		}
 		return fmt.Errorf("first admin from GRIDMAP_ADMIN_USER: %w", err)
 	}
 	log.Info("created the first admin", "name", cfg.AdminUser)
