@@ -187,4 +187,48 @@ LEFT JOIN building b ON b.grid_id = g.id WHERE g.retired_at IS NULL GROUP BY g.i
 	if after := readGrids(t, db, code); !reflect.DeepEqual(after, before) {
 		t.Fatalf("after reverting the adjusted partition: grids %v, want %v", keys(after.grids), keys(before.grids))
 	}
+
+	// Maintenance mode: every grid of a fresh partition is kept; a move
+	// between two of them redraws just those two, each keeping its identity
+	// and code.
+	if _, _, err := ps.Apply(ctx, base, "划网格 again"); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	codesBefore := keys(readGrids(t, db, code).grids)
+	maint := geo.PartitionRequest{AreaCode: code, Mode: "maintain", Seed: 1}
+	kept := proposeOK(t, ps, maint)
+	if len(kept.Replaces) != 0 {
+		t.Fatalf("maintenance of a fresh partition redraws %v", kept.Replaces)
+	}
+	var mmove geo.PartitionMove
+	var madj *geo.PartitionProposal
+	for _, m := range borderPoints(t, db, kept) {
+		maint.Moves = []geo.PartitionMove{m}
+		if p, err := ps.Propose(ctx, maint); err == nil {
+			mmove, madj = m, p
+			break
+		} else if geo.ErrorCode(err) != geo.EInvalid {
+			t.Fatalf("Propose maintain with %+v: %v", m, err)
+		}
+	}
+	if madj == nil {
+		t.Fatalf("no block could be moved in maintenance mode")
+	}
+	checkProposal(t, db, madj)
+	mfrom := gridAt(t, db, kept, mmove)
+	if len(madj.Replaces) != 2 || madj.Grids[mfrom].Kept || madj.Grids[mmove.To].Kept || madj.Grids[mfrom].Area == nil || madj.Grids[mmove.To].Area == nil {
+		t.Fatalf("a move between grids %d and %d in maintenance mode: replaces %v, grids %+v / %+v", mfrom, mmove.To, madj.Replaces, madj.Grids[mfrom], madj.Grids[mmove.To])
+	}
+	for i, g := range madj.Grids {
+		if i != mfrom && i != mmove.To && !g.Kept {
+			t.Errorf("grid %d not involved in the move is no longer kept", i)
+		}
+	}
+	if _, _, err := ps.Apply(ctx, maint, "调整两个网格"); err != nil {
+		t.Fatalf("Apply maintain: %v", err)
+	}
+	checkGrids(t, db, code)
+	if got := keys(readGrids(t, db, code).grids); !reflect.DeepEqual(got, codesBefore) {
+		t.Fatalf("codes after the maintained move %v, want the same %v", got, codesBefore)
+	}
 }
