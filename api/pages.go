@@ -375,6 +375,12 @@ func (s *Server) posterMap(ctx context.Context, grid *geo.AreaRef, bs []geo.Buil
 			m.Neighbours = append(m.Neighbours, poster.Outline{Geometry: f.geom, Label: f.name})
 		}
 	}
+	if s.Roads != nil {
+		// The streets and paths in the frame, so people can orient.
+		if m.Roads, err = s.Roads.RoadsIn(ctx, frame); err != nil {
+			return nil, err
+		}
+	}
 	for _, bl := range bs {
 		if marked != nil && bl.Point == *marked {
 			continue

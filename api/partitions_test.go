@@ -52,6 +52,11 @@ func TestPartitionRoutes(t *testing.T) {
 		{"bad mode", editor, "/api/v1/partitions/preview", map[string]any{"area": f.comm.Code, "mode": "redo"}, 400},
 		{"range upside down", editor, "/api/v1/partitions/preview", map[string]any{"area": f.comm.Code, "households_min": 500, "households_max": 300}, 400},
 		{"apply without a reason", editor, "/api/v1/partitions", body, 400},
+		{"a move off the map", editor, "/api/v1/partitions/preview", map[string]any{"area": f.comm.Code, "households_min": 300, "households_max": 500,
+			"moves": []map[string]any{{"lon": 120.1, "lat": 123.4, "to": 0}}}, 400},
+		{"a move outside the area", editor, "/api/v1/partitions/preview", map[string]any{"area": f.comm.Code, "households_min": 300, "households_max": 500,
+			"moves": []map[string]any{{"lon": 10, "lat": 10, "to": 0}}}, 400},
+		{"a move that is not an object", editor, "/api/v1/partitions/preview", map[string]any{"area": f.comm.Code, "moves": "north"}, 400},
 	} {
 		if status, out := c.cl.do(t, "POST", c.path, c.body); status != c.status {
 			t.Errorf("%s: %d %s, want %d", c.name, status, out, c.status)

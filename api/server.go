@@ -71,6 +71,8 @@ type Server struct {
 	Edits     geo.EditService
 	// Partitions proposes and applies grids (api/partitions.go); nil serves none.
 	Partitions geo.PartitionService
+	// Roads are drawn on the posters' maps (api/pages.go); nil draws none.
+	Roads geo.RoadReader
 	// Cases is the case store (api/cases.go); nil serves no case routes.
 	Cases cases.Service
 	// Tiles serves the vector tiles, TileJSON, style and glyphs; nil serves none.

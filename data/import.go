@@ -23,7 +23,10 @@ type Importer struct{ db *DB }
 // NewImporter returns an Importer on db.
 func NewImporter(db *DB) *Importer { return &Importer{db: db} }
 
-var _ geo.Importer = (*Importer)(nil)
+var (
+	_ geo.Importer   = (*Importer)(nil)
+	_ geo.RoadReader = (*Importer)(nil)
+)
 
 const qEmpty = `SELECT NOT EXISTS (SELECT 1 FROM area)`
 

@@ -396,6 +396,9 @@ func (p *Partitioner) proposeTx(ctx context.Context, tx pgx.Tx, r geo.PartitionR
 	if err != nil {
 		return nil, nil, geo.Errorf(geo.EInvalid, "%v", err)
 	}
+	if err := adjustProposal(ctx, tx, &pr, res, r.Moves); err != nil {
+		return nil, nil, err
+	}
 	prop.Atoms = len(pr.Atoms)
 	prop.Feasible = res.Feasible()
 	prop.Metrics = res.Metrics

@@ -68,7 +68,8 @@ type buildingGen struct {
 	rng     *rand.Rand
 	roads   *roadNet
 	streets []string
-	nextNo  []int // last house number used, per street
+	nextNo  []int      // last house number used, per street
+	paths   []geo.Road // the estates' footpaths so far (paths.go)
 }
 
 // newBuildingGen numbers buildings along the streets of roads.
@@ -94,7 +95,13 @@ func (g *buildingGen) communityBuildings(commIndex int, commCode string, rings [
 	)
 	for gi, ring := range rings {
 		poly := newMetricPolygon(ring)
+		first := len(compounds)
 		placed := g.placeGrid(poly, perGrid[gi], streets, &compounds, &named)
+		lines, names := compoundPaths(poly, compounds[first:], placed)
+		for k, l := range lines {
+			g.paths = append(g.paths, geo.Road{Name: names[k], Class: geo.RoadPath, Line: l, Source: RoadSource,
+				Ref: "demo/path/" + strconv.Itoa(len(g.paths)+1)})
+		}
 		// Households: grid total split by building size.
 		n := len(placed)
 		if n == 0 {

@@ -281,6 +281,7 @@ func generate(opt Options) (*Dataset, error) {
 		ds.Buildings = append(ds.Buildings, bs...)
 		pg.community(commCode[k], codes, buildingCodes)
 	}
+	ds.Roads = append(ds.Roads, bg.paths...)
 	ds.People, ds.Duties = pg.people, pg.duties
 	return ds, nil
 }

@@ -30,7 +30,24 @@ type PartitionRequest struct {
 	Grids    int    `json:"grids,omitempty"` // 0: what the households admit
 	Mode     string `json:"mode"`            // fresh (default) or maintain
 	Seed     uint64 `json:"seed"`
-	Actor    *User  `json:"-"` // nil: the system
+	// Moves adjust the proposal before it is previewed or applied: each
+	// gives the block (atom) at a point to another proposed grid, in order.
+	// The same request gives the same adjusted proposal (deterministic).
+	Moves []PartitionMove `json:"moves,omitempty"`
+	Actor *User           `json:"-"` // nil: the system
+}
+
+// MaxPartitionMoves bounds the adjustments of one proposal.
+const MaxPartitionMoves = 200
+
+// PartitionMove gives the block of the proposal at a point (EPSG:4326,
+// degrees) to the proposed grid with index To. The block's old grid must
+// stay non-empty and contiguous, and the block must share a border with
+// grid To, so the grids still tile the area in contiguous pieces.
+type PartitionMove struct {
+	Lon float64 `json:"lon"`
+	Lat float64 `json:"lat"`
+	To  int     `json:"to"`
 }
 
 // PartitionReason says why and where the range cannot be met.

@@ -1,8 +1,17 @@
 package geo
 
 import (
+	"context"
+
 	"github.com/paulmach/orb"
 )
+
+// RoadReader reads the roads of a place, for maps drawn without the vector
+// tiles (the notice-board poster).
+type RoadReader interface {
+	// RoadsIn returns the roads whose bounding box meets b (EPSG:4326).
+	RoadsIn(ctx context.Context, b orb.Bound) ([]Road, error)
+}
 
 // RoadClass is what the map and the partition need to know of a road.
 type RoadClass string

@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
+
+	"gridmap/geo"
+	"gridmap/tiles"
 )
 
 // Outline is a neighbouring area drawn in grey with its name.
@@ -23,6 +26,9 @@ type Map struct {
 	Grid       orb.MultiPolygon // the area the poster is for, drawn in the accent colour
 	GridLabel  string
 	Neighbours []Outline
+	// Roads are drawn over the neighbours and under the grid, in the vector
+	// tiles' road style (tiles.RoadLook): paths under minor under major roads.
+	Roads      []geo.Road
 	Buildings  []orb.Point        // drawn as small dots
 	Footprints []orb.MultiPolygon // drawn as small shapes where known
 	Marked     *orb.Point         // the building the poster hangs in; nil for a grid poster
@@ -86,6 +92,46 @@ func (p projection) path(mp orb.MultiPolygon) string {
 	return sb.String()
 }
 
+// roadWidths are the poster's road widths in user units (1000 across), by
+// class: wide enough to read on a printed A4 map of one grid.
+var roadWidths = map[geo.RoadClass]float64{geo.RoadMajor: 16, geo.RoadMinor: 10, geo.RoadPath: 3}
+
+// roads draws the roads, each class as one casing path under one fill path,
+// paths first, then minor, then major roads.
+func (p projection) roads(rs []geo.Road) string {
+	var sb strings.Builder
+	for _, c := range []geo.RoadClass{geo.RoadPath, geo.RoadMinor, geo.RoadMajor} {
+		var d strings.Builder
+		for _, r := range rs {
+			if r.Class != c || len(r.Line) < 2 {
+				continue
+			}
+			for i, pt := range r.Line {
+				x, y := p.xy(pt)
+				if i == 0 {
+					fmt.Fprintf(&d, "M%.1f %.1f", x, y)
+				} else {
+					fmt.Fprintf(&d, "L%.1f %.1f", x, y)
+				}
+			}
+		}
+		if d.Len() == 0 {
+			continue
+		}
+		colour, casing, dashed := tiles.RoadLook(c)
+		w := roadWidths[c]
+		if casing != "" {
+			fmt.Fprintf(&sb, `<path d="%s" fill="none" stroke="%s" stroke-width="%.1f" stroke-linecap="round" stroke-linejoin="round" class="road-casing road-%s"/>`, d.String(), casing, w+3, c)
+		}
+		dash := ""
+		if dashed {
+			dash = fmt.Sprintf(` stroke-dasharray="%.0f %.0f"`, 3*w, 2*w)
+		}
+		fmt.Fprintf(&sb, `<path d="%s" fill="none" stroke="%s" stroke-width="%.1f" stroke-linecap="round" stroke-linejoin="round"%s class="road road-%s"/>`, d.String(), colour, w, dash, c)
+	}
+	return sb.String()
+}
+
 // labelPoint is the centre of the visible part of the largest ring's bound,
 // good enough for a label on a compact grid; ok is false when none of it is visible.
 func labelPoint(mp orb.MultiPolygon, visible orb.Bound) (pt orb.Point, ok bool) {
@@ -135,6 +181,7 @@ func (m Map) SVG() string {
 	for _, n := range m.Neighbours {
 		fmt.Fprintf(&sb, `<path d="%s" fill="#ffffff" stroke="#8a8f99" stroke-width="2" stroke-linejoin="round" class="neighbour"/>`, p.path(n.Geometry))
 	}
+	sb.WriteString(p.roads(m.Roads))
 	fmt.Fprintf(&sb, `<path d="%s" fill="#c8102e" fill-opacity="0.10" stroke="#c8102e" stroke-width="6" stroke-linejoin="round" fill-rule="evenodd" class="grid"/>`, p.path(m.Grid))
 	for _, f := range m.Footprints {
 		fmt.Fprintf(&sb, `<path d="%s" fill="#d9cbb8" stroke="#8c7a64" stroke-width="1" class="footprint"/>`, p.path(f))

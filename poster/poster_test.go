@@ -11,6 +11,9 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/paulmach/orb"
+
+	"gridmap/geo"
+	"gridmap/tiles"
 )
 
 var qrRun = regexp.MustCompile(`M(\d+) (\d+)h(\d+)v1h-\d+z`)
@@ -216,5 +219,45 @@ func TestSegHitsBox(t *testing.T) {
 		if got := segHitsBox(c.a, c.b, g); got != c.want {
 			t.Errorf("segHitsBox(%v,%v) = %v", c.a, c.b, got)
 		}
+	}
+}
+
+// TestMapRoads: the poster's map draws the roads in the tiles' style (one
+// casing and one fill path per class, paths under minor under major roads,
+// paths dashed), over the neighbours and under the grid, so the grid's
+// outline stays on top.
+func TestMapRoads(t *testing.T) {
+	grid := orb.MultiPolygon{{{{120.12, 30.29}, {120.122, 30.29}, {120.122, 30.292}, {120.12, 30.292}, {120.12, 30.29}}}}
+	m := Map{Grid: grid, Width: 1000, Height: 600, Roads: []geo.Road{
+		{Name: "幸福路", Class: geo.RoadMajor, Line: orb.LineString{{120.119, 30.291}, {120.123, 30.291}}},
+		{Name: "人民街", Class: geo.RoadMinor, Line: orb.LineString{{120.121, 30.289}, {120.121, 30.293}}},
+		{Name: "幸福家园步道", Class: geo.RoadPath, Line: orb.LineString{{120.1205, 30.2905}, {120.1215, 30.2905}}},
+	}}
+	svg := m.SVG()
+	at := func(s string) int {
+		i := strings.Index(svg, s)
+		if i < 0 {
+			t.Fatalf("SVG lacks %s", s)
+		}
+		return i
+	}
+	for _, c := range []geo.RoadClass{geo.RoadMajor, geo.RoadMinor, geo.RoadPath} {
+		colour, _, _ := tiles.RoadLook(c)
+		at(`stroke="` + colour + `"`)
+		if n := strings.Count(svg, `class="road road-`+string(c)+`"`); n != 1 {
+			t.Errorf("%d fill paths of class %s, want 1", n, c)
+		}
+	}
+	if !(at(`class="road road-path"`) < at(`class="road road-minor"`) && at(`class="road road-minor"`) < at(`class="road road-major"`)) {
+		t.Errorf("roads drawn out of order: want paths, then minor, then major")
+	}
+	if at(`class="road road-major"`) > at(`class="grid"`) {
+		t.Errorf("roads drawn over the grid: the grid's outline must stay on top")
+	}
+	if !regexp.MustCompile(`stroke-dasharray="[0-9 ]+" class="road road-path"`).MatchString(svg) {
+		t.Errorf("paths are not dashed")
+	}
+	if strings.Contains(Map{Grid: grid}.SVG(), `class="road`) {
+		t.Errorf("a map without roads draws roads")
 	}
 }

@@ -55,6 +55,18 @@ var roadStyles = []roadStyle{
 	{geo.RoadMajor, "#f6d58e", "#c8a156", 1.5, 22, false},
 }
 
+// RoadLook is how the style draws a road of class c: its colour, its casing
+// ("" for none) and whether it is dashed; other maps (the poster) draw roads
+// the same. An unknown class looks like a path.
+func RoadLook(c geo.RoadClass) (colour, casing string, dashed bool) {
+	for _, r := range roadStyles {
+		if r.class == c {
+			return r.colour, r.casing, r.dashed
+		}
+	}
+	return roadStyles[0].colour, roadStyles[0].casing, roadStyles[0].dashed
+}
+
 // roadLabelColour and roadLabelMinZoom: street names along the lines, in a
 // grey darker than any road or tint they can sit on (TestLabelContrast),
 // from z14, smaller than the area labels and placed after them.

@@ -107,6 +107,7 @@ func startSite() (*site, func(), error) {
 		Buildings: data.NewBuildingService(db), People: data.NewPersonService(db),
 		Auth: data.NewAuthService(db), Edits: data.NewEditor(db),
 		Partitions: data.NewPartitioner(data.NewEditor(db)),
+		Roads:      data.NewImporter(db),
 		Ready:      db.Ready, Pages: pages,
 		Contacts: data.NewContactService(db), Hotline: "12345",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),

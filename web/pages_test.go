@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -12,7 +13,65 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"gridmap/geo"
+	"gridmap/tiles"
 )
+
+// checkPosterRoads: the open poster's map draws the roads (the demo's grid
+// borders run on streets, its estates have paths), and a Chromium
+// screenshot of the map shows pixels of the road style's colours (the
+// major fill, the minor casing, the path colour).
+func checkPosterRoads(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if n := eval[int](t, ctx, `document.querySelectorAll(".poster-map .road").length`); n == 0 {
+		t.Fatalf("the poster's map draws no roads")
+	}
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(".poster-map")))
+	if err != nil {
+		t.Fatalf("screenshot of the poster map: %v", err)
+	}
+	writeArtifact(t, "building-2b-poster-map.png", png)
+	img, _, err := image.Decode(bytes.NewReader(png))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][3]int
+	for _, c := range []geo.RoadClass{geo.RoadMajor, geo.RoadMinor, geo.RoadPath} {
+		colour, casing, _ := tiles.RoadLook(c)
+		for _, hex := range []string{colour, casing} {
+			var r, g, b int
+			if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err == nil && hex != "#ffffff" {
+				want = append(want, [3]int{r, g, b})
+			}
+		}
+	}
+	road, all := 0, 0
+	bd := img.Bounds()
+	for y := bd.Min.Y; y < bd.Max.Y; y++ {
+		for x := bd.Min.X; x < bd.Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			all++
+			for _, w := range want {
+				if abs(int(r>>8)-w[0]) <= 3 && abs(int(g>>8)-w[1]) <= 3 && abs(int(b>>8)-w[2]) <= 3 {
+					road++
+					break
+				}
+			}
+		}
+	}
+	if road < all/200 {
+		t.Errorf("the poster map's screenshot has %d road-coloured pixels of %d, want ≥ 0.5%%", road, all)
+	}
+	t.Logf("poster map: %d of %d pixels in road colours", road, all)
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
 
 // buildingCode finds a demo building's code by its address through the API.
 func buildingCode(t *testing.T, address string) string {
@@ -109,6 +168,7 @@ func TestBuildingPageAndPoster(t *testing.T) {
 		t.Fatalf("screenshot of the QR code: %v", err)
 	}
 	writeArtifact(t, "building-3-qr.png", qrPNG)
+	checkPosterRoads(t, ctx)
 	want := theSite.URL + "/b/" + code
 	if got := decodeQR(t, qrPNG); got != want {
 		t.Errorf("QR code: got %q, want %q", got, want)

@@ -355,6 +355,7 @@ func newServer(ctx context.Context, cfg Config, db *data.DB, log *slog.Logger) (
 		Freshness: feed,
 		// Partitions apply through an Editor of their own: it holds no state.
 		Partitions: data.NewPartitioner(data.NewEditor(db)),
+		Roads:      data.NewImporter(db),
 		// Sign-in failures are counted in PostgreSQL, across processes.
 		SigninFailures: data.NewSigninFailures(db),
 		Log:            log,

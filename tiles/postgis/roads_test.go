@@ -19,8 +19,11 @@ import (
 func TestRoadsLayer(t *testing.T) {
 	f := load(t, "tiles_roads")
 	cfg := tiles.Config{}
-	var major, minor geo.Road
+	var major, minor, path geo.Road
 	for _, r := range f.ds.Roads {
+		if r.Class == geo.RoadPath && r.Name != "" && path.Name == "" {
+			path = r // an estate's footpath (demo/paths.go)
+		}
 		if r.Class == geo.RoadMajor && major.Name == "" {
 			major = r
 		}
@@ -28,8 +31,8 @@ func TestRoadsLayer(t *testing.T) {
 			minor = r
 		}
 	}
-	if major.Name == "" || minor.Name == "" {
-		t.Fatal("the demo has no major or no minor road")
+	if major.Name == "" || minor.Name == "" || path.Name == "" {
+		t.Fatal("the demo has no major, no minor road or no named path")
 	}
 	named := func(l map[string]string, name, class string) bool { return l[name] == class }
 	roadsOf := func(z maptile.Zoom, p orb.Point) (map[string]string, int) {
@@ -51,11 +54,14 @@ func TestRoadsLayer(t *testing.T) {
 	mid := func(r geo.Road) orb.Point { return r.Line[len(r.Line)/2] }
 
 	t.Run("a tile over a demo street holds its name and class", func(t *testing.T) {
-		for _, r := range []geo.Road{major, minor} {
+		for _, r := range []geo.Road{major, minor, path} {
 			got, _ := roadsOf(15, mid(r))
 			if !named(got, r.Name, string(r.Class)) {
 				t.Errorf("z15 over %s: roads %v, want %s (%s)", r.Name, got, r.Name, r.Class)
 			}
+		}
+		if got, _ := roadsOf(14, mid(path)); named(got, path.Name, "path") {
+			t.Errorf("z14 holds the demo path %s, want paths from z15", path.Name)
 		}
 	})
 	t.Run("each class from its min zoom", func(t *testing.T) {

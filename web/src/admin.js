@@ -15,7 +15,7 @@ import { createMap, fitTo, mapState } from "./lib/map.js";
 import { mapCoords } from "./lib/gcj02.js";
 import { ringsOf, snapper, sharedBorder } from "./lib/snap.js";
 import { treeKeys, focusItem, matchAreas } from "./lib/tree.js";
-import { partitionPanel } from "./admin_partition.js";
+import { partitionPanel, proposalShown } from "./admin_partition.js";
 import "./css/base.css";
 import "./css/admin.css";
 
@@ -216,7 +216,7 @@ function setupLayers() {
     paint: { "circle-color": "#d946ef", "circle-radius": 5, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 },
   });
   map.on("click", "community-fill", (e) => {
-    if (state.edit) return; // a click while editing belongs to the drawing
+    if (state.edit || proposalShown()) return; // a click while editing (or adjusting a proposal) belongs to it
     const f = e.features[0];
     if (f) selectGrid(f.properties.id);
   });
