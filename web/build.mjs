@@ -102,6 +102,7 @@ async function bundle(out, testHooks) {
   const groups = [
     { resident: "src/resident.js", page: "src/page.js", case: "src/case.js" },
     { admin: "src/admin.js" },
+    { stats: "src/stats.js" }, // uPlot: only the statistics page loads it
     { poster: "src/poster.js" },
   ];
   for (const entries of groups) {
@@ -144,13 +145,14 @@ async function bundle(out, testHooks) {
       if (o.cssBundle) manifest[`${entry}.css`] = o.cssBundle.slice(out.length + 1);
     }
   }
-  // admin.html stays a static page: its asset names are filled in here.
-  let admin = await readFile("src/admin.html", "utf8");
-  admin = admin.replace(/\/assets\/([\w.-]+\.(?:js|css|svg))/g, (m, key) => {
-    if (!manifest[key]) throw new Error(`src/admin.html: no asset ${key}`);
-    return "/" + manifest[key];
-  });
-  await writeFile(`${out}/admin.html`, admin);
+  // admin.html and stats.html stay static pages: their asset names are filled in here.
+  for (const page of ["admin.html", "stats.html"]) {
+    const html = (await readFile(`src/${page}`, "utf8")).replace(/\/assets\/([\w.-]+\.(?:js|css|svg))/g, (m, key) => {
+      if (!manifest[key]) throw new Error(`src/${page}: no asset ${key}`);
+      return "/" + manifest[key];
+    });
+    await writeFile(`${out}/${page}`, html);
+  }
   await writeFile(`${out}/manifest.json`, JSON.stringify({ files: manifest, preload, lazy }, null, 1) + "\n");
   await precompress(out);
   const kind = [dev && "dev", testHooks && "test hooks"].filter(Boolean).join(", ");

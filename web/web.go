@@ -81,7 +81,7 @@ type handler struct {
 
 // pages maps clean URL paths to the bundle's static HTML files. The resident
 // page (/) is rendered by the server from templates/resident.html (Pages).
-var pages = map[string]string{"/admin": "admin.html", "/admin/": "admin.html"}
+var pages = map[string]string{"/admin": "admin.html", "/admin/": "admin.html", "/admin/stats": "stats.html"}
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
