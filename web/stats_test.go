@@ -114,10 +114,19 @@ func TestStatsPageShowsTheAPIsNumbers(t *testing.T) {
 	waitFor(t, ctx, "the statistics link", `!!document.querySelector("#stats-link")`)
 	do(t, ctx, "opening the statistics", chromedp.Click(chromedp.CSS("#stats-link")))
 	waitFor(t, ctx, "the statistics page", `document.querySelector("#app").dataset.ready === "true"`)
+	waitMapIdle(t, ctx)
+	// The page's weight in Chromium (BENCHMARKS.md), opened from the editor: the bodies of its assets as
+	// transferred (gzip: Chromium asks for brotli over HTTPS only); MapLibre's worker and stylesheet came with the editor.
+	weight := eval[map[string]float64](t, ctx, `(() => {
+		const r = performance.getEntriesByType("resource").filter(e => new URL(e.name).pathname.startsWith("/assets/"));
+		const nav = performance.getEntriesByType("navigation")[0];
+		return {files: r.length, bytes: r.reduce((n, e) => n + e.transferSize, 0) + nav.transferSize, cached: r.filter(e => e.transferSize === 0).length};
+	})()`)
+	t.Logf("the statistics page loaded %v assets (%v from the cache), %.1f KB transferred with its HTML and headers", weight["files"], weight["cached"], weight["bytes"]/1024)
+
 	do(t, ctx, "opening the subdistrict's March", chromedp.Navigate(theSite.URL+"/admin/stats?area="+sub+"&from="+statsFrom+"&to="+statsTo))
 	waitFor(t, ctx, "the statistics", `document.querySelector("#app").dataset.ready === "true" && document.querySelectorAll("#stats-table tbody tr[data-code]").length === 2`)
 	waitMapIdle(t, ctx)
-
 	// The API's answer, fetched in the page with its session.
 	raw := eval[string](t, ctx, `fetch("/api/v1/areas/`+sub+`/case-stats?from=`+statsFrom+`&to=`+statsTo+`").then(r => r.text())`)
 	var api cases.AreaStats

@@ -3,13 +3,14 @@
 // of the child areas (by on-time rate; areas with too few cases hatched as
 // "no data"), and the weekly received/closed cases as a uPlot chart. Every
 // number is the API's (GET /api/v1/areas/{code}/case-stats); the page only
-// formats and draws them. Sign-in is the editor's (/admin).
+// formats and draws them. Sign-in is the editor's (/admin). MapLibre
+// (lib/map.js) is imported when the page is up, so the table and the chart
+// do not wait for it.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { $, h, show } from "./lib/dom.js";
 import { ApiError, getJSON, qs } from "./lib/api.js";
 import { t, tr, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
-import { createMap, fitTo } from "./lib/map.js";
 import "./css/base.css";
 import "./css/stats.css";
 
@@ -33,6 +34,8 @@ const state = { session: null, area: null, from: "", to: "", stats: null, areas:
 if (__TEST_HOOKS__) window.__stats = state;
 
 const app = $("#app");
+let mapLib; // lib/map.js, once imported
+let mapReady; // settles when the map is made
 
 /** isoDate is d as YYYY-MM-DD on China's clock. */
 const isoDate = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(d);
@@ -75,15 +78,19 @@ async function start() {
     history.replaceState(null, "", "?" + qs({ area: state.area, from: state.from, to: state.to }));
     load();
   });
-  state.map = await createMap($("#stats-map"), { tiles: false });
-  setupLayers(state.map);
+  mapReady = import("./lib/map.js").then(async (lib) => {
+    mapLib = lib;
+    state.map = await lib.createMap($("#stats-map"), { tiles: false });
+    setupLayers(state.map);
+  });
   onLangChange(render);
   addEventListener("resize", () => state.chart && state.chart.setSize(chartSize()));
   // Printing: the chart is redrawn at the printed width (its canvas would be scaled otherwise).
   matchMedia("print").addEventListener("change", () => {
-    state.map.resize();
-    if (state.areas?.features.length) fitTo(state.map, state.areas, 10, 17);
     if (state.chart) state.chart.setSize(chartSize());
+    if (!state.map) return;
+    state.map.resize();
+    if (state.areas?.features.length) mapLib.fitTo(state.map, state.areas, 10, 17);
   });
   await load();
 }
@@ -113,7 +120,11 @@ async function load() {
     err.hidden = false;
   }
   render();
-  if (state.stats && state.areas.features.length) fitTo(state.map, state.areas, 20);
+  await mapReady;
+  if (state.stats) {
+    renderMap(state.stats);
+    if (state.areas.features.length) mapLib.fitTo(state.map, state.areas, 20);
+  }
   app.dataset.ready = "true";
 }
 
@@ -130,7 +141,7 @@ function render() {
   st.children ??= []; // the API leaves out an empty list
   $("#stats-heading").textContent = t("stats.heading", { name: st.area.name, from: state.from, to: state.to });
   renderTable(st);
-  renderMap(st);
+  if (state.map) renderMap(st);
   renderChart(st);
 }
 
