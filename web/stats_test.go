@@ -137,6 +137,10 @@ func TestStatsPageShowsTheAPIsNumbers(t *testing.T) {
 		t.Fatalf("the API's statistics are not those of the cases made: %s", raw)
 	}
 
+	if chain := eval[string](t, ctx, `document.querySelector("#stats-chain").textContent`); !strings.HasSuffix(chain, api.Area.Name) || !strings.Contains(chain, "›") {
+		t.Errorf("the breadcrumbs %q do not lead up to %s", chain, api.Area.Name)
+	}
+
 	// The table: one row per child area and the total, each cell's value the API's.
 	table := eval[map[string]map[string]*float64](t, ctx, `Object.fromEntries([...document.querySelectorAll("#stats-table tr[data-code]")].map(tr =>
 		[tr.dataset.code, Object.fromEntries([...tr.querySelectorAll("td[data-key]")].map(td => [td.dataset.key, td.dataset.value === "" ? null : Number(td.dataset.value)]))]))`)

@@ -30,7 +30,7 @@ const columns = [
   ["resolution_rate", "rate"], ["satisfaction_rate", "rate"], ["median_hours_to_close", "hours"],
 ];
 
-const state = { session: null, area: null, from: "", to: "", stats: null, areas: null, chart: null, map: null };
+const state = { session: null, area: null, from: "", to: "", stats: null, areas: null, chain: [], chart: null, map: null };
 if (__TEST_HOOKS__) window.__stats = state;
 
 const app = $("#app");
@@ -108,12 +108,14 @@ async function load() {
   app.dataset.ready = "false";
   try {
     const code = encodeURIComponent(state.area);
-    const [stats, areas] = await Promise.all([
+    const [stats, areas, area] = await Promise.all([
       getJSON(`/api/v1/areas/${code}/case-stats?` + qs({ from: state.from, to: state.to })),
       getJSON("/api/v1/areas.geojson?" + qs({ parent: state.area })),
+      getJSON(`/api/v1/areas/${code}`),
     ]);
     state.stats = stats;
     state.areas = areas;
+    state.chain = (area.chain || []).filter((a) => a.code !== area.code);
   } catch (e) {
     state.stats = null;
     show(err, t(e instanceof ApiError && e.status === 404 ? "stats.noArea" : errorKey(e), { code: state.area }));
@@ -140,6 +142,8 @@ function render() {
   if (!st) return;
   st.children ??= []; // the API leaves out an empty list
   $("#stats-heading").textContent = t("stats.heading", { name: st.area.name, from: state.from, to: state.to });
+  // The ancestors, to go back up (an account sees the statistics of its own area and below only).
+  show($("#stats-chain"), state.chain.map((a) => [h("a", { href: "?" + qs({ area: a.code, from: state.from, to: state.to }) }, a.name), " › "]), st.area.name);
   renderTable(st);
   if (state.map) renderMap(st);
   renderChart(st);
