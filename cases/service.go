@@ -249,6 +249,8 @@ type AreaStats struct {
 	// rate (closed + open and overdue), too few to compare areas by it; the
 	// statistics page shows such an area as "no data" on its map.
 	FewCases bool `json:"few_cases"`
+	// MinRateCases is the threshold of FewCases (MinRateCases), at the top level only.
+	MinRateCases int `json:"min_rate_cases,omitempty"`
 	// Weeks are the area's received and closed cases per week of the
 	// period, weeks starting Monday 00:00 Asia/Shanghai (calendar.WeekStart);
 	// the top level only, and only for periods of at most MaxStatsWeeks weeks.

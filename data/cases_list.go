@@ -289,6 +289,7 @@ func (s *CaseStore) Stats(ctx context.Context, staff *cases.Staff, areaCode stri
 		}
 		sort.Slice(out.Children, func(i, j int) bool { return out.Children[i].Area.Code < out.Children[j].Area.Code })
 	}
+	out.MinRateCases = cases.MinRateCases
 	if weeks := s.Machine().Calendar.Weeks(from, to); len(weeks) <= cases.MaxStatsWeeks {
 		if out.Weeks, err = caseWeeks(ctx, tx, areaID, weeks, from, to); err != nil {
 			return nil, err

@@ -48,6 +48,9 @@ func TestCaseStatsWeeks(t *testing.T) {
 			t.Errorf("week %d: got %+v, want %+v", i, got, w)
 		}
 	}
+	if st.MinRateCases != cases.MinRateCases || (len(st.Children) == 1 && st.Children[0].MinRateCases != 0) {
+		t.Errorf("min_rate_cases %d (child %+v), want %d at the top level only", st.MinRateCases, st.Children, cases.MinRateCases)
+	}
 	if !st.FewCases || len(st.Children) != 1 || !st.Children[0].FewCases {
 		t.Errorf("few_cases: %v, children %+v; want true with 1 case behind the on-time rate (< %d)", st.FewCases, st.Children, cases.MinRateCases)
 	}

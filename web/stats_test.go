@@ -137,6 +137,9 @@ func TestStatsPageShowsTheAPIsNumbers(t *testing.T) {
 		t.Fatalf("the API's statistics are not those of the cases made: %s", raw)
 	}
 
+	if legend := eval[string](t, ctx, `document.querySelector("#stats-nodata-legend").textContent`); !strings.Contains(legend, fmt.Sprint(api.MinRateCases)) || api.MinRateCases != cases.MinRateCases {
+		t.Errorf("the no-data legend %q does not name the API's threshold %d", legend, api.MinRateCases)
+	}
 	if chain := eval[string](t, ctx, `document.querySelector("#stats-chain").textContent`); !strings.HasSuffix(chain, api.Area.Name) || !strings.Contains(chain, "›") {
 		t.Errorf("the breadcrumbs %q do not lead up to %s", chain, api.Area.Name)
 	}

@@ -142,6 +142,10 @@ function render() {
   if (!st) return;
   st.children ??= []; // the API leaves out an empty list
   $("#stats-heading").textContent = t("stats.heading", { name: st.area.name, from: state.from, to: state.to });
+  // The least number of cases for a colour is the API's (cases.MinRateCases).
+  const nodata = $("#stats-nodata-legend");
+  nodata.dataset.i18nArgs = JSON.stringify({ n: st.min_rate_cases });
+  nodata.textContent = t("stats.noDataLegend", { n: st.min_rate_cases });
   // The ancestors, to go back up (an account sees the statistics of its own area and below only).
   show($("#stats-chain"), state.chain.map((a) => [h("a", { href: "?" + qs({ area: a.code, from: state.from, to: state.to }) }, a.name), " › "]), st.area.name);
   renderTable(st);
@@ -209,7 +213,7 @@ function legend() {
       swatch,
       tr(h, "span", {}, key, { from: Math.round(from * 100), to: to === undefined ? "" : Math.round(to * 100) }));
   });
-  items.push(h("li", { class: "nodata" }, h("span", { class: "swatch hatched" }), tr(h, "span", {}, "stats.noDataLegend", { n: 5 })));
+  items.push(h("li", { class: "nodata" }, h("span", { class: "swatch hatched" }), tr(h, "span", { id: "stats-nodata-legend" }, "stats.noDataLegend", { n: "…" })));
   return h("div", { class: "legend", id: "stats-legend" }, tr(h, "strong", {}, "stats.legendTitle"), h("ul", {}, items));
 }
 
