@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
@@ -271,6 +272,20 @@ func TestCasesAPI(t *testing.T) {
 	st := decode[cases.AreaStats](t, body)
 	if status != 200 || st.Received != 1 || st.Closed != 1 || st.Satisfaction == nil || *st.Satisfaction != 1 || len(st.Children) != 1 {
 		t.Errorf("case-stats: %d %s", status, body)
+	}
+	// The weekly series of a recent period (the case was reported just now, on the real clock).
+	today := time.Now().In(calendar.Shanghai())
+	status, body = disp.do(t, "GET", "/api/v1/areas/"+sub+"/case-stats?from="+today.AddDate(0, 0, -20).Format("2006-01-02")+"&to="+today.Format("2006-01-02"), nil)
+	recent := decode[cases.AreaStats](t, body)
+	var received, closed int
+	for _, w := range recent.Weeks {
+		received, closed = received+w.Received, closed+w.Closed
+		if w.Start.In(calendar.Shanghai()).Weekday() != time.Monday {
+			t.Errorf("case-stats week %s does not start on a Monday in Shanghai", w.Start)
+		}
+	}
+	if status != 200 || len(recent.Weeks) < 3 || received != 1 || closed != 1 {
+		t.Errorf("case-stats weeks: %d %s; want ≥ 3 weeks with 1 received and 1 closed in all", status, body)
 	}
 	if status, _ := disp.do(t, "GET", "/api/v1/areas/"+sub+"/case-stats", nil); status != 400 {
 		t.Errorf("case-stats without from/to: %d, want 400", status)

@@ -359,3 +359,24 @@ func (c *Calendar) WorkingDuration(from, to time.Time) time.Duration {
 	}
 	return sum
 }
+
+// WeekStart returns the start of t's week on China's clock: the Monday on or
+// before t's date in Asia/Shanghai, at 00:00 there.
+func (c *Calendar) WeekStart(t time.Time) time.Time {
+	d := c.DateOf(t)
+	back := (int(d.Weekday()) + 6) % 7 // Monday 0 … Sunday 6
+	return d.AddDays(-back).At(0, c.loc)
+}
+
+// Weeks returns the starts of the weeks (WeekStart) that overlap [from, to),
+// in order; the first may lie before from. None when to is not after from.
+func (c *Calendar) Weeks(from, to time.Time) []time.Time {
+	var out []time.Time
+	if !to.After(from) {
+		return nil
+	}
+	for w := c.WeekStart(from); w.Before(to); w = c.DateOf(w).AddDays(7).At(0, c.loc) {
+		out = append(out, w)
+	}
+	return out
+}

@@ -391,3 +391,33 @@ func TestParseDays(t *testing.T) {
 		})
 	}
 }
+
+func TestWeeksStartOnMondayInShanghai(t *testing.T) {
+	c := Default()
+	for _, tc := range []struct {
+		name string
+		t    time.Time
+		want time.Time
+	}{
+		{"a Wednesday", at(2026, 3, 4, 15, 0), at(2026, 3, 2, 0, 0)},
+		{"Monday midnight is its own week", at(2026, 3, 2, 0, 0), at(2026, 3, 2, 0, 0)},
+		{"Sunday late belongs to the week before", at(2026, 3, 8, 23, 59), at(2026, 3, 2, 0, 0)},
+		// Sunday 17:00 UTC is Monday 01:00 in Shanghai: a UTC week rule would put it a week early.
+		{"Sunday evening UTC is Monday in China", time.Date(2026, 3, 8, 17, 0, 0, 0, time.UTC), at(2026, 3, 9, 0, 0)},
+		{"across a year", at(2027, 1, 1, 9, 0), at(2026, 12, 28, 0, 0)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := c.WeekStart(tc.t); !got.Equal(tc.want) {
+				t.Errorf("WeekStart(%s) = %s, want %s", tc.t, got, tc.want)
+			}
+		})
+	}
+	got := c.Weeks(at(2026, 3, 4, 0, 0), at(2026, 3, 16, 0, 0))
+	want := []time.Time{at(2026, 3, 2, 0, 0), at(2026, 3, 9, 0, 0)}
+	if len(got) != len(want) || !got[0].Equal(want[0]) || !got[1].Equal(want[1]) {
+		t.Errorf("Weeks = %v, want %v (the week starting on to is not included)", got, want)
+	}
+	if n := len(c.Weeks(at(2026, 3, 4, 0, 0), at(2026, 3, 4, 0, 0))); n != 0 {
+		t.Errorf("Weeks of an empty period: %d, want 0", n)
+	}
+}

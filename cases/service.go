@@ -265,6 +265,34 @@ type AreaStats struct {
 	Satisfaction   *float64    `json:"satisfaction_rate"` // ratings 4–5 ÷ ratings
 	MedianCloseH   *float64    `json:"median_hours_to_close"`
 	Children       []AreaStats `json:"children,omitempty"`
+	// FewCases: fewer than MinRateCases cases count towards the on-time
+	// rate (closed + open and overdue), too few to compare areas by it; the
+	// statistics page shows such an area as "no data" on its map.
+	FewCases bool `json:"few_cases"`
+	// MinRateCases is the threshold of FewCases (MinRateCases), at the top level only.
+	MinRateCases int `json:"min_rate_cases,omitempty"`
+	// Weeks are the area's received and closed cases per week of the
+	// period, weeks starting Monday 00:00 Asia/Shanghai (calendar.WeekStart);
+	// the top level only, and only for periods of at most MaxStatsWeeks weeks.
+	Weeks []WeekCount `json:"weeks,omitempty"`
+}
+
+// MinRateCases is the least number of cases behind an on-time rate for the
+// statistics page to colour an area by it.
+const MinRateCases = 5
+
+// MaxStatsWeeks is the longest period (in weeks) whose weekly series the
+// statistics answer carries (three years).
+const MaxStatsWeeks = 157
+
+// WeekCount is one week of an area's cases: received (reported in the week)
+// and closed (closed in the week, whenever reported), both within the
+// period asked for. Start is the week's Monday 00:00 in Asia/Shanghai; the
+// first and last week may be cut by the period.
+type WeekCount struct {
+	Start    time.Time `json:"start"`
+	Received int       `json:"received"`
+	Closed   int       `json:"closed"`
 }
 
 // Service is the case store as the API uses it. Every method checks the

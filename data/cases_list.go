@@ -243,6 +243,22 @@ SELECT GROUPING(child), coalesce(child, 0), count(*), count(accepted_at), count(
   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - reported_at)) FILTER (WHERE closed_at IS NOT NULL)
 FROM c GROUP BY GROUPING SETS ((child), ())`
 
+// qCaseWeeks counts an area's ($1) cases received and closed in [$3, $4)
+// per week, $2 being the weeks' starts in order (calendar.Weeks): an event
+// falls in the week width_bucket finds for it.
+const qCaseWeeks = `
+WITH c AS (
+    SELECT reported_at, closed_at FROM case_report
+    WHERE area_path @> ARRAY[$1::bigint]
+      AND ((reported_at >= $3 AND reported_at < $4) OR (closed_at >= $3 AND closed_at < $4))),
+e AS (
+    SELECT width_bucket(reported_at, $2::timestamptz[]) AS w, 1 AS received, 0 AS closed FROM c WHERE reported_at >= $3 AND reported_at < $4
+    UNION ALL
+    SELECT width_bucket(closed_at, $2::timestamptz[]), 0, 1 FROM c WHERE closed_at >= $3 AND closed_at < $4)
+SELECT i, coalesce(sum(e.received), 0)::int, coalesce(sum(e.closed), 0)::int
+FROM generate_subscripts($2::timestamptz[], 1) AS i LEFT JOIN e ON e.w = i
+GROUP BY i ORDER BY i`
+
 // Stats computes the 三率 of an area's cases reported in [from, to), with
 // each child area's: on-time rate = closed on time ÷ (closed + open and
 // overdue); response rate = responded ÷ received; resolution rate = closed ÷
@@ -306,6 +322,7 @@ func (s *CaseStore) Stats(ctx context.Context, staff *cases.Staff, areaCode stri
 			return nil, dbErr("data.Stats", err)
 		}
 		st.From, st.To = from, to
+		st.FewCases = st.Closed+st.OpenOverdue < cases.MinRateCases
 		st.OnTimeRate = ratio(st.ClosedOnTime, st.Closed+st.OpenOverdue)
 		st.ResponseRate = ratio(responded, st.Received)
 		st.ResolutionRate = ratio(st.Closed, st.Accepted)
@@ -337,6 +354,31 @@ func (s *CaseStore) Stats(ctx context.Context, staff *cases.Staff, areaCode stri
 			out.Children = append(out.Children, *c)
 		}
 		sort.Slice(out.Children, func(i, j int) bool { return out.Children[i].Area.Code < out.Children[j].Area.Code })
+	}
+	out.MinRateCases = cases.MinRateCases
+	if weeks := s.Machine().Calendar.Weeks(from, to); len(weeks) <= cases.MaxStatsWeeks {
+		if out.Weeks, err = caseWeeks(ctx, tx, areaID, weeks, from, to); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// caseWeeks runs qCaseWeeks: one WeekCount per start in weeks.
+func caseWeeks(ctx context.Context, tx pgx.Tx, areaID int64, weeks []time.Time, from, to time.Time) ([]cases.WeekCount, error) {
+	rows, err := tx.Query(ctx, qCaseWeeks, areaID, weeks, from, to)
+	if err != nil {
+		return nil, dbErr("data.Stats", err)
+	}
+	out := make([]cases.WeekCount, 0, len(weeks))
+	var i int
+	var w cases.WeekCount
+	if _, err := pgx.ForEachRow(rows, []any{&i, &w.Received, &w.Closed}, func() error {
+		w.Start = weeks[i-1]
+		out = append(out, w)
+		return nil
+	}); err != nil {
+		return nil, dbErr("data.Stats", err)
 	}
 	return out, nil
 }

@@ -109,6 +109,7 @@ async function bundle(out, testHooks) {
   const groups = [
     { resident: "src/resident.js", page: "src/page.js", case: "src/case.js" },
     { admin: "src/admin.js" },
+    { stats: "src/stats.js" }, // uPlot: only the statistics page loads it
     { poster: "src/poster.js" },
     { work: "src/work.js" }, // the grid worker's phone page: its own chunks, the report form lazily
   ];
@@ -152,8 +153,8 @@ async function bundle(out, testHooks) {
       if (o.cssBundle) manifest[`${entry}.css`] = o.cssBundle.slice(out.length + 1);
     }
   }
-  // admin.html and work.html stay static pages: their asset names are filled in here.
-  for (const page of ["admin.html", "work.html"]) {
+  // admin.html, work.html and stats.html stay static pages: their asset names are filled in here.
+  for (const page of ["admin.html", "work.html", "stats.html"]) {
     let html = await readFile(`src/${page}`, "utf8");
     html = html.replace(/\/assets\/([\w.-]+\.(?:js|css|svg))/g, (m, key) => {
       if (!manifest[key]) throw new Error(`src/${page}: no asset ${key}`);

@@ -74,7 +74,7 @@ func TestPagesWithoutCSP(t *testing.T) {
 		}
 	}
 	building = theSite.demo.Buildings[0].Code
-	for _, p := range []string{"/", "/admin", "/g/" + grid, "/g/" + grid + "/poster", "/b/" + building, "/b/" + building + "/poster", "/b/NOSUCH"} {
+	for _, p := range []string{"/", "/admin", "/admin/stats", "/g/" + grid, "/g/" + grid + "/poster", "/b/" + building, "/b/" + building + "/poster", "/b/NOSUCH"} {
 		res, body := get(t, p)
 		if !strings.Contains(res.Header.Get("Content-Type"), "text/html") {
 			t.Errorf("%s: %s, not a page: %.100s", p, res.Header.Get("Content-Type"), body)

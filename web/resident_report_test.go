@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	_ "image/jpeg"
 	"io"
@@ -316,5 +317,99 @@ func TestCasePageBadInput(t *testing.T) {
 				t.Errorf("GET %s: Cache-Control %q, Referrer-Policy %q", tc.path, r.Header.Get("Cache-Control"), r.Header.Get("Referrer-Policy"))
 			}
 		}
+	}
+}
+
+// TestResidentReportFormFollowsLanguage: the report form, open with a
+// category chosen and a description typed, switches to English and back
+// with the page's language button, like the editor: every label, button,
+// placeholder and category name follows, and what was entered stays.
+func TestResidentReportFormFollowsLanguage(t *testing.T) {
+	ctx := tab(t, 360, 740)
+	do(t, ctx, "opening the lookup", chromedp.Navigate(theSite.URL+"/?address=人民街11号3栋"))
+	waitFor(t, ctx, "the result", `document.querySelector("#result").dataset.state === "found" && !!document.querySelector("#report-open")`)
+	do(t, ctx, "opening 我要报事", chromedp.Click(chromedp.CSS("#report-open")))
+	waitFor(t, ctx, "the form with its categories", `document.querySelectorAll("#report-cats button").length >= 8`)
+	do(t, ctx, "choosing 暴露垃圾 and describing",
+		chromedp.Click(chromedp.CSS(`#report-cats button[data-code="exposed_rubbish"]`)),
+		chromedp.SendKeys(chromedp.CSS("#report-desc"), "楼下垃圾没人清"))
+	formText := `document.querySelector("#report-form").innerText + " " + [...document.querySelectorAll("#report-form [placeholder], #report-form [aria-label]")].map(e => (e.placeholder || "") + " " + (e.getAttribute("aria-label") || "")).join(" ")`
+
+	do(t, ctx, "switching to English", chromedp.Click(chromedp.CSS("#lang")))
+	waitFor(t, ctx, "the English form", `document.querySelector("#report-form h2").textContent === "Report a problem"`)
+	// The nearby cases (from an earlier test at this address) are redrawn after a request of their own.
+	waitFor(t, ctx, "the category names in English", `!(`+formText+`).includes("暴露垃圾")`)
+	text := eval[string](t, ctx, formText)
+	for _, want := range []string{"What kind of problem", "Exposed rubbish", "Description", "Take or choose a photo", "erased 90 days",
+		"Send", "Cancel", "Search other kinds", "the rubbish at building 3", "Location (drag the red pin"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the form after switching to English lacks %q", want)
+		}
+	}
+	for _, zh := range []string{"暴露垃圾", "问题描述", "发送", "取消"} {
+		if strings.Contains(text, zh) {
+			t.Errorf("the English form still shows %q: %s", zh, text)
+		}
+	}
+	kept := eval[map[string]string](t, ctx, `({desc: document.querySelector("#report-desc").value,
+		checked: document.querySelector('#report-cats button[aria-checked="true"]')?.dataset.code || ""})`)
+	if kept["desc"] != "楼下垃圾没人清" || kept["checked"] != "exposed_rubbish" {
+		t.Errorf("after the switch: description %q, category %q; want what was entered kept", kept["desc"], kept["checked"])
+	}
+	shot(t, ctx, "report-6-form-en-switched")
+
+	do(t, ctx, "switching back", chromedp.Click(chromedp.CSS("#lang")))
+	waitFor(t, ctx, "the Chinese form", `document.querySelector("#report-form h2").textContent === "反映问题"`)
+	waitFor(t, ctx, "the category names (and the nearby cases') in Chinese", `(t => t.includes("暴露垃圾") && !t.includes("Exposed rubbish"))(`+formText+`)`)
+}
+
+// TestResidentReportMineRemove: 我的反映 removes a remembered case only
+// after confirming in place (keeping it is possible), from this device's
+// list alone: the list and localStorage lose it, a reload does not bring it
+// back, and the case itself is still tracked.
+func TestResidentReportMineRemove(t *testing.T) {
+	needSite(t)
+	bg := context.Background()
+	var codes []string
+	for i, p := range []orb.Point{{120.1501, 30.2801}, {120.1505, 30.2803}} {
+		res, err := theCases.store.Intake(bg, nil, cases.Intake{Category: "streetlight_out", Point: p, Description: fmt.Sprintf("第%d盏路灯", i+1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, res.TrackingCode)
+	}
+	ctx := tab(t, 360, 740)
+	do(t, ctx, "opening the lookup", chromedp.Navigate(theSite.URL+"/"))
+	mine, _ := json.Marshal([]map[string]string{{"code": codes[0], "at": "2026-01-01T00:00:00Z"}, {"code": codes[1], "at": "2026-01-01T00:00:00Z"}})
+	do(t, ctx, "remembering two cases", chromedp.Evaluate[chromedp.Void](`localStorage.setItem("gridmap.cases", `+jsString(string(mine))+`)`), chromedp.Reload())
+	listed := `[...document.querySelectorAll("#mine-list li[data-state]")].filter(li => li.dataset.state !== "unknown").map(li => li.dataset.code)`
+	waitFor(t, ctx, "我的反映 with both", listed+`.length === 2`)
+	first := `#mine-list li[data-code="` + codes[0] + `"] `
+
+	do(t, ctx, "asking to remove the first", chromedp.Click(chromedp.CSS(first+"button.remove")))
+	waitFor(t, ctx, "the confirmation", `!!document.querySelector(`+jsString(first+".confirm")+`)`)
+	if q := eval[string](t, ctx, `document.querySelector(`+jsString(first+".confirm")+`).textContent`); !strings.Contains(q, "本机") {
+		t.Errorf("the confirmation does not say it only removes from this device: %q", q)
+	}
+	do(t, ctx, "keeping it", chromedp.Click(chromedp.CSS(first+"button.remove-no")))
+	waitFor(t, ctx, "the remove button again", `!!document.querySelector(`+jsString(first+"button.remove")+`)`)
+	if n := eval[int](t, ctx, `document.querySelectorAll("#mine-list li").length`); n != 2 {
+		t.Errorf("after keeping: %d cases listed, want 2", n)
+	}
+	do(t, ctx, "asking again", chromedp.Click(chromedp.CSS(first+"button.remove")))
+	shot(t, ctx, "report-7-mine-remove-confirm")
+	do(t, ctx, "confirming", chromedp.Click(chromedp.CSS(first+"button.remove-yes")))
+	waitFor(t, ctx, "one case left", `document.querySelectorAll("#mine-list li").length === 1`)
+	stored := eval[string](t, ctx, `localStorage.getItem("gridmap.cases")`)
+	if strings.Contains(stored, codes[0]) || !strings.Contains(stored, codes[1]) {
+		t.Errorf("localStorage after removing %s: %s", codes[0], stored)
+	}
+	do(t, ctx, "reloading", chromedp.Reload())
+	waitFor(t, ctx, "我的反映 after the reload", listed+`.length === 1`)
+	if got := eval[[]string](t, ctx, listed); len(got) != 1 || got[0] != codes[1] {
+		t.Errorf("after the reload 我的反映 lists %v, want only %s", got, codes[1])
+	}
+	if p := trackJSON(t, codes[0]); p.State != cases.StateReported {
+		t.Errorf("the removed case: state %s, want still reported", p.State)
 	}
 }

@@ -82,7 +82,8 @@ type handler struct {
 // pages maps clean URL paths to the bundle's static HTML files. The resident
 // page (/) is rendered by the server from templates/resident.html (Pages).
 var pages = map[string]string{"/admin": "admin.html", "/admin/": "admin.html",
-	"/work": "work.html", // the grid worker's phone page
+	"/work":        "work.html", // the grid worker's phone page
+	"/admin/stats": "stats.html",
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

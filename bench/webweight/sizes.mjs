@@ -1,4 +1,4 @@
-// Compressed weight of the resident's pages from a built bundle (web/dist):
+// Compressed weight of the resident's pages and the staff statistics page (/admin/stats) from a built bundle (web/dist):
 // each page's first load (its entry, its CSS and the chunks it imports
 // statically, as the manifest lists them) and what the report form adds
 // when opened (its lazy chunk, the chunks that imports which the page has
@@ -18,7 +18,7 @@ const size = (f, ext) => {
   }
 };
 const sum = (files, ext) => files.reduce((n, f) => n + size(f, ext), 0);
-for (const page of ["resident", "page", "case", "work"]) {
+for (const page of ["resident", "page", "case", "work", "stats"]) {
   if (!m.files[`${page}.js`]) continue;
   const first = [m.files[`${page}.js`], m.files[`${page}.css`], ...m.preload[`${page}.js`]].filter(Boolean);
   console.log(`${page} first load: ${sum(first, ".br")} B brotli, ${sum(first, ".gz")} B gzip (${first.length} files)`);

@@ -167,6 +167,7 @@ async function showEditor() {
   $("#who").textContent = t("admin.signedInAs", { name: state.session.user.name, role: t("admin.role." + state.session.user.role) });
   $("#logout").hidden = false;
   $("#logout").onclick = logout;
+  if (!$("#stats-link")) $("#who").before(tr(h, "a", { id: "stats-link", href: "/admin/stats", class: "bar-link" }, "stats.link"));
   show(app,
     h("aside", { class: "side", id: "tree-panel" }, tr(h, "h2", { id: "tree-title" }, "admin.tree"), treeSearch(), h("ul", { id: "tree", class: "tree", role: "tree", "aria-labelledby": "tree-title" })),
     h("div", { id: "map", class: "map", role: "region", "aria-label": t("map.label"), "data-i18n-aria-label": "map.label" }),

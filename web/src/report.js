@@ -15,8 +15,8 @@ import "./lib/messages-lazy.js";
 import { h, show } from "./lib/dom.js";
 import { ApiError, getJSON, qs, csrfHeaders, offline } from "./lib/api.js";
 import { loadDraft, saveDraft, clearDraft } from "./lib/drafts.js";
-import { t, lang, errorKey } from "./lib/i18n.js";
-import { remember, caseURL } from "./lib/mycases.js";
+import { t, tr, lang, errorKey, onLangChange } from "./lib/i18n.js";
+import { remember, myCases, caseURL } from "./lib/mycases.js";
 
 // The form's stylesheet is linked when the form first opens (build.mjs).
 let cssPromise;
@@ -74,31 +74,41 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
   const state = { category: draft?.category || "", point: draft?.point || [Number(place.lon), Number(place.lat)], photos: [], moved: !!draft?.moved };
   box.hidden = false;
   box.dataset.state = "form";
+  // Every text is marked with its catalogue key (tr, data-i18n-*), so a
+  // language switch relabels the open form in place (applyI18n) and what was
+  // typed stays; the category names and the nearby cases are redrawn below.
   const status = h("p", { id: "report-status", role: "status", class: "report-status" });
-  const catBox = h("div", { class: "cats", id: "report-cats", role: "radiogroup", "aria-label": t("report.category") });
+  let failure = ""; // the catalogue key of the last error shown, to say it again in another language
+  const fail = (err) => say("report.error", { message: t((failure = errorKey(err))) });
+  const say = (key, args) => {
+    status.dataset.i18n = key;
+    status.dataset.i18nArgs = JSON.stringify(args || {});
+    status.textContent = t(key, args);
+  };
+  const catBox = h("div", { class: "cats", id: "report-cats", role: "radiogroup", "aria-label": t("report.category"), "data-i18n-aria-label": "report.category" });
   const search = h("input", { type: "search", id: "report-cat-search", placeholder: t("report.category.search"),
-    "aria-label": t("report.category.search"), autocomplete: "off" });
+    "aria-label": t("report.category.search"), "data-i18n-placeholder": "report.category.search", "data-i18n-aria-label": "report.category.search", autocomplete: "off" });
   const found = h("ul", { class: "cat-results", id: "report-cat-results" });
-  const desc = h("textarea", { id: "report-desc", rows: 3, maxlength: 2000, required: true, placeholder: t("report.description.placeholder") });
+  const desc = h("textarea", { id: "report-desc", rows: 3, maxlength: 2000, required: true, placeholder: t("report.description.placeholder"), "data-i18n-placeholder": "report.description.placeholder" });
   const fileInput = h("input", { type: "file", id: "report-photo", accept: "image/*", multiple: true, class: "sr-only" });
   const thumbs = h("ul", { class: "thumbs", id: "report-thumbs" });
-  const addPhoto = h("label", { for: "report-photo", class: "button secondary", id: "report-photo-add" }, "📷 ", t("report.photos.add"));
-  const mapEl = h("div", { id: "report-map", class: "report-map", role: "region", "aria-label": t("report.location") });
+  const addPhoto = h("label", { for: "report-photo", class: "button secondary", id: "report-photo-add" }, "📷 ", tr(h, "span", {}, "report.photos.add"));
+  const mapEl = h("div", { id: "report-map", class: "report-map", role: "region", "aria-label": t("report.location"), "data-i18n-aria-label": "report.location" });
   const where = h("p", { class: "where", id: "report-where" }, place.address || "");
   const phone = h("input", { type: "tel", id: "report-phone", inputmode: "tel", autocomplete: "tel", maxlength: 20 });
   const dups = h("section", { id: "report-dups", class: "dups", hidden: true, "aria-live": "polite" });
-  const send = h("button", { type: "submit", id: "report-send" }, t("report.send"));
+  const send = tr(h, "button", { type: "submit", id: "report-send" }, "report.send");
   const form = h("form", { id: "report-form", class: "report-form", novalidate: true },
-    h("h2", {}, t(title || "report.title")),
-    h("fieldset", {}, h("legend", {}, t("report.category")), catBox, search, found),
-    h("label", { for: "report-desc" }, t("report.description")), desc,
-    h("fieldset", {}, h("legend", {}, t("report.photos")), thumbs, fileInput, addPhoto),
-    h("fieldset", {}, h("legend", {}, t("report.location")), mapEl, where),
-    h("label", { for: "report-phone" }, t("report.phone")), phone,
-    h("p", { class: "hint", id: "report-phone-use" }, t("report.phone.use")),
+    tr(h, "h2", {}, title || "report.title"),
+    h("fieldset", {}, tr(h, "legend", {}, "report.category"), catBox, search, found),
+    tr(h, "label", { for: "report-desc" }, "report.description"), desc,
+    h("fieldset", {}, tr(h, "legend", {}, "report.photos"), thumbs, fileInput, addPhoto),
+    h("fieldset", {}, tr(h, "legend", {}, "report.location"), mapEl, where),
+    tr(h, "label", { for: "report-phone" }, "report.phone"), phone,
+    tr(h, "p", { class: "hint", id: "report-phone-use" }, "report.phone.use"),
     dups, status,
-    h("p", { class: "row" }, send, h("button", { type: "button", class: "secondary", id: "report-cancel",
-      onclick: () => { box.hidden = true; show(box); onClose?.(); } }, t("report.cancel"))));
+    h("p", { class: "row" }, send, tr(h, "button", { type: "button", class: "secondary", id: "report-cancel",
+      onclick: () => { box.hidden = true; show(box); onClose?.(); } }, "report.cancel")));
   show(box, form);
   box.scrollIntoView({ block: "start" });
 
@@ -122,11 +132,11 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
     checkDuplicates();
   };
   const catButton = (c, icon) => h("button", { type: "button", role: "radio", "aria-checked": "false", class: "cat", dataset: { code: c.code },
-    onclick: () => choose(c.code) }, icon ? h("span", { class: "icon", "aria-hidden": "true" }, icon) : null, nameOf(c));
+    onclick: () => choose(c.code) }, icon ? h("span", { class: "icon", "aria-hidden": "true" }, icon) : null, h("span", { class: "name" }, nameOf(c)));
   try {
     categories ??= (await getJSON("/api/v1/cases/categories")).categories;
   } catch (err) {
-    status.textContent = t("report.error", { message: t(errorKey(err)) });
+    fail(err);
     categories = [];
   }
   const byCode = Object.fromEntries(categories.map((c) => [c.code, c]));
@@ -136,7 +146,7 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
     const q = search.value.trim().toLowerCase();
     if (!q) return show(found);
     const hits = categories.filter((c) => c.zh.includes(q) || c.en.toLowerCase().includes(q) || c.code.includes(q)).slice(0, 8);
-    show(found, hits.length ? hits.map((c) => h("li", {}, catButton(c))) : h("li", { class: "none" }, t("report.category.none")));
+    show(found, hits.length ? hits.map((c) => h("li", {}, catButton(c))) : tr(h, "li", { class: "none" }, "report.category.none"));
     if (state.category) choose(state.category);
   });
 
@@ -144,14 +154,14 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
   fileInput.addEventListener("change", async () => {
     for (const file of [...fileInput.files]) {
       if (state.photos.length >= MAX_PHOTOS) {
-        status.textContent = t("report.photos.max");
+        say("report.photos.max");
         break;
       }
       try {
         const p = await resizePhoto(file);
         state.photos.push(p);
       } catch {
-        status.textContent = t("report.photos.failed");
+        say("report.photos.failed");
       }
     }
     fileInput.value = "";
@@ -164,6 +174,7 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
       return h("li", { dataset: { width: p.width, height: p.height, bytes: p.blob.size } },
         h("img", { src: p.url, alt: "", width: 72, height: 72 }),
         h("button", { type: "button", class: "ghost remove", "aria-label": t("report.photos.remove"), title: t("report.photos.remove"),
+          "data-i18n-aria-label": "report.photos.remove", "data-i18n-title": "report.photos.remove",
           onclick: () => { URL.revokeObjectURL(p.url); state.photos.splice(i, 1); drawThumbs(); } }, "×"));
     }));
     addPhoto.hidden = state.photos.length >= MAX_PHOTOS;
@@ -179,6 +190,7 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
       const [lon, lat] = map.fromDisplay([lngLat.lng, lngLat.lat]);
       state.point = [Number(lon.toFixed(7)), Number(lat.toFixed(7))];
       state.moved = true;
+      where.dataset.i18n = "report.location.moved";
       where.textContent = t("report.location.moved");
       mapEl.dataset.lon = state.point[0];
       mapEl.dataset.lat = state.point[1];
@@ -206,14 +218,16 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
     dups.hidden = !res.cases.length;
     dups.dataset.count = res.cases.length;
     show(dups, res.cases.length ? [
-      h("h3", {}, t("report.duplicates.title")),
-      h("p", { class: "hint" }, t("report.duplicates.hint")),
+      tr(h, "h3", {}, "report.duplicates.title"),
+      tr(h, "p", { class: "hint" }, "report.duplicates.hint"),
       h("ul", {}, res.cases.map((c) => {
-        const follow = h("button", { type: "button", class: "secondary follow", onclick: () => {
+        const followed = myCases().some((e) => e.follow === c.follow);
+        const follow = tr(h, "button", { type: "button", class: "secondary follow", disabled: followed, onclick: () => {
           remember({ follow: c.follow });
           follow.disabled = true;
+          follow.dataset.i18n = "report.followed";
           follow.textContent = t("report.followed");
-        } }, t("report.follow"));
+        } }, followed ? "report.followed" : "report.follow");
         return h("li", { dataset: { follow: c.follow } },
           h("span", {}, t("report.duplicates.item", { category: lang() === "en" ? c.category_en : c.category_zh,
             state: t("case.state." + c.state), date: c.reported_on, m: c.about_m })),
@@ -225,10 +239,10 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
   // --- Sending: one multipart request, the report and its photos.
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    if (!state.category) return (status.textContent = t("report.needCategory"));
+    if (!state.category) return say("report.needCategory");
     if (!desc.value.trim()) {
       desc.focus();
-      return (status.textContent = t("report.needDescription"));
+      return say("report.needDescription");
     }
     const body = new FormData();
     const report = { category: state.category, lon: state.point[0], lat: state.point[1], description: desc.value.trim(),
@@ -237,7 +251,7 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
     body.append("case", new Blob([JSON.stringify(report)], { type: "application/json" }));
     state.photos.forEach((p, i) => body.append("photo", p.blob, `photo-${i + 1}.jpg`));
     send.disabled = true;
-    status.textContent = t("report.sending");
+    say("report.sending");
     try {
       const res = await fetch("/api/v1/cases", { method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json", ...csrfHeaders() } });
       const out = await res.json().catch(() => null);
@@ -249,8 +263,22 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
     } catch (err) {
       send.disabled = false;
       keep();
-      status.textContent = offline(err) ? t(draftKey ? "report.offline.draft" : "report.offline") : t("report.error", { message: t(errorKey(err)) });
+      if (offline(err)) say(draftKey ? "report.offline.draft" : "report.offline");
+      else fail(err);
     }
+  });
+
+  // A language switch while the form is open: the marked texts follow by
+  // themselves; the category names (from the API, not the catalogue) and the
+  // nearby cases are redrawn.
+  onLangChange(() => {
+    if (!form.isConnected) return;
+    for (const el of form.querySelectorAll("button.cat[data-code] .name")) {
+      const c = byCode[el.parentElement.dataset.code];
+      if (c) el.textContent = nameOf(c);
+    }
+    if (status.dataset.i18n === "report.error") say("report.error", { message: t(failure) });
+    checkDuplicates();
   });
 }
 
@@ -260,8 +288,8 @@ function sent(box, code, resident) {
   const copied = h("p", { role: "status", class: "report-status", id: "report-copied" });
   const codeEl = h("output", { class: "tracking-code", id: "report-code" }, code);
   show(box, h("div", { class: "report-sent" },
-    h("p", {}, t("report.sent")),
-    h("p", { class: "tracking" }, codeEl, " ", h("button", { type: "button", class: "secondary", id: "report-copy", onclick: async () => {
+    tr(h, "p", {}, "report.sent"),
+    h("p", { class: "tracking" }, codeEl, " ", tr(h, "button", { type: "button", class: "secondary", id: "report-copy", onclick: async () => {
       try {
         await navigator.clipboard.writeText(code);
         copied.textContent = t("case.copied");
@@ -269,10 +297,10 @@ function sent(box, code, resident) {
         getSelection().selectAllChildren(codeEl);
         copied.textContent = t("case.copyManual");
       }
-    } }, t("case.copy"))),
+    } }, "case.copy")),
     copied,
-    resident ? h("p", { class: "hint" }, t("report.sent.hint")) : null,
-    resident ? h("p", {}, h("a", { href: caseURL({ code }), id: "report-track" }, t("report.track"))) : null));
+    resident ? tr(h, "p", { class: "hint" }, "report.sent.hint") : null,
+    resident ? h("p", {}, tr(h, "a", { href: caseURL({ code }), id: "report-track" }, "report.track")) : null));
   box.scrollIntoView({ block: "start" });
 }
 

@@ -30,3 +30,13 @@ export const caseURL = (e) => "/c/" + encodeURIComponent(e.code || e.follow);
 
 /** caseAPI is the public status of an entry. */
 export const caseAPI = (e) => (e.code ? "/api/v1/cases/track/" : "/api/v1/cases/follow/") + encodeURIComponent(e.code || e.follow);
+
+/** forget removes an entry ({code} or {follow}) from the list; the case itself is untouched. */
+export function forget(entry) {
+  const list = myCases().filter((e) => !(entry.code ? e.code === entry.code : e.follow === entry.follow));
+  try {
+    localStorage.setItem(key, JSON.stringify(list));
+  } catch {
+    /* storage disabled: nothing was kept */
+  }
+}
