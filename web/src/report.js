@@ -78,6 +78,7 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
   // language switch relabels the open form in place (applyI18n) and what was
   // typed stays; the category names and the nearby cases are redrawn below.
   const status = h("p", { id: "report-status", role: "status", class: "report-status" });
+  let dupSeq = 0; // the nearby check's sequence: only the latest answer is drawn (declared before a restored draft calls it)
   let failure = ""; // the catalogue key of the last error shown, to say it again in another language
   const fail = (err) => say("report.error", { message: t((failure = errorKey(err))) });
   const say = (key, args) => {
@@ -204,7 +205,6 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
   });
 
   // --- Open cases nearby, before sending.
-  let dupSeq = 0;
   async function checkDuplicates() {
     if (!state.category) return;
     const seq = ++dupSeq;
