@@ -149,37 +149,6 @@ func adjustProposal(ctx context.Context, tx pgx.Tx, pr *partition.Problem, res *
 			Message: fmt.Sprintf("grid %d has %d households after the adjustment, outside %d–%d", g+1, gr.Households, pr.Min, pr.Max)})
 	}
 
-	// The metrics of the whole proposal.
-	m := &res.Metrics
-	*m = partition.Metrics{PPMin: 1, RoadShare: 1}
-	for _, gr := range res.Grids {
-		m.Grids++
-		if gr.InRange {
-			m.InRange++
-		}
-		m.MaxDeviation = max(m.MaxDeviation, pr.Min-gr.Households, gr.Households-pr.Max)
-		m.PPMin = math.Min(m.PPMin, gr.PolsbyPopper)
-		m.PPMean += gr.PolsbyPopper
-	}
-	if m.Grids > 0 {
-		m.PPMean /= float64(m.Grids)
-	} else {
-		m.PPMin = 0
-	}
-	var road float64
-	for _, e := range pr.Edges {
-		if res.Assign[e.A] != res.Assign[e.B] {
-			m.BorderM += e.LengthM
-			road += e.RoadM
-		}
-	}
-	if m.BorderM > 0 {
-		m.RoadShare = road / m.BorderM
-	}
-	for a, at := range pr.Atoms {
-		if pr.Mode == partition.Maintain && at.Current >= 0 && (res.Assign[a] < 0 || res.Grids[res.Assign[a]].From != at.Current) {
-			m.Reassigned += at.Households
-		}
-	}
+	pr.Measure(res)
 	return nil
 }

@@ -863,42 +863,12 @@ func (s *solver) result() *Result {
 		r.Reasons[ri].Grids = gs
 	}
 	s.matchIdentity(live)
-	m := &r.Metrics
-	m.PPMin = 1
 	for _, g := range live {
-		gr := Grid{Atoms: g.sortedAtoms(), Households: g.h, Buildings: g.b, AreaM2: g.area, PerimeterM: g.perim,
-			PolsbyPopper: pp(g.area, g.perim), InRange: s.inRange(g.h), Kept: g.kept, From: g.from, Reasons: g.reasons}
-		r.Grids = append(r.Grids, gr)
-		m.Grids++
-		if gr.InRange {
-			m.InRange++
-		}
-		m.MaxDeviation = max(m.MaxDeviation, s.deviation(g.h))
-		m.PPMin = math.Min(m.PPMin, gr.PolsbyPopper)
-		m.PPMean += gr.PolsbyPopper
+		r.Grids = append(r.Grids, Grid{Atoms: g.sortedAtoms(), Households: g.h, Buildings: g.b, AreaM2: g.area, PerimeterM: g.perim,
+			PolsbyPopper: pp(g.area, g.perim), InRange: s.inRange(g.h), Kept: g.kept, From: g.from, Reasons: g.reasons})
 	}
-	if m.Grids > 0 {
-		m.PPMean /= float64(m.Grids)
-	} else {
-		m.PPMin = 0
-	}
-	var road float64
-	for a := range s.n {
-		for _, e := range s.adj[a] {
-			if a < e.to && r.Assign[a] != r.Assign[e.to] {
-				m.BorderM += e.len
-				road += e.road
-			}
-		}
-		if s.p.Mode == Maintain && s.p.Atoms[a].Current >= 0 && (r.Assign[a] < 0 || r.Grids[r.Assign[a]].From != s.p.Atoms[a].Current) {
-			m.Reassigned += s.p.Atoms[a].Households
-		}
-	}
-	m.RoadShare = 1
-	if m.BorderM > 0 {
-		m.RoadShare = road / m.BorderM
-	}
-	m.EstatesSplit = s.estatesSplit()
+	s.p.Measure(r)
+	r.Metrics.EstatesSplit = s.estatesSplit()
 	return r
 }
 
@@ -986,4 +956,41 @@ func (r *Result) Summary() string {
 		fmt.Fprintf(&b, ", households reassigned %d", m.Reassigned)
 	}
 	return b.String()
+}
+
+// Measure sets r.Metrics from r.Grids and r.Assign: the one place the
+// proposal's metrics are computed, for the solver's result and for a
+// proposal adjusted by hand (data.adjustProposal).
+func (p *Problem) Measure(r *Result) {
+	m := &r.Metrics
+	*m = Metrics{PPMin: 1, RoadShare: 1}
+	for _, gr := range r.Grids {
+		m.Grids++
+		if gr.InRange {
+			m.InRange++
+		}
+		m.MaxDeviation = max(m.MaxDeviation, p.Min-gr.Households, gr.Households-p.Max)
+		m.PPMin = math.Min(m.PPMin, gr.PolsbyPopper)
+		m.PPMean += gr.PolsbyPopper
+	}
+	if m.Grids > 0 {
+		m.PPMean /= float64(m.Grids)
+	} else {
+		m.PPMin = 0
+	}
+	var road float64
+	for _, e := range p.Edges {
+		if e.A != e.B && r.Assign[e.A] != r.Assign[e.B] {
+			m.BorderM += e.LengthM
+			road += math.Min(e.RoadM, e.LengthM) // a road along an edge counts at most the edge
+		}
+	}
+	if m.BorderM > 0 {
+		m.RoadShare = road / m.BorderM
+	}
+	for a, at := range p.Atoms {
+		if p.Mode == Maintain && at.Current >= 0 && (r.Assign[a] < 0 || r.Grids[r.Assign[a]].From != at.Current) {
+			m.Reassigned += at.Households
+		}
+	}
 }
