@@ -276,7 +276,11 @@ func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+cond+")", chromedp.WithPollingTimeout(time.Until(deadline))))
+		// The condition may throw while the page is half drawn (an element
+		// not there yet): that counts as false, not as the end of the poll
+		// (a throw inside chromedp's poll rejects its promise and the wait
+		// would only end at the deadline).
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool]("(() => { try { return !!("+cond+"); } catch (e) { return false; } })()", chromedp.WithPollingTimeout(time.Until(deadline))))
 		if err == nil {
 			return
 		}
@@ -285,7 +289,9 @@ func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 			strings.Contains(msg, "navigated or closed") || strings.Contains(msg, "Not attached to an active page")
 		if !navigated || time.Now().After(deadline) || ctx.Err() != nil {
 			shot(t, ctx, "failed-"+safeName(t.Name()))
-			t.Fatalf("waiting for %s (%s): %v", what, cond, err)
+			var last string // what the condition says now, or what it throws
+			_ = chromedp.Run(ctx, chromedp.Evaluate("(() => { try { return String(!!("+cond+")); } catch (e) { return 'throws ' + e; } })()", &last))
+			t.Fatalf("waiting for %s (%s): %v (now: %s)", what, cond, err, last)
 		}
 	}
 }
