@@ -125,12 +125,13 @@ func median(v []float64) float64 {
 }
 
 // TestFirstLoad measures first visits under slow 3G and a 4× slower CPU
-// (GRIDMAP_PERF_RUNS times each, default 3, medians asserted) and asserts
-// the targets of the "right, light and clear" issue: the resident page
-// transfers at most 500 KB before it asks for the map, its input is usable
-// within 2 s, a shared link's card shows within 1 s of the answer, and a 404
-// page transfers at most 30 KB; the building page, which shares the
-// resident's bundle, is held to the same 500 KB before its map.
+// (GRIDMAP_PERF_RUNS times each, default 3, medians) and asserts the weight
+// targets of the "right, light and clear" issue: the resident page
+// transfers at most 500 KB before it asks for the map and a 404 page at most
+// 30 KB; the building page, which shares the resident's bundle, is held to
+// the same 500 KB before its map. The times (input usable, ≤ 2 s; a shared
+// link's card, ≤ 1 s after the answer) are logged as medians for
+// BENCHMARKS.md, not asserted.
 // BENCHMARKS.md has the numbers.
 func TestFirstLoad(t *testing.T) {
 	runs := 3
@@ -184,13 +185,13 @@ func TestFirstLoad(t *testing.T) {
 	if v := median(link.before); v > 500e3 {
 		t.Errorf("shared link: %.1f KB before the map, want ≤ 500 KB", v/1000)
 	}
-	for name, s := range map[string]*series{"home": home, "shared link": link} {
-		if v := median(s.input); v > 2000 {
-			t.Errorf("%s: input usable at %.0f ms, want ≤ 2000 ms", name, v)
-		}
-	}
-	if v := median(link.card); v <= 0 || v > 1000 {
-		t.Errorf("shared link: card %.0f ms after the answer, want ≤ 1000 ms", v)
+	// Times are reported, not asserted: on a shared machine they measure its
+	// load as much as the page (rule 5: performance lives in benchmarks;
+	// BENCHMARKS.md "Pages" has the figures and the command). What is
+	// asserted is what does not depend on the machine: bytes, and that the
+	// shared link's card came after the answer at all.
+	if v := median(link.card); v <= 0 {
+		t.Errorf("shared link: the card did not show after the answer (%.0f ms)", v)
 	}
 	if v := median(nf.total); v > 30e3 {
 		t.Errorf("404 page: %.1f KB, want ≤ 30 KB", v/1000)
