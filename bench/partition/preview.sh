@@ -1,16 +1,18 @@
 #!/bin/sh
 # bench/partition/preview.sh: the edit preview of a repartition, before and
-# after restricting the building reassignment to the changed region and
-# turning JIT off in the edit transaction. Three trees in one run, the
-# benchmark BenchmarkPartitionPreview (data/partition_bench_test.go, the demo
-# with 130 grids, its first community) in each, interleaved ROUNDS times:
-#   base:   BASE (default 68de2cf, before this change) with the benchmark copied in
+# after restricting the building reassignment to the changed region (and the
+# grids it retires) and turning JIT off in the edit transaction. Three trees
+# in one run, the benchmark BenchmarkPartitionPreview
+# (data/partition_bench_test.go, the demo with 130 grids, its first
+# community) in each, interleaved ROUNDS times:
+#   base:   BASE (default ae4fb1f: every building in the bounds of every
+#           touched area recomputed) with the benchmark copied in
 #   region: this tree without `SET LOCAL jit = off` (reassignment restricted only)
 #   new:    this tree
 # Prints the medians of plan (no preview) and propose (with the preview), ms.
 set -eu
 cd "$(dirname "$0")/../.."
-base=${BASE:-68de2cf}
+base=${BASE:-ae4fb1f}
 rounds=${ROUNDS:-5}
 url=$(scripts/db.sh start)
 tmp=$(mktemp -d)
