@@ -146,7 +146,8 @@ func adjustProposal(ctx context.Context, tx pgx.Tx, pr *partition.Problem, res *
 		}
 		gr.Reasons = []string{ReasonAdjusted}
 		res.Reasons = append(res.Reasons, partition.Reason{Kind: ReasonAdjusted, Grids: []int{g},
-			Message: fmt.Sprintf("grid %d has %d households after the adjustment, outside %d–%d", g+1, gr.Households, pr.Min, pr.Max)})
+			Message: fmt.Sprintf("grid %d has %d households after the adjustment, outside %d–%d", g+1, gr.Households, pr.Min, pr.Max),
+			Params:  map[string]int{"grid": g + 1, "households": gr.Households, "min": pr.Min, "max": pr.Max}})
 	}
 
 	pr.Measure(res)

@@ -94,6 +94,9 @@ type EditPreview struct {
 	Balance  []BalanceChange `json:"balance"` // households before → after of every grid the edit moves buildings in or out of
 	Moved    json.RawMessage `json:"moved"`   // GeoJSON FeatureCollection of the buildings that change grid (properties: code, from, to)
 	Result   json.RawMessage `json:"result"`  // GeoJSON FeatureCollection of the changed areas after the edit
+	// BuildingsChecked is how many buildings had their grid recomputed:
+	// those in the region where a geometry changed (data/edit_validate.go).
+	BuildingsChecked int `json:"buildings_checked"`
 }
 
 // BalanceChange is one grid's households before and after an edit against

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +16,11 @@ import (
 	"gridmap/data"
 	"gridmap/data/dbtest"
 	"gridmap/geo"
+	"gridmap/web"
 )
+
+// cjk matches a Chinese character.
+var cjk = regexp.MustCompile(`\p{Han}`)
 
 // pointXY is a page coordinate for a click.
 type pointXY struct{ X, Y float64 }
@@ -194,4 +199,85 @@ func gridOf(p *geo.PartitionProposal, m geo.PartitionMove) int {
 		}
 	}
 	return -1
+}
+
+// TestEditorPartitionReasonsFromCatalogue: a proposal that cannot meet the
+// range says why in the editor's language, from the catalogue
+// (admin.partition.reason.KIND with the server's numbers), not in the
+// server's English message; switching to English re-renders the reasons.
+func TestEditorPartitionReasonsFromCatalogue(t *testing.T) {
+	const community = "330199001004"
+	cat, err := web.LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbtest.RoadsOnGridBorders(t, theSite.db)
+	// A range the community's households cannot meet: the same request as
+	// the page's, to know the reasons it must show.
+	ps := data.NewPartitioner(data.NewEditor(theSite.db))
+	var r geo.PartitionRequest
+	var reasons []geo.PartitionReason
+	for _, rg := range [][2]int{{5000, 5100}, {10, 20}} {
+		r = geo.PartitionRequest{AreaCode: community, Min: rg[0], Max: rg[1], Mode: "fresh", Seed: 1}
+		p, err := ps.Plan(context.Background(), r)
+		if err != nil {
+			t.Fatalf("Plan %+v: %v", r, err)
+		}
+		if len(p.Reasons) > 0 {
+			reasons = p.Reasons
+			break
+		}
+	}
+	if len(reasons) == 0 {
+		t.Fatal("no range gives the community a reason to show")
+	}
+	t.Logf("range %d–%d: %d reason(s), the first %s", r.Min, r.Max, len(reasons), reasons[0].Kind)
+	fill := func(lang string, rs geo.PartitionReason) string {
+		msg, ok := cat[lang]["admin.partition.reason."+rs.Kind]
+		if !ok {
+			t.Fatalf("the %s catalogue lacks admin.partition.reason.%s", lang, rs.Kind)
+		}
+		for k, v := range rs.Params {
+			msg = strings.ReplaceAll(msg, "{"+k+"}", strconv.Itoa(v))
+		}
+		return msg
+	}
+	shown := func(ctx context.Context) []string {
+		return eval[[]string](t, ctx, `[...document.querySelectorAll("#part-result .reason")].map((e) => e.textContent)`)
+	}
+	ctx := signIn(t)
+	t.Cleanup(func() { // the other tests expect the default language
+		eval[bool](t, ctx, `(localStorage.removeItem("gridmap.lang"), document.cookie = "gridmap_lang=; path=/; max-age=0", true)`)
+	})
+	do(t, ctx, "opening the community", chromedp.Click(chromedp.CSS(`#tree li[data-code="`+community+`"] > .node`)))
+	waitFor(t, ctx, "the partition panel", `window.__editor.community && window.__editor.community.code === "`+community+`" && document.querySelector("#part-propose")`)
+	do(t, ctx, "setting the range",
+		chromedp.SetValue(chromedp.CSS("#part-min"), strconv.Itoa(r.Min)),
+		chromedp.SetValue(chromedp.CSS("#part-max"), strconv.Itoa(r.Max)),
+		chromedp.Click(chromedp.CSS("#part-propose")))
+	waitFor(t, ctx, "the reasons", `document.querySelectorAll("#part-result .reason").length === `+strconv.Itoa(len(reasons)))
+	check := func(lang string) {
+		t.Helper()
+		got := shown(ctx)
+		for i, rs := range reasons {
+			if want := fill(lang, rs); got[i] != want {
+				t.Errorf("%s reason %d (%s): the page shows %q, want the catalogue's %q", lang, i, rs.Kind, got[i], want)
+			}
+			if got[i] == rs.Message {
+				t.Errorf("%s reason %d shows the server's English message %q", lang, i, rs.Message)
+			}
+		}
+	}
+	check("zh-CN")
+	for _, s := range shown(ctx) {
+		if !cjk.MatchString(s) {
+			t.Errorf("the Chinese editor shows a reason without Chinese: %q", s)
+		}
+	}
+	shot(t, ctx, "editor-9c-partition-reasons")
+	do(t, ctx, "switching to English", chromedp.Click(chromedp.CSS("#lang")))
+	waitFor(t, ctx, "the English page", `document.documentElement.lang === "en"`)
+	check("en")
+	do(t, ctx, "switching back", chromedp.Click(chromedp.CSS("#lang")))
+	waitFor(t, ctx, "the Chinese page", `document.documentElement.lang === "zh-CN"`)
 }

@@ -8,7 +8,19 @@
 // Mounted by admin.js (partitionPanel) each time a community is opened.
 import { $, h, show } from "./lib/dom.js";
 import { postJSON } from "./lib/api.js";
-import { t, tr, errorKey } from "./lib/i18n.js";
+import { t, tr, has, errorKey } from "./lib/i18n.js";
+
+/**
+ * reasonLine renders why a proposal misses the range: the catalogue's
+ * admin.partition.reason.<kind> with the server's numbers (it follows the
+ * language); the server's English message only for a kind the catalogue
+ * does not know (a newer server).
+ */
+function reasonLine(r) {
+  const key = "admin.partition.reason." + r.kind;
+  const attrs = { class: "msg error reason", dataset: { kind: r.kind } };
+  return has(key) ? tr(h, "p", attrs, key, r.params || {}) : h("p", attrs, r.message);
+}
 
 const colours = { under: "#2563eb", ok: "#16a34a", over: "#dc2626" };
 
@@ -156,7 +168,7 @@ export function partitionPanel(map, community, onApplied) {
       tr(h, "p", { id: "part-metrics", class: p.feasible ? "msg info" : "msg error" }, "admin.partition.metrics", {
         grids: m.grids, inRange: m.in_range, pp: m.polsby_popper_mean.toFixed(2), roads: Math.round(100 * m.border_on_road), split: m.estates_split,
       }),
-      p.reasons.map((r) => h("p", { class: "msg error reason" }, r.message)),
+      p.reasons.map(reasonLine),
       h("table", { id: "part-table", class: "balance" },
         h("thead", {}, h("tr", {}, h("th", {}, "#"), tr(h, "th", {}, "count.households"), tr(h, "th", {}, "admin.partition.status"))),
         h("tbody", {}, p.grids.map((g) => h("tr", { class: g.in_range ? "status-ok" : "status-over", dataset: { index: g.index, households: g.households } },
