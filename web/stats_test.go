@@ -247,10 +247,16 @@ func TestStatsPageShowsTheAPIsNumbers(t *testing.T) {
 		return err
 	}))
 	waitFor(t, ctx, "the chart redrawn at the printed width", `window.__stats.chart.width === 680`)
-	printed := eval[map[string]bool](t, ctx, `({controls: getComputedStyle(document.querySelector("#stats-form")).display !== "none",
-		chart: document.querySelector("#stats-chart canvas").getBoundingClientRect().width >= 600})`)
-	if printed["controls"] || !printed["chart"] {
-		t.Errorf("in print media: controls shown %v, chart at least 600 px wide %v", printed["controls"], printed["chart"])
+	// The canvas is redrawn at the printed size (its pixels are the printed CSS size × the device's pixel
+	// ratio, not a scaled screen canvas); the table, the legend and the weekly numbers print; the tooltip does not.
+	printed := eval[map[string]bool](t, ctx, `(() => { const c = document.querySelector("#stats-chart canvas"), shown = (sel) => {
+		const el = document.querySelector(sel); return !!el && getComputedStyle(el).display !== "none" && el.getBoundingClientRect().height > 0; };
+		return {controls: getComputedStyle(document.querySelector("#stats-form")).display !== "none",
+		chart: c.getBoundingClientRect().width >= 600 && c.width === Math.round(c.getBoundingClientRect().width * devicePixelRatio),
+		table: shown("#stats-table tbody tr"), legend: shown("#stats-legend li.nodata"), weeks: shown("#stats-weeks tbody td"),
+		tooltip: getComputedStyle(document.querySelector("#stats-tooltip")).display !== "none"}; })()`)
+	if printed["controls"] || !printed["chart"] || !printed["table"] || !printed["legend"] || !printed["weeks"] || printed["tooltip"] {
+		t.Errorf("in print media: %v; want no controls and no tooltip, the chart redrawn at least 600 px wide, the table, legend and weekly numbers shown", printed)
 	}
 	waitMapIdle(t, ctx)
 	shot(t, ctx, "stats-4-print-media")
