@@ -240,6 +240,10 @@ function closePicker() {
   if (!panel || panel.hidden) return;
   panel.hidden = true;
   $("#stats-area").setAttribute("aria-expanded", "false");
+  // The next opening starts with an empty search.
+  $("#stats-search").value = "";
+  show($("#stats-results"));
+  show($("#stats-search-status"));
 }
 
 async function load() {
