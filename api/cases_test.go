@@ -287,8 +287,21 @@ func TestCasesAPI(t *testing.T) {
 	if status != 200 || len(recent.Weeks) < 3 || received != 1 || closed != 1 {
 		t.Errorf("case-stats weeks: %d %s; want ≥ 3 weeks with 1 received and 1 closed in all", status, body)
 	}
-	if status, _ := disp.do(t, "GET", "/api/v1/areas/"+sub+"/case-stats", nil); status != 400 {
-		t.Errorf("case-stats without from/to: %d, want 400", status)
+	// Without a period: the default weeks up to today on China's calendar, named in the answer.
+	status, body = disp.do(t, "GET", "/api/v1/areas/"+sub+"/case-stats", nil)
+	def := decode[cases.AreaStats](t, body)
+	wantFrom, wantTo := cases.DefaultStatsPeriod(f.store.Machine().Calendar, time.Now())
+	if status != 200 || !def.From.Equal(wantFrom) || !def.To.Equal(wantTo) || def.Today != today.Format("2006-01-02") ||
+		def.ToDate != def.Today || def.FromDate != wantFrom.In(calendar.Shanghai()).Format("2006-01-02") || len(def.Weeks) != cases.DefaultStatsWeeks {
+		t.Errorf("case-stats without from/to: %d %s; want %s–%s, today %s, %d weeks", status, body, wantFrom, wantTo, today.Format("2006-01-02"), cases.DefaultStatsWeeks)
+	}
+	for _, q := range []string{"from=2026-01-01", "to=2026-01-01", "from=2026-02-01&to=2026-01-01", "from=2026-02-30&to=2026-03-01"} {
+		if status, body := disp.do(t, "GET", "/api/v1/areas/"+sub+"/case-stats?"+q, nil); status != 400 {
+			t.Errorf("case-stats?%s: %d %s, want 400", q, status, body)
+		}
+	}
+	if status, _ := anon.do(t, "GET", "/api/v1/areas/"+sub+"/case-stats", nil); status != 401 {
+		t.Errorf("case-stats without signing in: %d, want 401 (staff only: the counts are exact, privacy rule 7)", status)
 	}
 
 	// Admins add working-calendar days.

@@ -251,9 +251,18 @@ type Page struct {
 
 // AreaStats are the 三率 and counts of an area's cases in a period.
 type AreaStats struct {
-	Area           AreaRef     `json:"area"`
-	From           time.Time   `json:"from"`
-	To             time.Time   `json:"to"`
+	Area AreaRef   `json:"area"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// FromDate and ToDate are the period as China's calendar days
+	// (Asia/Shanghai, YYYY-MM-DD), ToDate inclusive: the day of the last
+	// instant before To. The statistics page shows and edits these.
+	FromDate string `json:"from_date"`
+	ToDate   string `json:"to_date"`
+	// Today is the server's date on China's calendar when it answered (the
+	// store's clock), at the top level only: the page's date fields go no
+	// further, whatever the browser's time zone.
+	Today          string      `json:"today,omitempty"`
 	Received       int         `json:"received"`
 	Accepted       int         `json:"accepted"`
 	Closed         int         `json:"closed"`
@@ -280,6 +289,20 @@ type AreaStats struct {
 // MinRateCases is the least number of cases behind an on-time rate for the
 // statistics page to colour an area by it.
 const MinRateCases = 5
+
+// DefaultStatsWeeks is how many weeks the statistics cover when no period
+// is asked for (DefaultStatsPeriod).
+const DefaultStatsWeeks = 12
+
+// DefaultStatsPeriod is the period of the statistics when none is asked
+// for, [from, to): the DefaultStatsWeeks Monday-start weeks on China's
+// calendar c that end with the current one, the current week up to the end
+// of today (so from is a Monday 00:00 and to is tomorrow 00:00, Asia/Shanghai).
+func DefaultStatsPeriod(c *calendar.Calendar, now time.Time) (from, to time.Time) {
+	to = c.DateOf(now).AddDays(1).At(0, c.Location())
+	from = c.DateOf(c.WeekStart(now)).AddDays(-7*(DefaultStatsWeeks-1)).At(0, c.Location())
+	return from, to
+}
 
 // MaxStatsWeeks is the longest period (in weeks) whose weekly series the
 // statistics answer carries (three years).

@@ -263,14 +263,24 @@ GROUP BY i ORDER BY i`
 // each child area's: on-time rate = closed on time ÷ (closed + open and
 // overdue); response rate = responded ÷ received; resolution rate = closed ÷
 // accepted; satisfaction = ratings of 4 or 5 ÷ ratings. Rates are null when
-// their denominator is 0.
+// their denominator is 0. Without from and to (both zero) the period is
+// cases.DefaultStatsPeriod on the store's clock; the answer names its
+// period in China's days (FromDate, ToDate) and the store's today.
 func (s *CaseStore) Stats(ctx context.Context, staff *cases.Staff, areaCode string, from, to time.Time) (*cases.AreaStats, error) {
 	if staff == nil {
 		return nil, geo.Errorf(geo.EUnauthenticated, "sign in to read case statistics")
 	}
-	if from.IsZero() || to.IsZero() || !to.After(from) {
-		return nil, geo.Errorf(geo.EInvalid, "from and to are required and to must be after from")
+	cal := s.Machine().Calendar
+	now := s.now()
+	switch {
+	case from.IsZero() && to.IsZero():
+		from, to = cases.DefaultStatsPeriod(cal, now)
+	case from.IsZero() || to.IsZero():
+		return nil, geo.Errorf(geo.EInvalid, "give both from and to (e.g. from=2026-01-01&to=2026-03-31), or neither for the last %d weeks", cases.DefaultStatsWeeks)
+	case !to.After(from):
+		return nil, geo.Errorf(geo.EInvalid, "to (%s) must be after from (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
+	fromDate, toDate := cal.DateOf(from).String(), cal.DateOf(to.Add(-time.Nanosecond)).String()
 	tx, err := s.db.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
 	if err != nil {
 		return nil, dbErr("data.Stats", err)
@@ -304,7 +314,7 @@ func (s *CaseStore) Stats(ctx context.Context, staff *cases.Staff, areaCode stri
 		return nil, geo.Errorf(geo.EForbidden, "area %s lies outside your area", areaCode)
 	}
 	out := &cases.AreaStats{Area: chain[len(chain)-1], From: from, To: to, Children: []cases.AreaStats{}}
-	rows, err = tx.Query(ctx, qCaseStats, areaID, from, to, s.now())
+	rows, err = tx.Query(ctx, qCaseStats, areaID, from, to, now)
 	if err != nil {
 		return nil, dbErr("data.Stats", err)
 	}
@@ -321,7 +331,7 @@ func (s *CaseStore) Stats(ctx context.Context, staff *cases.Staff, areaCode stri
 			rows.Close()
 			return nil, dbErr("data.Stats", err)
 		}
-		st.From, st.To = from, to
+		st.From, st.To, st.FromDate, st.ToDate = from, to, fromDate, toDate
 		st.FewCases = st.Closed+st.OpenOverdue < cases.MinRateCases
 		st.OnTimeRate = ratio(st.ClosedOnTime, st.Closed+st.OpenOverdue)
 		st.ResponseRate = ratio(responded, st.Received)
@@ -356,7 +366,8 @@ func (s *CaseStore) Stats(ctx context.Context, staff *cases.Staff, areaCode stri
 		sort.Slice(out.Children, func(i, j int) bool { return out.Children[i].Area.Code < out.Children[j].Area.Code })
 	}
 	out.MinRateCases = cases.MinRateCases
-	if weeks := s.Machine().Calendar.Weeks(from, to); len(weeks) <= cases.MaxStatsWeeks {
+	out.From, out.To, out.FromDate, out.ToDate, out.Today = from, to, fromDate, toDate, cal.DateOf(now).String()
+	if weeks := cal.Weeks(from, to); len(weeks) <= cases.MaxStatsWeeks {
 		if out.Weeks, err = caseWeeks(ctx, tx, areaID, weeks, from, to); err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,12 +15,14 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
 
 	"gridmap/calendar"
 	"gridmap/cases"
 	"gridmap/data"
+	"gridmap/web"
 )
 
 // statsClock is the injectable clock of the statistics test's case store.
@@ -244,13 +247,221 @@ func TestStatsPageShowsTheAPIsNumbers(t *testing.T) {
 		return err
 	}))
 	waitFor(t, ctx, "the chart redrawn at the printed width", `window.__stats.chart.width === 680`)
-	printed := eval[map[string]bool](t, ctx, `({controls: getComputedStyle(document.querySelector("#stats-form")).display !== "none",
-		chart: document.querySelector("#stats-chart canvas").getBoundingClientRect().width >= 600})`)
-	if printed["controls"] || !printed["chart"] {
-		t.Errorf("in print media: controls shown %v, chart at least 600 px wide %v", printed["controls"], printed["chart"])
+	// The canvas is redrawn at the printed size (its pixels are the printed CSS size × the device's pixel
+	// ratio, not a scaled screen canvas); the table, the legend and the weekly numbers print; the tooltip does not.
+	printed := eval[map[string]bool](t, ctx, `(() => { const c = document.querySelector("#stats-chart canvas"), shown = (sel) => {
+		const el = document.querySelector(sel); return !!el && getComputedStyle(el).display !== "none" && el.getBoundingClientRect().height > 0; };
+		return {controls: getComputedStyle(document.querySelector("#stats-form")).display !== "none",
+		chart: c.getBoundingClientRect().width >= 600 && c.width === Math.round(c.getBoundingClientRect().width * devicePixelRatio),
+		table: shown("#stats-table tbody tr"), legend: shown("#stats-legend li.nodata"), weeks: shown("#stats-weeks tbody td"),
+		tooltip: getComputedStyle(document.querySelector("#stats-tooltip")).display !== "none"}; })()`)
+	if printed["controls"] || !printed["chart"] || !printed["table"] || !printed["legend"] || !printed["weeks"] || printed["tooltip"] {
+		t.Errorf("in print media: %v; want no controls and no tooltip, the chart redrawn at least 600 px wide, the table, legend and weekly numbers shown", printed)
 	}
 	waitMapIdle(t, ctx)
 	shot(t, ctx, "stats-4-print-media")
+
+	t.Run("a period across week boundaries shows the API's numbers in both languages", func(t *testing.T) {
+		// Wednesday 5 March to Tuesday 18 March: three weeks, the first and the last cut by the period.
+		const from, to = "2025-03-05", "2025-03-18"
+		ctx := signIn(t)
+		openStats(t, ctx, theSite.URL, "?area="+sub+"&from="+from+"&to="+to, 2)
+		api := statsOf(t, ctx, sub, "from="+from+"&to="+to)
+		sh := calendar.Shanghai()
+		wantWeeks := []cases.WeekCount{ // reported 5, 6 | 11, 12 (closed 11, 12 and, for the 6th's, 13) | none
+			{Start: time.Date(2025, 3, 3, 0, 0, 0, 0, sh), Received: 2}, {Start: time.Date(2025, 3, 10, 0, 0, 0, 0, sh), Received: 2, Closed: 3}, {Start: time.Date(2025, 3, 17, 0, 0, 0, 0, sh)}}
+		if api.FromDate != from || api.ToDate != to || len(api.Weeks) != len(wantWeeks) {
+			t.Fatalf("the API's period %s–%s, %d weeks; want %s–%s, 3 weeks", api.FromDate, api.ToDate, len(api.Weeks), from, to)
+		}
+		for i, w := range wantWeeks {
+			if g := api.Weeks[i]; !g.Start.Equal(w.Start) || g.Received != w.Received || g.Closed != w.Closed {
+				t.Errorf("API week %d: %+v, want %+v", i, g, w)
+			}
+		}
+		for _, l := range []struct{ lang, word string }{{"zh-CN", "受理"}, {"en", "Received"}} {
+			if l.lang == "en" {
+				do(t, ctx, "switching to English", chromedp.Click(chromedp.CSS("#lang")))
+			}
+			waitFor(t, ctx, "the page in "+l.lang, `document.documentElement.lang === "`+l.lang+`" && document.querySelector("#stats-weeks tbody th").textContent === "`+l.word+`"`)
+			checkStatsPage(t, ctx, api, l.lang)
+		}
+		shot(t, ctx, "stats-5-weeks-en")
+	})
+
+	t.Run("China's day in Los Angeles: the period's default and the date fields are the server's", func(t *testing.T) {
+		// 00:30 on Monday 9 March 2026 in China is still Sunday the 8th in Los Angeles.
+		clock.Set(time.Date(2026, 3, 9, 0, 30, 0, 0, sh))
+		deps := theSite.deps
+		deps.Cases = store // the store on the injected clock
+		srv := httptest.NewServer(siteHandler(deps, web.Config{}))
+		t.Cleanup(srv.Close)
+		ctx := signIn(t) // the session cookie is the host's, whatever the port
+		do(t, ctx, "the browser in Los Angeles", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/Los_Angeles"})
+			return err
+		}))
+		openStats(t, ctx, srv.URL, "?area="+sub, -1)
+		got := eval[map[string]string](t, ctx, `({zone: Intl.DateTimeFormat().resolvedOptions().timeZone, from: document.querySelector("#stats-from").value,
+			to: document.querySelector("#stats-to").value, max: document.querySelector("#stats-to").max, search: location.search,
+			week: document.querySelector("#stats-weeks thead th[data-start]").textContent, weeks: document.querySelector("#stats-chart").dataset.weeks})`)
+		want := map[string]string{"zone": "America/Los_Angeles", "from": "2025-12-22", "to": "2026-03-09", "max": "2026-03-09",
+			"search": "?area=" + sub + "&from=2025-12-22&to=2026-03-09", "week": "12/22", "weeks": fmt.Sprint(cases.DefaultStatsWeeks)}
+		for k, w := range want {
+			if got[k] != w {
+				t.Errorf("%s: %q, want %q (China's calendar, not the browser's)", k, got[k], w)
+			}
+		}
+	})
+
+	t.Run("the picker, drilling down on the map and in the table, breadcrumbs and the back button keep the address", func(t *testing.T) {
+		ctx := signIn(t)
+		period := "&from=" + statsFrom + "&to=" + statsTo
+		openStats(t, ctx, theSite.URL, "?area="+sub+period, 2)
+		waitMapIdle(t, ctx)
+		at := func(code string) {
+			t.Helper()
+			waitFor(t, ctx, "the statistics of "+code, `document.querySelector("#app").dataset.ready === "true" && location.search === "?area=`+code+period+`" &&
+				document.querySelector("#stats-table tfoot tr").dataset.code === "`+code+`" && document.querySelector("#stats-area").textContent.includes("`+code+`")`)
+		}
+		// A click on the first community on the map drills into it: its grids, which lead nowhere further.
+		p := eval[point](t, ctx, `(() => { const map = window.__gridmap.map, r = map.getCanvas().getBoundingClientRect();
+			const q = map.project(map.toDisplay({type: "Point", coordinates: [`+fmt.Sprint(pts[0][0])+`, `+fmt.Sprint(pts[0][1])+`]}).coordinates);
+			return {X: r.left + q.x, Y: r.top + q.y}; })()`)
+		do(t, ctx, "clicking the community on the map", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, p.X, p.Y), chromedp.MouseClickXY(p.X, p.Y))
+		at(comm[0])
+		if n := eval[int](t, ctx, `document.querySelectorAll("#stats-table tbody a").length`); n != 0 {
+			t.Errorf("the grids' rows have %d links, want none (nothing below a grid)", n)
+		}
+		// Back up by the breadcrumb, forward again by the back button.
+		do(t, ctx, "the breadcrumb", chromedp.Click(chromedp.CSS(`#stats-chain a[data-area="`+sub+`"]`)))
+		at(sub)
+		eval[bool](t, ctx, `(history.back(), true)`)
+		at(comm[0])
+		eval[bool](t, ctx, `(history.back(), true)`)
+		at(sub)
+		// The picker in a tab of its own (a tab's 90 s are not enough for all of this on a loaded machine).
+		ctx = signIn(t)
+		openStats(t, ctx, theSite.URL, "?area="+sub+period, 2)
+		// The picker's search, by the second community's name.
+		name := statsOf(t, ctx, sub, "from="+statsFrom+"&to="+statsTo).Children[1].Area.Name
+		do(t, ctx, "searching the picker", chromedp.Click(chromedp.CSS("#stats-area")), chromedp.SendKeys(chromedp.CSS("#stats-search"), name))
+		do(t, ctx, "choosing the result", chromedp.Click(chromedp.CSS(`#stats-results button[data-code="`+comm[1]+`"]`)))
+		at(comm[1])
+		// The picker's tree, opened down to the area shown: its subdistrict.
+		do(t, ctx, "opening the picker", chromedp.Click(chromedp.CSS("#stats-area")))
+		waitFor(t, ctx, "the tree open at the area, the last search cleared", `document.querySelector('#stats-tree li[data-code="`+comm[1]+`"][aria-selected="true"]') &&
+			document.querySelector("#stats-search").value === "" && !document.querySelector("#stats-results li")`)
+		shot(t, ctx, "stats-6-picker")
+		do(t, ctx, "choosing the subdistrict in the tree", chromedp.Click(chromedp.CSS(`#stats-tree li[data-code="`+sub+`"] > .node`)))
+		at(sub)
+		if hidden := eval[bool](t, ctx, `document.querySelector("#stats-picker").hidden`); !hidden {
+			t.Error("the picker stays open after choosing")
+		}
+		// A child's row in the table drills down; a reload of the address shows the same.
+		do(t, ctx, "the table's link", chromedp.Click(chromedp.CSS(`#stats-table a[data-area="`+comm[0]+`"]`)))
+		at(comm[0])
+		do(t, ctx, "reloading", chromedp.Reload())
+		at(comm[0])
+		if v := eval[[]string](t, ctx, `[document.querySelector("#stats-from").value, document.querySelector("#stats-to").value]`); v[0] != statsFrom || v[1] != statsTo {
+			t.Errorf("after a reload the period is %v, want %s–%s", v, statsFrom, statsTo)
+		}
+	})
+}
+
+// openStats opens the statistics page at base+query and waits for it
+// (children: the table's child rows, -1 for any number).
+func openStats(t *testing.T, ctx context.Context, base, query string, children int) {
+	t.Helper()
+	do(t, ctx, "opening the statistics", chromedp.Navigate(base+"/admin/stats"+query))
+	cond := `document.querySelector("#app").dataset.ready === "true" && document.querySelector("#stats-table tfoot")`
+	if children >= 0 {
+		cond += fmt.Sprintf(` && document.querySelectorAll("#stats-table tbody tr[data-code]").length === %d`, children)
+	}
+	waitFor(t, ctx, "the statistics", cond)
+}
+
+// statsOf is the case-stats API's answer for area and query, fetched in the page with its session.
+func statsOf(t *testing.T, ctx context.Context, area, query string) cases.AreaStats {
+	t.Helper()
+	raw := eval[string](t, ctx, `fetch("/api/v1/areas/`+area+`/case-stats?`+query+`").then(r => r.text())`)
+	var api cases.AreaStats
+	if err := json.Unmarshal([]byte(raw), &api); err != nil {
+		t.Fatalf("case-stats: %v: %s", err, raw)
+	}
+	return api
+}
+
+// checkStatsPage compares what the page shows as text (not its data-
+// attributes) with the API's answer: every cell of the table, the weekly
+// table, the chart's data and its tooltip over each week.
+func checkStatsPage(t *testing.T, ctx context.Context, api cases.AreaStats, lang string) {
+	t.Helper()
+	table := eval[map[string]map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll("#stats-table tr[data-code]")].map(tr =>
+		[tr.dataset.code, Object.fromEntries([...tr.querySelectorAll("td[data-key]")].map(td => [td.dataset.key, td.textContent]))]))`)
+	for _, s := range append([]cases.AreaStats{api}, api.Children...) {
+		recv, closed := float64(s.Received), float64(s.Closed)
+		for _, c := range []struct {
+			key  string
+			want *float64
+			tol  float64 // what the shown digits can hold
+		}{{"received", &recv, 0}, {"closed", &closed, 0}, {"on_time_rate", s.OnTimeRate, 0.0005}, {"response_rate", s.ResponseRate, 0.0005},
+			{"resolution_rate", s.ResolutionRate, 0.0005}, {"satisfaction_rate", s.Satisfaction, 0.0005}, {"median_hours_to_close", s.MedianCloseH, 0.05}} {
+			text := table[s.Area.Code][c.key]
+			got, err := shownNumber(text)
+			if err != nil || !near(got, c.want, c.tol) {
+				t.Errorf("%s: %s %s shows %q, API %v", lang, s.Area.Code, c.key, text, show(c.want))
+			}
+		}
+	}
+	weeks := eval[[]map[string]string](t, ctx, `[...document.querySelectorAll("#stats-weeks thead th[data-start]")].map((th, i) => ({start: th.dataset.start,
+		received: document.querySelectorAll('#stats-weeks tr[data-series=received] td')[i].textContent,
+		closed: document.querySelectorAll('#stats-weeks tr[data-series=closed] td')[i].textContent}))`)
+	chart := eval[[][]float64](t, ctx, `window.__stats.chart.data.map(s => Array.from(s))`)
+	if len(weeks) != len(api.Weeks) || len(chart) != 3 || len(chart[0]) != len(api.Weeks) {
+		t.Fatalf("%s: weekly table %v, chart %v; API %+v", lang, weeks, chart, api.Weeks)
+	}
+	for i, w := range api.Weeks {
+		if start, _ := time.Parse(time.RFC3339, weeks[i]["start"]); !start.Equal(w.Start) || weeks[i]["received"] != fmt.Sprint(w.Received) || weeks[i]["closed"] != fmt.Sprint(w.Closed) {
+			t.Errorf("%s: weekly table %d %v, API %+v", lang, i, weeks[i], w)
+		}
+		if chart[0][i] != float64(w.Start.Unix()) || chart[1][i] != float64(w.Received) || chart[2][i] != float64(w.Closed) {
+			t.Errorf("%s: chart week %d (%v, %v, %v), API %+v", lang, i, chart[0][i], chart[1][i], chart[2][i], w)
+		}
+		// The tooltip over the week names its values.
+		p := eval[point](t, ctx, fmt.Sprintf(`(() => { const u = window.__stats.chart, r = u.over.getBoundingClientRect();
+			return {X: r.left + u.valToPos(u.data[0][%d], "x"), Y: r.top + r.height / 2}; })()`, i))
+		do(t, ctx, "hovering the week", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, p.X, p.Y))
+		waitFor(t, ctx, "the tooltip of week "+fmt.Sprint(i), fmt.Sprintf(`(() => { const b = document.querySelector("#stats-tooltip"), u = window.__stats.chart;
+			return !b.hidden && u.cursor.idx === %d && b.querySelector('[data-series="1"]').textContent.endsWith(": %d") && b.querySelector('[data-series="2"]').textContent.endsWith(": %d"); })()`, i, w.Received, w.Closed))
+	}
+	if h := eval[string](t, ctx, `document.querySelector("#stats-heading").textContent`); !strings.Contains(h, api.FromDate) || !strings.Contains(h, api.ToDate) {
+		t.Errorf("%s: heading %q does not name the period %s–%s", lang, h, api.FromDate, api.ToDate)
+	}
+}
+
+// shownNumber reads a number as the page shows it: "—" is none, "66.7%" a
+// rate of 0.667, digits with a "," or "." as the language writes them.
+func shownNumber(s string) (*float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "—" {
+		return nil, nil
+	}
+	pct := strings.HasSuffix(s, "%")
+	v, err := strconv.ParseFloat(strings.ReplaceAll(strings.TrimSuffix(s, "%"), ",", ""), 64)
+	if err != nil {
+		return nil, err
+	}
+	if pct {
+		v /= 100
+	}
+	return &v, nil
+}
+
+func near(a, b *float64, tol float64) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return math.Abs(*a-*b) <= tol+1e-9
 }
 
 func sameNumber(a, b *float64) bool {
