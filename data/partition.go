@@ -22,6 +22,10 @@ type Partitioner struct {
 	// RoadTolerance is how close (degrees, ≈ 5 cm) a border must run to a
 	// road to count as on it.
 	RoadTolerance float64
+	// SaveProblem, when set, receives every solver input before it is
+	// solved (bench/partition -dump: the solver compared offline on the
+	// same atoms); nil: nothing is saved.
+	SaveProblem func(areaCode string, p partition.Problem)
 }
 
 // NewPartitioner returns a Partitioner reading editor's database and
@@ -392,6 +396,9 @@ func (p *Partitioner) proposeTx(ctx context.Context, tx pgx.Tx, r geo.PartitionR
 		return nil, nil, err
 	}
 
+	if p.SaveProblem != nil {
+		p.SaveProblem(r.AreaCode, pr)
+	}
 	res, err := partition.Solve(pr)
 	if err != nil {
 		return nil, nil, geo.Errorf(geo.EInvalid, "%v", err)

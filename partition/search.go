@@ -82,6 +82,7 @@ func (s *solver) spanningTree(set []int) (parent []int, order []int, ok bool) {
 	if joined != len(set)-1 {
 		return nil, nil, false
 	}
+	s.trees++
 	root := s.rng.IntN(len(set))
 	par := make([]int, len(set)) // index into set of the parent; -1 root, -2 not reached yet
 	for i := range par {
@@ -357,6 +358,7 @@ func (s *solver) improve() {
 		// Annealing: early steps may raise the cost by up to about temp,
 		// the last fifth only lower it; the best partition seen is kept.
 		s.temp = wAnneal * math.Max(0, 1-float64(r)/(0.8*float64(rounds)))
+		s.rounds++
 		s.recom()
 		if r%20 == 19 {
 			s.localMoves()
