@@ -348,8 +348,10 @@ func (s *solver) run() {
 // atoms' points), by a link of length linkM: the search then draws the
 // island as a separate part of a grid and balances that grid with it,
 // instead of leaving a grid out of range (docs/partition.md, "Islands").
-// Islands without households are attachEmpty's; an island with no atom to
-// link to stays isolated_piece.
+// The nearest atom of a piece that admits grids is taken first, so that
+// two small islands are not linked to each other; islands without
+// households are attachEmpty's; an island with no atom to link to stays
+// isolated_piece.
 func (s *solver) linkIslands() {
 	all := make([]bool, s.n)
 	for i := range all {
@@ -360,26 +362,37 @@ func (s *solver) linkIslands() {
 		if len(comps) < 2 {
 			return
 		}
-		linked := false
-		for _, c := range comps {
+		comp := make([]int, s.n)
+		admits := make([]bool, len(comps))
+		for ci, c := range comps {
 			t := s.households(c)
-			if lo, hi := s.kRange(t); t == 0 || lo <= hi {
+			lo, hi := s.kRange(t)
+			admits[ci] = t > 0 && lo <= hi
+			for _, a := range c {
+				comp[a] = ci
+			}
+		}
+		linked := false
+		for ci, c := range comps {
+			if admits[ci] || s.households(c) == 0 {
 				continue
 			}
-			in := make([]bool, s.n)
-			for _, a := range c {
-				in[a] = true
-			}
-			ba, bb, bd := -1, -1, math.Inf(1)
-			for _, a := range c {
-				pa := s.p.Atoms[a]
-				for b, pb := range s.p.Atoms {
-					if in[b] || pb.Households > s.p.Max {
-						continue
+			ba, bb := -1, -1
+			for _, want := range []bool{true, false} {
+				bd := math.Inf(1)
+				for _, a := range c {
+					pa := s.p.Atoms[a]
+					for b, pb := range s.p.Atoms {
+						if comp[b] == ci || pb.Households > s.p.Max || admits[comp[b]] != want {
+							continue
+						}
+						if d := math.Hypot(pa.X-pb.X, pa.Y-pb.Y); d < bd {
+							ba, bb, bd = a, b, d
+						}
 					}
-					if d := math.Hypot(pa.X-pb.X, pa.Y-pb.Y); d < bd {
-						ba, bb, bd = a, b, d
-					}
+				}
+				if ba >= 0 {
+					break
 				}
 			}
 			if ba < 0 {
@@ -387,6 +400,15 @@ func (s *solver) linkIslands() {
 			}
 			s.adj[ba] = append(s.adj[ba], nb{to: bb, len: linkM, road: linkM})
 			s.adj[bb] = append(s.adj[bb], nb{to: ba, len: linkM, road: linkM})
+			// An island linked to another island is one island now: it is
+			// recorded once, with the atoms of both.
+			s.islands = slices.DeleteFunc(s.islands, func(d []int) bool {
+				return comp[d[0]] == ci || (!admits[comp[bb]] && comp[d[0]] == comp[bb])
+			})
+			if !admits[comp[bb]] {
+				c = append(slices.Clone(c), comps[comp[bb]]...)
+				slices.Sort(c)
+			}
 			s.islands = append(s.islands, c)
 			linked = true
 			break

@@ -131,6 +131,7 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 		p        Problem
 		feasible bool
 		reason   string // a reason kind that must be given
+		islands  int    // island_attached reasons, each with atoms of its own and a grid holding more than the island
 	}
 	var cases []tc
 	for seed := uint64(1); seed <= 6; seed++ {
@@ -153,6 +154,15 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 		p := join(a, b, nil, 100)
 		p.Min, p.Max, p.Seed = 300, 500, 4
 		cases = append(cases, tc{name: "island", p: p, feasible: true, reason: ReasonIslandAttached})
+	}
+	// Two small islands on top of each other, far from the rest: each is
+	// linked to the rest, not to the other (issue 12: an island of 4
+	// households linked to its neighbour island was stated twice).
+	{
+		a := lattice(13, 5, 5, 100, 50, 90, 0)
+		p := join(join(a, lattice(14, 1, 2, 100, 60, 60, 0), nil, 100), lattice(18, 1, 1, 100, 40, 40, 0), nil, 100)
+		p.Min, p.Max, p.Seed = 300, 500, 4
+		cases = append(cases, tc{name: "two islands", p: p, feasible: true, reason: ReasonIslandAttached, islands: 2})
 	}
 	// The same island next to a block over the maximum only: nothing can
 	// take it.
@@ -188,6 +198,30 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 				}
 				if !found {
 					t.Fatalf("want a reason %s, got %+v", c.reason, r.Reasons)
+				}
+			}
+			if c.islands > 0 {
+				seen := map[int]bool{}
+				n := 0
+				for _, rs := range r.Reasons {
+					if rs.Kind != ReasonIslandAttached {
+						continue
+					}
+					n++
+					for _, a := range rs.Atoms {
+						if seen[a] {
+							t.Errorf("atom %d is in two island reasons: %+v", a, r.Reasons)
+						}
+						seen[a] = true
+					}
+					for _, g := range rs.Grids {
+						if len(r.Grids[g].Atoms) <= len(rs.Atoms) {
+							t.Errorf("island %v is grid %d alone", rs.Atoms, g)
+						}
+					}
+				}
+				if n != c.islands {
+					t.Errorf("%d island reasons, want %d: %+v", n, c.islands, r.Reasons)
 				}
 			}
 			again := solve(t, c.p)
