@@ -53,8 +53,8 @@ type PartitionMove struct {
 // PartitionReason says why and where the range cannot be met.
 type PartitionReason struct {
 	// Kind is the reason's code (partition.ReasonKinds: atom_over_max,
-	// total_admits_no_k, isolated_piece, k_infeasible, no_balanced_cut,
-	// no_contiguous_division, empty_island_attached); the editor translates
+	// total_admits_no_k, isolated_piece, k_infeasible, no_division_found,
+	// no_contiguous_division, empty_island_attached, island_attached); the editor translates
 	// it as admin.partition.reason.KIND with Params, Message is the server's
 	// English text.
 	Kind      string         `json:"kind"`

@@ -21,6 +21,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -78,22 +79,38 @@ const (
 	ReasonNoK         = "total_admits_no_k"
 	ReasonIsolated    = "isolated_piece" // a piece with no shared border to the rest admits no grid in range
 	ReasonKInfeasible = "k_infeasible"   // the requested number of grids cannot all be in range
-	// ReasonNoCut: the search found no contiguous division in range; that
-	// none exists is not proven (the piece has a cycle of atoms).
-	ReasonNoCut = "no_balanced_cut"
-	// ReasonNoDivision: proven: the piece's atoms form a tree (a chain of
-	// blocks, choke points of single blocks) and no way of cutting it leaves
-	// every grid in range (indivisible).
+	// ReasonNotFound: the search found no contiguous division in range
+	// within the spanning trees and rounds it tried (Params trees, rounds);
+	// that none exists is not proven: the piece has a cycle of atoms and is
+	// too large for the exhaustive check (exhaustiveAtoms).
+	ReasonNotFound = "no_division_found"
+	// ReasonNoDivision: proven: no way of dividing the piece into contiguous
+	// grids (any number of them) leaves every grid in range (indivisible:
+	// a dynamic programme over the cuts where the atoms form a tree, an
+	// exhaustive search over connected subsets where the piece has a cycle
+	// and at most exhaustiveAtoms atoms).
 	ReasonNoDivision = "no_contiguous_division"
 	// ReasonEmptyIsland is not a failure of the range: a piece without
 	// households and without a shared border to the rest (an island) is a
 	// separate part of the nearest grid, which is then not contiguous.
 	ReasonEmptyIsland = "empty_island_attached"
+	// ReasonIslandAttached is not a failure of the range either: an island
+	// with households that admit no grid of its own is drawn as a separate
+	// part of a grid, linked to the nearest atom of the rest (linkIslands).
+	ReasonIslandAttached = "island_attached"
 )
 
 // ReasonKinds is the catalogue of reason kinds; the editor translates each
 // (web/src/i18n: admin.partition.reason.KIND with the reason's Params).
-var ReasonKinds = []string{ReasonAtomOverMax, ReasonNoK, ReasonIsolated, ReasonKInfeasible, ReasonNoCut, ReasonNoDivision, ReasonEmptyIsland}
+var ReasonKinds = []string{ReasonAtomOverMax, ReasonNoK, ReasonIsolated, ReasonKInfeasible, ReasonNotFound, ReasonNoDivision, ReasonEmptyIsland, ReasonIslandAttached}
+
+// exhaustiveAtoms is the largest piece with a cycle whose indivisibility is
+// decided by trying every division (3^n subsets at worst: 4.8 million for 14).
+const exhaustiveAtoms = 14
+
+// linkM is the length (m) of the link that joins an island to the rest: it
+// is no border (Measure never sees it) and costs nothing.
+const linkM = 1e-9
 
 // Reason says exactly why and where the range cannot be met.
 type Reason struct {
@@ -201,8 +218,12 @@ type solver struct {
 	// slot and pos are atom-indexed scratch tables of spanningTree and cut
 	// (see scratch).
 	slot, pos []int
-	temp      float64 // annealing temperature of the ReCom acceptance
-	cost      float64 // the partition's cost while improving (totalCost plus accepted deltas)
+	// islands are the pieces linkIslands joined to the rest.
+	islands [][]int
+	trees   int     // spanning trees drawn so far
+	rounds  int     // improvement rounds run so far
+	temp    float64 // annealing temperature of the ReCom acceptance
+	cost    float64 // the partition's cost while improving (totalCost plus accepted deltas)
 }
 
 // gstate is a grid being built.
@@ -266,6 +287,7 @@ func newSolver(p Problem) *solver {
 // run: fixed grids (maintenance), atoms over the maximum, then every
 // connected piece of what is left, then improvement.
 func (s *solver) run() {
+	s.linkIslands()
 	free := make([]bool, s.n)
 	for i := range free {
 		free[i] = true
@@ -316,6 +338,107 @@ func (s *solver) run() {
 	}
 	for _, c := range empty {
 		s.attachEmpty(c)
+	}
+	s.islandReasons()
+}
+
+// linkIslands joins every island (a piece of the atom graph with no shared
+// border with the rest) whose households admit no number of grids of its
+// own to the nearest atom outside it that is not over the maximum (by the
+// atoms' points), by a link of length linkM: the search then draws the
+// island as a separate part of a grid and balances that grid with it,
+// instead of leaving a grid out of range (docs/partition.md, "Islands").
+// The nearest atom of a piece that admits grids is taken first, so that
+// two small islands are not linked to each other; islands without
+// households are attachEmpty's; an island with no atom to link to stays
+// isolated_piece.
+func (s *solver) linkIslands() {
+	all := make([]bool, s.n)
+	for i := range all {
+		all[i] = true
+	}
+	for {
+		comps := s.components(all)
+		if len(comps) < 2 {
+			return
+		}
+		comp := make([]int, s.n)
+		admits := make([]bool, len(comps))
+		for ci, c := range comps {
+			t := s.households(c)
+			lo, hi := s.kRange(t)
+			admits[ci] = t > 0 && lo <= hi
+			for _, a := range c {
+				comp[a] = ci
+			}
+		}
+		linked := false
+		for ci, c := range comps {
+			if admits[ci] || s.households(c) == 0 {
+				continue
+			}
+			ba, bb := -1, -1
+			for _, want := range []bool{true, false} {
+				bd := math.Inf(1)
+				for _, a := range c {
+					pa := s.p.Atoms[a]
+					for b, pb := range s.p.Atoms {
+						if comp[b] == ci || pb.Households > s.p.Max || admits[comp[b]] != want {
+							continue
+						}
+						if d := math.Hypot(pa.X-pb.X, pa.Y-pb.Y); d < bd {
+							ba, bb, bd = a, b, d
+						}
+					}
+				}
+				if ba >= 0 {
+					break
+				}
+			}
+			if ba < 0 {
+				continue
+			}
+			s.adj[ba] = append(s.adj[ba], nb{to: bb, len: linkM, road: linkM})
+			s.adj[bb] = append(s.adj[bb], nb{to: ba, len: linkM, road: linkM})
+			// An island linked to another island is one island now: it is
+			// recorded once, with the atoms of both.
+			s.islands = slices.DeleteFunc(s.islands, func(d []int) bool {
+				return comp[d[0]] == ci || (!admits[comp[bb]] && comp[d[0]] == comp[bb])
+			})
+			if !admits[comp[bb]] {
+				c = append(slices.Clone(c), comps[comp[bb]]...)
+				slices.Sort(c)
+			}
+			s.islands = append(s.islands, c)
+			linked = true
+			break
+		}
+		if !linked {
+			return
+		}
+	}
+}
+
+// islandReasons states, for every island linkIslands joined, which grid it
+// became a part of.
+func (s *solver) islandReasons() {
+	for _, c := range s.islands {
+		var gs []int
+		for _, a := range c {
+			if g := s.assign[a]; g >= 0 && !slices.Contains(gs, g) {
+				gs = append(gs, g)
+			}
+		}
+		slices.Sort(gs)
+		t := s.households(c)
+		for _, g := range gs {
+			if !slices.Contains(s.grids[g].reasons, ReasonIslandAttached) {
+				s.grids[g].reasons = append(s.grids[g].reasons, ReasonIslandAttached)
+			}
+		}
+		s.reason = append(s.reason, Reason{Kind: ReasonIslandAttached, Atoms: c, Grids: gs,
+			Params:  map[string]int{"atoms": len(c), "households": t, "min": s.p.Min, "max": s.p.Max},
+			Message: fmt.Sprintf("a piece of %d atoms with %d households shares no border with the rest of the area and admits no grid of %d–%d of its own: it is a separate part of the grid of the nearest block", len(c), t, s.p.Min, s.p.Max)})
 	}
 }
 
@@ -395,7 +518,7 @@ func (s *solver) attachEmpty(c []int) {
 func (s *solver) pruneResolved() {
 	out := s.reason[:0]
 	for _, r := range s.reason {
-		if r.Kind == ReasonNoCut || r.Kind == ReasonNoDivision {
+		if r.Kind == ReasonNotFound || r.Kind == ReasonNoDivision {
 			// The reason marks the piece's grids still out of range, not
 			// those the improvement brought into it, and their atoms (where);
 			// none left: dropped (never for a proven one).
@@ -413,6 +536,10 @@ func (s *solver) pruneResolved() {
 			}
 			slices.Sort(atoms)
 			r.Grids, r.Atoms = bad, atoms
+			if r.Kind == ReasonNotFound {
+				r.Params["rounds"] = s.rounds
+				r.Message = notFoundMessage(r.Params)
+			}
 		}
 		out = append(out, r)
 	}
@@ -423,7 +550,7 @@ func (s *solver) pruneResolved() {
 // the atoms of the first reason that can be helped by more room; -1 none.
 func (s *solver) keptNeighbourOfFailure(rs []Reason) int {
 	for _, r := range rs {
-		if r.Kind != ReasonNoCut && r.Kind != ReasonNoDivision && r.Kind != ReasonNoK {
+		if r.Kind != ReasonNotFound && r.Kind != ReasonNoDivision && r.Kind != ReasonNoK {
 			continue
 		}
 		best, bh := -1, 0
@@ -618,7 +745,7 @@ func (s *solver) place(c []int, k int) {
 	case s.p.K > 0 && (k < lo || k > hi):
 		why = &Reason{Kind: ReasonKInfeasible, Message: fmt.Sprintf("%d households cannot make %d grids of %d–%d households (%d–%d grids can)", t, k, s.p.Min, s.p.Max, lo, hi)}
 	case lo > hi && isolated:
-		why = &Reason{Kind: ReasonIsolated, Message: fmt.Sprintf("a piece of %d atoms with %d households has no shared border with the rest of the area, and %d households admit no grid of %d–%d", len(c), t, t, s.p.Min, s.p.Max)}
+		why = &Reason{Kind: ReasonIsolated, Message: fmt.Sprintf("a piece of %d atoms with %d households has no shared border with the rest of the area, %d households admit no grid of %d–%d and no grid can take it", len(c), t, t, s.p.Min, s.p.Max)}
 	case lo > hi:
 		what := "the area's"
 		if len(c) < s.n {
@@ -626,16 +753,19 @@ func (s *solver) place(c []int, k int) {
 		}
 		why = &Reason{Kind: ReasonNoK, Message: what + fmt.Sprintf(" %d households admit no number of grids of %d–%d households: %d grid(s) give %.0f each, %d give %.0f", t, s.p.Min, s.p.Max, hi, float64(t)/float64(max(hi, 1)), lo, float64(t)/float64(lo))}
 	}
+	trees := s.trees
 	groups, ok := s.bisect(c, k)
+	params["trees"] = s.trees - trees
 	first := len(s.grids)
 	for _, g := range groups {
 		s.newGrid(g)
 	}
 	if why == nil && !ok {
 		if s.indivisible(c) {
-			why = &Reason{Kind: ReasonNoDivision, Message: fmt.Sprintf("a piece of %d atoms with %d households admits no division into contiguous grids of %d–%d: its atoms form a chain or tree (choke points of single blocks) and every way of cutting it leaves a grid out of range", len(c), t, s.p.Min, s.p.Max)}
+			why = &Reason{Kind: ReasonNoDivision, Message: fmt.Sprintf("a piece of %d atoms with %d households admits no division into contiguous grids of %d–%d: every way of dividing it (all checked) leaves a grid out of range", len(c), t, s.p.Min, s.p.Max)}
 		} else {
-			why = &Reason{Kind: ReasonNoCut, Message: fmt.Sprintf("the search did not find a contiguous division of %d households (%d atoms) into %d grids of %d–%d; that none exists is not proven", t, len(c), k, s.p.Min, s.p.Max)}
+			params["rounds"] = s.rounds
+			why = &Reason{Kind: ReasonNotFound, Message: notFoundMessage(params)}
 		}
 	}
 	if why != nil {
@@ -648,12 +778,20 @@ func (s *solver) place(c []int, k int) {
 	}
 }
 
+// notFoundMessage is the message of a no_division_found reason.
+func notFoundMessage(p map[string]int) string {
+	return fmt.Sprintf("no contiguous division of %d households (%d atoms) into %d grids of %d–%d was found within %d spanning trees and %d improvement rounds; that none exists is not proven",
+		p["households"], p["atoms"], p["grids"], p["min"], p["max"], p["trees"], p["rounds"])
+}
+
 // indivisible reports whether the connected piece c provably admits no
 // division into contiguous grids that are all in range (any number of
 // them). It decides pieces whose atoms form a tree, where a division is a
 // set of tree edges cut: open[v][h] says the subtree of v can be divided so
 // that every grid without v is in range and v's grid holds h of its
-// households (h ≤ max). A piece with a cycle is not decided (false).
+// households (h ≤ max); and pieces with a cycle of at most exhaustiveAtoms
+// atoms (exhaustivelyIndivisible). A larger piece with a cycle is not
+// decided (false).
 func (s *solver) indivisible(c []int) bool {
 	idx := make(map[int]int, len(c))
 	for i, a := range c {
@@ -668,7 +806,7 @@ func (s *solver) indivisible(c []int) bool {
 		}
 	}
 	if edges != len(c)-1 {
-		return false
+		return len(c) <= exhaustiveAtoms && s.exhaustivelyIndivisible(c)
 	}
 	mx := s.p.Max
 	closable := func(set []bool) bool {
@@ -720,6 +858,75 @@ func (s *solver) indivisible(c []int) bool {
 		open[p], open[v] = next, nil
 	}
 	return !closable(open[0])
+}
+
+// exhaustivelyIndivisible decides a piece of at most exhaustiveAtoms atoms
+// by trying every division: a set of atoms (a bit mask) can be divided when
+// it is empty or when some connected subset holding its lowest atom has
+// households in range and the rest can be divided (memoised per mask).
+func (s *solver) exhaustivelyIndivisible(c []int) bool {
+	n := len(c)
+	idx := make(map[int]int, n)
+	for i, a := range c {
+		idx[a] = i
+	}
+	nbr := make([]uint32, n)
+	for i, a := range c {
+		for _, e := range s.adj[a] {
+			if j, ok := idx[e.to]; ok {
+				nbr[i] |= 1 << j
+			}
+		}
+	}
+	full := uint32(1)<<n - 1
+	hh := make([]int, full+1)
+	for m := uint32(1); m <= full; m++ {
+		low := bits.TrailingZeros32(m)
+		hh[m] = hh[m&(m-1)] + s.p.Atoms[c[low]].Households
+	}
+	connected := func(m uint32) bool {
+		seen := m & -m
+		for {
+			next := seen
+			for r := seen; r != 0; r &= r - 1 {
+				next |= nbr[bits.TrailingZeros32(r)] & m
+			}
+			if next == seen {
+				return seen == m
+			}
+			seen = next
+		}
+	}
+	memo := make([]int8, full+1) // 0 unknown, 1 divisible, -1 not
+	var divisible func(m uint32) bool
+	divisible = func(m uint32) bool {
+		if m == 0 {
+			return true
+		}
+		if memo[m] != 0 {
+			return memo[m] > 0
+		}
+		low := m & -m
+		rest := m ^ low
+		ok := false
+		// Every subset of m that holds its lowest atom: low | a subset of rest.
+		for sub := rest; ; sub = (sub - 1) & rest {
+			g := sub | low
+			if h := hh[g]; h >= s.p.Min && h <= s.p.Max && connected(g) && divisible(m^g) {
+				ok = true
+				break
+			}
+			if sub == 0 {
+				break
+			}
+		}
+		memo[m] = -1
+		if ok {
+			memo[m] = 1
+		}
+		return ok
+	}
+	return !divisible(full)
 }
 
 func (s *solver) newGrid(atoms []int) int {

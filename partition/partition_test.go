@@ -94,7 +94,7 @@ func checkPartition(t *testing.T, p Problem, r *Result) {
 		if hh != g.Households {
 			t.Fatalf("grid %d: households %d, atoms sum to %d", gi, g.Households, hh)
 		}
-		if !s.connected(g.Atoms, -1) && !slices.Contains(g.Reasons, ReasonEmptyIsland) {
+		if !s.connected(g.Atoms, -1) && !slices.Contains(g.Reasons, ReasonEmptyIsland) && !slices.Contains(g.Reasons, ReasonIslandAttached) {
 			t.Fatalf("grid %d (%d atoms) is not contiguous", gi, len(g.Atoms))
 		}
 		in := hh >= p.Min && hh <= p.Max
@@ -131,6 +131,7 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 		p        Problem
 		feasible bool
 		reason   string // a reason kind that must be given
+		islands  int    // island_attached reasons, each with atoms of its own and a grid holding more than the island
 	}
 	var cases []tc
 	for seed := uint64(1); seed <= 6; seed++ {
@@ -146,12 +147,30 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 		p.Min, p.Max, p.Seed = 300, 500, 3
 		cases = append(cases, tc{name: "choke point", p: p, feasible: true})
 	}
-	// An island of 120 households: no grid of 300–500 can hold it.
+	// An island of 120 households: no grid of 300–500 holds it alone, so it
+	// is a separate part of a grid, and every grid is in range.
 	{
 		a, b := lattice(13, 5, 5, 100, 50, 90, 0), lattice(14, 1, 2, 100, 60, 60, 0)
 		p := join(a, b, nil, 100)
 		p.Min, p.Max, p.Seed = 300, 500, 4
-		cases = append(cases, tc{name: "island", p: p, reason: ReasonIsolated})
+		cases = append(cases, tc{name: "island", p: p, feasible: true, reason: ReasonIslandAttached})
+	}
+	// Two small islands on top of each other, far from the rest: each is
+	// linked to the rest, not to the other (issue 12: an island of 4
+	// households linked to its neighbour island was stated twice).
+	{
+		a := lattice(13, 5, 5, 100, 50, 90, 0)
+		p := join(join(a, lattice(14, 1, 2, 100, 60, 60, 0), nil, 100), lattice(18, 1, 1, 100, 40, 40, 0), nil, 100)
+		p.Min, p.Max, p.Seed = 300, 500, 4
+		cases = append(cases, tc{name: "two islands", p: p, feasible: true, reason: ReasonIslandAttached, islands: 2})
+	}
+	// The same island next to a block over the maximum only: nothing can
+	// take it.
+	{
+		a, b := lattice(17, 1, 1, 100, 700, 700, 0), lattice(14, 1, 2, 100, 60, 60, 0)
+		p := join(a, b, nil, 100)
+		p.Min, p.Max, p.Seed = 300, 500, 4
+		cases = append(cases, tc{name: "island beside only a block over the maximum", p: p, reason: ReasonIsolated})
 	}
 	// One building over the maximum.
 	{
@@ -179,6 +198,30 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 				}
 				if !found {
 					t.Fatalf("want a reason %s, got %+v", c.reason, r.Reasons)
+				}
+			}
+			if c.islands > 0 {
+				seen := map[int]bool{}
+				n := 0
+				for _, rs := range r.Reasons {
+					if rs.Kind != ReasonIslandAttached {
+						continue
+					}
+					n++
+					for _, a := range rs.Atoms {
+						if seen[a] {
+							t.Errorf("atom %d is in two island reasons: %+v", a, r.Reasons)
+						}
+						seen[a] = true
+					}
+					for _, g := range rs.Grids {
+						if len(r.Grids[g].Atoms) <= len(rs.Atoms) {
+							t.Errorf("island %v is grid %d alone", rs.Atoms, g)
+						}
+					}
+				}
+				if n != c.islands {
+					t.Errorf("%d island reasons, want %d: %+v", n, c.islands, r.Reasons)
 				}
 			}
 			again := solve(t, c.p)
@@ -310,10 +353,12 @@ func TestPartitionNoCutMarksOnlyFailingGrids(t *testing.T) {
 		want string
 	}{
 		{"chain proven", 3, 1, []int{260, 260, 100}, ReasonNoDivision},
-		{"cycle not proven", 2, 2, []int{260, 260, 260, 100}, ReasonNoCut},
+		{"small cycle proven exhaustively", 2, 2, []int{260, 260, 260, 100}, ReasonNoDivision},
+		// 16 atoms (over exhaustiveAtoms) with cycles: no claim of proof.
+		{"large cycle not proven", 4, 4, []int{260, 260, 0, 0, 260, 100}, ReasonNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := lattice(21, tc.w, tc.h, 100, 50, 50, 0)
+			p := lattice(21, tc.w, tc.h, 100, 0, 0, 0)
 			for i, h := range tc.hh {
 				p.Atoms[i].Households = h
 			}
@@ -331,7 +376,7 @@ func TestPartitionNoCutMarksOnlyFailingGrids(t *testing.T) {
 			}
 			found := false
 			for _, rs := range r.Reasons {
-				if rs.Kind == ReasonNoCut || rs.Kind == ReasonNoDivision {
+				if rs.Kind == ReasonNotFound || rs.Kind == ReasonNoDivision {
 					if rs.Kind != tc.want {
 						t.Errorf("reason %s, want %s: %s", rs.Kind, tc.want, rs.Message)
 					}
@@ -354,7 +399,8 @@ func TestPartitionNoCutMarksOnlyFailingGrids(t *testing.T) {
 }
 
 // TestPartitionIndivisible: the proof agrees with brute force over every
-// set of cut edges on random chains and trees (small enough to enumerate).
+// set of cut edges on random chains, trees and graphs with cycles (small
+// enough to enumerate).
 func TestPartitionIndivisible(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	for trial := range 300 {
@@ -366,15 +412,22 @@ func TestPartitionIndivisible(t *testing.T) {
 				p.Edges = append(p.Edges, Edge{A: rng.IntN(i), B: i, LengthM: 1, RoadM: 1})
 			}
 		}
+		// Half the trials have cycles (decided by exhaustivelyIndivisible).
+		for range rng.IntN(2) * (1 + rng.IntN(3)) {
+			if a, b := rng.IntN(n), rng.IntN(n); a != b {
+				p.Edges = append(p.Edges, Edge{A: a, B: b, LengthM: 1, RoadM: 1})
+			}
+		}
 		s := newSolver(p)
 		all := make([]int, n)
 		for i := range all {
 			all[i] = i
 		}
 		feasible := false
-		for mask := 0; mask < 1<<(n-1) && !feasible; mask++ {
-			// Cut edge i (atom i+1 to its parent) when bit i is set; the
-			// grids are the components of the remaining edges.
+		for mask := 0; mask < 1<<len(p.Edges) && !feasible; mask++ {
+			// Cut edge i when bit i is set; the grids are the components
+			// of the remaining edges (every division into contiguous grids
+			// is one such set: the edges between its grids).
 			uf := make([]int, n)
 			for i := range uf {
 				uf[i] = i
@@ -502,6 +555,9 @@ func TestPartitionReasonCatalogue(t *testing.T) {
 			return p
 		},
 		ReasonIsolated: func() Problem {
+			return join(lattice(53, 1, 1, 100, 700, 700, 0), lattice(54, 1, 1, 100, 80, 80, 0), nil, 100)
+		},
+		ReasonIslandAttached: func() Problem {
 			return join(lattice(53, 3, 3, 100, 90, 150, 0), lattice(54, 1, 1, 100, 80, 80, 0), nil, 100)
 		},
 		ReasonKInfeasible: func() Problem {
@@ -509,9 +565,9 @@ func TestPartitionReasonCatalogue(t *testing.T) {
 			p.K = 9
 			return p
 		},
-		ReasonNoCut: func() Problem {
-			p := lattice(56, 2, 2, 100, 50, 50, 0)
-			for i, h := range []int{260, 260, 260, 100} {
+		ReasonNotFound: func() Problem {
+			p := lattice(56, 4, 4, 100, 0, 0, 0)
+			for i, h := range []int{260, 260, 0, 0, 260, 100} {
 				p.Atoms[i].Households = h
 			}
 			return p

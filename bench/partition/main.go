@@ -8,10 +8,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"gridmap/data/dbtest"
 	"gridmap/demo"
 	"gridmap/geo"
+	"gridmap/partition"
 )
 
 func main() {
@@ -31,12 +34,13 @@ func main() {
 	communities := flag.Int("communities", 6, "demo communities (or Liechtenstein Gemeinden) measured")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs (not of the load) to this file")
 	dataset := flag.String("data", "demo", "demo, or li: the Gemeinden, buildings and roads of testdata/liechtenstein.osm.pbf")
+	dump := flag.String("dump", "", "write each area's solver input (partition.Problem, JSON) to DIR/AREA_CODE.json, for bench/partition/offline")
 	flag.Parse()
 	base := os.Getenv("GRIDMAP_TEST_DATABASE_URL")
 	if base == "" {
 		base = os.Getenv("DATABASE_URL")
 	}
-	if err := run(base, *dataset, *grids, *rounds, *communities, *cpuprofile); err != nil {
+	if err := run(base, *dataset, *grids, *rounds, *communities, *cpuprofile, *dump); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -48,7 +52,7 @@ type area struct {
 	households  int
 }
 
-func run(base, dataset string, grids, rounds, communities int, cpuprofile string) error {
+func run(base, dataset string, grids, rounds, communities int, cpuprofile, dump string) error {
 	ctx := context.Background()
 	db, _, err := dbtest.Open(base, "bench_partition_"+dataset)
 	if err != nil {
@@ -88,7 +92,7 @@ func run(base, dataset string, grids, rounds, communities int, cpuprofile string
 		}
 		defer pprof.StopCPUProfile()
 	}
-	return compare(ctx, db, areas, rounds)
+	return compare(ctx, db, areas, rounds, dump)
 }
 
 // loadDemo loads the demo with roads on its grid borders and returns its
@@ -183,8 +187,22 @@ WHERE a.level = 'li_gemeinde' ORDER BY a.code LIMIT $1`, n)
 
 // compare runs gridmap's partition and the baseline on each area, rounds
 // times each, and prints a table row per method and area.
-func compare(ctx context.Context, db *data.DB, areas []area, rounds int) error {
+func compare(ctx context.Context, db *data.DB, areas []area, rounds int, dump string) error {
 	ps := data.NewPartitioner(data.NewEditor(db))
+	if dump != "" {
+		if err := os.MkdirAll(dump, 0o755); err != nil {
+			return err
+		}
+		ps.SaveProblem = func(code string, p partition.Problem) {
+			raw, err := json.Marshal(p)
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dump, code+".json"), raw, 0o644)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "dump:", err)
+			}
+		}
+	}
 	var notes []string
 	defer func() {
 		if len(notes) > 0 {
