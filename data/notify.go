@@ -222,7 +222,10 @@ func (f *ChangeFeed) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		// At most 1 s: the bound on an edit's visibility starts when the
+		// server is back, and an attempt on a host that is down is cheap
+		// (refused, or connect_timeout).
+		backoff = min(2*backoff, time.Second)
 	}
 }
 
@@ -244,7 +247,7 @@ var errLogPruned = errors.New("change feed: the log was pruned past this process
 // follow connects and delivers events until the connection fails; connected
 // says whether it got as far as following the log.
 func (f *ChangeFeed) follow(ctx context.Context, everConnected *bool) (connected bool, err error) {
-	conn, err := pgx.ConnectConfig(ctx, f.db.ReadPool().Config().ConnConfig.Copy())
+	conn, err := f.db.connectFeed(ctx)
 	if err != nil {
 		return false, err
 	}

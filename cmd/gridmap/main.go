@@ -254,7 +254,7 @@ func withOpenDB(ctx context.Context, cfg Config, f func(db *data.DB) error) erro
 	if cfg.DatabaseURL == "" {
 		return geo.Errorf(geo.EInvalid, "DATABASE_URL is not set (make run sets it to the private cluster)")
 	}
-	db, err := data.Open(ctx, data.Config{URL: cfg.DatabaseURL, ReadURL: cfg.Scale.ReadURL, StatementTimeout: cfg.StatementTimeout})
+	db, err := data.Open(ctx, data.Config{URL: cfg.DatabaseURL, ReadURL: cfg.Scale.ReadURL, StatementTimeout: cfg.StatementTimeout, Log: newLogger(cfg, os.Stderr)})
 	if err != nil {
 		return err
 	}
