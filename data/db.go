@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,7 +54,10 @@ type DB struct {
 	Pool  *pgxpool.Pool // the primary
 	hosts []*readHost   // Config.ReadURL's hosts, in its order; nil: the primary serves the reads
 	next  atomic.Uint64 // round-robin position
-	feed  atomic.Int32  // index in hosts of the feed's server
+	// preferStandby: the read URL says target_session_attrs=prefer-standby,
+	// so hot standbys are read while any is up, the other hosts only then.
+	preferStandby bool
+	feed          atomic.Int32 // index in hosts of the feed's server
 
 	log  *slog.Logger
 	stop context.CancelFunc
@@ -62,10 +66,11 @@ type DB struct {
 
 // readHost is one server of the read URL.
 type readHost struct {
-	addr string // host:port, for logs
-	pool *pgxpool.Pool
-	up   atomic.Bool // answered its last health check
-	used atomic.Int64
+	addr    string // host:port, for logs
+	pool    *pgxpool.Pool
+	up      atomic.Bool // answered its last health check
+	standby atomic.Bool // in recovery at its last health check
+	used    atomic.Int64
 }
 
 // Open connects to PostgreSQL and checks the connection to the primary. The
@@ -95,6 +100,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			pool.Close()
 			return nil, err
 		}
+		db.preferStandby = strings.Contains(cfg.ReadURL, "target_session_attrs=prefer-standby")
 		for _, hc := range splitHosts(rc) {
 			p, err := pgxpool.NewWithConfig(ctx, hc)
 			if err != nil {
@@ -139,7 +145,8 @@ func splitHosts(pc *pgxpool.Config) []*pgxpool.Config {
 	return out
 }
 
-// checkHosts pings every read host every interval until ctx ends.
+// checkHosts asks every read host whether it is in recovery, every
+// interval until ctx ends: an answer marks it up (and a standby or not).
 func (db *DB) checkHosts(ctx context.Context, every time.Duration) {
 	defer close(db.done)
 	t := time.NewTicker(every)
@@ -152,7 +159,11 @@ func (db *DB) checkHosts(ctx context.Context, every time.Duration) {
 				defer wg.Done()
 				pctx, cancel := context.WithTimeout(ctx, max(every, time.Second))
 				defer cancel()
-				up := h.pool.Ping(pctx) == nil
+				var standby bool
+				up := h.pool.QueryRow(pctx, `SELECT pg_is_in_recovery()`).Scan(&standby) == nil
+				if up {
+					h.standby.Store(standby)
+				}
 				if ctx.Err() == nil && h.up.Swap(up) != up {
 					db.log.Warn("read server", "host", h.addr, "up", up)
 				}
@@ -182,7 +193,8 @@ func (db *DB) ReadPool() *pgxpool.Pool {
 // ctx asks for it (geo.WithPrimaryReads: staff, and clients whose write this
 // process does not show yet); to the feed's server when ctx asks for it
 // (geo.WithFeedServerReads: it has replayed the client's write); else to the
-// next read host, round-robin, that passed its last health check (the feed's
+// next read host, round-robin, that passed its last health check — of the
+// hot standbys first with target_session_attrs=prefer-standby — (the feed's
 // server when none did: its error makes the answer a 503).
 func (db *DB) reader(ctx context.Context) *pgxpool.Pool {
 	if geo.PrimaryReads(ctx) {
@@ -193,13 +205,24 @@ func (db *DB) reader(ctx context.Context) *pgxpool.Pool {
 	}
 	n := uint64(len(db.hosts))
 	start := db.next.Add(1)
-	for i := uint64(0); i < n; i++ {
-		if h := db.hosts[(start+i)%n]; h.up.Load() {
-			h.used.Add(1)
-			return h.pool
+	for _, standbyOnly := range db.passes() {
+		for i := uint64(0); i < n; i++ {
+			if h := db.hosts[(start+i)%n]; h.up.Load() && (!standbyOnly || h.standby.Load()) {
+				h.used.Add(1)
+				return h.pool
+			}
 		}
 	}
 	return db.ReadPool()
+}
+
+// passes says how hosts are chosen: standbys only first when the read URL
+// prefers them, then any host.
+func (db *DB) passes() []bool {
+	if db.preferStandby {
+		return []bool{true, false}
+	}
+	return []bool{false}
 }
 
 // ReadHosts describes the read servers: address, whether the last health
@@ -223,32 +246,61 @@ type ReadHost struct {
 }
 
 // connectFeed opens the change feed's connection: to the first host of the
-// read URL (in its order, those that passed their last check first) that
-// accepts it, which becomes the feed's server (ReadPool); without a read
-// URL, to the primary.
+// read URL that accepts it — in the URL's order, those that passed their
+// last check first (standbys before them with prefer-standby) — which
+// becomes the feed's server (ReadPool); without a read URL, to the primary.
 func (db *DB) connectFeed(ctx context.Context) (*pgx.Conn, error) {
 	if db.hosts == nil {
 		return pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
 	}
 	order := make([]int, 0, len(db.hosts))
-	for _, up := range []bool{true, false} {
+	taken := make([]bool, len(db.hosts))
+	add := func(ok func(h *readHost) bool) {
 		for i, h := range db.hosts {
-			if h.up.Load() == up {
+			if !taken[i] && ok(h) {
+				taken[i] = true
 				order = append(order, i)
 			}
 		}
 	}
+	if db.preferStandby {
+		add(func(h *readHost) bool { return h.up.Load() && h.standby.Load() })
+	}
+	add(func(h *readHost) bool { return h.up.Load() })
+	add(func(*readHost) bool { return true })
 	var errs []error
+	fallback := -1 // with prefer-standby: a host that accepted but is not a standby
 	for _, i := range order {
 		conn, err := pgx.ConnectConfig(ctx, db.hosts[i].pool.Config().ConnConfig.Copy())
+		if err == nil && db.preferStandby {
+			var standby bool
+			if err = conn.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&standby); err == nil && !standby {
+				conn.Close(ctx)
+				if fallback < 0 {
+					fallback = i
+				}
+				continue
+			}
+		}
 		if err == nil {
 			db.feed.Store(int32(i))
 			return conn, nil
+		}
+		if conn != nil {
+			conn.Close(ctx)
 		}
 		errs = append(errs, err)
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if fallback >= 0 && ctx.Err() == nil {
+		conn, err := pgx.ConnectConfig(ctx, db.hosts[fallback].pool.Config().ConnConfig.Copy())
+		if err == nil {
+			db.feed.Store(int32(fallback))
+			return conn, nil
+		}
+		errs = append(errs, err)
 	}
 	return nil, errors.Join(errs...)
 }

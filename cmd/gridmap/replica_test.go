@@ -253,6 +253,10 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 	P, _ := serve(primaryURL, "")
 	R, rdb := serve(primaryURL, replicaURL)
 	M, mdb := serve(primaryURL, bothURL)
+	// S lists the primary first and a standby second, preferring standbys:
+	// the primary is the fallback, read only while no standby answers.
+	S, sdb := serve(primaryURL, fmt.Sprintf("postgres://gridmap@127.0.0.1:%d,127.0.0.1:%d/gridmap?sslmode=disable&connect_timeout=2&target_session_attrs=prefer-standby",
+		primary.port, replica2.port))
 	// Q writes through a multi-host URL that finds whichever is the primary.
 	Q, _ := serve(fmt.Sprintf("postgres://gridmap@127.0.0.1:%d,127.0.0.1:%d/gridmap?sslmode=disable&connect_timeout=2&target_session_attrs=read-write",
 		primary.port, replica.port), "")
@@ -271,7 +275,7 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b), res.Header
 	}
-	for _, s := range []*httptest.Server{P, R, Q, M} {
+	for _, s := range []*httptest.Server{P, R, Q, M, S} {
 		waitFor(t, "both processes ready", 60*time.Second, func() bool { code, _, _ := get(anon, s.URL+"/readyz"); return code == 200 })
 	}
 
@@ -443,6 +447,28 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 			waitFor(t, fmt.Sprintf("replica %d counts area scans of M's", i+1), 20*time.Second, func() bool { return areaScans(r)-before[i] >= 10 })
 		}
 		t.Logf("M's read hosts: %+v", mdb.ReadHosts())
+		// prefer-standby: S reads the standby listed second, and its feed
+		// follows it, once the health check has seen which host is which.
+		waitFor(t, "S's health check tells the standby", 10*time.Second, func() bool {
+			areaName(S)
+			hs := sdb.ReadHosts()
+			return hs[1].Reads > 0
+		})
+		for i := 0; i < 20; i++ {
+			areaName(S)
+		}
+		hs := sdb.ReadHosts()
+		t.Logf("S's read hosts: %+v", hs)
+		if hs[1].Reads < 20 || !hs[1].Feed {
+			t.Errorf("S (primary,standby with prefer-standby): %+v; want the standby read and followed", hs)
+		}
+		onPrimary := hs[0].Reads
+		for i := 0; i < 20; i++ {
+			areaName(S)
+		}
+		if after := sdb.ReadHosts()[0].Reads; after != onPrimary {
+			t.Errorf("S read the primary %d times while the standby was up", after-onPrimary)
+		}
 	})
 
 	t.Run("read-your-writes: the writer's reads on R wait for its write, or go to the primary", func(t *testing.T) {
