@@ -120,7 +120,7 @@ echo "== $DURATION of traffic; r1 stops at $((secs * 4 / 10)) s and starts at $(
   echo "start $(date +%s%3N)" >>"$base/outage"; echo "r1 started at $(date -u +%T)" >&2
 ) &
 pids+=($!)
-t0=$(date -u +%T)
+t0=$(date -u +%T); t0s=$(date +%s.%N)
 result=$("$base/clusterload" -url "http://127.0.0.1:$PORT" -direct "$(IFS=,; echo "${direct[*]}")" -db "$primary" \
   -duration "$DURATION" -conns "$CONNS" -edit-every "$EDIT_EVERY" -user admin -password "$password" -outage-file "$base/outage")
 {
@@ -128,4 +128,8 @@ result=$("$base/clusterload" -url "http://127.0.0.1:$PORT" -direct "$(IFS=,; ech
   echo "# g1 reads r1, g2 reads r2, g3 reads r1,r2 (prefer-standby); r1 stopped at 40 %, started at 60 %"
   echo "$result"
   echo "server log lines by level: $(cat "$base"/g*.log | grep -o 'level=[A-Z]*' | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
+  echo "t0 $(date -u -d @"$t0s" +%T.%3N): the servers' read-host, change-feed and index-load lines (first 40 of each):"
+  for f in "$base"/g*.log; do
+    grep -E 'read server|change feed|lookup index: loaded|lookup index: load failed' "$f" | head -n 40 | sed "s|^|  $(basename "$f" .log) |" | cut -c1-220
+  done
 } | tee -a "$OUT"
