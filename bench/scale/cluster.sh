@@ -118,6 +118,14 @@ echo "== $DURATION of traffic; r1 stops at $((secs * 4 / 10)) s and starts at $(
   echo "stop $(date +%s%3N)" >>"$base/outage"; echo "r1 stopped at $(date -u +%T)" >&2
   sleep $((secs * 2 / 10)); start_pg r1 "${ports[0]}"
   echo "start $(date +%s%3N)" >>"$base/outage"; echo "r1 started at $(date -u +%T)" >&2
+  # When r1 has replayed the primary's log as it was at r1's start (its
+  # replay lag after the outage), polled every 50 ms for at most 60 s.
+  target=$(psql "$primary" -qAtX -c "SELECT seq FROM feed_counter")
+  for _ in $(seq 1200); do
+    v=$(psql "$(replica "${ports[0]}")" -qAtX -c "SELECT seq FROM feed_counter" 2>/dev/null || true)
+    [ "${v:-0}" -ge "$target" ] && { echo "caughtup $(date +%s%3N)" >>"$base/outage"; break; }
+    sleep 0.05
+  done
 ) &
 pids+=($!)
 t0=$(date -u +%T); t0s=$(date +%s.%N)
@@ -130,6 +138,6 @@ result=$("$base/clusterload" -url "http://127.0.0.1:$PORT" -direct "$(IFS=,; ech
   echo "server log lines by level: $(cat "$base"/g*.log | grep -o 'level=[A-Z]*' | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
   echo "t0 $(date -u -d @"$t0s" +%T.%3N): the servers' read-host, change-feed and index-load lines (first 40 of each):"
   for f in "$base"/g*.log; do
-    grep -E 'read server|change feed|lookup index: loaded|lookup index: load failed' "$f" | head -n 40 | sed "s|^|  $(basename "$f" .log) |" | cut -c1-220
+    grep -E 'read server|change feed|lookup index: load' "$f" | grep -v 'dial error' | awk 'NR <= 40' | sed "s|^|  $(basename "$f" .log) |" | cut -c1-260 || true
   done
 } | tee -a "$OUT"

@@ -290,7 +290,7 @@ func run(target string, direct []string, dbURL string, duration time.Duration, c
 }
 
 // readOutage reads the outage file: the stop and start times of the replica.
-func readOutage() (stop, start time.Time) {
+func readOutage() (stop, start, caught time.Time) {
 	b, err := os.ReadFile(outageFile)
 	if err != nil {
 		return
@@ -304,6 +304,8 @@ func readOutage() (stop, start time.Time) {
 				stop = time.UnixMilli(ms)
 			case "start":
 				start = time.UnixMilli(ms)
+			case "caughtup":
+				caught = time.UnixMilli(ms)
 			}
 		}
 	}
@@ -376,11 +378,14 @@ func report(rec *recorder, direct []string, edits []*editSeen, duration time.Dur
 	for w := 0; w <= last; w++ {
 		fmt.Printf("  %4d-%4ds %7d  %s\n", w*10, w*10+10, counts[w], statuses(windows[w]))
 	}
-	stop, start := readOutage()
+	stop, start, caught := readOutage()
 	fmt.Println("staleness: edit committed -> the process's lookup shows it (polled every 10 ms, for up to 90 s)")
 	if !stop.IsZero() && !start.IsZero() {
 		fmt.Printf("  the replica was stopped at %.1f s and started at %.1f s (pg_ctl returned)\n",
 			stop.Sub(rec.start).Seconds(), start.Sub(rec.start).Seconds())
+	}
+	if !caught.IsZero() {
+		fmt.Printf("  it had replayed the primary's log as of its start %s after the start (its replay lag then)\n", caught.Sub(start).Round(time.Millisecond))
 	}
 	for i, d := range direct {
 		var outside, after []time.Duration
