@@ -206,17 +206,26 @@ func (f *ChangeFeed) deliver(ev geo.ChangeEvent) {
 // Run follows the log until ctx ends. It returns ctx's error.
 func (f *ChangeFeed) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
-	everConnected := false
+	everConnected, retrying := false, false
 	for {
 		connected, err := f.follow(ctx, &everConnected)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if connected {
+		switch {
+		case connected:
 			backoff = 100 * time.Millisecond // it worked until now: try again soon
+			f.log.Warn("change feed: connection lost; caches reset, reconnecting", "err", err, "in", backoff)
+			f.reset()
+			retrying = false
+		case !retrying:
+			// Nothing was delivered since the last reset: the subscribers
+			// need no other, and the retries are logged once.
+			f.log.Warn("change feed: cannot connect; retrying every second at most", "err", err, "in", backoff)
+			retrying = true
+		default:
+			f.log.Debug("change feed: cannot connect", "err", err, "in", backoff)
 		}
-		f.log.Warn("change feed: connection lost; caches reset, reconnecting", "err", err, "in", backoff)
-		f.reset()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
