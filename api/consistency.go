@@ -49,9 +49,7 @@ func (s *Server) consistency(next http.Handler) http.Handler {
 		}
 		if c, err := r.Cookie(seenCookie); err == nil {
 			if seq, err := strconv.ParseInt(c.Value, 10, 64); err == nil && seq > 0 {
-				if !s.showsWrite(ctx, seq) {
-					ctx = geo.WithPrimaryReads(ctx)
-				}
+				ctx = s.readsAfterWrite(ctx, seq)
 			}
 		}
 		r = r.WithContext(ctx)
@@ -63,21 +61,26 @@ func (s *Server) consistency(next http.Handler) http.Handler {
 	})
 }
 
-// showsWrite waits, bounded, until this process shows log position seq, and
-// says whether the request may read as usual. A position the primary has not
-// reached is not a write of this client's (a forged cookie, or one from
-// another database): it is ignored, so that a cookie cannot send public
-// reads to the primary.
-func (s *Server) showsWrite(ctx context.Context, seq int64) bool {
+// readsAfterWrite waits, bounded, until this process shows log position
+// seq, and returns ctx marked with where the request's reads must go: to the
+// server the change feed follows once it has delivered seq (that server has
+// replayed the write; another server of the read set may not have), else to
+// the primary. A position the primary has not reached is not a write of this
+// client's (a forged cookie, or one from another database): it is ignored, so
+// that a cookie cannot send public reads to the primary.
+func (s *Server) readsAfterWrite(ctx context.Context, seq int64) context.Context {
 	wctx, cancel := context.WithTimeout(ctx, s.cfg.ReadYourWritesWait)
 	defer cancel()
 	if s.Freshness.WaitApplied(wctx, seq) == nil {
-		return true
+		return geo.WithFeedServerReads(ctx)
 	}
 	committed, err := s.Freshness.Committed(ctx)
 	// The primary cannot say (down): read the replica, possibly stale,
 	// rather than send the read to a primary that cannot answer it.
-	return err != nil || seq > committed
+	if err != nil || seq > committed {
+		return ctx
+	}
+	return geo.WithPrimaryReads(ctx)
 }
 
 // isWrite: a request that may change data (not a read sent as POST).

@@ -33,30 +33,32 @@ func (f fakeFeed) WaitApplied(ctx context.Context, seq int64) error {
 	return ctx.Err()
 }
 
-// Which reads a request makes on the primary (geo.PrimaryReads), by its
-// read-your-writes cookie; /readyz's check records what it was given.
+// Which reads a request makes on the primary (geo.PrimaryReads) or on the
+// server the feed follows (geo.FeedServerReads), by its read-your-writes
+// cookie; /readyz's check records what it was given.
 func TestReadYourWritesRouting(t *testing.T) {
 	for _, c := range []struct {
-		name   string
-		feed   fakeFeed
-		cookie string
-		want   bool
+		name       string
+		feed       fakeFeed
+		cookie     string
+		want       bool // primary
+		wantFeedSv bool
 	}{
-		{"no cookie: the read server", fakeFeed{applied: 5, committed: 9}, "", false},
-		{"this process shows the write: the read server", fakeFeed{applied: 9, committed: 9}, "9", false},
-		{"the write is not shown within the bound: the primary", fakeFeed{applied: 5, committed: 9}, "9", true},
-		{"a position beyond the primary's log is ignored", fakeFeed{applied: 5, committed: 9}, "1000000", false},
-		{"the primary cannot say: the read server", fakeFeed{applied: 5, committed: 9, committedErr: errors.New("down")}, "9", false},
-		{"a cookie that is not a number is ignored", fakeFeed{applied: 5, committed: 9}, "x", false},
+		{"no cookie: any read server", fakeFeed{applied: 5, committed: 9}, "", false, false},
+		{"this process shows the write: the feed's server, which has replayed it", fakeFeed{applied: 9, committed: 9}, "9", false, true},
+		{"the write is not shown within the bound: the primary", fakeFeed{applied: 5, committed: 9}, "9", true, false},
+		{"a position beyond the primary's log is ignored", fakeFeed{applied: 5, committed: 9}, "1000000", false, false},
+		{"the primary cannot say: any read server", fakeFeed{applied: 5, committed: 9, committedErr: errors.New("down")}, "9", false, false},
+		{"a cookie that is not a number is ignored", fakeFeed{applied: 5, committed: 9}, "x", false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var mu sync.Mutex
-			var got bool
+			var got, gotFeedSv bool
 			deps := api.Server{Freshness: c.feed, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 				Ready: func(ctx context.Context) error {
 					mu.Lock()
 					defer mu.Unlock()
-					got = geo.PrimaryReads(ctx)
+					got, gotFeedSv = geo.PrimaryReads(ctx), geo.FeedServerReads(ctx)
 					return nil
 				}}
 			srv := httptest.NewServer(api.NewServer(api.Config{ReadYourWritesWait: 50 * time.Millisecond}, deps, prometheus.NewRegistry()))
@@ -72,6 +74,9 @@ func TestReadYourWritesRouting(t *testing.T) {
 			res.Body.Close()
 			mu.Lock()
 			defer mu.Unlock()
+			if gotFeedSv != c.wantFeedSv {
+				t.Errorf("feed server reads %v, want %v", gotFeedSv, c.wantFeedSv)
+			}
 			if got != c.want {
 				t.Errorf("primary reads %v, want %v (cookie %q, applied %d, committed %d)", got, c.want, c.cookie, c.feed.applied, c.feed.committed)
 			}

@@ -4,9 +4,18 @@ package data
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gridmap/geo"
@@ -17,67 +26,286 @@ import (
 type Config struct {
 	URL string // the primary: writes, sign-in, staff's reads
 	// ReadURL serves the public reads (lookup index loading, tiles, areas,
-	// buildings, pages) and the change feed; a multi-host URL with
-	// target_session_attrs is allowed. "": everything on URL.
+	// buildings, pages) and the change feed; a multi-host URL is allowed:
+	// each host gets a pool of its own (see DB). "": everything on URL.
 	ReadURL          string
-	MaxConns         int32         // 0: pgxpool's default
+	MaxConns         int32         // per pool; 0: pgxpool's default
 	StatementTimeout time.Duration // server-side fallback for every statement; 0: none
+	// HealthEvery is how often each host of ReadURL is checked; default
+	// DefaultHealthEvery.
+	HealthEvery time.Duration
+	Log         *slog.Logger // where a read host's going down or up is said; nil: slog.Default()
 }
 
 // defaultConnectTimeout bounds a connection attempt when the URL does not
 // (connect_timeout).
 const defaultConnectTimeout = 5 * time.Second
 
-// DB holds the connection pools every service in this package shares.
+// DefaultHealthEvery is how often the hosts of the read URL are checked.
+const DefaultHealthEvery = 500 * time.Millisecond
+
+// DB holds the connection pools every service in this package shares: the
+// primary's, and one per host of the read URL (docs/scale.md, "Where a read
+// goes"). Of the read hosts, one at a time is the feed's: the change feed
+// follows its log and the caches (tiles, lookup index) load from it, so they
+// are never older than the log that invalidates them; the other public reads
+// go round-robin to every host that passed its last health check.
 type DB struct {
-	Pool *pgxpool.Pool // the primary
-	read *pgxpool.Pool // Config.ReadURL; nil: Pool
+	Pool  *pgxpool.Pool // the primary
+	hosts []*readHost   // Config.ReadURL's hosts, in its order; nil: the primary serves the reads
+	next  atomic.Uint64 // round-robin position
+	// preferStandby: the read URL says target_session_attrs=prefer-standby,
+	// so hot standbys are read while any is up, the other hosts only then.
+	preferStandby bool
+	feed          atomic.Int32 // index in hosts of the feed's server
+
+	log  *slog.Logger
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// readHost is one server of the read URL.
+type readHost struct {
+	addr    string // host:port, for logs
+	pool    *pgxpool.Pool
+	up      atomic.Bool // answered its last health check
+	standby atomic.Bool // in recovery at its last health check
+	used    atomic.Int64
 }
 
 // Open connects to PostgreSQL and checks the connection to the primary. The
-// read pool (Config.ReadURL) connects lazily: a replica that is down makes
+// read pools (Config.ReadURL) connect lazily: a replica that is down makes
 // public reads answer 503 until it (or another host of the URL) is back,
 // without stopping the start.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	pool, err := openPool(ctx, cfg, cfg.URL, "DATABASE_URL")
+	pc, err := parsePool(cfg, cfg.URL, "DATABASE_URL")
 	if err != nil {
 		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("data.Open: %w", err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("data.Open: %w", err)
 	}
-	db := &DB{Pool: pool}
+	db := &DB{Pool: pool, log: cfg.Log}
+	if db.log == nil {
+		db.log = slog.Default()
+	}
 	if cfg.ReadURL != "" {
-		if db.read, err = openPool(ctx, cfg, cfg.ReadURL, "GRIDMAP_READ_URL"); err != nil {
+		rc, err := parsePool(cfg, cfg.ReadURL, "GRIDMAP_READ_URL")
+		if err != nil {
 			pool.Close()
 			return nil, err
 		}
+		db.preferStandby = strings.Contains(cfg.ReadURL, "target_session_attrs=prefer-standby")
+		for _, hc := range splitHosts(rc) {
+			p, err := pgxpool.NewWithConfig(ctx, hc)
+			if err != nil {
+				db.Close()
+				return nil, fmt.Errorf("data.Open: %w", err)
+			}
+			h := &readHost{addr: net.JoinHostPort(hc.ConnConfig.Host, strconv.Itoa(int(hc.ConnConfig.Port))), pool: p}
+			h.up.Store(true) // until a check says otherwise
+			db.hosts = append(db.hosts, h)
+		}
+		every := cfg.HealthEvery
+		if every <= 0 {
+			every = DefaultHealthEvery
+		}
+		hctx, stop := context.WithCancel(context.Background())
+		db.stop, db.done = stop, make(chan struct{})
+		go db.checkHosts(hctx, every)
 	}
 	return db, nil
 }
 
-// ReadPool is the pool of the read server: Config.ReadURL, or the primary
-// without one. The change feed follows this server, and the caches it keeps
-// current (tiles, the lookup index) load from it.
-func (db *DB) ReadPool() *pgxpool.Pool {
-	if db.read != nil {
-		return db.read
+// splitHosts returns one pool configuration per host:port of pc (in the
+// URL's order), each keeping the host's own TLS fallbacks (sslmode=prefer
+// gives two attempts per host).
+func splitHosts(pc *pgxpool.Config) []*pgxpool.Config {
+	cc := pc.ConnConfig
+	all := append([]*pgconn.FallbackConfig{{Host: cc.Host, Port: cc.Port, TLSConfig: cc.TLSConfig}}, cc.Fallbacks...)
+	var out []*pgxpool.Config
+	byAddr := map[string]*pgxpool.Config{}
+	for _, f := range all {
+		addr := net.JoinHostPort(f.Host, strconv.Itoa(int(f.Port)))
+		if c := byAddr[addr]; c != nil {
+			c.ConnConfig.Fallbacks = append(c.ConnConfig.Fallbacks, f)
+			continue
+		}
+		c := pc.Copy()
+		c.ConnConfig.Host, c.ConnConfig.Port, c.ConnConfig.TLSConfig = f.Host, f.Port, f.TLSConfig
+		c.ConnConfig.Fallbacks = nil
+		byAddr[addr] = c
+		out = append(out, c)
 	}
-	return db.Pool
+	return out
 }
 
-// reader is the one rule of where a public read goes: to the read server,
-// unless ctx asks for the primary (geo.WithPrimaryReads: staff, and clients
-// that have just written).
+// checkHosts asks every read host whether it is in recovery, every
+// interval until ctx ends: an answer marks it up (and a standby or not).
+func (db *DB) checkHosts(ctx context.Context, every time.Duration) {
+	defer close(db.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		var wg sync.WaitGroup
+		for _, h := range db.hosts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pctx, cancel := context.WithTimeout(ctx, max(every, time.Second))
+				defer cancel()
+				var standby bool
+				up := h.pool.QueryRow(pctx, `SELECT pg_is_in_recovery()`).Scan(&standby) == nil
+				if up {
+					h.standby.Store(standby)
+				}
+				if ctx.Err() == nil && h.up.Swap(up) != up {
+					db.log.Warn("read server", "host", h.addr, "up", up)
+				}
+			}()
+		}
+		wg.Wait()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ReadPool is the pool of the server the change feed follows (the first
+// host of Config.ReadURL until the feed has connected; the primary without
+// a read URL). The caches the feed keeps current (tiles, the lookup index)
+// load from it.
+func (db *DB) ReadPool() *pgxpool.Pool {
+	if db.hosts == nil {
+		return db.Pool
+	}
+	return db.hosts[db.feed.Load()].pool
+}
+
+// reader is the one rule of where a public read goes: to the primary when
+// ctx asks for it (geo.WithPrimaryReads: staff, and clients whose write this
+// process does not show yet); to the feed's server when ctx asks for it
+// (geo.WithFeedServerReads: it has replayed the client's write); else to the
+// next read host, round-robin, that passed its last health check — of the
+// hot standbys first with target_session_attrs=prefer-standby — (the feed's
+// server when none did: its error makes the answer a 503).
 func (db *DB) reader(ctx context.Context) *pgxpool.Pool {
 	if geo.PrimaryReads(ctx) {
 		return db.Pool
 	}
+	if db.hosts == nil || len(db.hosts) == 1 || geo.FeedServerReads(ctx) {
+		return db.ReadPool()
+	}
+	n := uint64(len(db.hosts))
+	start := db.next.Add(1)
+	for _, standbyOnly := range db.passes() {
+		for i := uint64(0); i < n; i++ {
+			if h := db.hosts[(start+i)%n]; h.up.Load() && (!standbyOnly || h.standby.Load()) {
+				h.used.Add(1)
+				return h.pool
+			}
+		}
+	}
 	return db.ReadPool()
 }
 
-func openPool(ctx context.Context, cfg Config, url, name string) (*pgxpool.Pool, error) {
+// passes says how hosts are chosen: standbys only first when the read URL
+// prefers them, then any host.
+func (db *DB) passes() []bool {
+	if db.preferStandby {
+		return []bool{true, false}
+	}
+	return []bool{false}
+}
+
+// ReadHosts describes the read servers: address, whether the last health
+// check passed, how many reads were sent to it round-robin, and whether the
+// change feed follows it.
+func (db *DB) ReadHosts() []ReadHost {
+	out := make([]ReadHost, len(db.hosts))
+	feed := int(db.feed.Load())
+	for i, h := range db.hosts {
+		out[i] = ReadHost{Addr: h.addr, Up: h.up.Load(), Reads: h.used.Load(), Feed: i == feed}
+	}
+	return out
+}
+
+// ReadHost is the state of one read server (DB.ReadHosts).
+type ReadHost struct {
+	Addr  string
+	Up    bool
+	Reads int64
+	Feed  bool
+}
+
+// connectFeed opens the change feed's connection: to the first host of the
+// read URL that accepts it — in the URL's order, those that passed their
+// last check first (standbys before them with prefer-standby) — which
+// becomes the feed's server (ReadPool); without a read URL, to the primary.
+func (db *DB) connectFeed(ctx context.Context) (*pgx.Conn, error) {
+	if db.hosts == nil {
+		return pgx.ConnectConfig(ctx, db.Pool.Config().ConnConfig.Copy())
+	}
+	order := make([]int, 0, len(db.hosts))
+	taken := make([]bool, len(db.hosts))
+	add := func(ok func(h *readHost) bool) {
+		for i, h := range db.hosts {
+			if !taken[i] && ok(h) {
+				taken[i] = true
+				order = append(order, i)
+			}
+		}
+	}
+	if db.preferStandby {
+		add(func(h *readHost) bool { return h.up.Load() && h.standby.Load() })
+	}
+	add(func(h *readHost) bool { return h.up.Load() })
+	add(func(*readHost) bool { return true })
+	var errs []error
+	fallback := -1 // with prefer-standby: a host that accepted but is not a standby
+	for _, i := range order {
+		conn, err := pgx.ConnectConfig(ctx, db.hosts[i].pool.Config().ConnConfig.Copy())
+		if err == nil && db.preferStandby {
+			var standby bool
+			if err = conn.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&standby); err == nil && !standby {
+				conn.Close(ctx)
+				if fallback < 0 {
+					fallback = i
+				}
+				continue
+			}
+		}
+		if err == nil {
+			db.feed.Store(int32(i))
+			return conn, nil
+		}
+		if conn != nil {
+			conn.Close(ctx)
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if fallback >= 0 && ctx.Err() == nil {
+		conn, err := pgx.ConnectConfig(ctx, db.hosts[fallback].pool.Config().ConnConfig.Copy())
+		if err == nil {
+			db.feed.Store(int32(fallback))
+			return conn, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+func parsePool(cfg Config, url, name string) (*pgxpool.Config, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, geo.Errorf(geo.EInvalid, "%s: %v", name, err)
@@ -93,17 +321,17 @@ func openPool(ctx context.Context, cfg Config, url, name string) (*pgxpool.Pool,
 	if cfg.StatementTimeout > 0 {
 		pc.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(cfg.StatementTimeout.Milliseconds())
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		return nil, fmt.Errorf("data.Open: %w", err)
-	}
-	return pool, nil
+	return pc, nil
 }
 
-// Close closes the pools.
+// Close stops the health checks and closes the pools.
 func (db *DB) Close() {
-	if db.read != nil {
-		db.read.Close()
+	if db.stop != nil {
+		db.stop()
+		<-db.done
+	}
+	for _, h := range db.hosts {
+		h.pool.Close()
 	}
 	db.Pool.Close()
 }
@@ -120,8 +348,8 @@ func (db *DB) Ready(ctx context.Context) error {
 	if n > 0 {
 		return geo.Errorf(geo.EUnavailable, "the database schema is not current: %d migrations pending", n)
 	}
-	if db.read != nil {
-		if err := db.read.Ping(ctx); err != nil {
+	if db.hosts != nil {
+		if err := db.reader(ctx).Ping(ctx); err != nil {
 			return DBError("data.Ready: read server", err)
 		}
 	}

@@ -206,23 +206,35 @@ func (f *ChangeFeed) deliver(ev geo.ChangeEvent) {
 // Run follows the log until ctx ends. It returns ctx's error.
 func (f *ChangeFeed) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
-	everConnected := false
+	everConnected, retrying := false, false
 	for {
 		connected, err := f.follow(ctx, &everConnected)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if connected {
+		switch {
+		case connected:
 			backoff = 100 * time.Millisecond // it worked until now: try again soon
+			f.log.Warn("change feed: connection lost; caches reset, reconnecting", "err", err, "in", backoff)
+			f.reset()
+			retrying = false
+		case !retrying:
+			// Nothing was delivered since the last reset: the subscribers
+			// need no other, and the retries are logged once.
+			f.log.Warn("change feed: cannot connect; retrying every second at most", "err", err, "in", backoff)
+			retrying = true
+		default:
+			f.log.Debug("change feed: cannot connect", "err", err, "in", backoff)
 		}
-		f.log.Warn("change feed: connection lost; caches reset, reconnecting", "err", err, "in", backoff)
-		f.reset()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		// At most 1 s: the bound on an edit's visibility starts when the
+		// server is back, and an attempt on a host that is down is cheap
+		// (refused, or connect_timeout).
+		backoff = min(2*backoff, time.Second)
 	}
 }
 
@@ -244,7 +256,7 @@ var errLogPruned = errors.New("change feed: the log was pruned past this process
 // follow connects and delivers events until the connection fails; connected
 // says whether it got as far as following the log.
 func (f *ChangeFeed) follow(ctx context.Context, everConnected *bool) (connected bool, err error) {
-	conn, err := pgx.ConnectConfig(ctx, f.db.ReadPool().Config().ConnConfig.Copy())
+	conn, err := f.db.connectFeed(ctx)
 	if err != nil {
 		return false, err
 	}

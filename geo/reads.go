@@ -18,3 +18,22 @@ func PrimaryReads(ctx context.Context) bool {
 	v, _ := ctx.Value(primaryReadsKey{}).(bool)
 	return v
 }
+
+// feedServerReadsKey marks a context whose reads must come from the server
+// the process's change feed follows.
+type feedServerReadsKey struct{}
+
+// WithFeedServerReads returns ctx marked so that its database reads go to
+// the read server whose change log this process follows (the server its
+// caches load from), not to any server of the read set: that server is the
+// one known to have replayed a position the feed has delivered (a client's
+// own write, read-your-writes). data.DB.reader is the one place that obeys it.
+func WithFeedServerReads(ctx context.Context) context.Context {
+	return context.WithValue(ctx, feedServerReadsKey{}, true)
+}
+
+// FeedServerReads reports whether ctx was marked by WithFeedServerReads.
+func FeedServerReads(ctx context.Context) bool {
+	v, _ := ctx.Value(feedServerReadsKey{}).(bool)
+	return v
+}

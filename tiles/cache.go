@@ -104,8 +104,12 @@ type Cache struct {
 	attrs   map[int64]AreaAttributes
 	queue   []work
 	wake    chan struct{}
-	stats   Stats
-	extent  struct {
+	// connected blocks until the feed follows the log again (nil: do not
+	// wait). A reload waits for it: tiles stored while no event can arrive
+	// would stay as they were read however the server changes meanwhile.
+	connected func(context.Context) error
+	stats     Stats
+	extent    struct {
 		version int64
 		bound   orb.Bound
 		ok      bool
@@ -148,14 +152,12 @@ func (c *Cache) Start(ctx context.Context, feed geo.ChangeFeed) {
 	c.queue = append(c.queue, work{})
 	c.mu.Unlock()
 	feed.Subscribe(c.onEvent, c.onReset)
-	go func() {
-		if cf, ok := feed.(connector); ok {
-			if err := cf.WaitConnected(ctx); err != nil {
-				return
-			}
-		}
-		c.run(ctx)
-	}()
+	if cf, ok := feed.(connector); ok {
+		c.mu.Lock()
+		c.connected = cf.WaitConnected
+		c.mu.Unlock()
+	}
+	go c.run(ctx)
 }
 
 // WaitReady blocks until the cache stores tiles (the area attributes are
@@ -531,6 +533,14 @@ func (c *Cache) run(ctx context.Context) {
 
 // reload reads the data version and every area's attributes after a reset.
 func (c *Cache) reload(ctx context.Context, epoch uint64) error {
+	c.mu.Lock()
+	connected := c.connected
+	c.mu.Unlock()
+	if connected != nil {
+		if err := connected(ctx); err != nil {
+			return err
+		}
+	}
 	day := dayOf(c.cfg.Now())
 	version, err := c.src.Version(ctx)
 	if err != nil {

@@ -12,11 +12,14 @@
 #             grid and building pages, case intake) and one editor renaming
 #             a grid every EDIT_EVERY, whose edit is then polled on each
 #             process directly (staleness)
-# r1 is stopped (pg_ctl -m fast) at 40 % of DURATION and started at 60 %.
+# r1 is stopped (pg_ctl -m fast) at 40 % of DURATION and started at 60 %; the
+# times go to a file the load generator reads, to report the staleness of
+# edits made during the outage from r1's return. Each edit is polled on each
+# process for up to 60 s, while the editor goes on.
 #
 #   bench/scale/cluster.sh                              # 5 minutes, 2,000 grids
 #   DURATION=1m GRIDS=500 bench/scale/cluster.sh        # a quick look
-# Bounded in time (DURATION plus about a minute of set-up); every process it
+# Bounded in time (DURATION plus about two minutes of set-up and polling); every process it
 # starts is stopped and the folder removed on exit. Loopback only.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -111,16 +114,30 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && b
 
 echo "== $DURATION of traffic; r1 stops at $((secs * 4 / 10)) s and starts at $((secs * 6 / 10)) s" >&2
 (
-  sleep $((secs * 4 / 10)); as_pg "$bin/pg_ctl" -D "$base/r1/data" -m fast -w stop >/dev/null; echo "r1 stopped at $(date -u +%T)" >&2
-  sleep $((secs * 2 / 10)); start_pg r1 "${ports[0]}"; echo "r1 started at $(date -u +%T)" >&2
+  sleep $((secs * 4 / 10)); as_pg "$bin/pg_ctl" -D "$base/r1/data" -m fast -w stop >/dev/null
+  echo "stop $(date +%s%3N)" >>"$base/outage"; echo "r1 stopped at $(date -u +%T)" >&2
+  sleep $((secs * 2 / 10)); start_pg r1 "${ports[0]}"
+  echo "start $(date +%s%3N)" >>"$base/outage"; echo "r1 started at $(date -u +%T)" >&2
+  # When r1 has replayed the primary's log as it was at r1's start (its
+  # replay lag after the outage), polled every 50 ms for at most 60 s.
+  target=$(psql "$primary" -qAtX -c "SELECT seq FROM feed_counter")
+  for _ in $(seq 1200); do
+    v=$(psql "$(replica "${ports[0]}")" -qAtX -c "SELECT seq FROM feed_counter" 2>/dev/null || true)
+    [ "${v:-0}" -ge "$target" ] && { echo "caughtup $(date +%s%3N)" >>"$base/outage"; break; }
+    sleep 0.05
+  done
 ) &
 pids+=($!)
-t0=$(date -u +%T)
+t0=$(date -u +%T); t0s=$(date +%s.%N)
 result=$("$base/clusterload" -url "http://127.0.0.1:$PORT" -direct "$(IFS=,; echo "${direct[*]}")" -db "$primary" \
-  -duration "$DURATION" -conns "$CONNS" -edit-every "$EDIT_EVERY" -user admin -password "$password")
+  -duration "$DURATION" -conns "$CONNS" -edit-every "$EDIT_EVERY" -user admin -password "$password" -outage-file "$base/outage")
 {
   echo "# bench/scale/cluster.sh $(date -u +%F) $t0-$(date -u +%T) UTC commit $(git rev-parse --short HEAD) grids=$GRIDS duration=$DURATION conns=$CONNS edit_every=$EDIT_EVERY load=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# g1 reads r1, g2 reads r2, g3 reads r1,r2 (prefer-standby); r1 stopped at 40 %, started at 60 %"
   echo "$result"
   echo "server log lines by level: $(cat "$base"/g*.log | grep -o 'level=[A-Z]*' | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
+  echo "t0 $(date -u -d @"$t0s" +%T.%3N): the servers' read-host, change-feed and index-load lines (first 40 of each):"
+  for f in "$base"/g*.log; do
+    grep -E 'read server|change feed|lookup index: load' "$f" | grep -v 'dial error' | awk 'NR <= 40' | sed "s|^|  $(basename "$f" .log) |" | cut -c1-260 || true
+  done
 } | tee -a "$OUT"

@@ -48,7 +48,7 @@ Usage:
 
 Environment:
   DATABASE_URL          PostgreSQL/PostGIS URL of the primary (required; multi-host with target_session_attrs=read-write allowed)
-  GRIDMAP_READ_URL      server of the public reads and the change feed, e.g. a streaming replica (default: DATABASE_URL)
+  GRIDMAP_READ_URL      server(s) of the public reads and the change feed, e.g. streaming replicas; with several hosts reads spread over them (default: DATABASE_URL)
   GRIDMAP_FEED_POLL     how often the change feed reads the change log on a replica (default 200ms, at most 1s)
   GRIDMAP_READ_YOUR_WRITES_WAIT  how long a client's read waits for its own last write to show (default 2s)
   GRIDMAP_ADDR          listen address (default 127.0.0.1:8080)
@@ -254,7 +254,7 @@ func withOpenDB(ctx context.Context, cfg Config, f func(db *data.DB) error) erro
 	if cfg.DatabaseURL == "" {
 		return geo.Errorf(geo.EInvalid, "DATABASE_URL is not set (make run sets it to the private cluster)")
 	}
-	db, err := data.Open(ctx, data.Config{URL: cfg.DatabaseURL, ReadURL: cfg.Scale.ReadURL, StatementTimeout: cfg.StatementTimeout})
+	db, err := data.Open(ctx, data.Config{URL: cfg.DatabaseURL, ReadURL: cfg.Scale.ReadURL, StatementTimeout: cfg.StatementTimeout, Log: newLogger(cfg, os.Stderr)})
 	if err != nil {
 		return err
 	}
@@ -340,6 +340,7 @@ func newServer(ctx context.Context, cfg Config, db *data.DB, log *slog.Logger) (
 	}
 	go feed.Run(ctx)
 	reg.MustRegister(feedCollectors(feed)...)
+	reg.MustRegister(readHostCollectors(db)...)
 	deps := api.Server{
 		Areas:     data.NewAreaService(db),
 		Buildings: data.NewBuildingService(db),

@@ -111,11 +111,11 @@ func newPrimary(t *testing.T, base string) *pgCluster {
 	return c
 }
 
-// newReplica takes a base backup of primary (-R: it follows the primary as
-// a hot standby) and starts it.
-func newReplica(t *testing.T, base string, primary *pgCluster) *pgCluster {
+// newReplica takes a base backup of primary into base/name (-R: it follows
+// the primary as a hot standby) and starts it.
+func newReplica(t *testing.T, base, name string, primary *pgCluster) *pgCluster {
 	t.Helper()
-	c := &pgCluster{bin: primary.bin, dir: clusterDir(t, base, "replica")}
+	c := &pgCluster{bin: primary.bin, dir: clusterDir(t, base, name)}
 	c.data = filepath.Join(c.dir, "data")
 	runCmd(t, asPostgres(filepath.Join(c.bin, "pg_basebackup"), "-h", "127.0.0.1", "-p", strconv.Itoa(primary.port), "-U", "postgres",
 		"-D", c.data, "-R", "-X", "stream", "-c", "fast"))
@@ -163,12 +163,15 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 	return time.Since(start)
 }
 
-// A primary and a streaming replica, a gridmap process on each (the second
-// reads from the replica and follows the change log there, where NOTIFY is
-// never delivered): an edit through the first is seen in the second's
-// lookups and tiles within 1 s plus the replay lag; a client's own write is
-// read back at once; stopping the replica makes the second answer 503, never
-// 500, and it recovers, caches coherent, when the replica is back.
+// A primary and two streaming replicas; a gridmap process on the primary,
+// one reading from the first replica (it follows the change log there, where
+// NOTIFY is never delivered) and one whose read URL lists both: an edit
+// through the first is seen in the others' lookups and tiles within 1 s plus
+// the replay lag; a client's own write is read back at once; the two-replica
+// process sends reads to both; stopping the first replica makes its own
+// process answer 503, never 500, the two-replica one keeps answering from the
+// second, and when the replica is back (lagging) both show edits within the
+// bound, caches coherent with the server they read.
 func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 	base, err := os.MkdirTemp("", "gridmap-replica-")
 	if err != nil {
@@ -176,10 +179,12 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 	}
 	os.Chmod(base, 0o755) // the postgres user must reach its folders
 	primary := newPrimary(t, base)
-	var replica *pgCluster
+	var replica, replica2 *pgCluster
 	t.Cleanup(func() {
-		if replica != nil {
-			asPostgres(filepath.Join(replica.bin, "pg_ctl"), "-D", replica.data, "-m", "immediate", "stop").Run()
+		for _, r := range []*pgCluster{replica, replica2} {
+			if r != nil {
+				asPostgres(filepath.Join(r.bin, "pg_ctl"), "-D", r.data, "-m", "immediate", "stop").Run()
+			}
 		}
 		asPostgres(filepath.Join(primary.bin, "pg_ctl"), "-D", primary.data, "-m", "immediate", "stop").Run()
 		os.RemoveAll(base)
@@ -214,8 +219,13 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 	if _, err := data.NewImporter(pdb).LoadDataset(ctx, ds.GeoDataset(), geo.ImportOptions{Author: "test", Strict: true}); err != nil {
 		t.Fatal(err)
 	}
-	replica = newReplica(t, base, primary)
+	replica = newReplica(t, base, "replica", primary)
+	replica2 = newReplica(t, base, "replica2", primary)
 	replicaURL := replica.url("gridmap", "gridmap")
+	// M's read URL lists both replicas; its connections carry an
+	// application_name, so each replica can tell which of its backends are M's.
+	bothURL := fmt.Sprintf("postgres://gridmap@127.0.0.1:%d,127.0.0.1:%d/gridmap?sslmode=disable&connect_timeout=2&target_session_attrs=prefer-standby&application_name=gridmap-m",
+		replica.port, replica2.port)
 
 	// Two gridmap processes: P on the primary, R reading from the replica.
 	cfg, err := configFromEnv(DefaultConfig())
@@ -227,7 +237,7 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 	cfg.Scale = ScaleConfig{FeedPoll: 200 * time.Millisecond, ReadYourWritesWait: 300 * time.Millisecond}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	serve := func(url, readURL string) (*httptest.Server, *data.DB) {
-		db, err := data.Open(ctx, data.Config{URL: url, ReadURL: readURL, StatementTimeout: 10 * time.Second})
+		db, err := data.Open(ctx, data.Config{URL: url, ReadURL: readURL, StatementTimeout: 10 * time.Second, Log: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,6 +252,11 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 	}
 	P, _ := serve(primaryURL, "")
 	R, rdb := serve(primaryURL, replicaURL)
+	M, mdb := serve(primaryURL, bothURL)
+	// S lists the primary first and a standby second, preferring standbys:
+	// the primary is the fallback, read only while no standby answers.
+	S, sdb := serve(primaryURL, fmt.Sprintf("postgres://gridmap@127.0.0.1:%d,127.0.0.1:%d/gridmap?sslmode=disable&connect_timeout=2&target_session_attrs=prefer-standby",
+		primary.port, replica2.port))
 	// Q writes through a multi-host URL that finds whichever is the primary.
 	Q, _ := serve(fmt.Sprintf("postgres://gridmap@127.0.0.1:%d,127.0.0.1:%d/gridmap?sslmode=disable&connect_timeout=2&target_session_attrs=read-write",
 		primary.port, replica.port), "")
@@ -260,7 +275,7 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b), res.Header
 	}
-	for _, s := range []*httptest.Server{P, R, Q} {
+	for _, s := range []*httptest.Server{P, R, Q, M, S} {
 		waitFor(t, "both processes ready", 60*time.Second, func() bool { code, _, _ := get(anon, s.URL+"/readyz"); return code == 200 })
 	}
 
@@ -405,6 +420,57 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 		}
 	})
 
+	// areaScans is a replica's own count of the scans of table area (its
+	// statistics reach the view within a few seconds).
+	areaScans := func(r *pgCluster) int64 {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, r.url("gridmap", "gridmap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var n int64
+		if err := conn.QueryRow(ctx, `SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'area'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	t.Run("a process whose read URL lists two replicas reads from both", func(t *testing.T) {
+		before := []int64{areaScans(replica), areaScans(replica2)}
+		for i := 0; i < 40; i++ {
+			if got := areaName(M); got != "东河网格一号" {
+				t.Fatalf("M's area: %q", got)
+			}
+		}
+		// Only M reads areas on the second replica; R reads the first.
+		for i, r := range []*pgCluster{replica, replica2} {
+			waitFor(t, fmt.Sprintf("replica %d counts area scans of M's", i+1), 20*time.Second, func() bool { return areaScans(r)-before[i] >= 10 })
+		}
+		t.Logf("M's read hosts: %+v", mdb.ReadHosts())
+		// prefer-standby: S reads the standby listed second, and its feed
+		// follows it, once the health check has seen which host is which.
+		waitFor(t, "S's health check tells the standby", 10*time.Second, func() bool {
+			areaName(S)
+			hs := sdb.ReadHosts()
+			return hs[1].Reads > 0
+		})
+		for i := 0; i < 20; i++ {
+			areaName(S)
+		}
+		hs := sdb.ReadHosts()
+		t.Logf("S's read hosts: %+v", hs)
+		if hs[1].Reads < 20 || !hs[1].Feed {
+			t.Errorf("S (primary,standby with prefer-standby): %+v; want the standby read and followed", hs)
+		}
+		onPrimary := hs[0].Reads
+		for i := 0; i < 20; i++ {
+			areaName(S)
+		}
+		if after := sdb.ReadHosts()[0].Reads; after != onPrimary {
+			t.Errorf("S read the primary %d times while the standby was up", after-onPrimary)
+		}
+	})
+
 	t.Run("read-your-writes: the writer's reads on R wait for its write, or go to the primary", func(t *testing.T) {
 		if _, err := rdb.ReadPool().Exec(ctx, `SELECT pg_wal_replay_pause()`); err != nil {
 			t.Fatal(err)
@@ -438,6 +504,7 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 	})
 
 	t.Run("the replica stops: R answers 503, never 500, and recovers when it is back", func(t *testing.T) {
+		etagBefore := tileETag(R)
 		replica.stop(t)
 		waitFor(t, "R's area route answers 503", 15*time.Second, func() bool {
 			status, _, _ := get(anon, R.URL+"/api/v1/areas/"+code)
@@ -457,14 +524,68 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 		if status, _, _ := get(anon, P.URL+"/api/v1/areas/"+code); status != 200 {
 			t.Errorf("P (on the primary) while the replica is down: %d, want 200", status)
 		}
+		// M moves to the second replica: 503 at most meanwhile, never 500.
+		waitFor(t, "M's area route answers from the other replica", 15*time.Second, func() bool {
+			status, _, _ := get(anon, M.URL+"/api/v1/areas/"+code)
+			if status == 500 {
+				t.Fatalf("M's area route: 500 while one of its replicas is down")
+			}
+			return status == 200
+		})
 		rename("东河网格三号") // while R cannot follow
+		waitFor(t, "M shows an edit made while one of its replicas is down", 10*time.Second, func() bool { return gridName(M) == "东河网格三号" })
+		// The replica comes back replaying a second behind the primary (an
+		// edit's commit is applied 2 s after it was made), as a replica does
+		// that is catching up.
+		appendFile(t, filepath.Join(replica.data, "postgresql.conf"), "\nrecovery_min_apply_delay = '2s'\n")
 		replica.start(t)
+		back := time.Now()
+		lag := waitFor(t, "the replica replays the edit made while it was down", 10*time.Second, replicaHas("东河网格三号"))
+		look := waitFor(t, "R's lookup shows the edit made while its replica was down", 10*time.Second, func() bool { return gridName(R) == "东河网格三号" })
+		tiled := waitFor(t, "R's tile shows it", 10*time.Second, func() bool {
+			status, _, h := get(anon, R.URL+tileURL)
+			return status == 200 && h.Get("ETag") != etagBefore
+		})
+		t.Logf("after the replica was back: replayed %s, R's lookup %s, R's tile +%s", lag, look, tiled)
+		if since := time.Since(back); since > lag+2*time.Second {
+			t.Errorf("R showed the edit made while its replica was down %s after the replica was back (replayed after %s); bound 1 s + the replay lag (+1 s here)", since, lag)
+		}
 		waitFor(t, "R ready again", 30*time.Second, func() bool { code, _, _ := get(anon, R.URL+"/readyz"); return code == 200 })
-		waitFor(t, "R's lookup shows the edit made while its replica was down", 10*time.Second, func() bool { return gridName(R) == "东河网格三号" })
 		if got := areaName(R); got != "东河网格三号" {
 			t.Errorf("R's area after recovery: %q", got)
 		}
-		rename("东河网格四号")
+		// M's connections are recycled (as MaxConnLifetime does): new ones
+		// may go to the replica that is back, which is behind the one M's
+		// change feed moved to.
+		mdb.ReadPool().Reset()
+		mEtag := tileETag(M)
+		committed, _ := rename("东河网格四号")
+		r2, err := pgx.Connect(ctx, replica2.url("gridmap", "gridmap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r2.Close(ctx)
+		waitFor(t, "the second replica replays the new edit", 10*time.Second, func() bool {
+			var got string
+			err := r2.QueryRow(ctx, `SELECT name FROM area WHERE code = $1`, code).Scan(&got)
+			return err == nil && got == "东河网格四号"
+		})
+		lag2 := time.Since(committed)
+		bound := lag2 + 2*time.Second // the second replica's lag, 1 s, and 1 s for this machine
+		start := time.Now()
+		for got := gridName(M); got != "东河网格四号"; got = gridName(M) {
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("M's lookup still answers %q 10 s after the edit (the second replica replayed it after %s): its index read another server than its feed", got, lag2)
+			}
+			time.Sleep(10 * time.Millisecond) // polling a condition, bounded by the deadline
+		}
+		if took := time.Since(committed); took > bound {
+			t.Errorf("M's lookup showed the new edit %s after its commit; bound %s", took, bound)
+		}
+		waitFor(t, "M's tile shows the new edit", bound, func() bool {
+			status, _, h := get(anon, M.URL+tileURL)
+			return status == 200 && h.Get("ETag") != mEtag
+		})
 		waitFor(t, "R follows new edits after recovery", 10*time.Second, func() bool { return gridName(R) == "东河网格四号" })
 	})
 

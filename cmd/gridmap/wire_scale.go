@@ -66,11 +66,33 @@ func feedCollectors(feed *data.ChangeFeed) []prometheus.Collector {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_change_feed_position", Help: "Change log position whose changes this process shows."},
 			func() float64 { return float64(feed.Applied()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_change_feed_connected", Help: "1 when the change feed follows the log of the read server."},
-			func() float64 {
-				if feed.Connected() {
-					return 1
-				}
-				return 0
-			}),
+			func() float64 { return b2f(feed.Connected()) }),
 	}
+}
+
+// readHostCollectors export, per host of GRIDMAP_READ_URL, whether it passed
+// its last health check, the public reads sent to it round-robin, and
+// whether the change feed (and so the caches) follows it.
+func readHostCollectors(db *data.DB) []prometheus.Collector {
+	var cs []prometheus.Collector
+	for i, h := range db.ReadHosts() {
+		labels := prometheus.Labels{"host": h.Addr}
+		host := func() data.ReadHost { return db.ReadHosts()[i] }
+		cs = append(cs,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_read_host_up", Help: "1 when the read server passed its last health check.", ConstLabels: labels},
+				func() float64 { return b2f(host().Up) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridmap_read_host_feed", Help: "1 when the change feed and the caches follow this read server.", ConstLabels: labels},
+				func() float64 { return b2f(host().Feed) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gridmap_read_host_reads_total", Help: "Public reads sent to this read server round-robin.", ConstLabels: labels},
+				func() float64 { return float64(host().Reads) }),
+		)
+	}
+	return cs
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -61,7 +61,7 @@ func tilesConfigFromEnv(cfg Config) (Config, error) {
 func wireTiles(ctx context.Context, cfg Config, db *data.DB, feed *data.ChangeFeed, reg *prometheus.Registry, log *slog.Logger, deps *api.Server) error {
 	// Tiles come from the server the feed follows, so the cache is never
 	// older than the log it is invalidated by.
-	cache := tiles.NewCache(postgis.New(db.ReadPool()), cfg.Tiles.Config, log, reg)
+	cache := tiles.NewCache(postgis.NewOn(db.ReadPool), cfg.Tiles.Config, log, reg)
 	cache.Start(ctx, feed)
 	deps.Tiles = &api.Tiles{Service: cache, CacheControl: cfg.Tiles.CacheControl, PublicURL: cfg.Tiles.PublicURL}
 	return nil

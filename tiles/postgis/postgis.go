@@ -21,13 +21,17 @@ import (
 
 // Source builds tiles on a PostGIS database with gridmap's schema.
 type Source struct {
-	pool *pgxpool.Pool
+	pool func() *pgxpool.Pool
 }
 
 var _ tiles.Source = (*Source)(nil)
 
 // New returns a Source on pool.
-func New(pool *pgxpool.Pool) *Source { return &Source{pool: pool} }
+func New(pool *pgxpool.Pool) *Source { return NewOn(func() *pgxpool.Pool { return pool }) }
+
+// NewOn returns a Source on the pool pool returns at each query: the server
+// a change feed follows now (data.DB.ReadPool), which may change.
+func NewOn(pool func() *pgxpool.Pool) *Source { return &Source{pool: pool} }
 
 // Every tile statement starts with qTileHead: the tile's envelope in
 // EPSG:3857, the query box in EPSG:4326 (the envelope widened by the buffer,
@@ -189,7 +193,7 @@ func (s *Source) Tile(ctx context.Context, q tiles.Query) ([]byte, error) {
 	b.Queue(sql, int(q.Tile.Z), int(q.Tile.X), int(q.Tile.Y), float64(q.Buffer)/tiles.Extent,
 		q.LevelKeys, q.LevelMinZooms, q.DepthMinZooms, q.BuildingsMinZoom, q.Day).
 		QueryRow(func(row pgx.Row) error { return row.Scan(&tile) })
-	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
+	if err := s.pool().SendBatch(ctx, &b).Close(); err != nil {
 		return nil, dbErr(ctx, "tiles.Tile", err)
 	}
 	return tile, nil
@@ -200,7 +204,7 @@ const qVersion = `SELECT coalesce(max(id), 0) FROM change`
 // Version returns the id of the latest change.
 func (s *Source) Version(ctx context.Context) (int64, error) {
 	var v int64
-	if err := s.pool.QueryRow(ctx, qVersion).Scan(&v); err != nil {
+	if err := s.pool().QueryRow(ctx, qVersion).Scan(&v); err != nil {
 		return 0, dbErr(ctx, "tiles.Version", err)
 	}
 	return v, nil
@@ -214,7 +218,7 @@ FROM (SELECT ST_Extent(v.geom) AS e FROM area_version v JOIN area a ON a.id = v.
 // Extent returns the extent of the current areas (EPSG:4326).
 func (s *Source) Extent(ctx context.Context) (orb.Bound, bool, error) {
 	var b orb.Bound
-	err := s.pool.QueryRow(ctx, qExtent).Scan(&b.Min[0], &b.Min[1], &b.Max[0], &b.Max[1])
+	err := s.pool().QueryRow(ctx, qExtent).Scan(&b.Min[0], &b.Min[1], &b.Max[0], &b.Max[1])
 	if err == pgx.ErrNoRows {
 		return orb.Bound{}, false, nil
 	}
@@ -228,7 +232,7 @@ const qLevels = `SELECT key, hierarchy, depth, name_zh, name_en FROM level ORDER
 
 // Levels lists every level.
 func (s *Source) Levels(ctx context.Context) ([]geo.Level, error) {
-	rows, err := s.pool.Query(ctx, qLevels)
+	rows, err := s.pool().Query(ctx, qLevels)
 	if err != nil {
 		return nil, dbErr(ctx, "tiles.Levels", err)
 	}
@@ -280,13 +284,13 @@ func (s *Source) AreaAttributes(ctx context.Context, day time.Time, bounds []orb
 	var rows pgx.Rows
 	var err error
 	if bounds == nil {
-		rows, err = s.pool.Query(ctx, qAttributesAll, day)
+		rows, err = s.pool().Query(ctx, qAttributesAll, day)
 	} else {
 		w, so, e, n := make([]float64, len(bounds)), make([]float64, len(bounds)), make([]float64, len(bounds)), make([]float64, len(bounds))
 		for i, b := range bounds {
 			w[i], so[i], e[i], n[i] = b.Min[0], b.Min[1], b.Max[0], b.Max[1]
 		}
-		rows, err = s.pool.Query(ctx, qAttributesNear, day, w, so, e, n)
+		rows, err = s.pool().Query(ctx, qAttributesNear, day, w, so, e, n)
 	}
 	if err != nil {
 		return nil, dbErr(ctx, "tiles.AreaAttributes", err)

@@ -52,7 +52,9 @@ func main() {
 	editEvery := flag.Duration("edit-every", 2*time.Second, "time between edits")
 	user := flag.String("user", "admin", "the editor's name")
 	password := flag.String("password", "", "the editor's password")
+	outage := flag.String("outage-file", "", "file in which the outage script writes \"stop UNIXMS\" and \"start UNIXMS\" (read at the end, for staleness by phase)")
 	flag.Parse()
+	outageFile = *outage
 	if *proxy != "" {
 		log.Fatal(runProxy(*proxy, strings.Split(*backends, ",")))
 	}
@@ -77,6 +79,19 @@ func runProxy(addr string, backends []string) error {
 	return http.ListenAndServe(addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		proxies[next.Add(1)%uint64(len(proxies))].ServeHTTP(w, r)
 	}))
+}
+
+// outageFile: see the -outage-file flag.
+var outageFile string
+
+// seenWithin is how long each process is polled for an edit.
+const seenWithin = 90 * time.Second
+
+// editSeen is one edit and when each process's lookup first showed it
+// (zero: not within seenWithin).
+type editSeen struct {
+	committed time.Time
+	seen      []time.Time
 }
 
 type grid struct {
@@ -202,9 +217,11 @@ func run(target string, direct []string, dbURL string, duration time.Duration, c
 
 	// The editor: sign in through the load balancer, then rename a grid
 	// every editEvery and wait for each process to show it.
-	stale := make([][]time.Duration, len(direct))
-	var missed []int
-	missed = make([]int, len(direct))
+	var (
+		editsMu sync.Mutex
+		edits   []*editSeen
+		pollers sync.WaitGroup
+	)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -240,31 +257,59 @@ func run(target string, direct []string, dbURL string, duration time.Duration, c
 			body, _ := json.Marshal(map[string]string{"name": name, "reason": "cluster load test"})
 			status, _ := do("edit", "PATCH", target+"/api/v1/areas/"+g.code, string(body), hdr)
 			if status == http.StatusOK {
-				done := time.Now()
-				var pw sync.WaitGroup
+				// Each process is polled on its own, for up to seenWithin,
+				// while the editor goes on at its pace.
+				e := &editSeen{committed: time.Now(), seen: make([]time.Time, len(direct))}
+				editsMu.Lock()
+				edits = append(edits, e)
+				editsMu.Unlock()
 				for i, d := range direct {
-					pw.Add(1)
+					pollers.Add(1)
 					go func(i int, d string) {
-						defer pw.Done()
+						defer pollers.Done()
 						u := fmt.Sprintf("%s/api/v1/lookup?lon=%.7f&lat=%.7f", d, g.pt[0], g.pt[1])
-						for time.Since(done) < 15*time.Second {
+						for time.Since(e.committed) < seenWithin {
 							if lookupGridName(client, u) == name {
-								stale[i] = append(stale[i], time.Since(done))
+								editsMu.Lock()
+								e.seen[i] = time.Now()
+								editsMu.Unlock()
 								return
 							}
 							time.Sleep(10 * time.Millisecond) // polling the condition, bounded above
 						}
-						missed[i]++
 					}(i, d)
 				}
-				pw.Wait()
 			}
 			time.Sleep(time.Until(next))
 		}
 	}()
 	wg.Wait()
-	report(rec, direct, stale, missed, duration)
+	pollers.Wait()
+	report(rec, direct, edits, duration)
 	return nil
+}
+
+// readOutage reads the outage file: the stop and start times of the replica.
+func readOutage() (stop, start, caught time.Time) {
+	b, err := os.ReadFile(outageFile)
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var what string
+		var ms int64
+		if _, err := fmt.Sscanf(line, "%s %d", &what, &ms); err == nil {
+			switch what {
+			case "stop":
+				stop = time.UnixMilli(ms)
+			case "start":
+				start = time.UnixMilli(ms)
+			case "caughtup":
+				caught = time.UnixMilli(ms)
+			}
+		}
+	}
+	return
 }
 
 func lookupGridName(c *http.Client, u string) string {
@@ -291,7 +336,7 @@ func pct(ds []time.Duration, p float64) time.Duration {
 	return ds[min(len(ds)-1, int(p*float64(len(ds))))]
 }
 
-func report(rec *recorder, direct []string, stale [][]time.Duration, missed []int, duration time.Duration) {
+func report(rec *recorder, direct []string, edits []*editSeen, duration time.Duration) {
 	byRoute := map[string][]sample{}
 	var routes []string
 	for _, s := range rec.samples {
@@ -333,12 +378,57 @@ func report(rec *recorder, direct []string, stale [][]time.Duration, missed []in
 	for w := 0; w <= last; w++ {
 		fmt.Printf("  %4d-%4ds %7d  %s\n", w*10, w*10+10, counts[w], statuses(windows[w]))
 	}
-	fmt.Println("staleness: edit committed -> the process's lookup shows it (polled every 10 ms)")
+	stop, start, caught := readOutage()
+	fmt.Println("staleness: edit committed -> the process's lookup shows it (polled every 10 ms, for up to 90 s)")
+	if !stop.IsZero() && !start.IsZero() {
+		fmt.Printf("  the replica was stopped at %.1f s and started at %.1f s (pg_ctl returned)\n",
+			stop.Sub(rec.start).Seconds(), start.Sub(rec.start).Seconds())
+	}
+	if !caught.IsZero() {
+		fmt.Printf("  it had replayed the primary's log as of its start %s after the start (its replay lag then)\n", caught.Sub(start).Round(time.Millisecond))
+	}
 	for i, d := range direct {
-		ds := stale[i]
-		sort.Slice(ds, func(a, b int) bool { return ds[a] < ds[b] })
-		fmt.Printf("  %s edits=%d p50=%s p99=%s max=%s not within 15 s=%d\n", d, len(ds),
-			pct(ds, 0.5).Round(time.Millisecond), pct(ds, 0.99).Round(time.Millisecond), pct(ds, 1).Round(time.Millisecond), missed[i])
+		var outside, after []time.Duration
+		var nOut, nDuring, missOut, missDuring int
+		for _, e := range edits {
+			during := !stop.IsZero() && !e.committed.Before(stop) && (start.IsZero() || e.committed.Before(start))
+			seen := e.seen[i]
+			switch {
+			case during:
+				nDuring++
+				if seen.IsZero() {
+					missDuring++
+				} else {
+					after = append(after, max(0, seen.Sub(start)))
+				}
+			default:
+				nOut++
+				if seen.IsZero() {
+					missOut++
+				} else {
+					outside = append(outside, seen.Sub(e.committed))
+				}
+			}
+		}
+		for _, ds := range [][]time.Duration{outside, after} {
+			sort.Slice(ds, func(a, b int) bool { return ds[a] < ds[b] })
+		}
+		r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+		fmt.Printf("  %s edits outside the outage=%d p50=%s p99=%s max=%s not within 90 s=%d\n", d, nOut,
+			r(pct(outside, 0.5)), r(pct(outside, 0.99)), r(pct(outside, 1)), missOut)
+		var slow []string
+		for _, e := range edits {
+			if seen := e.seen[i]; !seen.IsZero() && seen.Sub(e.committed) > 2*time.Second && len(slow) < 12 {
+				slow = append(slow, fmt.Sprintf("%.1fs+%s", e.committed.Sub(rec.start).Seconds(), r(seen.Sub(e.committed))))
+			}
+		}
+		if len(slow) > 0 {
+			fmt.Printf("  %s edits shown after more than 2 s (committed at +staleness): %s\n", d, strings.Join(slow, " "))
+		}
+		if nDuring > 0 {
+			fmt.Printf("  %s edits during the outage=%d shown after the replica's start: p50=%s max=%s (0: before it) not within 90 s=%d\n", d, nDuring,
+				r(pct(after, 0.5)), r(pct(after, 1)), missDuring)
+		}
 	}
 	os.Stdout.Sync()
 }
