@@ -306,7 +306,9 @@ func encodeTile(raw []byte) (*Tile, error) {
 		return t, nil
 	}
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
 	if _, err := zw.Write(raw); err != nil {
 		return nil, geo.Internal("tiles.encode", err)
 	}
@@ -316,6 +318,10 @@ func encodeTile(raw []byte) (*Tile, error) {
 	t.Gzip = buf.Bytes()
 	return t, nil
 }
+
+// gzipWriters keeps gzip writers between tiles: a new one allocates and
+// clears its compressor's tables (~800 KB) for every tile a miss encodes.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 func (c *Cache) storeLocked(k key, t Tile) {
 	cost := int64(len(t.Gzip)) + entryOverhead
