@@ -338,8 +338,7 @@ func (s *Server) instrumentAs(template string, next http.Handler) http.Handler {
 		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status),
 			slog.Duration("duration", d), slog.Int("bytes", sw.bytes)}
 		if c := sw.Header().Get("X-Tile-Cache"); c != "" {
-			v := mux.Vars(r)
-			attrs = append(attrs, slog.String("tile", v["z"]+"/"+v["x"]+"/"+v["tile"]), slog.String("cache", c))
+			attrs = append(attrs, slog.String("tile", tileOfRequest(r)), slog.String("cache", c))
 		}
 		s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})

@@ -118,6 +118,19 @@ func tilePathVars(path string) map[string]string {
 	return map[string]string{"layers": seg[0], "z": seg[1], "x": seg[2], "tile": seg[3]}
 }
 
+// tileOfRequest is "z/x/tile" of a tile request for its log line: the end
+// of its path when that spells it (every request of the tile route, without
+// allocating), else made from the path values.
+func tileOfRequest(r *http.Request) string {
+	v := mux.Vars(r)
+	z, x, t, p := v["z"], v["x"], v["tile"], r.URL.Path
+	if i := len(p) - len(z) - len(x) - len(t) - 2; i > 0 && p[i-1] == '/' &&
+		p[i:i+len(z)] == z && p[i+len(z)] == '/' && p[i+len(z)+1:len(p)-len(t)-1] == x && p[len(p)-len(t)-1] == '/' && p[len(p)-len(t):] == t {
+		return p[i:]
+	}
+	return z + "/" + x + "/" + t
+}
+
 // Header values of the map routes, made once: a header set from one of these
 // costs no allocation (the slices have len == cap, so an Add elsewhere
 // copies instead of writing into them). Keys are in canonical form.
@@ -184,12 +197,16 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) error {
 		h["X-Tile-Cache"] = hdrCacheMiss
 	}
 	gz := !res.Empty() && acceptsGzip(r.Header.Get("Accept-Encoding"))
-	etag := res.ETag
+	// A strong validator names one representation: the gzip one differs.
+	// The header values come made with the tile (tiles.Tile) when it has them.
+	etag, etagHeader, length := res.ETag, res.ETagHeader, res.LengthHeader
 	if gz {
-		// A strong validator names one representation: the gzip one differs.
-		etag = res.GzipETag
+		etag, etagHeader, length = res.GzipETag, res.GzipETagHeader, res.GzipLengthHeader
 	}
-	h["Etag"] = []string{etag}
+	if etagHeader == nil {
+		etagHeader = []string{etag}
+	}
+	h["Etag"] = etagHeader
 	if ifNoneMatch(r.Header.Get("If-None-Match"), res.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
@@ -202,7 +219,10 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) error {
 			return geo.Internal("api.handleTile", err)
 		}
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if length == nil {
+		length = []string{strconv.Itoa(len(body))}
+	}
+	h["Content-Length"] = length
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/paulmach/orb/maptile"
@@ -47,7 +48,10 @@ func BenchmarkTileHit(b *testing.B) {
 	zw := gzip.NewWriter(&buf)
 	zw.Write(bytes.Repeat([]byte("tile"), 4000))
 	zw.Close()
-	s := benchServer(&fixedTiles{tiles.Tile{Gzip: buf.Bytes(), Size: 16000, ETag: `"0123456789abcdef"`}})
+	// The header values as the cache makes them with a tile (tiles.encodeTile).
+	s := benchServer(&fixedTiles{tiles.Tile{Gzip: buf.Bytes(), Size: 16000, ETag: `"0123456789abcdef"`, GzipETag: `"0123456789abcdef-gzip"`,
+		ETagHeader: []string{`"0123456789abcdef"`}, GzipETagHeader: []string{`"0123456789abcdef-gzip"`},
+		LengthHeader: []string{"16000"}, GzipLengthHeader: []string{strconv.Itoa(buf.Len())}}})
 	runRoute(b, s, "/tiles/areas,buildings,labels/14/13721/6675.mvt")
 }
 

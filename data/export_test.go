@@ -19,3 +19,6 @@ func SetBulkBuildingMin(t interface{ Cleanup(func()) }, n int) {
 	bulkBuildingMin = n
 	t.Cleanup(func() { bulkBuildingMin = old })
 }
+
+// BatchSettings is batchSettings for the tests.
+func BatchSettings(ctx context.Context, tx pgx.Tx) error { return batchSettings(ctx, tx) }

@@ -338,7 +338,12 @@ type Tile struct {
 	// "-gzip" before the closing quote), made once with the tile rather
 	// than on every request that is answered from the cache.
 	GzipETag string
-	Hit      bool // served from the cache
+	// Header values of the tile, made once with it so that a cache hit sends
+	// them without allocating (api/tiles.go): ETag and GzipETag as
+	// one-element slices, and the decimal lengths of the plain and the gzip
+	// body. Nil in a Tile made without encodeTile: api makes them per request.
+	ETagHeader, GzipETagHeader, LengthHeader, GzipLengthHeader []string
+	Hit                                                        bool // served from the cache
 }
 
 // Empty reports whether the tile has no feature in any layer.

@@ -209,4 +209,4 @@ done
   echo
   echo "## summary (bench/tiles/summary.sh)"
   bench/tiles/summary.sh "$work/runs.txt"
-} | tee "$OUT"
+} | tee -a "$OUT"

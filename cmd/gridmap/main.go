@@ -276,7 +276,10 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
+	// One line per request: written in batches (logwriter.go).
+	lw := newLogWriter(stderr)
+	defer lw.Close()
+	log := newLogger(cfg, lw)
 	return withDB(ctx, cfg, func(db *data.DB) error {
 		if cfg.DemoIfEmpty {
 			if err := loadDemoIfEmpty(ctx, db, cfg, stdout); err != nil {
