@@ -212,6 +212,11 @@ func TestCasesAPI(t *testing.T) {
 	if status != 200 || !strings.Contains(string(body), phone) {
 		t.Errorf("the handler's view lacks the reporter's phone: %d %s", status, body)
 	}
+	// exposed_rubbish has one stage: the worker is offered handle, never
+	// complete_stage (issue 11: the rule is the engine's, cases.AllowedActions).
+	if got := fmt.Sprint(decode[cases.Record](t, body).Actions); got != "[{return [reason]} {handle [photo]} {request_extension [reason due]}]" {
+		t.Errorf("the worker's actions in progress on a single-stage case: %s, want return, handle, request_extension", got)
+	}
 	if status, body := disp.do(t, "GET", fmt.Sprintf("/api/v1/cases/%d", id), nil); status != 200 || strings.Contains(string(body), phone) {
 		t.Errorf("the dispatcher sees the phone: %d %s", status, body)
 	}

@@ -958,7 +958,7 @@ func (s *CaseStore) record(ctx context.Context, tx pgx.Tx, r *caseRow, a access,
 	rec := s.baseRecord(r)
 	rec.Roles = a.roles
 	cat, _ := s.opt.Catalogue.Category(r.Category)
-	rec.Actions = cases.AllowedActions(rec.State, a.roles, cat)
+	rec.Actions = cases.AllowedActions(r.machineCase(), a.roles, cat)
 	refs, err := areaRefs(ctx, tx, r.Path)
 	if err != nil {
 		return nil, err
