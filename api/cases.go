@@ -343,7 +343,7 @@ func (s *Server) handleCaseReopen(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// GET /api/v1/cases?area=&status=&category=&overdue=&assigned=me&bbox=&from=&to=&order=due&cursor=&limit=
+// GET /api/v1/cases?area=&status=&category=&overdue=&open=&assigned=me&bbox=&from=&to=&order=due&cursor=&limit=
 func (s *Server) handleCaseList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := cases.Filter{AreaCode: q.Get("area"), Category: q.Get("category"), Cursor: q.Get("cursor"), Order: cases.Order(q.Get("order"))}
@@ -354,6 +354,9 @@ func (s *Server) handleCaseList(w http.ResponseWriter, r *http.Request) error {
 	}
 	var err error
 	if f.Overdue, err = parseBool("overdue", q.Get("overdue")); err != nil {
+		return err
+	}
+	if f.Open, err = parseBool("open", q.Get("open")); err != nil {
 		return err
 	}
 	switch q.Get("assigned") {

@@ -521,3 +521,14 @@ func TestAllowedActionsAgreeWithTransition(t *testing.T) {
 		t.Errorf("complete_stage on single-stage case: got %v, want a conflict", err)
 	}
 }
+
+// TestStateFinished: the finished states are the final ones (no action
+// possible) and the closed ones the reporter may still rate or reopen.
+func TestStateFinished(t *testing.T) {
+	for _, s := range States {
+		want := len(ActionsFrom(s)) == 0 || s == StateClosed || s == StateRated
+		if got := s.Finished(); got != want {
+			t.Errorf("%s.Finished() = %v, want %v", s, got, want)
+		}
+	}
+}

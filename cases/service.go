@@ -224,6 +224,7 @@ type Filter struct {
 	States     []State
 	Category   string
 	Overdue    bool
+	Open       bool // only cases not finished (State.Finished)
 	AssignedMe bool
 	Bound      *orb.Bound
 	From, To   time.Time // reported in [From, To)

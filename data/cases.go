@@ -299,9 +299,6 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// finalStates are the states after which a case needs nothing more.
-var finalStates = map[cases.State]bool{cases.StateClosed: true, cases.StateRated: true, cases.StateRejected: true, cases.StateMerged: true}
-
 // ---- who the actor is on this case
 
 // access is a staff account's relation to one case, read inside the
@@ -1197,9 +1194,9 @@ func apply(r *caseRow, next cases.State, clk cases.Clock, ev cases.Event, now ti
 		r.Missed = true
 	}
 	switch {
-	case finalStates[c.State] && r.FinishedAt == nil:
+	case c.State.Finished() && r.FinishedAt == nil:
 		r.FinishedAt = &now
-	case !finalStates[c.State]:
+	case !c.State.Finished():
 		r.FinishedAt = nil
 	}
 	if ev.Action == cases.ActionAccept {
@@ -1317,7 +1314,7 @@ func (s *CaseStore) transition(ctx context.Context, tx pgx.Tx, r *caseRow, a acc
 		if target, err = loadCase(ctx, tx, qCaseByIDForUpdate, tid); err != nil {
 			return err
 		}
-		if finalStates[cases.State(target.State)] {
+		if cases.State(target.State).Finished() {
 			return geo.Errorf(geo.EConflict, "case %s is %s: merge into an open case", cases.FormatTrackingCode(target.Code), target.State)
 		}
 		if ta, err := accessTo(ctx, tx, &a.user, target); err != nil {
@@ -1420,7 +1417,7 @@ func (s *CaseStore) reroute(ctx context.Context, tx pgx.Tx, r *caseRow, a access
 	if !a.has(cases.RoleDispatcher) && !a.has(cases.RoleSupervisor) {
 		return geo.Errorf(geo.EForbidden, "only dispatcher or supervisor may %s a case", req.Action)
 	}
-	if finalStates[cases.State(r.State)] {
+	if cases.State(r.State).Finished() {
 		return geo.Errorf(geo.EConflict, "case %s is %s: it can no longer be moved", cases.FormatTrackingCode(r.Code), r.State)
 	}
 	detail := map[string]any{}

@@ -532,3 +532,81 @@ func TestWorkPatrolReportByTap(t *testing.T) {
 	}
 	noWiderThan(t, ctx, "the patrol report form", 360)
 }
+
+// TestWorkWorklistPages: with more open cases than a page (50), the
+// worklist shows the first page, says more are below, and "more" appends
+// the next page with the server's cursor: overdue first, then by deadline,
+// across pages, every case once, exactly the order the store gives; at the
+// end the button is gone. A closed case never shows (open=true).
+func TestWorkWorklistPages(t *testing.T) {
+	p := newPatrol(t, 33)
+	ctx0 := context.Background()
+	past, err := data.NewCaseStore(ctx0, theSite.db, data.CaseOptions{Now: func() time.Time { return time.Now().Add(-14 * 24 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 57
+	for i := 0; i < n; i++ {
+		store := theCases.store
+		if i%20 == 7 { // three overdue ones, reported among the others
+			store = past
+		}
+		p.report(t, store, fmt.Sprintf("第 %d 处垃圾", i), i%9 != 4, float64(i%10)*0.00002)
+	}
+	closed := p.report(t, theCases.store, "已结案的垃圾", true, 0)
+	var closedRec *cases.Record
+	if _, err := theSite.db.Pool.Exec(ctx0, `UPDATE case_report SET state = 'closed', finished_at = now(), closed_at = now() WHERE id = $1`, closed); err != nil {
+		t.Fatal(err)
+	}
+	if closedRec, err = theCases.store.Case(ctx0, theCases.desk, closed); err != nil || closedRec.State != cases.StateClosed {
+		t.Fatalf("the closed case: %v %v", closedRec, err)
+	}
+	want, err := theCases.store.List(ctx0, p.user, cases.Filter{AssignedMe: true, Open: true, Order: cases.OrderDue, Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Cases) != n {
+		t.Fatalf("the store lists %d open cases for the worker, want %d", len(want.Cases), n)
+	}
+	var wantIDs []string
+	for _, c := range want.Cases {
+		wantIDs = append(wantIDs, fmt.Sprint(c.ID))
+	}
+
+	ctx := p.open(t, nil)
+	first := worklist(t, ctx)
+	if len(first) != 50 {
+		t.Fatalf("the first page shows %d cases, want 50", len(first))
+	}
+	if !eval[bool](t, ctx, `!!document.querySelector("#work-more")`) || !strings.Contains(eval[string](t, ctx, `document.querySelector(".toolbar h2").textContent`), "下面还有") {
+		t.Errorf("with more cases than a page the worklist has no 'more' button or does not say more are below")
+	}
+	do(t, ctx, "showing more", chromedp.Click(chromedp.CSS("#work-more")))
+	waitFor(t, ctx, "the second page", `document.querySelectorAll("#worklist li").length > 50`)
+	all := worklist(t, ctx)
+	var got []string
+	seen := map[string]bool{}
+	for i, c := range all {
+		if seen[c.ID] {
+			t.Errorf("case %s shown twice", c.ID)
+		}
+		seen[c.ID] = true
+		got = append(got, c.ID)
+		if i > 0 && c.Overdue == "true" && all[i-1].Overdue != "true" {
+			t.Errorf("overdue case %s comes after a case not overdue (%s)", c.ID, all[i-1].ID)
+		}
+	}
+	if seen[fmt.Sprint(closed)] {
+		t.Errorf("the closed case %d is in the worklist", closed)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantIDs) {
+		t.Errorf("the worklist over two pages:\n%v\nwant the store's order\n%v", got, wantIDs)
+	}
+	if all[0].Overdue != "true" || all[2].Overdue != "true" || all[3].Overdue == "true" {
+		t.Errorf("the three overdue cases are not first: %+v", all[:4])
+	}
+	if eval[bool](t, ctx, `!!document.querySelector("#work-more")`) {
+		t.Errorf("after the last page the 'more' button is still there")
+	}
+	noWiderThan(t, ctx, "the paged worklist", 360)
+}

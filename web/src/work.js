@@ -20,11 +20,8 @@ import "./css/work.css";
 
 const app = $("#app");
 const net = $("#net");
-const state = { session: null, here: null, located: false, names: {}, list: [], loaded: false };
+const state = { session: null, here: null, located: false, names: {}, list: [], next: "", loaded: false };
 if (__TEST_HOOKS__) window.__work = state;
-
-// The states still on someone's desk: the worklist leaves out the finished ones.
-const openStates = ["reported", "accepted", "dispatched", "in_progress", "extension_requested", "suspended", "returned", "handled", "verified", "reopened"];
 
 // --- Position: the phone's GPS (WGS84), if the worker allows it. No
 // position: no distances, no error.
@@ -118,14 +115,22 @@ async function logout() {
   location.reload();
 }
 
-// --- The worklist.
+// --- The worklist: the server's order (overdue first, then by deadline),
+// a page at a time; "more" at the bottom reads the next page with the
+// cursor the server gave, so the order runs on across pages. A refresh
+// starts again at the first page. Only open cases (open=true: the server's
+// cases.State.Finished leaves out the finished ones).
+const pageSize = 50;
+const listQuery = (cursor) => "/api/v1/cases?" + new URLSearchParams({ assigned: "me", order: "due", open: "true", limit: String(pageSize), ...(cursor ? { cursor } : {}) });
+
 async function loadList() {
   app.dataset.view = "list";
   if (state.loaded) drawList(); // what was read before, until the fresh list comes
   else show(app, h("p", { class: "hint" }, t("work.loading")));
   try {
-    const page = await getJSON("/api/v1/cases?" + new URLSearchParams({ assigned: "me", order: "due", status: openStates.join(","), limit: "200" }));
+    const page = await getJSON(listQuery());
     state.list = page.cases;
+    state.next = page.next || "";
     state.loaded = true;
     setNet("");
   } catch (err) {
@@ -136,6 +141,25 @@ async function loadList() {
   drawList();
 }
 
+/** loadMore appends the next page of the worklist (the cursor of the last one). */
+async function loadMore(button) {
+  button.disabled = true;
+  try {
+    const page = await getJSON(listQuery(state.next));
+    const have = new Set(state.list.map((c) => c.id));
+    state.list = state.list.concat(page.cases.filter((c) => !have.has(c.id)));
+    state.next = page.next || "";
+    setNet("");
+  } catch (err) {
+    button.disabled = false;
+    if (err instanceof ApiError && err.status === 401) return show(app, loginForm(signedIn, "error.unauthenticated"));
+    return setNet(offline(err) ? "work.offline" : errorKey(err));
+  }
+  const y = scrollY;
+  drawList();
+  scrollTo(0, y); // stay where the thumb was
+}
+
 function drawList() {
   if (app.dataset.view !== "list" || !state.loaded) return;
   const items = state.list.map((c) => h("li", { class: "case" + (c.overdue ? " overdue" : ""), dataset: { id: c.id, overdue: c.overdue } },
@@ -144,11 +168,14 @@ function drawList() {
       h("span", { class: "addr" }, c.address || t("work.noAddress")),
       h("span", { class: "line3" }, h("span", { class: "left" }, timeLeft(c)), h("span", { class: "dist" }, distanceText(c))))));
   app.dataset.loaded = "true";
+  const more = state.next ? h("button", { type: "button", class: "secondary more", id: "work-more" }, t("work.list.more", { n: pageSize })) : null;
+  more?.addEventListener("click", () => loadMore(more));
   show(app,
     h("div", { class: "toolbar" },
-      h("h2", {}, t("work.list.title", { n: state.list.length })),
+      h("h2", {}, t(state.next ? "work.list.titleMore" : "work.list.title", { n: state.list.length })),
       h("a", { class: "button", href: "#report", id: "work-report" }, t("work.report.open"))),
     items.length ? h("ul", { id: "worklist", class: "worklist" }, items) : h("p", { class: "hint", id: "worklist-empty" }, t("work.list.empty")),
+    more ? h("p", { class: "row more" }, more) : null,
     h("p", { class: "row foot" },
       h("button", { type: "button", class: "secondary", id: "work-refresh", onclick: loadList }, t("work.refresh")),
       h("button", { type: "button", class: "ghost", id: "work-logout", onclick: logout }, t("admin.logout"))),
