@@ -6,7 +6,11 @@
 // now, each confirmed with what it will do; 上报事件, the resident's report
 // form as staff intake (source grid_worker) at the phone's position. Forms
 // keep drafts in localStorage (lib/drafts.js) across reloads and dropped
-// connections; photos are not kept in drafts (the form says so).
+// connections; photos are not kept in drafts (the form says so). A send
+// that fails for want of a network is sent again by itself, once, when the
+// connection is back (lib/outbox.js: the online event, the page shown
+// again; and on opening the case again after a reload), with the same
+// Idempotency-Key, so it never acts twice.
 // Views by the URL's hash: "" the worklist, #case/ID, #report.
 import "./lib/messages-lazy.js";
 import "./lib/messages-work.js";
@@ -15,6 +19,7 @@ import { getJSON, postJSON, csrfHeaders, offline, ApiError } from "./lib/api.js"
 import { t, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import { currentSession, loginForm } from "./lib/session.js";
 import { loadDraft, saveDraft, clearDraft } from "./lib/drafts.js";
+import { queueSend, dropSend, newRequestKey } from "./lib/outbox.js";
 import "./css/base.css";
 import "./css/work.css";
 
@@ -247,7 +252,9 @@ function confirmAction(rec, a, panel, status) {
   if (reason) reason.value = draft.reason || "";
   if (due) due.value = draft.due || "";
   note.value = draft.note || "";
-  const keep = () => saveDraft(key, { reason: reason?.value, due: due?.value, note: note.value, photos: photo?.files.length || 0 });
+  let idem = draft.idem || ""; // this action's Idempotency-Key, the same for each retry
+  let queued = !!draft.queued; // failed offline: to be sent by itself
+  const keep = () => saveDraft(key, { reason: reason?.value, due: due?.value, note: note.value, photos: photo?.files.length || 0, idem, queued });
   const go = h("button", { type: "button", id: "act-confirm" }, t("work.confirm.go", { action: t("case.action." + a.action) }));
   const body = h("div", { class: "confirm-body" },
     h("h4", {}, t("case.action." + a.action)),
@@ -258,6 +265,7 @@ function confirmAction(rec, a, panel, status) {
     h("label", { for: "act-note" }, t(a.action === "handle" ? "work.input.publicNote" : "work.input.note")), note,
     draft.photos ? h("p", { class: "hint", id: "act-photos-dropped" }, t("work.draft.noPhotos")) : null,
     h("p", { class: "row" }, go, h("button", { type: "button", class: "secondary", id: "act-cancel", onclick: () => {
+      dropSend(key);
       clearDraft(key);
       panel.hidden = true;
     } }, t("report.cancel"))));
@@ -267,13 +275,17 @@ function confirmAction(rec, a, panel, status) {
   body.addEventListener("input", keep);
   body.addEventListener("change", keep);
   panel.scrollIntoView({ block: "nearest" });
-  go.addEventListener("click", async () => {
+  // send sends the action; auto: by itself, the connection being back.
+  const send = async (auto) => {
+    dropSend(key);
+    if (!panel.isConnected) return; // the worker went elsewhere: the draft waits for the case to be opened again
     if (reason && !reason.value.trim()) return (status.textContent = t("work.need.reason"));
     if (due && !due.value) return (status.textContent = t("work.need.due"));
     if (needs.has("photo") && !photo.files.length) return (status.textContent = t("work.need.photo"));
+    idem ||= newRequestKey();
     keep();
     go.disabled = true;
-    status.textContent = t("work.sending");
+    status.textContent = t(auto ? "work.resending" : "work.sending");
     try {
       const photos = [];
       if (photo?.files.length) {
@@ -292,15 +304,26 @@ function confirmAction(rec, a, panel, status) {
       // The deadline asked for, as a wall-clock time in China (UTC+8).
       if (due) req.deadline = due.value + ":00+08:00";
       if (note.value.trim()) req[a.action === "handle" ? "public_note" : "note"] = note.value.trim();
-      await postJSON(`/api/v1/cases/${rec.id}/actions`, req);
+      await postJSON(`/api/v1/cases/${rec.id}/actions`, req, { "Idempotency-Key": idem });
       clearDraft(key);
       await openCase(rec.id);
-      $("#case-status").textContent = t("work.done", { action: t("case.action." + a.action) });
+      $("#case-status").textContent = t(auto ? "work.resent" : "work.done", { action: t("case.action." + a.action) });
+      $("#case-status").dataset.resent = auto ? "true" : "false";
     } catch (err) {
       go.disabled = false;
+      queued = offline(err);
+      keep();
+      if (queued) queueSend(key, () => send(true));
       status.textContent = offline(err) ? t("work.offline.draft") : t("report.error", { message: t(errorKey(err)) });
     }
-  });
+  };
+  go.addEventListener("click", () => send(false));
+  // Queued before a reload: sent now (or once the connection is back),
+  // unless photos were part of it (they are not in the draft).
+  if (queued && !draft.photos) {
+    if (navigator.onLine) send(true);
+    else queueSend(key, () => send(true));
+  }
 }
 
 // --- 上报事件: the report form at the phone's position (or a tap on its map).
