@@ -136,12 +136,34 @@ func (s *Server) handleCaseIntake(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	in.Uploads = uploads
+	if in.IdempotencyKey, err = idempotencyKey(r); err != nil {
+		return err
+	}
 	res, err := s.Cases.Intake(r.Context(), staffOf(r), in)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, res)
 	return nil
+}
+
+// idempotencyKey reads the optional Idempotency-Key header of a case write:
+// 8 to 128 characters of A–Z, a–z, 0–9, "-", "_", ".", ":" (a UUID fits). A
+// retry with the same key gets the first request's outcome (data.claimRequestKey).
+func idempotencyKey(r *http.Request) (string, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if k == "" {
+		return "", nil
+	}
+	ok := len(k) >= 8 && len(k) <= 128
+	for i := 0; ok && i < len(k); i++ {
+		c := k[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.:", c) >= 0
+	}
+	if !ok {
+		return "", geo.Errorf(geo.EInvalid, "Idempotency-Key must be 8 to 128 letters, digits, '-', '_', '.' or ':' (a UUID), got %q", k)
+	}
+	return k, nil
 }
 
 // maxIntakeFormBody bounds a report sent with its photos (multipart): the
@@ -343,7 +365,7 @@ func (s *Server) handleCaseReopen(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// GET /api/v1/cases?area=&status=&category=&overdue=&assigned=me&bbox=&from=&to=&order=due&cursor=&limit=
+// GET /api/v1/cases?area=&status=&category=&overdue=&open=&assigned=me&bbox=&from=&to=&order=due&cursor=&limit=
 func (s *Server) handleCaseList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := cases.Filter{AreaCode: q.Get("area"), Category: q.Get("category"), Cursor: q.Get("cursor"), Order: cases.Order(q.Get("order"))}
@@ -354,6 +376,9 @@ func (s *Server) handleCaseList(w http.ResponseWriter, r *http.Request) error {
 	}
 	var err error
 	if f.Overdue, err = parseBool("overdue", q.Get("overdue")); err != nil {
+		return err
+	}
+	if f.Open, err = parseBool("open", q.Get("open")); err != nil {
 		return err
 	}
 	switch q.Get("assigned") {
@@ -490,6 +515,9 @@ func (s *Server) handleCaseAction(w http.ResponseWriter, r *http.Request) error 
 		}
 		p := geo.ToWGS84(orb.Point{*req.Lon, *req.Lat}, crs)
 		ar.Lon, ar.Lat = &p[0], &p[1]
+	}
+	if ar.IdempotencyKey, err = idempotencyKey(r); err != nil {
+		return err
 	}
 	rec, err := s.Cases.Act(r.Context(), staffOf(r), id, ar)
 	if err != nil {

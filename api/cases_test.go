@@ -212,6 +212,11 @@ func TestCasesAPI(t *testing.T) {
 	if status != 200 || !strings.Contains(string(body), phone) {
 		t.Errorf("the handler's view lacks the reporter's phone: %d %s", status, body)
 	}
+	// exposed_rubbish has one stage: the worker is offered handle, never
+	// complete_stage (issue 11: the rule is the engine's, cases.AllowedActions).
+	if got := fmt.Sprint(decode[cases.Record](t, body).Actions); got != "[{return [reason]} {handle [photo]} {request_extension [reason due]}]" {
+		t.Errorf("the worker's actions in progress on a single-stage case: %s, want return, handle, request_extension", got)
+	}
 	if status, body := disp.do(t, "GET", fmt.Sprintf("/api/v1/cases/%d", id), nil); status != 200 || strings.Contains(string(body), phone) {
 		t.Errorf("the dispatcher sees the phone: %d %s", status, body)
 	}
@@ -251,6 +256,17 @@ func TestCasesAPI(t *testing.T) {
 	}
 	if status, body := disp.do(t, "POST", actions, map[string]any{"action": "close", "version": 6}); status != 200 {
 		t.Fatalf("close: %d %s", status, body)
+	}
+	// open=true (the worker's worklist) leaves the closed case out; the state
+	// list behind it is cases.State.Finished, not the phone's.
+	for q, want := range map[string]int{"open=true": 0, "open=false": 1, "": 1} {
+		status, body := disp.do(t, "GET", "/api/v1/cases?"+q, nil)
+		if got := len(decode[cases.Page](t, body).Cases); status != 200 || got != want {
+			t.Errorf("GET /cases?%s after closing: %d, %d cases, want %d", q, status, got, want)
+		}
+	}
+	if status, body := disp.do(t, "GET", "/api/v1/cases?open=maybe", nil); status != 400 {
+		t.Errorf("open=maybe: %d %s, want 400", status, body)
 	}
 	if status, body := anon.do(t, "POST", "/api/v1/cases/"+res.TrackingCode+"/rating", map[string]any{"rating": 9}); status != 400 {
 		t.Errorf("rating 9: %d %s", status, body)

@@ -128,6 +128,19 @@ var States = []State{StateReported, StateAccepted, StateRejected, StateMerged, S
 	StateExtensionRequested, StateSuspended, StateReturned, StateHandled, StateVerified, StateClosed, StateRated,
 	StateReopened}
 
+// Finished reports whether s is a state after which a case needs nothing
+// more from staff: closed, rated, rejected or merged. A finished case leaves
+// the worklists (GET /cases?open=true) and the open cases' counts; the store
+// stamps when it finished (closed or rated cases may still be reopened by
+// their reporter, which makes them open again).
+func (s State) Finished() bool {
+	switch s {
+	case StateClosed, StateRated, StateRejected, StateMerged:
+		return true
+	}
+	return false
+}
+
 // Action is something a person (or the system) does to a case.
 type Action string
 

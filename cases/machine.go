@@ -142,16 +142,18 @@ type ActionOption struct {
 	Needs  []string `json:"needs"`
 }
 
-// AllowedActions returns the actions the table allows in state s for any of
-// roles, in table order, each once, with their inputs for a case of cat
-// (its PhotoOnHandle decides "photo" for NeedPhotoIfCategory). The system's
-// automatic escalation is left out unless roles has another role that may
-// escalate.
-func AllowedActions(s State, roles []Role, cat Category) []ActionOption {
+// AllowedActions returns the actions the table allows on c (in its state)
+// for any of roles, in table order, each once, with their inputs for a case
+// of cat (its PhotoOnHandle decides "photo" for NeedPhotoIfCategory). Actions
+// the case's own position rules out are left out (Rule.blocked: no
+// complete_stage in the last or only stage of cat, no escalation at the top
+// tier). The system's automatic escalation is left out unless roles has
+// another role that may escalate.
+func AllowedActions(c Case, roles []Role, cat Category) []ActionOption {
 	var out []ActionOption
 	seen := map[Action]bool{}
 	for _, r := range rules {
-		if r.From != s || seen[r.Action] {
+		if r.From != c.State || seen[r.Action] || r.blocked(c, cat) != nil {
 			continue
 		}
 		for _, want := range r.Roles {
@@ -345,12 +347,10 @@ func (m *Machine) checkInputs(c Case, r Rule, cat Category, in Input, now time.T
 	if r.Needs&NeedRating != 0 && (in.Rating < 1 || in.Rating > 5) {
 		return geo.Errorf(geo.EInvalid, "rating must be 1 to 5 (5: very satisfied), got %d", in.Rating)
 	}
+	if err := r.blocked(c, cat); err != nil {
+		return err
+	}
 	switch r.Action {
-	case ActionCompleteStage:
-		if c.Clock.Stage+1 >= len(cat.Steps) {
-			return geo.Errorf(geo.EConflict, "case %s is in the last stage (%s) of %s; report it handled instead",
-				c.TrackingCode, cat.Steps[min(c.Clock.Stage, len(cat.Steps)-1)].Zh, cat.Zh)
-		}
 	case ActionApproveExtension:
 		due := in.Due
 		if due.IsZero() {
@@ -367,6 +367,24 @@ func (m *Machine) checkInputs(c Case, r Rule, cat Category, in Input, now time.T
 		if now.After(until) {
 			return geo.Errorf(geo.EConflict, "case %s can be reopened only until %s (%d working days after closing); please report it again as a new case",
 				c.TrackingCode, fmtTime(m.Calendar, until), m.Policy.ReopenWithinDays)
+		}
+	}
+	return nil
+}
+
+// blocked returns an EConflict error when r's action is ruled out by where
+// c stands, whatever the inputs: complete_stage in the last (or only) stage
+// of cat, escalate at the top tier. AllowedActions leaves such actions out
+// and Transition refuses them: the one place of these conditions.
+func (r Rule) blocked(c Case, cat Category) error {
+	switch r.Action {
+	case ActionCompleteStage:
+		if c.Clock.Stage+1 >= len(cat.Steps) {
+			if len(cat.Steps) == 0 {
+				return geo.Errorf(geo.EConflict, "case %s has no stages to complete; report it handled instead", c.TrackingCode)
+			}
+			return geo.Errorf(geo.EConflict, "case %s is in the last stage (%s) of %s; report it handled instead",
+				c.TrackingCode, cat.Steps[min(c.Clock.Stage, len(cat.Steps)-1)].Zh, cat.Zh)
 		}
 	case ActionEscalate:
 		if c.Clock.Tier >= TierDistrict {

@@ -468,24 +468,67 @@ func TestTableIsConnected(t *testing.T) {
 }
 
 func TestAllowedActions(t *testing.T) {
+	staged := Category{PhotoOnHandle: true, Steps: []Step{{Zh: "制止"}, {Zh: "处罚"}}}
+	single := Category{PhotoOnHandle: true, Steps: []Step{{Zh: "清除"}}}
+	at := func(s State, stage int, tier Tier) Case {
+		return Case{State: s, Clock: Clock{Stage: stage, Tier: tier}}
+	}
 	for _, tc := range []struct {
 		name  string
-		state State
+		c     Case
 		roles []Role
+		cat   Category
 		want  string
 	}{
-		{"handler on a dispatched case", StateDispatched, []Role{RoleHandler}, "[{start []} {return [reason]}]"},
-		{"grid worker and handler in progress", StateInProgress, []Role{RoleHandler, RoleGridWorker},
+		{"handler on a dispatched case", at(StateDispatched, 0, TierCommunity), []Role{RoleHandler}, staged, "[{start []} {return [reason]}]"},
+		{"grid worker and handler in progress, first of two stages", at(StateInProgress, 0, TierCommunity), []Role{RoleHandler, RoleGridWorker}, staged,
 			"[{return [reason]} {complete_stage [photo]} {handle [photo]} {request_extension [reason due]}]"},
-		{"grid worker checks a handled case", StateHandled, []Role{RoleGridWorker}, "[{verify [photo]} {fail_verification [reason]}]"},
-		{"supervisor may escalate by hand", StateDispatched, []Role{RoleSupervisor}, "[{escalate []}]"},
-		{"the system role alone is the sweep, not a reader", StateDispatched, []Role{RoleSystem}, "[]"},
-		{"a viewer has no roles", StateReported, nil, "[]"},
+		{"no complete_stage in the last stage", at(StateInProgress, 1, TierCommunity), []Role{RoleHandler}, staged,
+			"[{return [reason]} {handle [photo]} {request_extension [reason due]}]"},
+		{"no complete_stage for a single-stage category issue-11", at(StateInProgress, 0, TierCommunity), []Role{RoleHandler}, single,
+			"[{return [reason]} {handle [photo]} {request_extension [reason due]}]"},
+		{"grid worker checks a handled case", at(StateHandled, 0, TierCommunity), []Role{RoleGridWorker}, single, "[{verify [photo]} {fail_verification [reason]}]"},
+		{"supervisor may escalate by hand", at(StateDispatched, 0, TierCommunity), []Role{RoleSupervisor}, single, "[{escalate []}]"},
+		{"no escalation at the district", at(StateDispatched, 0, TierDistrict), []Role{RoleSupervisor}, single, "[]"},
+		{"the system role alone is the sweep, not a reader", at(StateDispatched, 0, TierCommunity), []Role{RoleSystem}, single, "[]"},
+		{"a viewer has no roles", at(StateReported, 0, TierCommunity), nil, single, "[]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := fmt.Sprint(AllowedActions(tc.state, tc.roles, Category{PhotoOnHandle: true})); got != tc.want {
-				t.Errorf("AllowedActions(%s, %v) = %s, want %s", tc.state, tc.roles, got, tc.want)
+			if got := fmt.Sprint(AllowedActions(tc.c, tc.roles, tc.cat)); got != tc.want {
+				t.Errorf("AllowedActions(%s stage %d tier %d, %v) = %s, want %s", tc.c.State, tc.c.Clock.Stage, tc.c.Clock.Tier, tc.roles, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAllowedActionsAgreeWithTransition: every action AllowedActions offers
+// passes Transition's position checks, and complete_stage it leaves out is
+// refused by Transition (the one rule, Rule.blocked, behind both).
+func TestAllowedActionsAgreeWithTransition(t *testing.T) {
+	m := NewMachine()
+	cat, ok := m.Catalogue.Category("exposed_rubbish")
+	if !ok || len(cat.Steps) != 1 {
+		t.Fatalf("exposed_rubbish: want a single-stage category in the default catalogue, got %v %v", ok, cat.Steps)
+	}
+	c := Case{TrackingCode: testCode(t, 7), Category: cat.Code, State: StateInProgress, Version: 3, Clock: Clock{Tier: TierCommunity}}
+	for _, a := range AllowedActions(c, []Role{RoleHandler}, cat) {
+		if a.Action == ActionCompleteStage {
+			t.Fatalf("complete_stage offered for single-stage %s", cat.Code)
+		}
+	}
+	_, _, _, err := m.Transition(c, ActionCompleteStage, Actor{ID: 1, Role: RoleHandler}, Input{Version: 3, Photos: []string{"p"}}, at(2026, 3, 10, 10, 0))
+	if geo.ErrorCode(err) != geo.EConflict {
+		t.Errorf("complete_stage on single-stage case: got %v, want a conflict", err)
+	}
+}
+
+// TestStateFinished: the finished states are the final ones (no action
+// possible) and the closed ones the reporter may still rate or reopen.
+func TestStateFinished(t *testing.T) {
+	for _, s := range States {
+		want := len(ActionsFrom(s)) == 0 || s == StateClosed || s == StateRated
+		if got := s.Finished(); got != want {
+			t.Errorf("%s.Finished() = %v, want %v", s, got, want)
+		}
 	}
 }

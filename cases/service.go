@@ -28,6 +28,9 @@ type Intake struct {
 	// at most MaxIntakePhotos of at most MaxIntakePhotoBytes each, re-encoded
 	// by ReencodePhoto (EXIF and GPS gone) and stored in the intake's transaction.
 	Uploads [][]byte
+	// IdempotencyKey, when set (the Idempotency-Key header), makes a retry of
+	// the same report return the first one's result instead of a second case.
+	IdempotencyKey string
 }
 
 // Staff is the staff account acting (nil: an anonymous reporter).
@@ -206,6 +209,9 @@ type ActionRequest struct {
 	// Relocation and re-categorisation (store actions outside the table).
 	Lon, Lat *float64 `json:"-"`
 	Category string   `json:"category"`
+	// IdempotencyKey, when set (the Idempotency-Key header), makes a retry of
+	// the same action return the case as it is instead of acting twice.
+	IdempotencyKey string `json:"-"`
 }
 
 // Store-level actions outside the state machine's table: they re-route.
@@ -224,6 +230,7 @@ type Filter struct {
 	States     []State
 	Category   string
 	Overdue    bool
+	Open       bool // only cases not finished (State.Finished)
 	AssignedMe bool
 	Bound      *orb.Bound
 	From, To   time.Time // reported in [From, To)

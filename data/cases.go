@@ -299,9 +299,6 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// finalStates are the states after which a case needs nothing more.
-var finalStates = map[cases.State]bool{cases.StateClosed: true, cases.StateRated: true, cases.StateRejected: true, cases.StateMerged: true}
-
 // ---- who the actor is on this case
 
 // access is a staff account's relation to one case, read inside the
@@ -772,6 +769,19 @@ func (s *CaseStore) intake(ctx context.Context, staff *cases.Staff, in cases.Int
 		}
 		staff.Role, staff.ScopeAreaID = u.Role, u.ScopeAreaID
 	}
+	if in.IdempotencyKey != "" {
+		first, err := claimRequestKey(ctx, tx, in.IdempotencyKey, "intake", staff, 0, now)
+		if err != nil {
+			return nil, err
+		}
+		if first != 0 { // a retry: the first report's result, no second case
+			row, err := loadCase(ctx, tx, qCaseByID, first)
+			if err != nil {
+				return nil, err
+			}
+			return s.intakeResult(ctx, tx, staff, row, now)
+		}
+	}
 	pl, err := place(ctx, tx, in.Point, s.opt.Hierarchy)
 	if err != nil {
 		return nil, err
@@ -823,6 +833,11 @@ func (s *CaseStore) intake(ctx context.Context, staff *cases.Staff, in cases.Int
 		}
 		break
 	}
+	if in.IdempotencyKey != "" {
+		if _, err := tx.Exec(ctx, qRequestKeyCase, in.IdempotencyKey, id); err != nil {
+			return nil, dbErr("data.Intake", err)
+		}
+	}
 	row, err := loadCase(ctx, tx, qCaseByID, id)
 	if err != nil {
 		return nil, err
@@ -857,7 +872,15 @@ func (s *CaseStore) intake(ctx context.Context, staff *cases.Staff, in cases.Int
 			return nil, err
 		}
 	}
-	dups, err := duplicates(ctx, tx, in.Category, in.Point, now, id)
+	return s.intakeResult(ctx, tx, staff, row, now)
+}
+
+// intakeResult is what an intake answers about the case in row, read in tx,
+// which it commits: the tracking code, the public view, the open cases of
+// the same category nearby and, for staff, the record. A retried report
+// (the same Idempotency-Key) answers the same for the first one's case.
+func (s *CaseStore) intakeResult(ctx context.Context, tx pgx.Tx, staff *cases.Staff, row *caseRow, now time.Time) (*cases.IntakeResult, error) {
+	dups, err := duplicates(ctx, tx, row.Category, orb.Point{row.Lon, row.Lat}, now, row.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -879,6 +902,48 @@ func (s *CaseStore) intake(ctx context.Context, staff *cases.Staff, in cases.Int
 		return nil, dbErr("data.Intake", err)
 	}
 	return res, nil
+}
+
+// ---- idempotency keys (the Idempotency-Key header)
+
+const qClaimRequestKey = `INSERT INTO request_key (key, kind, user_id, case_id, created_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (key) DO NOTHING RETURNING true`
+const qRequestKey = `SELECT kind, coalesce(user_id, 0), coalesce(case_id, 0) FROM request_key WHERE key = $1`
+const qRequestKeyCase = `UPDATE request_key SET case_id = $2 WHERE key = $1`
+
+// claimRequestKey records key for a request of kind ("intake" or "action",
+// on caseID) by staff (nil: anonymous) in tx. It returns 0 for a new key,
+// and the case of the first request when key was claimed before by the same
+// kind of request of the same person (on the same case): a retry, whose
+// caller answers with the first request's outcome. A concurrent retry waits
+// on the key's unique index until the first commits or rolls back. A key
+// used for another request is a conflict.
+func claimRequestKey(ctx context.Context, tx pgx.Tx, key, kind string, staff *cases.Staff, caseID int64, now time.Time) (int64, error) {
+	var user *int64
+	if staff != nil {
+		user = &staff.ID
+	}
+	var claimed bool
+	err := tx.QueryRow(ctx, qClaimRequestKey, key, kind, user, nullID(caseID), now).Scan(&claimed)
+	if err == nil {
+		return 0, nil
+	}
+	if err != pgx.ErrNoRows {
+		return 0, dbErr("data.claimRequestKey", err)
+	}
+	var gotKind string
+	var gotUser, gotCase int64
+	if err := tx.QueryRow(ctx, qRequestKey, key).Scan(&gotKind, &gotUser, &gotCase); err != nil {
+		return 0, dbErr("data.claimRequestKey", err)
+	}
+	var me int64
+	if user != nil {
+		me = *user
+	}
+	if gotKind != kind || gotUser != me || (caseID != 0 && gotCase != caseID) || gotCase == 0 {
+		return 0, geo.Errorf(geo.EConflict, "Idempotency-Key %q was used for another request; send a new key with each new request", key)
+	}
+	return gotCase, nil
 }
 
 // intakePhotos re-encodes the photos sent with a report (EXIF and GPS
@@ -958,7 +1023,7 @@ func (s *CaseStore) record(ctx context.Context, tx pgx.Tx, r *caseRow, a access,
 	rec := s.baseRecord(r)
 	rec.Roles = a.roles
 	cat, _ := s.opt.Catalogue.Category(r.Category)
-	rec.Actions = cases.AllowedActions(rec.State, a.roles, cat)
+	rec.Actions = cases.AllowedActions(r.machineCase(), a.roles, cat)
 	refs, err := areaRefs(ctx, tx, r.Path)
 	if err != nil {
 		return nil, err
@@ -1197,9 +1262,9 @@ func apply(r *caseRow, next cases.State, clk cases.Clock, ev cases.Event, now ti
 		r.Missed = true
 	}
 	switch {
-	case finalStates[c.State] && r.FinishedAt == nil:
+	case c.State.Finished() && r.FinishedAt == nil:
 		r.FinishedAt = &now
-	case !finalStates[c.State]:
+	case !c.State.Finished():
 		r.FinishedAt = nil
 	}
 	if ev.Action == cases.ActionAccept {
@@ -1239,6 +1304,22 @@ func (s *CaseStore) Act(ctx context.Context, staff *cases.Staff, id int64, req c
 	}
 	if a.user.Role == geo.UserViewer {
 		return nil, geo.Errorf(geo.EForbidden, "account %s may only read", a.user.Name)
+	}
+	if req.IdempotencyKey != "" {
+		first, err := claimRequestKey(ctx, tx, req.IdempotencyKey, "action", staff, r.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		if first != 0 { // a retry of an action done: the case as it is now, not a second action
+			rec, err := s.record(ctx, tx, r, a, true)
+			if err != nil {
+				return nil, err
+			}
+			if err := tx.Commit(ctx); err != nil {
+				return nil, dbErr("data.Act", err)
+			}
+			return rec, nil
+		}
 	}
 	if err := checkPhotos(ctx, tx, r.ID, req.Photos); err != nil {
 		return nil, err
@@ -1317,7 +1398,7 @@ func (s *CaseStore) transition(ctx context.Context, tx pgx.Tx, r *caseRow, a acc
 		if target, err = loadCase(ctx, tx, qCaseByIDForUpdate, tid); err != nil {
 			return err
 		}
-		if finalStates[cases.State(target.State)] {
+		if cases.State(target.State).Finished() {
 			return geo.Errorf(geo.EConflict, "case %s is %s: merge into an open case", cases.FormatTrackingCode(target.Code), target.State)
 		}
 		if ta, err := accessTo(ctx, tx, &a.user, target); err != nil {
@@ -1420,7 +1501,7 @@ func (s *CaseStore) reroute(ctx context.Context, tx pgx.Tx, r *caseRow, a access
 	if !a.has(cases.RoleDispatcher) && !a.has(cases.RoleSupervisor) {
 		return geo.Errorf(geo.EForbidden, "only dispatcher or supervisor may %s a case", req.Action)
 	}
-	if finalStates[cases.State(r.State)] {
+	if cases.State(r.State).Finished() {
 		return geo.Errorf(geo.EConflict, "case %s is %s: it can no longer be moved", cases.FormatTrackingCode(r.Code), r.State)
 	}
 	detail := map[string]any{}

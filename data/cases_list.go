@@ -138,6 +138,9 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 	if f.Overdue {
 		where = append(where, "c.finished_at IS NULL AND NOT c.paused AND c.due < "+arg(now))
 	}
+	if f.Open {
+		where = append(where, "c.finished_at IS NULL") // stamped by apply when the state is Finished
+	}
 	if f.AssignedMe {
 		me := arg(user.ID)
 		where = append(where, "(c.handler_user_id = "+me+" OR c.unit_id IN (SELECT unit_id FROM unit_member WHERE user_id = "+me+"))")

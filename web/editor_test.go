@@ -184,7 +184,7 @@ func TestEditorEnglishLogin(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#login input[name=name]"), "nobody-english-test"), // not the admin: its failures are throttled
 		chromedp.SendKeys(chromedp.CSS("#login input[name=password]"), "wrong"),
 		chromedp.Click(chromedp.CSS("#login button[type=submit]")))
-	waitFor(t, ctx, "the failure message", `document.querySelector("#login-error")`)
+	waitFor(t, ctx, "the failure message", `document.querySelector("#login-error:not([hidden])")?.textContent.includes("Wrong account or password")`)
 	if got := eval[[]string](t, ctx, chromeCJKJS); len(got) > 0 {
 		t.Errorf("the English login shows Chinese:\n%s", strings.Join(got, "\n"))
 	}

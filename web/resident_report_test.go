@@ -413,3 +413,53 @@ func TestResidentReportMineRemove(t *testing.T) {
 		t.Errorf("the removed case: state %s, want still reported", p.State)
 	}
 }
+
+// TestBuildingPageLanguageSwitchKeepsReport (issue 11): on /b/{code} the
+// language button used to reload the page and lose a half-filled report.
+// Now the page switches in place: the server's text comes in the other
+// language (fetched, swapped in around the form and the map), the form
+// relabels itself and keeps the category and description, and the page is
+// not reloaded (a mark on window survives); and back again.
+func TestBuildingPageLanguageSwitchKeepsReport(t *testing.T) {
+	var bcode string
+	if err := theSite.db.Pool.QueryRow(context.Background(), `SELECT code FROM building WHERE address = '人民街11号3栋'`).Scan(&bcode); err != nil {
+		t.Fatal(err)
+	}
+	ctx := tab(t, 360, 740)
+	do(t, ctx, "opening the building's report URL", chromedp.Navigate(theSite.URL+"/b/"+bcode+"?report=1"))
+	waitFor(t, ctx, "the form", `document.querySelectorAll("#report-cats button").length >= 8 && document.querySelector("#report-map")?.dataset.ready === "true"`)
+	waitFor(t, ctx, "the building's map", `!!document.querySelector("#map canvas")`)
+	const desc = "楼道灯坏了一半"
+	do(t, ctx, "choosing 路灯不亮 and describing",
+		chromedp.Click(chromedp.CSS(`#report-cats button[data-code="streetlight_out"]`)),
+		chromedp.SendKeys(chromedp.CSS("#report-desc"), desc),
+		chromedp.Evaluate[chromedp.Void](`window.__notReloaded = true; document.querySelector("#map").__same = true`))
+	zhPoster := eval[string](t, ctx, `document.querySelector("#poster-link").textContent`)
+
+	do(t, ctx, "switching to English", chromedp.Click(chromedp.CSS("#lang")))
+	waitFor(t, ctx, "the page in English", `document.body.dataset.lang === "en" && document.querySelector("#poster-link").textContent === "Print the notice board"`)
+	state := eval[map[string]any](t, ctx, `({reloaded: !window.__notReloaded, sameMap: !!document.querySelector("#map").__same,
+		desc: document.querySelector("#report-desc")?.value, cat: document.querySelector('#report-cats button[aria-checked="true"]')?.dataset.code || "",
+		title: document.querySelector("#report-form h2")?.textContent, lang: document.documentElement.lang, button: document.querySelector("#lang").textContent,
+		page: document.querySelector("main").innerText})`)
+	if state["reloaded"] != false || state["sameMap"] != true {
+		t.Errorf("the switch reloaded the page or redrew the map: %v", state)
+	}
+	if state["desc"] != desc || state["cat"] != "streetlight_out" {
+		t.Errorf("after the switch: description %q, category %q; want the half-filled report kept", state["desc"], state["cat"])
+	}
+	if state["title"] != "Report a problem" || state["lang"] != "en" {
+		t.Errorf("the form or page did not switch: title %q, lang %q", state["title"], state["lang"])
+	}
+	if page, _ := state["page"].(string); !strings.Contains(page, "Responsible people") || strings.Contains(page, "网格责任人") {
+		t.Errorf("the server's text did not follow: %q", page)
+	}
+	do(t, ctx, "switching back", chromedp.Click(chromedp.CSS("#lang")))
+	waitFor(t, ctx, "the page in Chinese", `document.body.dataset.lang === "zh-CN" && document.querySelector("#poster-link").textContent === `+jsString(zhPoster))
+	if got := eval[string](t, ctx, `window.__notReloaded && document.querySelector("#report-desc").value`); got != desc {
+		t.Errorf("after switching back the description is %q (or the page reloaded), want %q", got, desc)
+	}
+	// The "switch" button, kept, still works and the form still sends.
+	do(t, ctx, "sending", chromedp.Click(chromedp.CSS("#report-send")))
+	waitFor(t, ctx, "the tracking code", `!!document.querySelector("#report-code")`)
+}

@@ -365,18 +365,107 @@ func TestWorkExtensionDraftSurvivesReloadAndOffline(t *testing.T) {
 		t.Errorf("offline the case is %s, want in_progress", rec.State)
 	}
 	shot(t, ctx, "work-4-offline-draft")
+	// Back online, the queued request goes by itself (no second press), once,
+	// and the page says so.
 	do(t, ctx, "back online", setOffline(false))
-	do(t, ctx, "confirming again", chromedp.Click(chromedp.CSS("#act-confirm")))
 	caseState(t, ctx, "extension_requested")
+	waitFor(t, ctx, "the note that it went by itself", `document.querySelector("#case-status").dataset.resent === "true"`)
+	if s := eval[string](t, ctx, `document.querySelector("#case-status").textContent`); !strings.Contains(s, "自动发送") {
+		t.Errorf("after the automatic send the page says %q, want that it was sent by itself", s)
+	}
 	if draft := eval[bool](t, ctx, `localStorage.getItem("gridmap.draft.work.`+fmt.Sprint(id)+`.request_extension") === null`); !draft {
 		t.Errorf("the draft is still kept after sending")
 	}
+	// The page shown again (visibilitychange) and another online event send nothing more.
+	do(t, ctx, "the page hidden and shown, online again", chromedp.Evaluate[chromedp.Void](`dispatchEvent(new Event("online")); document.dispatchEvent(new Event("visibilitychange"))`))
 	rec, err := theCases.store.Case(context.Background(), theCases.desk, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if last := rec.Events[len(rec.Events)-1]; last.Reason != reason || last.Action != string(cases.ActionRequestExtension) {
 		t.Errorf("last event %+v, want the extension request with its reason", last)
+	}
+	n := 0
+	for _, e := range rec.Events {
+		if e.Action == string(cases.ActionRequestExtension) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d extension requests on the case, want 1", n)
+	}
+}
+
+// TestWorkPatrolReportSentWhenOnline (issue 11): a patrol report sent
+// without a network is queued; when the connection is back it is sent by
+// itself, once (its Idempotency-Key), the page shows the tracking code and
+// says it went by itself; one case. A report queued before a reload is sent
+// when the form opens again with a network.
+func TestWorkPatrolReportSentWhenOnline(t *testing.T) {
+	p := newPatrol(t, 32)
+	at := orb.Point{p.lon, p.lat}
+	ctx := p.open(t, &at)
+	count := func(desc string) int {
+		t.Helper()
+		var n int
+		if err := theSite.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM case_report WHERE description = $1`, desc).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	fill := func(desc string) {
+		t.Helper()
+		do(t, ctx, "opening 上报事件", chromedp.Click(chromedp.CSS("#work-report")))
+		waitFor(t, ctx, "the form", `document.querySelectorAll("#report-cats button").length >= 8`)
+		do(t, ctx, "choosing 暴露垃圾", chromedp.Click(chromedp.CSS(`#report-cats button[data-code="exposed_rubbish"]`)))
+		do(t, ctx, "describing", chromedp.SendKeys(chromedp.CSS("#report-desc"), desc))
+	}
+	const desc = "离线时发现的垃圾堆"
+	fill(desc)
+	do(t, ctx, "going offline", setOffline(true))
+	do(t, ctx, "sending offline", chromedp.Click(chromedp.CSS("#report-send")))
+	waitFor(t, ctx, "the offline message", `document.querySelector("#report-status").textContent.includes("自动发送")`)
+	if n := count(desc); n != 0 {
+		t.Fatalf("offline: %d cases, want none yet", n)
+	}
+	do(t, ctx, "back online", setOffline(false))
+	waitFor(t, ctx, "the tracking code", `!!document.querySelector("#report-code")`)
+	if !eval[bool](t, ctx, `!!document.querySelector("#report-resent")`) {
+		t.Errorf("the sent view does not say the report went by itself")
+	}
+	do(t, ctx, "online again", chromedp.Evaluate[chromedp.Void](`dispatchEvent(new Event("online")); document.dispatchEvent(new Event("visibilitychange"))`))
+	code := eval[string](t, ctx, `document.querySelector("#report-code").textContent`)
+	rec, err := theCases.store.Case(context.Background(), theCases.desk, theCases.caseID(t, code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(desc); n != 1 || rec.Description != desc || rec.Source != cases.SourceGridWorker {
+		t.Errorf("after the connection came back: %d cases, the sent one %q from %s; want one grid_worker case", n, rec.Description, rec.Source)
+	}
+
+	// Queued, then the page left while still offline (the phone's browser
+	// closed): opened again with a network, the form comes back with the
+	// queued draft and sends it by itself, once.
+	const desc2 = "重新打开后自动发送"
+	do(t, ctx, "to the worklist", chromedp.Navigate(theSite.URL+"/work"))
+	waitFor(t, ctx, "the worklist", `document.querySelector("#app").dataset.loaded === "true"`)
+	fill(desc2)
+	do(t, ctx, "going offline", setOffline(true))
+	do(t, ctx, "sending offline", chromedp.Click(chromedp.CSS("#report-send")))
+	waitFor(t, ctx, "the offline message", `document.querySelector("#report-status").textContent.includes("自动发送")`)
+	if q := eval[string](t, ctx, `localStorage.getItem("gridmap.draft.work.report") || ""`); !strings.Contains(q, `"queued":true`) || !strings.Contains(q, `"idem":"`) {
+		t.Errorf("the queued draft is %q, want it marked queued with its key", q)
+	}
+	// Reloading without a network ends the page (Chromium shows its error page).
+	_, _ = chromedp.Run(ctx, chromedp.Reload())
+	waitFor(t, ctx, "the page gone", `!document.querySelector("#report-form")`)
+	do(t, ctx, "back online", setOffline(false))
+	do(t, ctx, "opening the report view again", chromedp.Navigate(theSite.URL+"/work#report"))
+	waitFor(t, ctx, "the queued report sent by itself", `!!document.querySelector("#report-code") && !!document.querySelector("#report-resent")`)
+	do(t, ctx, "reloading", chromedp.Reload())
+	waitFor(t, ctx, "the form again", `document.querySelectorAll("#report-cats button").length >= 8`)
+	if n := count(desc2); n != 1 {
+		t.Errorf("a report sent once by itself and the page reloaded: %d cases, want 1", n)
 	}
 }
 
@@ -531,4 +620,82 @@ func TestWorkPatrolReportByTap(t *testing.T) {
 		t.Errorf("after a tap west of the case, lon %v, want less than the case's %v", lon, p.lon)
 	}
 	noWiderThan(t, ctx, "the patrol report form", 360)
+}
+
+// TestWorkWorklistPages: with more open cases than a page (50), the
+// worklist shows the first page, says more are below, and "more" appends
+// the next page with the server's cursor: overdue first, then by deadline,
+// across pages, every case once, exactly the order the store gives; at the
+// end the button is gone. A closed case never shows (open=true).
+func TestWorkWorklistPages(t *testing.T) {
+	p := newPatrol(t, 33)
+	ctx0 := context.Background()
+	past, err := data.NewCaseStore(ctx0, theSite.db, data.CaseOptions{Now: func() time.Time { return time.Now().Add(-14 * 24 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 57
+	for i := 0; i < n; i++ {
+		store := theCases.store
+		if i%20 == 7 { // three overdue ones, reported among the others
+			store = past
+		}
+		p.report(t, store, fmt.Sprintf("第 %d 处垃圾", i), i%9 != 4, float64(i%10)*0.00002)
+	}
+	closed := p.report(t, theCases.store, "已结案的垃圾", true, 0)
+	var closedRec *cases.Record
+	if _, err := theSite.db.Pool.Exec(ctx0, `UPDATE case_report SET state = 'closed', finished_at = now(), closed_at = now() WHERE id = $1`, closed); err != nil {
+		t.Fatal(err)
+	}
+	if closedRec, err = theCases.store.Case(ctx0, theCases.desk, closed); err != nil || closedRec.State != cases.StateClosed {
+		t.Fatalf("the closed case: %v %v", closedRec, err)
+	}
+	want, err := theCases.store.List(ctx0, p.user, cases.Filter{AssignedMe: true, Open: true, Order: cases.OrderDue, Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Cases) != n {
+		t.Fatalf("the store lists %d open cases for the worker, want %d", len(want.Cases), n)
+	}
+	var wantIDs []string
+	for _, c := range want.Cases {
+		wantIDs = append(wantIDs, fmt.Sprint(c.ID))
+	}
+
+	ctx := p.open(t, nil)
+	first := worklist(t, ctx)
+	if len(first) != 50 {
+		t.Fatalf("the first page shows %d cases, want 50", len(first))
+	}
+	if !eval[bool](t, ctx, `!!document.querySelector("#work-more")`) || !strings.Contains(eval[string](t, ctx, `document.querySelector(".toolbar h2").textContent`), "下面还有") {
+		t.Errorf("with more cases than a page the worklist has no 'more' button or does not say more are below")
+	}
+	do(t, ctx, "showing more", chromedp.Click(chromedp.CSS("#work-more")))
+	waitFor(t, ctx, "the second page", `document.querySelectorAll("#worklist li").length > 50`)
+	all := worklist(t, ctx)
+	var got []string
+	seen := map[string]bool{}
+	for i, c := range all {
+		if seen[c.ID] {
+			t.Errorf("case %s shown twice", c.ID)
+		}
+		seen[c.ID] = true
+		got = append(got, c.ID)
+		if i > 0 && c.Overdue == "true" && all[i-1].Overdue != "true" {
+			t.Errorf("overdue case %s comes after a case not overdue (%s)", c.ID, all[i-1].ID)
+		}
+	}
+	if seen[fmt.Sprint(closed)] {
+		t.Errorf("the closed case %d is in the worklist", closed)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantIDs) {
+		t.Errorf("the worklist over two pages:\n%v\nwant the store's order\n%v", got, wantIDs)
+	}
+	if all[0].Overdue != "true" || all[2].Overdue != "true" || all[3].Overdue == "true" {
+		t.Errorf("the three overdue cases are not first: %+v", all[:4])
+	}
+	if eval[bool](t, ctx, `!!document.querySelector("#work-more")`) {
+		t.Errorf("after the last page the 'more' button is still there")
+	}
+	noWiderThan(t, ctx, "the paged worklist", 360)
 }

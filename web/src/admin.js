@@ -9,7 +9,8 @@ import { TerraDraw, TerraDrawSelectMode, TerraDrawPolygonMode, TerraDrawLineStri
 import { TerraDrawMapLibreGLAdapter } from "terra-draw-maplibre-gl-adapter";
 import { Marker } from "maplibre-gl";
 import { $, h, show } from "./lib/dom.js";
-import { ApiError, getJSON, postJSON, qs, setCSRF } from "./lib/api.js";
+import { ApiError, getJSON, postJSON, qs } from "./lib/api.js";
+import { currentSession, loginForm } from "./lib/session.js";
 import { t, tr, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import { createMap, fitTo, mapState } from "./lib/map.js";
 import { mapCoords } from "./lib/gcj02.js";
@@ -112,41 +113,21 @@ async function retrying(fn) {
   }
 }
 
-// --- Sign in ----------------------------------------------------------------
+// --- Sign in (lib/session.js, as on /work) ---------------------------------
 async function start() {
   // Not signed in is the answer {"signed_in": false}, not a 401 the browser would log.
-  const sess = await retrying(() => getJSON("/api/v1/session"));
-  if (!sess.signed_in) return showLogin();
+  const sess = await retrying(currentSession);
+  if (!sess) return showLogin();
   state.session = sess;
-  setCSRF(state.session.csrf_token);
   await showEditor();
 }
 
-/** showLogin shows the sign-in form, with the catalogue message key message if given. */
+/** showLogin shows the sign-in form, with the catalogue message key message if given; a 503 keeps it and shows the outage banner. */
 function showLogin(message) {
-  const form = h("form", { id: "login", class: "login" },
-    tr(h, "h2", {}, "admin.login.title"),
-    h("label", {}, tr(h, "span", {}, "admin.login.name"), h("input", { name: "name", autocomplete: "username", required: true })),
-    h("label", {}, tr(h, "span", {}, "admin.login.password"), h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
-    message ? tr(h, "p", { class: "msg error", role: "alert", id: "login-error" }, message) : null,
-    tr(h, "button", { type: "submit" }, "admin.login.submit"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const fd = new FormData(form);
-    try {
-      const sess = await postJSON("/api/v1/login", { name: fd.get("name"), password: fd.get("password") });
-      state.session = sess;
-      setCSRF(sess.csrf_token);
-      await showEditor();
-    } catch (err) {
-      if (err instanceof ApiError && err.unavailable) {
-        watchOutage(err); // the form and what was typed stay
-        return;
-      }
-      showLogin(err.status === 401 ? "admin.login.failed" : errorKey(err));
-    }
-  });
-  show(app, form);
+  show(app, loginForm(async (sess) => {
+    state.session = sess;
+    await showEditor();
+  }, message, { onUnavailable: watchOutage }));
 }
 
 /** logout ends the session on the server and shows the login form. */

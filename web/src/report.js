@@ -10,13 +10,19 @@
 // (opts.source "grid_worker", sent with the session's CSRF header) with a
 // draft kept in localStorage (opts.draftKey): category, description, phone
 // and location survive a reload or a dropped connection; photos are not
-// kept (too large for localStorage) and the restored form says so.
+// kept (too large for localStorage) and the restored form says so. A send
+// that fails for want of a network is sent again by itself once the
+// connection is back (lib/outbox.js), with the same Idempotency-Key, and
+// the sent view says it went by itself; a draft left queued is sent when
+// the form opens again with a network, unless it had photos (they are not
+// in the draft: the worker adds them again and sends by hand).
 import "./lib/messages-lazy.js";
 import { h, show } from "./lib/dom.js";
 import { ApiError, getJSON, qs, csrfHeaders, offline } from "./lib/api.js";
 import { loadDraft, saveDraft, clearDraft } from "./lib/drafts.js";
 import { t, tr, lang, errorKey, onLangChange } from "./lib/i18n.js";
 import { remember, myCases, caseURL } from "./lib/mycases.js";
+import { queueSend, dropSend, newRequestKey } from "./lib/outbox.js";
 
 // The form's stylesheet is linked when the form first opens (build.mjs).
 let cssPromise;
@@ -71,7 +77,9 @@ export async function resizePhoto(file) {
 export async function openReport(box, place, { onClose, source, draftKey, onSent, title } = {}) {
   await loadCSS();
   const draft = draftKey ? loadDraft(draftKey) : null;
-  const state = { category: draft?.category || "", point: draft?.point || [Number(place.lon), Number(place.lat)], photos: [], moved: !!draft?.moved };
+  const state = { category: draft?.category || "", point: draft?.point || [Number(place.lon), Number(place.lat)], photos: [], moved: !!draft?.moved,
+    idem: draft?.idem || "", queued: !!draft?.queued };
+  const outboxName = "report:" + (draftKey || "resident");
   box.hidden = false;
   box.dataset.state = "form";
   // Every text is marked with its catalogue key (tr, data-i18n-*), so a
@@ -109,13 +117,13 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
     tr(h, "p", { class: "hint", id: "report-phone-use" }, "report.phone.use"),
     dups, status,
     h("p", { class: "row" }, send, tr(h, "button", { type: "button", class: "secondary", id: "report-cancel",
-      onclick: () => { box.hidden = true; show(box); onClose?.(); } }, "report.cancel")));
+      onclick: () => { dropSend(outboxName); box.hidden = true; show(box); onClose?.(); } }, "report.cancel")));
   show(box, form);
   box.scrollIntoView({ block: "start" });
 
   // --- The draft: restored, and saved on every change.
   const keep = () => draftKey && saveDraft(draftKey, { category: state.category, description: desc.value, phone: phone.value,
-    point: state.point, moved: state.moved, photos: state.photos.length });
+    point: state.point, moved: state.moved, photos: state.photos.length, idem: state.idem, queued: state.queued });
   if (draft) {
     desc.value = draft.description || "";
     phone.value = draft.phone || "";
@@ -236,9 +244,12 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
     ] : []);
   }
 
-  // --- Sending: one multipart request, the report and its photos.
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  // --- Sending: one multipart request, the report and its photos, with
+  // the Idempotency-Key of this report (kept in the draft, the same for
+  // every retry). auto: sent again by itself (the connection came back).
+  async function submit(auto) {
+    dropSend(outboxName);
+    if (!form.isConnected) return;
     if (!state.category) return say("report.needCategory");
     if (!desc.value.trim()) {
       desc.focus();
@@ -250,23 +261,38 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
     if (source) report.source = source;
     body.append("case", new Blob([JSON.stringify(report)], { type: "application/json" }));
     state.photos.forEach((p, i) => body.append("photo", p.blob, `photo-${i + 1}.jpg`));
+    state.idem ||= newRequestKey();
     send.disabled = true;
-    say("report.sending");
+    say(auto ? "report.resending" : "report.sending");
     try {
-      const res = await fetch("/api/v1/cases", { method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json", ...csrfHeaders() } });
+      const res = await fetch("/api/v1/cases", { method: "POST", body, credentials: "same-origin",
+        headers: { Accept: "application/json", "Idempotency-Key": state.idem, ...csrfHeaders() } });
       const out = await res.json().catch(() => null);
       if (!res.ok) throw new ApiError(res.status, out, Number(res.headers.get("Retry-After")) || 0);
       if (draftKey) clearDraft(draftKey);
       if (onSent) onSent(out);
       else remember({ code: out.tracking_code });
-      sent(box, out.tracking_code, !onSent);
+      sent(box, out.tracking_code, !onSent, auto);
     } catch (err) {
       send.disabled = false;
+      state.queued = offline(err);
       keep();
-      if (offline(err)) say(draftKey ? "report.offline.draft" : "report.offline");
-      else fail(err);
+      if (state.queued) {
+        queueSend(outboxName, () => submit(true));
+        say(draftKey ? "report.offline.draft" : "report.offline");
+      } else fail(err);
     }
+  }
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    submit(false);
   });
+  // A draft queued before a reload: sent now (or when the connection is
+  // back), unless its photos were lost with the reload.
+  if (state.queued && !draft?.photos) {
+    if (navigator.onLine) submit(true);
+    else queueSend(outboxName, () => submit(true));
+  }
 
   // A language switch while the form is open: the marked texts follow by
   // themselves; the category names (from the API, not the catalogue) and the
@@ -282,13 +308,18 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
   });
 }
 
-/** sent replaces the form with the tracking code, large, with a copy button (and, for a resident, its page). */
-function sent(box, code, resident) {
+/**
+ * sent replaces the form with the tracking code, large, with a copy button
+ * (and, for a resident, its page); auto says it was sent by itself when the
+ * connection came back.
+ */
+function sent(box, code, resident, auto) {
   box.dataset.state = "sent";
   const copied = h("p", { role: "status", class: "report-status", id: "report-copied" });
   const codeEl = h("output", { class: "tracking-code", id: "report-code" }, code);
   show(box, h("div", { class: "report-sent" },
     tr(h, "p", {}, "report.sent"),
+    auto ? tr(h, "p", { class: "hint", id: "report-resent" }, "report.resent") : null,
     h("p", { class: "tracking" }, codeEl, " ", tr(h, "button", { type: "button", class: "secondary", id: "report-copy", onclick: async () => {
       try {
         await navigator.clipboard.writeText(code);

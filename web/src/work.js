@@ -6,7 +6,11 @@
 // now, each confirmed with what it will do; 上报事件, the resident's report
 // form as staff intake (source grid_worker) at the phone's position. Forms
 // keep drafts in localStorage (lib/drafts.js) across reloads and dropped
-// connections; photos are not kept in drafts (the form says so).
+// connections; photos are not kept in drafts (the form says so). A send
+// that fails for want of a network is sent again by itself, once, when the
+// connection is back (lib/outbox.js: the online event, the page shown
+// again; and on opening the case again after a reload), with the same
+// Idempotency-Key, so it never acts twice.
 // Views by the URL's hash: "" the worklist, #case/ID, #report.
 import "./lib/messages-lazy.js";
 import "./lib/messages-work.js";
@@ -15,16 +19,14 @@ import { getJSON, postJSON, csrfHeaders, offline, ApiError } from "./lib/api.js"
 import { t, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import { currentSession, loginForm } from "./lib/session.js";
 import { loadDraft, saveDraft, clearDraft } from "./lib/drafts.js";
+import { queueSend, dropSend, newRequestKey } from "./lib/outbox.js";
 import "./css/base.css";
 import "./css/work.css";
 
 const app = $("#app");
 const net = $("#net");
-const state = { session: null, here: null, located: false, names: {}, list: [], loaded: false };
+const state = { session: null, here: null, located: false, names: {}, list: [], next: "", loaded: false };
 if (__TEST_HOOKS__) window.__work = state;
-
-// The states still on someone's desk: the worklist leaves out the finished ones.
-const openStates = ["reported", "accepted", "dispatched", "in_progress", "extension_requested", "suspended", "returned", "handled", "verified", "reopened"];
 
 // --- Position: the phone's GPS (WGS84), if the worker allows it. No
 // position: no distances, no error.
@@ -118,14 +120,22 @@ async function logout() {
   location.reload();
 }
 
-// --- The worklist.
+// --- The worklist: the server's order (overdue first, then by deadline),
+// a page at a time; "more" at the bottom reads the next page with the
+// cursor the server gave, so the order runs on across pages. A refresh
+// starts again at the first page. Only open cases (open=true: the server's
+// cases.State.Finished leaves out the finished ones).
+const pageSize = 50;
+const listQuery = (cursor) => "/api/v1/cases?" + new URLSearchParams({ assigned: "me", order: "due", open: "true", limit: String(pageSize), ...(cursor ? { cursor } : {}) });
+
 async function loadList() {
   app.dataset.view = "list";
   if (state.loaded) drawList(); // what was read before, until the fresh list comes
   else show(app, h("p", { class: "hint" }, t("work.loading")));
   try {
-    const page = await getJSON("/api/v1/cases?" + new URLSearchParams({ assigned: "me", order: "due", status: openStates.join(","), limit: "200" }));
+    const page = await getJSON(listQuery());
     state.list = page.cases;
+    state.next = page.next || "";
     state.loaded = true;
     setNet("");
   } catch (err) {
@@ -136,6 +146,25 @@ async function loadList() {
   drawList();
 }
 
+/** loadMore appends the next page of the worklist (the cursor of the last one). */
+async function loadMore(button) {
+  button.disabled = true;
+  try {
+    const page = await getJSON(listQuery(state.next));
+    const have = new Set(state.list.map((c) => c.id));
+    state.list = state.list.concat(page.cases.filter((c) => !have.has(c.id)));
+    state.next = page.next || "";
+    setNet("");
+  } catch (err) {
+    button.disabled = false;
+    if (err instanceof ApiError && err.status === 401) return show(app, loginForm(signedIn, "error.unauthenticated"));
+    return setNet(offline(err) ? "work.offline" : errorKey(err));
+  }
+  const y = scrollY;
+  drawList();
+  scrollTo(0, y); // stay where the thumb was
+}
+
 function drawList() {
   if (app.dataset.view !== "list" || !state.loaded) return;
   const items = state.list.map((c) => h("li", { class: "case" + (c.overdue ? " overdue" : ""), dataset: { id: c.id, overdue: c.overdue } },
@@ -144,11 +173,14 @@ function drawList() {
       h("span", { class: "addr" }, c.address || t("work.noAddress")),
       h("span", { class: "line3" }, h("span", { class: "left" }, timeLeft(c)), h("span", { class: "dist" }, distanceText(c))))));
   app.dataset.loaded = "true";
+  const more = state.next ? h("button", { type: "button", class: "secondary more", id: "work-more" }, t("work.list.more", { n: pageSize })) : null;
+  more?.addEventListener("click", () => loadMore(more));
   show(app,
     h("div", { class: "toolbar" },
-      h("h2", {}, t("work.list.title", { n: state.list.length })),
+      h("h2", {}, t(state.next ? "work.list.titleMore" : "work.list.title", { n: state.list.length })),
       h("a", { class: "button", href: "#report", id: "work-report" }, t("work.report.open"))),
     items.length ? h("ul", { id: "worklist", class: "worklist" }, items) : h("p", { class: "hint", id: "worklist-empty" }, t("work.list.empty")),
+    more ? h("p", { class: "row more" }, more) : null,
     h("p", { class: "row foot" },
       h("button", { type: "button", class: "secondary", id: "work-refresh", onclick: loadList }, t("work.refresh")),
       h("button", { type: "button", class: "ghost", id: "work-logout", onclick: logout }, t("admin.logout"))),
@@ -220,7 +252,9 @@ function confirmAction(rec, a, panel, status) {
   if (reason) reason.value = draft.reason || "";
   if (due) due.value = draft.due || "";
   note.value = draft.note || "";
-  const keep = () => saveDraft(key, { reason: reason?.value, due: due?.value, note: note.value, photos: photo?.files.length || 0 });
+  let idem = draft.idem || ""; // this action's Idempotency-Key, the same for each retry
+  let queued = !!draft.queued; // failed offline: to be sent by itself
+  const keep = () => saveDraft(key, { reason: reason?.value, due: due?.value, note: note.value, photos: photo?.files.length || 0, idem, queued });
   const go = h("button", { type: "button", id: "act-confirm" }, t("work.confirm.go", { action: t("case.action." + a.action) }));
   const body = h("div", { class: "confirm-body" },
     h("h4", {}, t("case.action." + a.action)),
@@ -231,6 +265,7 @@ function confirmAction(rec, a, panel, status) {
     h("label", { for: "act-note" }, t(a.action === "handle" ? "work.input.publicNote" : "work.input.note")), note,
     draft.photos ? h("p", { class: "hint", id: "act-photos-dropped" }, t("work.draft.noPhotos")) : null,
     h("p", { class: "row" }, go, h("button", { type: "button", class: "secondary", id: "act-cancel", onclick: () => {
+      dropSend(key);
       clearDraft(key);
       panel.hidden = true;
     } }, t("report.cancel"))));
@@ -240,13 +275,17 @@ function confirmAction(rec, a, panel, status) {
   body.addEventListener("input", keep);
   body.addEventListener("change", keep);
   panel.scrollIntoView({ block: "nearest" });
-  go.addEventListener("click", async () => {
+  // send sends the action; auto: by itself, the connection being back.
+  const send = async (auto) => {
+    dropSend(key);
+    if (!panel.isConnected) return; // the worker went elsewhere: the draft waits for the case to be opened again
     if (reason && !reason.value.trim()) return (status.textContent = t("work.need.reason"));
     if (due && !due.value) return (status.textContent = t("work.need.due"));
     if (needs.has("photo") && !photo.files.length) return (status.textContent = t("work.need.photo"));
+    idem ||= newRequestKey();
     keep();
     go.disabled = true;
-    status.textContent = t("work.sending");
+    status.textContent = t(auto ? "work.resending" : "work.sending");
     try {
       const photos = [];
       if (photo?.files.length) {
@@ -265,15 +304,26 @@ function confirmAction(rec, a, panel, status) {
       // The deadline asked for, as a wall-clock time in China (UTC+8).
       if (due) req.deadline = due.value + ":00+08:00";
       if (note.value.trim()) req[a.action === "handle" ? "public_note" : "note"] = note.value.trim();
-      await postJSON(`/api/v1/cases/${rec.id}/actions`, req);
+      await postJSON(`/api/v1/cases/${rec.id}/actions`, req, { "Idempotency-Key": idem });
       clearDraft(key);
       await openCase(rec.id);
-      $("#case-status").textContent = t("work.done", { action: t("case.action." + a.action) });
+      $("#case-status").textContent = t(auto ? "work.resent" : "work.done", { action: t("case.action." + a.action) });
+      $("#case-status").dataset.resent = auto ? "true" : "false";
     } catch (err) {
       go.disabled = false;
+      queued = offline(err);
+      keep();
+      if (queued) queueSend(key, () => send(true));
       status.textContent = offline(err) ? t("work.offline.draft") : t("report.error", { message: t(errorKey(err)) });
     }
-  });
+  };
+  go.addEventListener("click", () => send(false));
+  // Queued before a reload: sent now (or once the connection is back),
+  // unless photos were part of it (they are not in the draft).
+  if (queued && !draft.photos) {
+    if (navigator.onLine) send(true);
+    else queueSend(key, () => send(true));
+  }
 }
 
 // --- 上报事件: the report form at the phone's position (or a tap on its map).

@@ -29,8 +29,8 @@ export const csrfHeaders = () => (csrfToken ? { "X-CSRF-Token": csrfToken } : {}
 /** offline tells whether err is fetch's failure to reach the server at all (a TypeError: no network), not an HTTP answer. */
 export const offline = (err) => err instanceof TypeError;
 
-async function request(method, url, body) {
-  const headers = { Accept: "application/json" };
+async function request(method, url, body, extra) {
+  const headers = { Accept: "application/json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
   const res = await fetch(url, {
@@ -51,7 +51,8 @@ async function request(method, url, body) {
 }
 
 export const getJSON = (url) => request("GET", url);
-export const postJSON = (url, body) => request("POST", url, body ?? {});
+/** postJSON posts body as JSON; headers are added to the request's (e.g. an Idempotency-Key). */
+export const postJSON = (url, body, headers) => request("POST", url, body ?? {}, headers);
 
 /** qs builds a query string from an object, skipping empty values. */
 export function qs(params) {

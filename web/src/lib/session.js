@@ -1,8 +1,8 @@
 // Signing staff in on a page of their own (/work): the session is read from
 // GET /api/v1/session ({"signed_in": false} when there is none, not a 401),
 // the form posts /api/v1/login, and the session's CSRF token is kept for
-// the page's writes (lib/api.js). The editor (admin.js) has the same steps
-// inline; it can move to this module.
+// the page's writes (lib/api.js). Every signed-in page uses it: /work, the
+// editor (/admin, admin.js), the desk.
 import { h } from "./dom.js";
 import { ApiError, getJSON, postJSON, setCSRF } from "./api.js";
 import { tr, errorKey } from "./i18n.js";
@@ -18,8 +18,12 @@ export async function currentSession() {
 /**
  * loginForm is the sign-in form; onSignedIn(session) runs after a
  * successful sign-in, message is a catalogue key shown above the button.
+ * opts.onUnavailable(err), if given, runs when the server answers 503 (it
+ * cannot reach its database): the form and what was typed stay, to be sent
+ * again (the editor shows its outage banner); without it a 503 is shown as
+ * the form's error like any other.
  */
-export function loginForm(onSignedIn, message) {
+export function loginForm(onSignedIn, message, opts = {}) {
   const error = message ? tr(h, "p", { class: "msg error", role: "alert", id: "login-error" }, message) : h("p", { id: "login-error", role: "alert", class: "msg error", hidden: true });
   const form = h("form", { id: "login", class: "login" },
     tr(h, "h2", {}, "admin.login.title"),
@@ -35,8 +39,9 @@ export function loginForm(onSignedIn, message) {
       setCSRF(sess.csrf_token);
       onSignedIn(sess);
     } catch (err) {
+      if (err instanceof ApiError && err.unavailable && opts.onUnavailable) return opts.onUnavailable(err);
       const key = err instanceof ApiError && err.status === 401 ? "admin.login.failed" : errorKey(err);
-      form.replaceWith(loginForm(onSignedIn, key));
+      form.replaceWith(loginForm(onSignedIn, key, opts));
     }
   });
   return form;
