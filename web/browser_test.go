@@ -289,8 +289,8 @@ func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 			strings.Contains(msg, "navigated or closed") || strings.Contains(msg, "Not attached to an active page")
 		if !navigated || time.Now().After(deadline) || ctx.Err() != nil {
 			shot(t, ctx, "failed-"+safeName(t.Name()))
-			var last string // what the condition says now, or what it throws
-			_ = chromedp.Run(ctx, chromedp.Evaluate("(() => { try { return String(!!("+cond+")); } catch (e) { return 'throws ' + e; } })()", &last))
+			// what the condition says now, or what it throws
+			last, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("(() => { try { return String(!!("+cond+")); } catch (e) { return 'throws ' + e; } })()"))
 			t.Fatalf("waiting for %s (%s): %v (now: %s)", what, cond, err, last)
 		}
 	}
