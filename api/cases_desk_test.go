@@ -2,10 +2,15 @@ package api_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/maptile"
 
 	"gridmap/cases"
 )
@@ -118,6 +123,37 @@ func TestCaseListDeskFilters(t *testing.T) {
 		}
 		if status, body := disp.do(t, "GET", path, nil); status != 200 || decode[cases.Record](t, body).DispatchUnits != nil {
 			t.Errorf("a dispatched case offers dispatch units: %s", body)
+		}
+	})
+
+	t.Run("the cases layer clusters below z15", func(t *testing.T) {
+		for _, c := range []struct {
+			z    uint32
+			want string
+		}{{12, "1 features: count=3 state=mixed overdue=false id=<nil>"}, {15, "3 features"}} {
+			tile := maptile.At(orb.Point{f.lon, f.lat}, maptile.Zoom(c.z))
+			req, _ := http.NewRequest("GET", f.srv.URL+fmt.Sprintf("/tiles/cases/%d/%d/%d.mvt", tile.Z, tile.X, tile.Y), nil)
+			resp, err := disp.hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			layers, err := mvt.Unmarshal(b)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("z%d: %d %v", c.z, resp.StatusCode, err)
+			}
+			var got string
+			for _, l := range layers {
+				got = fmt.Sprintf("%d features", len(l.Features))
+				if c.z < 15 && len(l.Features) == 1 {
+					p := l.Features[0].Properties
+					got += fmt.Sprintf(": count=%v state=%v overdue=%v id=%v", p["count"], p["state"], p["overdue"], p["id"])
+				}
+			}
+			if got != c.want {
+				t.Errorf("cases tile at z%d: %s, want %s", c.z, got, c.want)
+			}
 		}
 	})
 }
