@@ -224,7 +224,7 @@ function drawPage() {
     class: (c.overdue ? "overdue" : "") + (state.selected === c.id ? " selected" : ""), dataset: { id: c.id, state: c.state, overdue: c.overdue },
     tabindex: 0, onclick: () => select(c.id, { fly: true }), onkeydown: (e) => e.key === "Enter" && select(c.id, { fly: true }),
   },
-  h("td", { class: "code" }, c.tracking_code.slice(0, 5) + "-" + c.tracking_code.slice(5)),
+  h("td", { class: "code" }, c.tracking_code),
   h("td", {}, categoryName(c)),
   h("td", { class: "addr" }, c.address || "—"),
   h("td", {}, t("case.state." + c.state)),
@@ -267,11 +267,11 @@ async function makeMap(el) {
 const tilesURL = () => `${location.origin}/tiles/cases/{z}/{x}/{y}.mvt?v=${state.tilesVersion}`;
 
 /** refresh reads the page and the map's tiles again (after an action, or on demand). */
-function refresh() {
+async function refresh() {
   state.tilesVersion++;
   state.map?.getSource("cases")?.setTiles([tilesURL()]);
   load();
-  if (state.selected) openDetail(state.selected);
+  if (state.selected) await openDetail(state.selected);
 }
 
 function markSelected() {
@@ -313,7 +313,7 @@ function drawDetail(rec) {
   const box = $("#desk-detail");
   const dl = (pairs) => h("dl", {}, pairs.filter(([, v]) => v).map(([k, v]) => [tr(h, "dt", {}, k), h("dd", {}, v)]));
   show(box,
-    h("h2", {}, categoryName(rec), " ", h("span", { class: "code" }, rec.tracking_code.slice(0, 5) + "-" + rec.tracking_code.slice(5))),
+    h("h2", {}, categoryName(rec), " ", h("span", { class: "code" }, rec.tracking_code)),
     h("p", { class: "meta" }, h("span", { id: "detail-state", class: "state", dataset: { state: rec.state } }, t("case.state." + rec.state)), " ",
       h("span", { class: "left" + (rec.overdue ? " overdue" : ""), id: "detail-left" }, timeLeft(rec))),
     dl([["desk.col.address", rec.address], ["desk.col.tier", t("desk.tier." + rec.tier)], ["desk.col.unit", rec.unit?.name],
@@ -356,7 +356,7 @@ async function confirmAction(rec, a) {
   const msg = h("p", { id: "act-msg", class: "msg error", role: "alert", hidden: true });
   const go = h("button", { type: "button", dataset: { confirm: a.action } }, t("work.confirm.go", { action: t("case.action." + a.action) }));
   show(dlg, h("form", { method: "dialog", class: "confirm" },
-    h("h3", {}, t("case.action." + a.action), " · ", rec.tracking_code.slice(0, 5) + "-" + rec.tracking_code.slice(5)),
+    h("h3", {}, t("case.action." + a.action), " · ", rec.tracking_code),
     h("p", { id: "act-what" }, t("work.confirm." + a.action)),
     units ? field("desk.input.unit", units) : null,
     merge ? field("desk.input.merge", merge) : null,
@@ -389,7 +389,7 @@ async function confirmAction(rec, a) {
       if (note.value.trim()) req[publicNote ? "public_note" : "note"] = note.value.trim();
       await postJSON(`/api/v1/cases/${rec.id}/actions`, req);
       dlg.close();
-      refresh();
+      await refresh();
       const st = $("#detail-status");
       if (st) st.textContent = t("work.done", { action: t("case.action." + a.action) });
     } catch (err) {
@@ -409,7 +409,7 @@ async function mergeTargets(rec, select) {
       .map((c) => ({ c, m: Math.hypot((c.lon - rec.lon) * Math.cos((rec.lat * Math.PI) / 180), c.lat - rec.lat) * 111320 }))
       .sort((a, b) => a.m - b.m);
     show(select, near.length ? [h("option", { value: "" }, t("desk.merge.pick")), near.map(({ c, m }) =>
-      h("option", { value: c.tracking_code }, `${c.tracking_code.slice(0, 5)}-${c.tracking_code.slice(5)} · ${c.address || c.description.slice(0, 20)} · ${Math.round(m)} m`))]
+      h("option", { value: c.tracking_code }, `${c.tracking_code} · ${c.address || c.description.slice(0, 20)} · ${Math.round(m)} m`))]
       : h("option", { value: "" }, t("desk.merge.none")));
   } catch (err) {
     show(select, h("option", { value: "" }, t(errorKey(err))));
