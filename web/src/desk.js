@@ -203,6 +203,7 @@ async function load() {
   if (page.next) state.cursors[state.pageNo + 1] = page.next;
   else state.cursors.length = state.pageNo + 1;
   drawPage();
+  fitOnce();
   // Painted: the frame after the rows are in the document.
   // The timings are User Timing measures too (desk:api, desk:painted), which
   // bench/cases -desk reads from the production bundle.
@@ -267,6 +268,16 @@ async function makeMap(el) {
   map.on("mouseleave", "desk-cases", () => (map.getCanvas().style.cursor = ""));
   el.dataset.ready = "true";
   if (state.selected) markSelected();
+  fitOnce();
+}
+
+/** fitOnce shows the first page's cases on the map, once (later the map stays where the user put it). */
+function fitOnce() {
+  if (state.fitted || !state.map || !state.page?.cases.length || state.selected) return;
+  state.fitted = true;
+  const pts = state.page.cases.map((c) => state.map.toDisplay({ type: "Point", coordinates: [c.lon, c.lat] }).coordinates);
+  const b = pts.reduce((b, p) => [[Math.min(b[0][0], p[0]), Math.min(b[0][1], p[1])], [Math.max(b[1][0], p[0]), Math.max(b[1][1], p[1])]], [pts[0], pts[0]]);
+  state.map.fitBounds(b, { padding: 40, maxZoom: 15, duration: 0 });
 }
 
 const tilesURL = () => `${location.origin}/tiles/cases/{z}/{x}/{y}.mvt?v=${state.tilesVersion}`;
