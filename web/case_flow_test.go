@@ -170,7 +170,9 @@ JOIN area c ON c.id = g.parent_id WHERE b.address = $1`, address).Scan(&b[0], &b
 	// 4. The desk verifies and closes it.
 	deskVerifyAndClose(t, code, id)
 
-	// 5. The resident's page shows it closed and takes a rating.
+	// 5. The resident's page shows it closed and takes a rating (a fresh tab
+	// with the tracking code: the first one's 90 s went by during the desk's steps).
+	resident = tab(t, 360, 740)
 	do(t, resident, "opening the tracking page", chromedp.Navigate(theSite.URL+"/c/"+code))
 	waitFor(t, resident, "the closed case with its rating form", `document.querySelector("#case-state").dataset.state === "closed" && !!document.querySelector("#rate")`)
 	if tl := eval[string](t, resident, `document.querySelector("#timeline").textContent`); !strings.Contains(tl, "已清运") || !strings.Contains(tl, "结案") {
