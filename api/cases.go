@@ -365,10 +365,10 @@ func (s *Server) handleCaseReopen(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// GET /api/v1/cases?area=&status=&category=&overdue=&open=&assigned=me&bbox=&from=&to=&order=due&cursor=&limit=
+// GET /api/v1/cases?area=&status=&category=&tier=&overdue=&open=&assigned=me&bbox=&from=&to=&q=&counts=&order=due&cursor=&limit=
 func (s *Server) handleCaseList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := cases.Filter{AreaCode: q.Get("area"), Category: q.Get("category"), Cursor: q.Get("cursor"), Order: cases.Order(q.Get("order"))}
+	f := cases.Filter{AreaCode: q.Get("area"), Category: q.Get("category"), Text: q.Get("q"), Cursor: q.Get("cursor"), Order: cases.Order(q.Get("order"))}
 	if st := q.Get("status"); st != "" {
 		for _, x := range strings.Split(st, ",") {
 			f.States = append(f.States, cases.State(strings.TrimSpace(x)))
@@ -380,6 +380,16 @@ func (s *Server) handleCaseList(w http.ResponseWriter, r *http.Request) error {
 	}
 	if f.Open, err = parseBool("open", q.Get("open")); err != nil {
 		return err
+	}
+	if f.Counts, err = parseBool("counts", q.Get("counts")); err != nil {
+		return err
+	}
+	if t := q.Get("tier"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || !cases.Tier(n).Valid() {
+			return geo.Errorf(geo.EInvalid, "tier must be 1 (grid) to 4 (district), got %q", t)
+		}
+		f.Tier = cases.Tier(n)
 	}
 	switch q.Get("assigned") {
 	case "":

@@ -89,6 +89,11 @@ type Record struct {
 	// Actions lists what the reader may do now: the state machine's actions
 	// from the case's state for one of the reader's roles (single case only).
 	Actions []ActionOption `json:"actions,omitempty"`
+	// DispatchUnits are the units the reader may dispatch the case to, when
+	// Actions has dispatch: the routing's suggestion first (the unit a
+	// dispatch without to_unit goes to), then the other units covering the
+	// case's areas, nearest first (single case only).
+	DispatchUnits []UnitRef `json:"dispatch_units,omitempty"`
 }
 
 // EventRecord is one entry of a case's history as staff see it.
@@ -229,17 +234,28 @@ type Filter struct {
 	AreaCode   string
 	States     []State
 	Category   string
+	Tier       Tier // 0: any
 	Overdue    bool
 	Open       bool // only cases not finished (State.Finished)
 	AssignedMe bool
-	Bound      *orb.Bound
-	From, To   time.Time // reported in [From, To)
-	Cursor     string
-	Limit      int
+	// Text matches the description, the address or the tracking code
+	// (case-insensitive substring; at least MinFilterText characters).
+	Text     string
+	Bound    *orb.Bound
+	From, To time.Time // reported in [From, To)
+	Cursor   string
+	Limit    int
 	// Order is the worklist's order: OrderReported (default, newest first)
 	// or OrderDue (overdue first, then by deadline, cases without one last).
 	Order Order
+	// Counts asks for Page.Counts: the cases per state under the same
+	// filter without its States (the desk's tabs).
+	Counts bool
 }
+
+// MinFilterText is the shortest free text Filter.Text accepts: shorter
+// strings cannot use the trigram index and would match almost everything.
+const MinFilterText = 2
 
 // Order is a worklist's sort order.
 type Order string
@@ -254,6 +270,9 @@ const (
 type Page struct {
 	Cases []Record `json:"cases"`
 	Next  string   `json:"next,omitempty"`
+	// Counts are the cases per state (states with none left out) matching
+	// the filter without its States; only when Filter.Counts asked for them.
+	Counts map[State]int `json:"counts,omitempty"`
 }
 
 // AreaStats are the 三率 and counts of an area's cases in a period.

@@ -541,6 +541,41 @@ func (s *CaseStore) route(ctx context.Context, tx pgx.Tx, path []int64, tier cas
 	return id, dbErr("data.route", err)
 }
 
+// qPathUnits are the active units covering an area of a chain, the
+// deepest area's first.
+const qPathUnits = `SELECT u.id, u.kind, u.name, u.phone FROM unit u
+WHERE u.active AND u.area_id = ANY($1::bigint[])
+ORDER BY array_position($1::bigint[], u.area_id) DESC, u.id`
+
+// dispatchUnits are the units a dispatcher may send r to: the one route
+// picks (the suggestion, when a unit covers the case) first, then every other
+// active unit covering an area of its chain, the nearest first.
+func (s *CaseStore) dispatchUnits(ctx context.Context, tx pgx.Tx, r *caseRow) ([]cases.UnitRef, error) {
+	suggested, err := s.route(ctx, tx, r.Path, cases.Tier(r.Tier), r.Category)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, qPathUnits, r.Path)
+	if err != nil {
+		return nil, dbErr("data.dispatchUnits", err)
+	}
+	out := []cases.UnitRef{}
+	var u cases.UnitRef
+	var kind string
+	if _, err := pgx.ForEachRow(rows, []any{&u.ID, &kind, &u.Name, &u.Phone}, func() error {
+		u.Kind = cases.UnitKind(kind)
+		if u.ID == suggested {
+			out = append([]cases.UnitRef{u}, out...)
+		} else {
+			out = append(out, u)
+		}
+		return nil
+	}); err != nil {
+		return nil, dbErr("data.dispatchUnits", err)
+	}
+	return out, nil
+}
+
 // contended turns a deadlock or serialization failure (two merges of a pair
 // of cases into each other at once) into a conflict the client can retry.
 func contended(err error) error {
@@ -1029,6 +1064,13 @@ func (s *CaseStore) record(ctx context.Context, tx pgx.Tx, r *caseRow, a access,
 		return nil, err
 	}
 	rec.Areas = refs
+	for _, o := range rec.Actions {
+		if o.Action == cases.ActionDispatch {
+			if rec.DispatchUnits, err = s.dispatchUnits(ctx, tx, r); err != nil {
+				return nil, err
+			}
+		}
+	}
 	rows, err := tx.Query(ctx, qCasePhotos, r.ID)
 	if err != nil {
 		return nil, dbErr("data.record", err)

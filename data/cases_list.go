@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -122,18 +123,24 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 		}
 		where = append(where, "c.area_path @> ARRAY["+arg(id)+"::bigint]")
 	}
-	if len(f.States) > 0 {
-		ss := make([]string, len(f.States))
-		for i, st := range f.States {
-			if !validState(st) {
-				return nil, geo.Errorf(geo.EInvalid, "unknown status %q", st)
-			}
-			ss[i] = string(st)
-		}
-		where = append(where, "c.state = ANY("+arg(ss)+"::text[])")
-	}
 	if f.Category != "" {
 		where = append(where, "c.category = "+arg(f.Category))
+	}
+	if f.Tier != 0 {
+		if !f.Tier.Valid() {
+			return nil, geo.Errorf(geo.EInvalid, "tier must be 1 to 4, got %d", f.Tier)
+		}
+		where = append(where, "c.tier = "+arg(int(f.Tier)))
+	}
+	if text := strings.TrimSpace(f.Text); text != "" {
+		if utf8.RuneCountInString(text) < cases.MinFilterText {
+			return nil, geo.Errorf(geo.EInvalid, "q must have at least %d characters, got %q", cases.MinFilterText, text)
+		}
+		// One trigram index per column (migration 019); a code typed with its
+		// hyphen, or O for 0, matches through NormalizeTrackingCode.
+		like := arg("%" + escapeLike(text) + "%")
+		code := arg("%" + escapeLike(cases.NormalizeTrackingCode(text)) + "%")
+		where = append(where, "(c.description ILIKE "+like+" ESCAPE '\\' OR c.address ILIKE "+like+" ESCAPE '\\' OR c.tracking_code LIKE "+code+" ESCAPE '\\')")
 	}
 	if f.Overdue {
 		where = append(where, "c.finished_at IS NULL AND NOT c.paused AND c.due < "+arg(now))
@@ -154,6 +161,18 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 	}
 	if !f.To.IsZero() {
 		where = append(where, "c.reported_at < "+arg(f.To))
+	}
+	// The filter without its states: the counts' WHERE; the states follow.
+	countWhere, countArgs := append([]string(nil), where...), append([]any(nil), args...)
+	if len(f.States) > 0 {
+		ss := make([]string, len(f.States))
+		for i, st := range f.States {
+			if !validState(st) {
+				return nil, geo.Errorf(geo.EInvalid, "unknown status %q", st)
+			}
+			ss[i] = string(st)
+		}
+		where = append(where, "c.state = ANY("+arg(ss)+"::text[])")
 	}
 	var orderKey string
 	switch f.Order {
@@ -214,7 +233,32 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 	for _, r := range list {
 		page.Cases = append(page.Cases, *s.baseRecord(r))
 	}
+	if f.Counts {
+		if page.Counts, err = countStates(ctx, tx, countWhere, countArgs); err != nil {
+			return nil, err
+		}
+	}
 	return page, nil
+}
+
+// countStates counts the cases per state that match where (List's filter
+// without its states, over case_report c).
+func countStates(ctx context.Context, tx pgx.Tx, where []string, args []any) (map[cases.State]int, error) {
+	q := `SELECT c.state, count(*) FROM case_report c`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := tx.Query(ctx, q+" GROUP BY c.state", args...)
+	if err != nil {
+		return nil, dbErr("data.List", err)
+	}
+	out := map[cases.State]int{}
+	var st string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&st, &n}, func() error { out[cases.State(st)] = n; return nil }); err != nil {
+		return nil, dbErr("data.List", err)
+	}
+	return out, nil
 }
 
 // dueOverdue is dueOrderKey's overdue test on a row read at now.

@@ -27,8 +27,45 @@ q AS (
     LIMIT 20000)
 SELECT coalesce((SELECT ST_AsMVT(q, 'cases', 4096, 'geom') FROM q), ''::bytea)`
 
+// qCasesClusterTile is the cases layer below CasesClusterBelowZoom: the
+// same cases ($1–$6 as qCasesTile) grouped into cells of $7 metres (Web
+// Mercator) with ST_SnapToGrid, one point per cell at the cases' centroid
+// with count, overdue (any of them), and state ("mixed" when they differ);
+// a cell of one case keeps its id, code, category and tier. The scan stops
+// at 100,000 cases per tile (counts are then lower bounds; docs/desk.md).
+const qCasesClusterTile = `
+WITH env AS (SELECT ST_TileEnvelope($1, $2, $3) AS e),
+c AS (
+    SELECT ST_Transform(c.geom, 3857) AS g, c.id, c.tracking_code, c.category, c.state, c.tier,
+           (c.finished_at IS NULL AND NOT c.paused AND c.due < $4) AS overdue
+    FROM case_report c, env
+    WHERE c.geom && ST_Transform(env.e, 4326)
+      AND ($5::bigint = 0 OR c.area_path @> ARRAY[$5::bigint])
+      AND ($6 OR c.finished_at IS NULL)
+    LIMIT 100000),
+q AS (
+    SELECT ST_AsMVTGeom(ST_Centroid(ST_Collect(c.g)), env.e, 4096, 64, true) AS geom,
+           count(*)::int AS count, bool_or(c.overdue) AS overdue,
+           CASE WHEN min(c.state) = max(c.state) THEN min(c.state) ELSE 'mixed' END AS state,
+           CASE WHEN count(*) = 1 THEN min(c.id) END AS id,
+           CASE WHEN count(*) = 1 THEN min(c.tracking_code) END AS code,
+           CASE WHEN count(*) = 1 THEN min(c.category) END AS category,
+           CASE WHEN count(*) = 1 THEN min(c.tier) END AS tier
+    FROM c, env
+    GROUP BY ST_SnapToGrid(c.g, $7::float8), env.e)
+SELECT coalesce((SELECT ST_AsMVT(q, 'cases', 4096, 'geom') FROM q), ''::bytea)`
+
+// CasesClusterBelowZoom: below this zoom the cases layer is clustered
+// (qCasesClusterTile), at and above it every case is a point of its own.
+const CasesClusterBelowZoom = 15
+
+// casesClusterCells is how many cluster cells a tile is wide (a 512 px tile:
+// cells of 32 px).
+const casesClusterCells = 16
+
 // CasesTile returns the cases layer of tile z/x/y (Web Mercator) for a staff
-// account: the cases in its area, open ones unless all.
+// account: the cases in its area, open ones unless all; clustered below
+// CasesClusterBelowZoom.
 func (s *CaseStore) CasesTile(ctx context.Context, staff *cases.Staff, z, x, y int, all bool) ([]byte, error) {
 	if staff == nil {
 		return nil, geo.Errorf(geo.EUnauthenticated, "the cases layer is for signed-in staff")
@@ -46,9 +83,16 @@ func (s *CaseStore) CasesTile(ctx context.Context, staff *cases.Staff, z, x, y i
 	if user.Role == geo.UserAdmin {
 		scope = 0
 	}
+	q, args := qCasesTile, []any{z, x, y, s.now(), scope, all}
+	if z < CasesClusterBelowZoom {
+		q, args = qCasesClusterTile, append(args, webMercatorWidth/float64(int64(1)<<z)/casesClusterCells)
+	}
 	var b []byte
-	if err := tx.QueryRow(ctx, qCasesTile, z, x, y, s.now(), scope, all).Scan(&b); err != nil {
+	if err := tx.QueryRow(ctx, q, args...).Scan(&b); err != nil {
 		return nil, dbErr("data.CasesTile", err)
 	}
 	return b, nil
 }
+
+// webMercatorWidth is the width of the Web Mercator world (EPSG:3857), metres.
+const webMercatorWidth = 2 * 20037508.342789244

@@ -56,14 +56,21 @@ func signIn(t *testing.T) context.Context {
 	t.Helper()
 	ensureAdmin(t)
 	ctx := tab(t, 1400, 900)
-	do(t, ctx, "opening /admin", chromedp.Navigate(theSite.URL+"/admin"))
-	waitFor(t, ctx, "the login form", `document.querySelector("#login input[name=name]")`)
-	do(t, ctx, "signing in",
-		chromedp.SendKeys(chromedp.CSS("#login input[name=name]"), adminName),
-		chromedp.SendKeys(chromedp.CSS("#login input[name=password]"), adminPassword),
-		chromedp.Click(chromedp.CSS("#login button[type=submit]")))
+	loginAt(t, ctx, "/admin", adminName, adminPassword)
 	waitFor(t, ctx, "the area tree down to the communities", `document.querySelector('#tree li[data-level=community]')`)
 	return ctx
+}
+
+// loginAt opens path on the test site and signs name in through its login
+// form (the editor's, or lib/session.js's: the same fields).
+func loginAt(t *testing.T, ctx context.Context, path, name, password string) {
+	t.Helper()
+	do(t, ctx, "opening "+path, chromedp.Navigate(theSite.URL+path))
+	waitFor(t, ctx, "the login form", `document.querySelector("#login input[name=name]")`)
+	do(t, ctx, "signing in",
+		chromedp.SendKeys(chromedp.CSS("#login input[name=name]"), name),
+		chromedp.SendKeys(chromedp.CSS("#login input[name=password]"), password),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]")))
 }
 
 // The editor test edits 和平社区 (the page tests read 幸福社区, which it leaves alone).

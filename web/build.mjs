@@ -112,6 +112,7 @@ async function bundle(out, testHooks) {
     { stats: "src/stats.js" }, // uPlot: only the statistics page loads it
     { poster: "src/poster.js" },
     { work: "src/work.js" }, // the grid worker's phone page: its own chunks, the report form lazily
+    { desk: "src/desk.js" }, // the dispatch desk (/admin/cases): MapLibre lazily, the case and work messages as /work has them
   ];
   for (const entries of groups) {
     const result = await build({
@@ -137,8 +138,8 @@ async function bundle(out, testHooks) {
       legalComments: "linked",
       metafile: true,
       logLevel: "warning",
-      // The resident's group and the poster: the editor and the desk keep the whole catalogue.
-      plugins: entries.resident || entries.poster || entries.work ? [splitMessages] : [],
+      // The resident's group, the poster, /work and the desk: the editor and the statistics keep the whole catalogue.
+      plugins: entries.resident || entries.poster || entries.work || entries.desk ? [splitMessages] : [],
     });
     // The page's entry and CSS, by the names the HTML asks for.
     for (const [file, o] of Object.entries(result.metafile.outputs)) {
@@ -153,8 +154,8 @@ async function bundle(out, testHooks) {
       if (o.cssBundle) manifest[`${entry}.css`] = o.cssBundle.slice(out.length + 1);
     }
   }
-  // admin.html, work.html and stats.html stay static pages: their asset names are filled in here.
-  for (const page of ["admin.html", "work.html", "stats.html"]) {
+  // admin.html, work.html, stats.html and desk.html stay static pages: their asset names are filled in here.
+  for (const page of ["admin.html", "work.html", "stats.html", "desk.html"]) {
     let html = await readFile(`src/${page}`, "utf8");
     html = html.replace(/\/assets\/([\w.-]+\.(?:js|css|svg))/g, (m, key) => {
       if (!manifest[key]) throw new Error(`src/${page}: no asset ${key}`);

@@ -75,28 +75,46 @@ func (s *staffAPI) act(t *testing.T, id int64, req map[string]any) {
 	s.call(t, "POST", fmt.Sprintf("/api/v1/cases/%d/actions", id), "application/json", req, nil)
 }
 
-// deskVerifyAndClose is the community desk's step of the flow, through the
-// staff API for now (the desk UI replaces it): the on-site check (核查,
-// which the state machine gives the grid worker role: the site's second
-// grid worker, case-worker, checks it with a photo), then 结案 by the desk
-// account.
-func deskVerifyAndClose(t *testing.T, id int64) {
+// deskAcceptAndDispatchUI is the desk's first step of the flow on
+// /admin/cases: case-desk finds the case by its tracking code, registers it
+// (立案) and dispatches it to the unit the routing suggests (the first
+// choice), each through its button and #confirm-action.
+func deskAcceptAndDispatchUI(t *testing.T, code string, id int64) {
 	t.Helper()
-	verifier := signInAPI(t, "case-worker", "case-worker-password")
-	var photo struct {
-		ID int64 `json:"id"`
+	ctx := openDesk(t, "case-desk", "case-desk-password")
+	deskFilterText(t, ctx, code)
+	deskOpen(t, ctx, id)
+	deskAct(t, ctx, "accept", cases.StateAccepted)
+	deskAct(t, ctx, "dispatch", cases.StateDispatched)
+	shot(t, ctx, "flow-3-desk-dispatched")
+}
+
+// deskVerifyAndClose is the desk's last step of the flow on /admin/cases:
+// the on-site check (核查, which the state machine gives the grid worker
+// role: the site's second grid worker, case-worker, checks it with a photo
+// through the desk), then 结案 by the desk account with a note for the
+// resident.
+func deskVerifyAndClose(t *testing.T, code string, id int64) {
+	t.Helper()
+	verifier := openDesk(t, "case-worker", "case-worker-password")
+	deskFilterText(t, verifier, code)
+	deskOpen(t, verifier, id)
+	deskAct(t, verifier, "verify", cases.StateVerified, chromedp.SetUploadFiles(chromedp.CSS("#act-photo"), []string{photoFile(t)}))
+	desk := openDesk(t, "case-desk", "case-desk-password")
+	deskFilterText(t, desk, code)
+	deskOpen(t, desk, id)
+	deskAct(t, desk, "close", cases.StateClosed, chromedp.SendKeys(chromedp.CSS("#act-note"), "经核查已清理，结案"))
+	if n := eval[int](t, desk, `document.querySelectorAll("#detail-photos img").length`); n < 2 {
+		t.Errorf("the closed case's detail shows %d photos, want the worker's and the check's", n)
 	}
-	verifier.call(t, "POST", fmt.Sprintf("/api/v1/cases/%d/photos", id), "image/jpeg", testJPEG(t, 320, 240, false), &photo)
-	verifier.act(t, id, map[string]any{"action": "verify", "photos": []int64{photo.ID}})
-	desk := signInAPI(t, "case-desk", "case-desk-password")
-	desk.act(t, id, map[string]any{"action": "close", "public_note": "经核查已清理，结案"})
+	shot(t, desk, "flow-4-desk-closed")
 }
 
 // TestCaseFlowEndToEnd: a resident reports a problem with a photo at a demo
 // address through the resident page; the grid worker of that grid (a
 // second browser context, on /work) sees it first in the worklist; the desk
-// registers and dispatches it (store); the worker signs for it and hands it
-// in with a photo; the desk verifies and closes it (deskVerifyAndClose); the
+// registers and dispatches it on /admin/cases; the worker signs for it and
+// hands it in with a photo; the desk verifies and closes it there; the
 // resident's /c/{code} shows it closed and takes a rating. Screenshots of
 // each step go to artifacts/.
 func TestCaseFlowEndToEnd(t *testing.T) {
@@ -137,7 +155,9 @@ JOIN area c ON c.id = g.parent_id WHERE b.address = $1`, address).Scan(&b[0], &b
 	shot(t, worker, "flow-2-worker-worklist")
 
 	// 3. The desk registers and dispatches it; the worker signs for it and hands it in with a photo.
-	deskAcceptAndDispatch(t, theCases.store, id)
+	deskAcceptAndDispatchUI(t, code, id)
+	// A fresh /work tab: each tab has 90 s, and the desk's steps ran meanwhile.
+	worker = p.open(t, &b)
 	do(t, worker, "opening the case", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#worklist li[data-id="%d"] a`, id))))
 	caseState(t, worker, "dispatched")
 	actOnCase(t, worker, "start")
@@ -148,9 +168,11 @@ JOIN area c ON c.id = g.parent_id WHERE b.address = $1`, address).Scan(&b[0], &b
 	shot(t, worker, "flow-3-worker-handed-in")
 
 	// 4. The desk verifies and closes it.
-	deskVerifyAndClose(t, id)
+	deskVerifyAndClose(t, code, id)
 
-	// 5. The resident's page shows it closed and takes a rating.
+	// 5. The resident's page shows it closed and takes a rating (a fresh tab
+	// with the tracking code: the first one's 90 s went by during the desk's steps).
+	resident = tab(t, 360, 740)
 	do(t, resident, "opening the tracking page", chromedp.Navigate(theSite.URL+"/c/"+code))
 	waitFor(t, resident, "the closed case with its rating form", `document.querySelector("#case-state").dataset.state === "closed" && !!document.querySelector("#rate")`)
 	if tl := eval[string](t, resident, `document.querySelector("#timeline").textContent`); !strings.Contains(tl, "已清运") || !strings.Contains(tl, "结案") {

@@ -217,12 +217,7 @@ func signInAt(t *testing.T, path string) context.Context {
 	t.Helper()
 	ensureAdmin(t)
 	ctx := tab(t, 1400, 900)
-	do(t, ctx, "opening "+path, chromedp.Navigate(theSite.URL+path))
-	waitFor(t, ctx, "the login form", `document.querySelector("#login input[name=name]")`)
-	do(t, ctx, "signing in",
-		chromedp.SendKeys(chromedp.CSS("#login input[name=name]"), adminName),
-		chromedp.SendKeys(chromedp.CSS("#login input[name=password]"), adminPassword),
-		chromedp.Click(chromedp.CSS("#login button[type=submit]")))
+	loginAt(t, ctx, path, adminName, adminPassword)
 	waitFor(t, ctx, "the area tree down to the communities", `document.querySelector('#tree li[data-level=community]')`)
 	return ctx
 }

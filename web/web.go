@@ -84,6 +84,7 @@ type handler struct {
 var pages = map[string]string{"/admin": "admin.html", "/admin/": "admin.html",
 	"/work":        "work.html", // the grid worker's phone page
 	"/admin/stats": "stats.html",
+	"/admin/cases": "desk.html", // the dispatch desk
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

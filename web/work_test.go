@@ -122,12 +122,7 @@ func (p *patrol) open(t *testing.T, at *orb.Point) context.Context {
 			return err
 		}))
 	}
-	do(t, ctx, "opening /work", chromedp.Navigate(theSite.URL+"/work"))
-	waitFor(t, ctx, "the login form", `document.querySelector("#login input[name=name]")`)
-	do(t, ctx, "signing in",
-		chromedp.SendKeys(chromedp.CSS("#login input[name=name]"), p.name),
-		chromedp.SendKeys(chromedp.CSS("#login input[name=password]"), p.password),
-		chromedp.Click(chromedp.CSS("#login button[type=submit]")))
+	loginAt(t, ctx, "/work", p.name, p.password)
 	waitFor(t, ctx, "the worklist", `document.querySelector("#app").dataset.view === "list" && document.querySelector("#app").dataset.loaded === "true"`)
 	waitFor(t, ctx, "the position asked for", `!!document.body.dataset.located`)
 	return ctx

@@ -3,9 +3,11 @@
 // N cases over a year by bulk SQL (not through intake: a million intakes
 // would take an hour on the development machine), then times, through
 // data.CaseStore, worklists, a subdistrict's year of case-stats, intake
-// throughput and the escalation sweep.
+// throughput and the escalation sweep. With -desk URL (a gridmap server on the
+// same database) it measures the dispatch desk in Chromium instead (desk.go).
 //
 //	DATABASE_URL=… go run ./bench/cases -cases 1000000
+//	DATABASE_URL=… go run ./bench/cases -cases 1000000 -desk http://127.0.0.1:8089
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 
 	"gridmap/cases"
@@ -33,6 +36,8 @@ func main() {
 	intakeFor := flag.Duration("intake", 10*time.Second, "how long to measure intake")
 	workers := flag.Int("workers", 8, "concurrent intakes")
 	due := flag.Int("due", 1000, "cases made due for the escalation sweep")
+	desk := flag.String("desk", "", "base URL of a gridmap server on this database: measure the dispatch desk (/admin/cases) in Chromium instead")
+	deskReps := flag.Int("desk-reps", 20, "filter changes per desk filter (even)")
 	flag.Parse()
 	ctx := context.Background()
 	db, err := data.Open(ctx, data.Config{URL: os.Getenv("DATABASE_URL"), MaxConns: 16})
@@ -79,6 +84,14 @@ func main() {
 	_, err = db.Pool.Exec(ctx, `INSERT INTO unit_member (unit_id, user_id, role) VALUES ($1, $2, 'handler') ON CONFLICT DO NOTHING`, gridUnit, worker.ID)
 	must(err)
 	dispatcher := user(ctx, auth, geo.NewUser{Name: "bench-dispatcher", Role: geo.UserEditor, ScopeCode: sub})
+	if *desk != "" {
+		reps := *deskReps + *deskReps%2
+		fmt.Printf("desk: %s, as bench-dispatcher (subdistrict %s, %d cases in scope)\n", *desk, sub, inSub)
+		runDesk(ctx, *desk, dispatcher.Name, "bench password 1", deskFilters(comms), reps)
+		fmt.Printf("desk: as bench-admin (unscoped: all %d cases)\n", total)
+		runDesk(ctx, *desk, admin.Name, "bench password 1", deskFilters(comms), reps)
+		return
+	}
 
 	rng := rand.New(rand.NewSource(1))
 	open := []cases.State{cases.StateReported, cases.StateAccepted, cases.StateDispatched, cases.StateInProgress, cases.StateExtensionRequested, cases.StateHandled, cases.StateVerified}
@@ -241,7 +254,10 @@ INSERT INTO case_report (tracking_code, category, source, state, version, tier, 
 SELECT 'Z' || lpad(upper(to_hex(src.g)), 9, '0'),
        (SELECT c FROM cat WHERE cat.i = src.h % (SELECT count(*) FROM cat)),
        (ARRAY['resident_web', 'grid_worker', 'hotline', 'open311', 'staff'])[1 + src.h % 5],
-       st.state, 5, 1, 0, st.due, bp.geom, 'bench case', bp.grid, bp.path,
+       st.state, 5, 1, 0, st.due, bp.geom,
+       (ARRAY['楼道堆放杂物', '小区门口暴露垃圾', '路灯不亮', '井盖松动', '占道经营', '噪音扰民', '绿化带破损', '违规停车',
+              '墙面小广告', '下水道堵塞'])[1 + (src.g * 7) % 10] || '，编号' || src.g,
+       bp.grid, bp.path,
        (SELECT u.id FROM unit u WHERE u.area_id = bp.grid LIMIT 1),
        src.at, src.at + interval '20 minutes',
        CASE WHEN st.state NOT IN ('reported', 'rejected') THEN src.at + interval '30 minutes' END,
@@ -277,6 +293,35 @@ func setup(ctx context.Context, db *data.DB, n int, now time.Time) error {
 	if have >= n {
 		return nil
 	}
+	// The trigram indexes (migration 019) would make the bulk insert several
+	// times slower: dropped for it and built again, from their own definitions.
+	rows, err := db.Pool.Query(ctx, `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'case_report' AND indexdef LIKE '%gin_trgm_ops%'`)
+	if err != nil {
+		return err
+	}
+	var names, defs []string
+	for rows.Next() {
+		var n, d string
+		if err := rows.Scan(&n, &d); err != nil {
+			return err
+		}
+		names, defs = append(names, n), append(defs, d)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := db.Pool.Exec(ctx, `DROP INDEX `+pgx.Identifier{n}.Sanitize()); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		for _, d := range defs {
+			if _, err := db.Pool.Exec(ctx, d); err != nil {
+				log.Fatalf("rebuilding %s: %v", d, err)
+			}
+		}
+	}()
 	var codes []string
 	for _, c := range cases.DefaultCatalogue().Categories() {
 		codes = append(codes, c.Code)
@@ -293,7 +338,7 @@ func setup(ctx context.Context, db *data.DB, n int, now time.Time) error {
 	if _, err := db.Pool.Exec(ctx, qEvents, maxID); err != nil {
 		return fmt.Errorf("events: %w", err)
 	}
-	_, err := db.Pool.Exec(ctx, `ANALYZE case_report; ANALYZE case_event`)
+	_, err = db.Pool.Exec(ctx, `ANALYZE case_report; ANALYZE case_event`)
 	fmt.Fprintf(os.Stderr, "bench: generated in %s\n", time.Since(t0).Round(time.Second))
 	return err
 }

@@ -148,6 +148,7 @@ async function showEditor() {
   $("#who").textContent = t("admin.signedInAs", { name: state.session.user.name, role: t("admin.role." + state.session.user.role) });
   $("#logout").hidden = false;
   $("#logout").onclick = logout;
+  if (!$("#desk-link")) $("#who").before(tr(h, "a", { id: "desk-link", href: "/admin/cases", class: "bar-link" }, "desk.link"));
   if (!$("#stats-link")) $("#who").before(tr(h, "a", { id: "stats-link", href: "/admin/stats", class: "bar-link" }, "stats.link"));
   show(app,
     h("aside", { class: "side", id: "tree-panel" }, tr(h, "h2", { id: "tree-title" }, "admin.tree"), treeSearch(), h("ul", { id: "tree", class: "tree", role: "tree", "aria-labelledby": "tree-title" })),

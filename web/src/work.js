@@ -15,7 +15,8 @@
 import "./lib/messages-lazy.js";
 import "./lib/messages-work.js";
 import { $, h, show } from "./lib/dom.js";
-import { getJSON, postJSON, csrfHeaders, offline, ApiError } from "./lib/api.js";
+import { getJSON, postJSON, offline, ApiError } from "./lib/api.js";
+import { timeLeft, uploadCasePhotos } from "./lib/caseview.js";
 import { t, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import { currentSession, loginForm } from "./lib/session.js";
 import { loadDraft, saveDraft, clearDraft } from "./lib/drafts.js";
@@ -49,16 +50,6 @@ function distanceText(c) {
   if (!state.here) return "";
   const m = metres(state.here, [c.lon, c.lat]);
   return m < 1000 ? t("work.distance.m", { n: Math.round(m / 10) * 10 }) : t("work.distance.km", { n: (m / 1000).toFixed(1) });
-}
-
-/** timeLeft words the server's working minutes left: "剩 3 工作小时", "超时 20 工作分钟". */
-function timeLeft(c) {
-  const m = c.working_minutes_left;
-  if (m === undefined || m === null) return "";
-  const over = m < 0;
-  const a = Math.abs(m);
-  const key = `work.${over ? "over" : "left"}.${a >= 60 ? "hours" : "minutes"}`;
-  return t(key, { n: a >= 60 ? Math.floor(a / 60) : a });
 }
 
 const categoryName = (c) => (lang() === "en" ? state.names[c.category] || c.category : c.category_zh || c.category);
@@ -287,18 +278,7 @@ function confirmAction(rec, a, panel, status) {
     go.disabled = true;
     status.textContent = t(auto ? "work.resending" : "work.sending");
     try {
-      const photos = [];
-      if (photo?.files.length) {
-        const { resizePhoto } = await import("./report.js");
-        for (const f of photo.files) {
-          const { blob } = await resizePhoto(f);
-          const res = await fetch(`/api/v1/cases/${rec.id}/photos`, { method: "POST", body: blob, credentials: "same-origin",
-            headers: { "Content-Type": "image/jpeg", Accept: "application/json", ...csrfHeaders() } });
-          const out = await res.json().catch(() => null);
-          if (!res.ok) throw new ApiError(res.status, out);
-          photos.push(out.id);
-        }
-      }
+      const photos = await uploadCasePhotos(rec.id, photo?.files);
       const req = { action: a.action, version: rec.version, photos };
       if (reason) req.reason = reason.value.trim();
       // The deadline asked for, as a wall-clock time in China (UTC+8).

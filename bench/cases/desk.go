@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// deskFilter is one filter change on /admin/cases, alternating between two
+// values so that every repetition is a real change: js applies value i%2 in
+// the page (as a person does: a tab click, a select's change, text and
+// Enter); query is the same filter for the API alone.
+type deskFilter struct {
+	name   string
+	values [2]string
+	js     func(v string) string
+	query  func(v string) string
+}
+
+// runDesk measures the dispatch desk of a running gridmap server at base in
+// Chromium: for each filter, reps changes, each timed from the change to the
+// first page's rows painted (the page's User Timing measure desk:painted,
+// two animation frames after the rows are in the document) and its API part
+// (desk:api); then the API alone (GET /api/v1/cases with counts=true, as the
+// page asks) from Go. Medians and p95s.
+func runDesk(ctx context.Context, base, name, password string, filters []deskFilter, reps int) {
+	actx, cancelA := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath("/usr/bin/chromium"), chromedp.NoSandbox, chromedp.WindowSize(1440, 900),
+		chromedp.Flag("use-angle", "swiftshader"), chromedp.Flag("enable-unsafe-swiftshader", true))...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	bctx, cancelT := context.WithTimeout(bctx, 20*time.Minute)
+	defer cancelT()
+	wait := func(cond string) {
+		_, err := chromedp.Run(bctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(2*time.Minute)))
+		must(err)
+	}
+	must(chromedp.Do(bctx, chromedp.Navigate(base+"/admin/cases")))
+	wait(`!!document.querySelector("#login input[name=name]")`)
+	must(chromedp.Do(bctx,
+		chromedp.SendKeys(chromedp.CSS("#login input[name=name]"), name),
+		chromedp.SendKeys(chromedp.CSS("#login input[name=password]"), password),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]"))))
+	eval := func(expr string, out any) {
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[json.RawMessage](expr))
+		must(err)
+		if out != nil {
+			must(json.Unmarshal(v, out))
+		}
+	}
+	wait(`Number(document.querySelector("#app").dataset.loaded) >= 1`)
+	api := apiClient(ctx, base, name, password)
+	for _, f := range filters {
+		var painted, inPage, alone []time.Duration
+		for i := 0; i < reps; i++ {
+			v := f.values[i%2]
+			var n int
+			eval(`performance.clearMeasures(); Number(document.querySelector("#app").dataset.loaded)`, &n)
+			eval(`void `+f.js(v), nil)
+			wait(fmt.Sprintf(`Number(document.querySelector("#app").dataset.loaded) > %d`, n))
+			var m map[string]float64
+			eval(`Object.fromEntries(performance.getEntriesByType("measure").map(e => [e.name, e.duration]))`, &m)
+			painted = append(painted, time.Duration(m["desk:painted"]*float64(time.Millisecond)))
+			inPage = append(inPage, time.Duration(m["desk:api"]*float64(time.Millisecond)))
+			t0 := time.Now()
+			api(f.query(v))
+			alone = append(alone, time.Since(t0))
+		}
+		fmt.Printf("desk  %-58s painted p50 %6.1f ms p95 %6.1f ms | its API call p50 %6.1f ms | API alone p50 %6.1f ms p95 %6.1f ms (%d reps)\n",
+			f.name, ms(pct(painted, 50)), ms(pct(painted, 95)), ms(pct(inPage, 50)), ms(pct(alone, 50)), ms(pct(alone, 95)), reps)
+	}
+}
+
+// apiClient signs in over HTTP and returns a function that GETs the case
+// list for a query as the desk does (counts=true, limit=50).
+func apiClient(ctx context.Context, base, name, password string) func(q string) {
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: time.Minute}
+	body, _ := json.Marshal(map[string]string{"name": name, "password": password})
+	res, err := hc.Post(base+"/api/v1/login", "application/json", strings.NewReader(string(body)))
+	must(err)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		must(fmt.Errorf("signing in as %s: %s", name, res.Status))
+	}
+	return func(q string) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/cases?counts=true&limit=50&"+q, nil)
+		res, err := hc.Do(req)
+		must(err)
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			must(fmt.Errorf("GET /api/v1/cases?%s: %s", q, res.Status))
+		}
+	}
+}
+
+// deskFilters are the desk's filter changes the benchmark times: a state
+// tab, a category, an area (two communities) and free text (a common word,
+// then one case's number).
+func deskFilters(comms []string) []deskFilter {
+	setSelect := func(sel string) func(string) string {
+		return func(v string) string {
+			return fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event("change", { bubbles: true })); })()`, sel, v)
+		}
+	}
+	reset := `(() => { for (const [s, v] of [["#desk-category", ""], ["#desk-area", ""], ["#desk-q", ""]]) document.querySelector(s).value = v; })();`
+	return []deskFilter{
+		{"state tab: reported ↔ dispatched", [2]string{"reported", "dispatched"},
+			func(v string) string {
+				return fmt.Sprintf(`document.querySelector('#desk-tabs .tab[data-status=%q]').click()`, v)
+			},
+			func(v string) string { return "status=" + v }},
+		{"category: exposed_rubbish ↔ road_cleaning", [2]string{"exposed_rubbish", "road_cleaning"},
+			func(v string) string { return reset + setSelect("#desk-category")(v) },
+			func(v string) string { return "status=dispatched&category=" + v }},
+		{"area: two communities", [2]string{comms[0], comms[1]},
+			func(v string) string { return reset + setSelect("#desk-area")(v) },
+			func(v string) string { return "status=dispatched&area=" + v }},
+		{"text: 井盖 ↔ 路灯 (a tenth of the cases each)", [2]string{"井盖", "路灯"},
+			func(v string) string {
+				return reset + fmt.Sprintf(`(() => { const q = document.querySelector("#desk-q"); q.value = %q; q.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true })); })()`, v)
+			},
+			func(v string) string { return "status=dispatched&q=" + url.QueryEscape(v) }},
+		{"text: one case's number ↔ another's", [2]string{"编号123457", "编号654321"},
+			func(v string) string {
+				return reset + fmt.Sprintf(`(() => { const q = document.querySelector("#desk-q"); q.value = %q; q.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true })); })()`, v)
+			},
+			func(v string) string { return "status=dispatched&q=" + url.QueryEscape(v) }},
+	}
+}
