@@ -267,7 +267,11 @@ async function makeMap(el) {
   map.on("mouseenter", "desk-cases", () => (map.getCanvas().style.cursor = "pointer"));
   map.on("mouseleave", "desk-cases", () => (map.getCanvas().style.cursor = ""));
   el.dataset.ready = "true";
-  if (state.selected) markSelected();
+  // A case picked before the map was ready: show it now.
+  if (state.selected) {
+    markSelected();
+    if (state.detail?.id === state.selected) flyToCase(state.detail);
+  }
   fitOnce();
 }
 
@@ -302,10 +306,14 @@ async function select(id, { fly }) {
   $(`#desk-table tbody tr[data-id="${id}"]`)?.scrollIntoView({ block: "nearest" });
   markSelected();
   const rec = await openDetail(id);
-  if (rec && fly && state.map) {
-    const at = state.map.toDisplay({ type: "Point", coordinates: [rec.lon, rec.lat] }).coordinates;
-    state.map.flyTo({ center: at, zoom: Math.max(state.map.getZoom(), 16), duration: 600 });
-  }
+  if (rec && fly) flyToCase(rec);
+}
+
+/** flyToCase moves the map to a case (once there is a map). */
+function flyToCase(rec) {
+  if (!state.map) return;
+  const at = state.map.toDisplay({ type: "Point", coordinates: [rec.lon, rec.lat] }).coordinates;
+  state.map.flyTo({ center: at, zoom: Math.max(state.map.getZoom(), 16), duration: 600 });
 }
 
 async function openDetail(id) {
