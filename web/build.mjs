@@ -143,7 +143,7 @@ async function bundle(out, testHooks) {
     });
     // The page's entry and CSS, by the names the HTML asks for.
     for (const [file, o] of Object.entries(result.metafile.outputs)) {
-      if (o.entryPoint === "src/report.js" && file.endsWith(".js") && !entries.work) {
+      if (o.entryPoint === "src/report.js" && file.endsWith(".js") && entries.resident) { // the resident page's form (work and the desk have their own copies)
         lazy["report.js"] = [file, ...o.imports.filter((i) => i.kind === "import-statement").map((i) => i.path)].map((f) => f.slice(out.length + 1));
         lazy["report.js"].push(manifest["report.css"]);
       }

@@ -61,6 +61,10 @@ func openDesk(t *testing.T, name, password string) context.Context {
 // deskLoads is how many loads the desk has finished (app's data-loaded).
 func deskLoads(t *testing.T, ctx context.Context) int {
 	t.Helper()
+	// No load in flight first: a reload the page started itself (after an
+	// action) could otherwise finish after this count and pass for the next
+	// filter's page.
+	waitFor(t, ctx, "the desk's loads to settle", `window.__desk && String(window.__desk.loads) === document.querySelector("#app").dataset.loaded`)
 	return eval[int](t, ctx, `Number(document.querySelector("#app").dataset.loaded) || 0`)
 }
 

@@ -23,8 +23,6 @@ import "./css/desk.css";
 // The state tabs, in a case's order of life (cases.States).
 const states = ["reported", "accepted", "rejected", "merged", "dispatched", "in_progress", "extension_requested", "suspended",
   "returned", "handled", "verified", "closed", "rated", "reopened"];
-// The states still open (merge targets must be open).
-const openStates = ["reported", "accepted", "dispatched", "in_progress", "extension_requested", "suspended", "returned", "handled", "verified", "reopened"];
 // Map colours by state (overdue is red over all of them); colour-blind-safe-ish
 // hues kept apart from the overdue red.
 const stateColours = {
@@ -427,7 +425,7 @@ async function confirmAction(rec, a) {
 async function mergeTargets(rec, select) {
   const d = 0.005;
   try {
-    const page = await getJSON("/api/v1/cases?" + qs({ category: rec.category, status: openStates.join(","), limit: "50",
+    const page = await getJSON("/api/v1/cases?" + qs({ category: rec.category, open: "true", limit: "50",
       bbox: [rec.lon - d, rec.lat - d, rec.lon + d, rec.lat + d].map((x) => x.toFixed(6)).join(",") }));
     const near = page.cases.filter((c) => c.id !== rec.id)
       .map((c) => ({ c, m: Math.hypot((c.lon - rec.lon) * Math.cos((rec.lat * Math.PI) / 180), c.lat - rec.lat) * 111320 }))
