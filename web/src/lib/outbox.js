@@ -17,9 +17,26 @@ function flush() {
 addEventListener("online", flush);
 document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && flush());
 
+// A send can fail for want of a network while the browser believes it is
+// online (no "online" event will come: a flaky link, a connection still
+// coming up after a reload): then the queue is tried again after a pause
+// that doubles from 2 s up to a minute, until it empties.
+let retryMs = 0;
+let retryTimer = 0;
+function retryLater() {
+  if (retryTimer || !queued.size) return;
+  retryMs = Math.min(retryMs ? retryMs * 2 : 2000, 60000);
+  retryTimer = setTimeout(() => {
+    retryTimer = 0;
+    flush();
+    if (!queued.size) retryMs = 0;
+  }, retryMs);
+}
+
 /** queueSend keeps send() (one per name: the latest) to run once the connection is back. */
 export function queueSend(name, send) {
   queued.set(name, send);
+  if (navigator.onLine) retryLater();
 }
 
 /** dropSend forgets a queued send (the form was sent by hand, or cancelled). */
