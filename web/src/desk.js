@@ -236,7 +236,10 @@ async function load() {
 /**
  * loadCounts fills the tabs for load seq (started at start): with the counts
  * it has when the filter without its state is the same (a tab click, a page
- * turn), else from GET /api/v1/cases?counts=true&limit=1 for that filter. A
+ * turn), else from the first page's request with counts=true. That request
+ * repeats the rows' query as it is (state, limit) on purpose: a smaller limit
+ * or no state can make PostgreSQL walk an ordering index for a rare match
+ * (1.4 s instead of 3 ms for one case's number, BENCHMARKS.md). A
  * newer filter aborts an older request; an answer for a filter no longer
  * shown is dropped. app's data-counted is the last load whose tabs have
  * their counts (the measure desk:counted: from the change to them drawn).
@@ -261,7 +264,7 @@ async function loadCounts(seq, start) {
   drawTabs();
   let r;
   try {
-    r = await getJSON("/api/v1/cases?" + qs({ ...Object.fromEntries(new URLSearchParams(key)), counts: "true", limit: "1" }), ctl.signal);
+    r = await getJSON("/api/v1/cases?" + qs({ ...filterQuery(), counts: "true", limit: String(pageSize) }), ctl.signal);
   } catch (err) {
     if (ctl.signal.aborted || state.countsKey !== key) return;
     state.countsKey = null; // asked again on the next load
