@@ -98,7 +98,9 @@ func deskTabs(t *testing.T, ctx context.Context) map[string]int {
 }
 
 // deskMatchesAPI checks that the desk's rows and tabs are the API's page
-// for the same filter (query), read as the same account.
+// for the same filter (query), read as the same account. The tabs' counts
+// come in a second request after the rows are painted: it waits for them
+// (app's data-counted reaching the last load).
 func deskMatchesAPI(t *testing.T, ctx context.Context, api *staffAPI, query string) cases.Page {
 	t.Helper()
 	var page cases.Page
@@ -110,6 +112,7 @@ func deskMatchesAPI(t *testing.T, ctx context.Context, api *staffAPI, query stri
 	if got := deskRows(t, ctx); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("desk rows for %s: %v, want the API's %v", query, got, want)
 	}
+	waitFor(t, ctx, "the tabs' counts for "+query, `(() => { const d = document.querySelector("#app").dataset; return Number(d.counted) >= Number(d.loaded) && !document.querySelector("#desk-tabs .tab.pending"); })()`)
 	wantTabs := map[string]int{"": 0}
 	for st, n := range page.Counts {
 		wantTabs[string(st)] = n
@@ -211,6 +214,24 @@ func TestDeskFiltersSelectAndDispatch(t *testing.T) {
 	}
 	deskSelect(t, ctx, "#desk-category", "exposed_rubbish")
 	deskMatchesAPI(t, ctx, api, "q="+url.QueryEscape(tag)+"&category=exposed_rubbish")
+	// The rows and the counts are two requests (issue 11: the rows painted
+	// without waiting for the counts): the list's without counts, then the
+	// same with counts=true.
+	reqs := eval[[]string](t, ctx, `performance.getEntriesByType("resource").map(e => e.name).filter(u => u.includes("/api/v1/cases?") && u.includes("category=exposed_rubbish"))`)
+	var rows, counts int
+	for _, u := range reqs {
+		switch {
+		case strings.Contains(u, "counts=true") && strings.Contains(u, "limit=50"):
+			counts++
+		case !strings.Contains(u, "counts=") && strings.Contains(u, "limit=50"):
+			rows++
+		default:
+			t.Errorf("the desk asked %s: neither the rows without counts nor the counts alone", u)
+		}
+	}
+	if rows != 1 || counts != 1 {
+		t.Errorf("the desk's requests for the category filter: %d for the rows, %d for the counts, want 1 each: %q", rows, counts, reqs)
+	}
 	shot(t, ctx, "desk-1-filtered")
 
 	// Row → map: the row's case is selected on the map, which flies to it.

@@ -29,7 +29,7 @@ export const csrfHeaders = () => (csrfToken ? { "X-CSRF-Token": csrfToken } : {}
 /** offline tells whether err is fetch's failure to reach the server at all (a TypeError: no network), not an HTTP answer. */
 export const offline = (err) => err instanceof TypeError;
 
-async function request(method, url, body, extra) {
+async function request(method, url, body, extra, signal) {
   const headers = { Accept: "application/json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
@@ -38,6 +38,7 @@ async function request(method, url, body, extra) {
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
     credentials: "same-origin",
+    signal,
   });
   const text = await res.text();
   let parsed = null;
@@ -50,7 +51,8 @@ async function request(method, url, body, extra) {
   return parsed;
 }
 
-export const getJSON = (url) => request("GET", url);
+/** getJSON GETs url; signal (an AbortSignal, optional) cancels the request (it then rejects with an AbortError). */
+export const getJSON = (url, signal) => request("GET", url, undefined, undefined, signal);
 /** postJSON posts body as JSON; headers are added to the request's (e.g. an Idempotency-Key). */
 export const postJSON = (url, body, headers) => request("POST", url, body ?? {}, headers);
 
