@@ -291,7 +291,9 @@ func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 			shot(t, ctx, "failed-"+safeName(t.Name()))
 			// what the condition says now, or what it throws
 			last, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("(() => { try { return String(!!("+cond+")); } catch (e) { return 'throws ' + e; } })()"))
-			t.Fatalf("waiting for %s (%s): %v (now: %s)", what, cond, err, last)
+			// and what the page shows, for a failure seen only in CI's log
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " | " + (document.body ? document.body.innerText.replace(/\s+/g, " ").slice(0, 400) : "")`))
+			t.Fatalf("waiting for %s (%s): %v (now: %s; page: %s)", what, cond, err, last, page)
 		}
 	}
 }

@@ -351,7 +351,11 @@ func TestEditorTreeKeyboardAndSearch(t *testing.T) {
 			t.Errorf("first result for %q: %s, want %s", q, s, editGrid)
 		}
 		do(t, ctx, "Enter in the search box", chromedp.KeyEvent(kb.Enter))
-		waitFor(t, ctx, "the found grid chosen", `window.__editor.selected && window.__editor.selected.properties.code === "`+editGrid+`" && location.hash === "#area=`+editGrid+`"`)
+		// Choosing a result moves the focus to its tree item once the tree is
+		// open down to it (after a fetch); typing before that would type into
+		// the tree. When the grid was already selected (the search by code),
+		// the focus is the only sign that the choice is done.
+		waitFor(t, ctx, "the found grid chosen", `window.__editor.selected && window.__editor.selected.properties.code === "`+editGrid+`" && location.hash === "#area=`+editGrid+`" && document.activeElement && document.activeElement.getAttribute("role") === "treeitem" && document.activeElement.dataset.code === "`+editGrid+`"`)
 		if s := eval[string](t, ctx, selectedJS); s != editGrid {
 			t.Errorf("search %q: aria-selected %q, want %s", q, s, editGrid)
 		}

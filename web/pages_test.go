@@ -148,7 +148,7 @@ func TestBuildingPageAndPoster(t *testing.T) {
 
 	// The poster: one A4 page, the QR code holds the building page's URL.
 	do(t, ctx, "opening the poster", chromedp.Click(chromedp.CSS("#poster-link")))
-	waitFor(t, ctx, "the poster with its photo", `document.querySelector("#qr svg") && document.querySelector("#poster-leader img") && document.querySelector("#poster-leader img").complete`)
+	waitFor(t, ctx, "the poster with its photo", `document.querySelector("#poster-leader img") && `+posterSettled)
 	shot(t, ctx, "building-2-poster-screen")
 	if n := eval[int](t, ctx, `document.querySelectorAll(".poster-map .grid").length`); n != 1 {
 		t.Errorf("poster map: %d grid outlines, want 1", n)
@@ -184,6 +184,19 @@ func TestBuildingPageAndPoster(t *testing.T) {
 	}
 }
 
+// posterSettled holds once the poster page is done: loaded with its styles,
+// fonts and images, and the QR code's box the same in two polls running one
+// frame apart (a screenshot of a box still moving cuts the code: gozxing then
+// finds finder patterns but no version).
+const posterSettled = `(() => {
+	const svg = document.querySelector("#qr svg");
+	if (!svg || document.readyState !== "complete" || document.fonts.status !== "loaded" || ![...document.images].every((i) => i.complete)) return false;
+	const r = svg.getBoundingClientRect(), box = [r.x, r.y, r.width, r.height].join();
+	const same = window.__qrBox === box;
+	window.__qrBox = box;
+	return same && r.width > 0;
+})()`
+
 // TestGridPageAndPoster: the same for a grid, in English too.
 func TestGridPageAndPoster(t *testing.T) {
 	const grid = "330199001001004"
@@ -199,11 +212,12 @@ func TestGridPageAndPoster(t *testing.T) {
 	do(t, ctx, "switching to English", chromedp.Click(chromedp.CSS("#lang")))
 	waitFor(t, ctx, "the English page", `document.documentElement.lang === "en" && document.querySelector("#poster-link").textContent === "Print the notice board"`)
 	do(t, ctx, "opening the poster", chromedp.Click(chromedp.CSS("#poster-link")))
-	waitFor(t, ctx, "the English poster", `document.querySelector(".poster-head h1") && document.querySelector(".poster-head h1").textContent === "Grid notice board" && document.querySelector("#qr svg")`)
+	waitFor(t, ctx, "the English poster", `document.querySelector(".poster-head h1") && document.querySelector(".poster-head h1").textContent === "Grid notice board" && `+posterSettled)
 	qrPNG, err := chromedp.Run(ctx, chromedp.ScreenshotScale(chromedp.CSS("#qr svg"), 2))
 	if err != nil {
 		t.Fatal(err)
 	}
+	writeArtifact(t, "grid-qr.png", qrPNG)
 	if got, want := decodeQR(t, qrPNG), theSite.URL+"/g/"+grid; got != want {
 		t.Errorf("grid poster QR: got %q, want %q", got, want)
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
 
@@ -126,6 +128,32 @@ func (p *patrol) open(t *testing.T, at *orb.Point) context.Context {
 	waitFor(t, ctx, "the worklist", `document.querySelector("#app").dataset.view === "list" && document.querySelector("#app").dataset.loaded === "true"`)
 	waitFor(t, ctx, "the position asked for", `!!document.body.dataset.located`)
 	return ctx
+}
+
+// reopen freezes the page of ctx and closes its tab, then opens a new
+// 360×740 tab in the same browser context (cookies, storage and the
+// position's permission carry over) placed at at, as a phone does when its
+// browser is opened again.
+func (p *patrol) reopen(t *testing.T, ctx context.Context, at orb.Point) context.Context {
+	t.Helper()
+	c := chromedp.FromContext(ctx)
+	do(t, ctx, "freezing the page", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: page.SetWebLifecycleStateStateFrozen})
+		return err
+	}))
+	if _, err := cdp.Call(ctx, c.Browser, target.CloseTarget, target.CloseTargetParams{TargetID: c.Target.TargetID}); err != nil {
+		t.Fatalf("closing the tab: %v", err)
+	}
+	next, cancel := chromedp.NewContext(theSite.browser, chromedp.WithExistingBrowserContext(c.BrowserContextID))
+	t.Cleanup(cancel)
+	next, cancelTimeout := context.WithTimeout(next, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	lon, lat, acc := at[0], at[1], 5.0
+	do(t, next, "the new tab at the phone's place", chromedp.EmulateViewport(360, 740), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{Longitude: &lon, Latitude: &lat, Accuracy: &acc})
+		return err
+	}))
+	return next
 }
 
 // worklist is the list as shown: case ids, overdue flags, time-left and distance texts.
@@ -451,10 +479,18 @@ func TestWorkPatrolReportSentWhenOnline(t *testing.T) {
 	if q := eval[string](t, ctx, `localStorage.getItem("gridmap.draft.work.report") || ""`); !strings.Contains(q, `"queued":true`) || !strings.Contains(q, `"idem":"`) {
 		t.Errorf("the queued draft is %q, want it marked queued with its key", q)
 	}
-	// Reloading without a network ends the page (Chromium shows its error page).
-	_, _ = chromedp.Run(ctx, chromedp.Reload())
-	waitFor(t, ctx, "the page gone", `!document.querySelector("#report-form")`)
-	do(t, ctx, "back online", setOffline(false))
+	// The phone's browser closed while offline: the page frozen (no script
+	// of it runs any more) and its tab closed; a new tab of the same browser
+	// (its storage and cookies) opens the form again with a network. Not by
+	// reloading or navigating the tab: Chromium's error page for a reload
+	// without a network reloads by itself once the network is back, and a
+	// page that DevTools navigates away gets the network back for a moment
+	// while it goes, so its outbox sent the draft then (harness effects, 1
+	// run in 3 under load: a phone that is offline stays offline). Whether the
+	// first try reached the server is not asserted: Chromium's offline
+	// emulation fails the response, and a POST can arrive all the same (the
+	// resend carries the same Idempotency-Key, so it stays one case).
+	ctx = p.reopen(t, ctx, at)
 	do(t, ctx, "opening the report view again", chromedp.Navigate(theSite.URL+"/work#report"))
 	waitFor(t, ctx, "the queued report sent by itself", `!!document.querySelector("#report-code") && !!document.querySelector("#report-resent")`)
 	do(t, ctx, "reloading", chromedp.Reload())
