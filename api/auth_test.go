@@ -129,25 +129,41 @@ func (f *editFixture) login(t *testing.T, name string) *client {
 
 func (c *client) do(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
+	status, out, err := c.send(method, path, "", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, out
+}
+
+// send makes one request with the client's cookies and CSRF token, and an
+// Idempotency-Key header when key is set; it may run in a goroutine.
+func (c *client) send(method, path, key string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, c.base+path, rd)
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
 	}
 	if c.csrf != "" {
 		req.Header.Set("X-CSRF-Token", c.csrf)
 	}
 	res, err := c.hc.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res.StatusCode, out
+	out, err := io.ReadAll(res.Body)
+	return res.StatusCode, out, err
 }
 
 // noOpGeometry is the grid's own geometry as GeoJSON: an edit that validates.

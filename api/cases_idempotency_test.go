@@ -3,9 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -13,24 +11,15 @@ import (
 	"gridmap/cases"
 )
 
-// doKey is client.do with an Idempotency-Key header.
+// doKey is client.do with an Idempotency-Key header (t.Error, not t.Fatal:
+// it runs in goroutines too).
 func (c *client) doKey(t *testing.T, method, path, key string, body any) (int, []byte) {
 	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, c.base+path, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", key)
-	if c.csrf != "" {
-		req.Header.Set("X-CSRF-Token", c.csrf)
-	}
-	res, err := c.hc.Do(req)
+	status, out, err := c.send(method, path, key, body)
 	if err != nil {
 		t.Error(err)
-		return 0, nil
 	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res.StatusCode, out
+	return status, out
 }
 
 // TestCaseIdempotencyKey (issue 11): a report or an action sent again with

@@ -1347,41 +1347,18 @@ func (s *CaseStore) Act(ctx context.Context, staff *cases.Staff, id int64, req c
 	if a.user.Role == geo.UserViewer {
 		return nil, geo.Errorf(geo.EForbidden, "account %s may only read", a.user.Name)
 	}
+	done := false // a retry of an action done: the case as it is now, not a second action
 	if req.IdempotencyKey != "" {
 		first, err := claimRequestKey(ctx, tx, req.IdempotencyKey, "action", staff, r.ID, now)
 		if err != nil {
 			return nil, err
 		}
-		if first != 0 { // a retry of an action done: the case as it is now, not a second action
-			rec, err := s.record(ctx, tx, r, a, true)
-			if err != nil {
-				return nil, err
-			}
-			if err := tx.Commit(ctx); err != nil {
-				return nil, dbErr("data.Act", err)
-			}
-			return rec, nil
+		done = first != 0
+	}
+	if !done {
+		if r, a, err = s.apply(ctx, tx, staff, r, a, req, now); err != nil {
+			return nil, err
 		}
-	}
-	if err := checkPhotos(ctx, tx, r.ID, req.Photos); err != nil {
-		return nil, err
-	}
-	switch req.Action {
-	case cases.ActionRelocate, cases.ActionRecategorize:
-		err = s.reroute(ctx, tx, r, a, req, now)
-	default:
-		err = s.transition(ctx, tx, r, a, req, now)
-	}
-	if err != nil {
-		return nil, contended(err)
-	}
-	r, err = loadCase(ctx, tx, qCaseByID, id)
-	if err != nil {
-		return nil, err
-	}
-	a, err = accessTo(ctx, tx, staff, r)
-	if err != nil {
-		return nil, err
 	}
 	rec, err := s.record(ctx, tx, r, a, true)
 	if err != nil {
@@ -1391,6 +1368,28 @@ func (s *CaseStore) Act(ctx context.Context, staff *cases.Staff, id int64, req c
 		return nil, dbErr("data.Act", err)
 	}
 	return rec, nil
+}
+
+// apply does req to the locked case r and returns the case as it is after it.
+func (s *CaseStore) apply(ctx context.Context, tx pgx.Tx, staff *cases.Staff, r *caseRow, a access, req cases.ActionRequest, now time.Time) (*caseRow, access, error) {
+	if err := checkPhotos(ctx, tx, r.ID, req.Photos); err != nil {
+		return nil, a, err
+	}
+	var err error
+	switch req.Action {
+	case cases.ActionRelocate, cases.ActionRecategorize:
+		err = s.reroute(ctx, tx, r, a, req, now)
+	default:
+		err = s.transition(ctx, tx, r, a, req, now)
+	}
+	if err != nil {
+		return nil, a, contended(err)
+	}
+	if r, err = loadCase(ctx, tx, qCaseByID, r.ID); err != nil {
+		return nil, a, err
+	}
+	a, err = accessTo(ctx, tx, staff, r)
+	return r, a, err
 }
 
 const qPhotoOwners = `SELECT count(*) FROM case_photo WHERE id = ANY($1) AND case_id = $2`
