@@ -338,6 +338,13 @@ func TestWorkAcceptHandInWithPhoto(t *testing.T) {
 	waitFor(t, ctx, "the photo is asked for", `document.querySelector("#case-status").textContent.includes("照片")`)
 	do(t, ctx, "adding the photo and a note", chromedp.SetUploadFiles(chromedp.CSS("#act-photo"), []string{photoFile(t)}),
 		chromedp.SendKeys(chromedp.CSS("#act-note"), "已清理干净"))
+	// The photo is kept with the draft: a reload brings both back.
+	waitFor(t, ctx, "the photo kept with the draft", `document.querySelector("#confirm .confirm-body").dataset.kept === "1"`)
+	do(t, ctx, "reloading", chromedp.Reload())
+	waitFor(t, ctx, "the hand-in draft back with its photo", `document.querySelector("#confirm") && document.querySelector("#confirm").dataset.action === "handle" && document.querySelector("#act-note").value === "已清理干净" && !document.querySelector("#act-photos-dropped").hidden`)
+	if s := eval[string](t, ctx, `document.querySelector("#act-photos-dropped").textContent`); !strings.Contains(s, "1 张照片") {
+		t.Errorf("the restored hand-in says %q, want that its photo is back", s)
+	}
 	shot(t, ctx, "work-2-hand-in-360")
 	do(t, ctx, "confirming", chromedp.Click(chromedp.CSS("#act-confirm")))
 	caseState(t, ctx, "handled")
@@ -526,8 +533,8 @@ func calendarZone(t *testing.T) *time.Location {
 }
 
 // TestWorkPatrolReport: 上报事件 opens the report form at the phone's
-// position; the draft (category, description) survives a reload, with the
-// note that photos are not kept; sent, the case is staff intake with source
+// position; the draft (category, description and its photo) survives a
+// reload; sent with the photo, the case is staff intake with source
 // grid_worker at that position. Outside the worker's community the store
 // refuses the intake.
 func TestWorkPatrolReport(t *testing.T) {
@@ -542,12 +549,14 @@ func TestWorkPatrolReport(t *testing.T) {
 	do(t, ctx, "choosing 暴露垃圾", chromedp.Click(chromedp.CSS(`#report-cats button[data-code="exposed_rubbish"]`)))
 	do(t, ctx, "describing", chromedp.SendKeys(chromedp.CSS("#report-desc"), "巡查发现：绿化带里有垃圾"))
 	do(t, ctx, "adding a photo", chromedp.SetUploadFiles(chromedp.CSS("#report-photo"), []string{photoFile(t)}))
-	waitFor(t, ctx, "the thumbnail", `document.querySelectorAll("#report-thumbs li").length === 1`)
+	waitFor(t, ctx, "the thumbnail, kept with the draft", `document.querySelectorAll("#report-thumbs li").length === 1 && document.querySelector("#report-thumbs").dataset.kept === "1"`)
 	noWiderThan(t, ctx, "the patrol report form", 360)
 	do(t, ctx, "reloading", chromedp.Reload())
 	waitFor(t, ctx, "the draft back", `document.querySelector("#report-desc") && document.querySelector("#report-desc").value === "巡查发现：绿化带里有垃圾" && document.querySelector('#report-cats button[data-code="exposed_rubbish"]').getAttribute("aria-checked") === "true"`)
-	if s := eval[string](t, ctx, `document.querySelector("#report-status").textContent`); !strings.Contains(s, "照片没有随草稿保存") {
-		t.Errorf("the restored draft does not say the photo was not kept: %q", s)
+	// The photo comes back with the draft (IndexedDB), as the resized JPEG.
+	waitFor(t, ctx, "the photo back", `document.querySelectorAll("#report-thumbs li").length === 1 && document.querySelector("#report-thumbs img").naturalWidth > 0`)
+	if s := eval[string](t, ctx, `document.querySelector("#report-status").textContent`); s != "已恢复上次未发送的草稿。" {
+		t.Errorf("the restored draft with its photo says %q, want that the draft is back", s)
 	}
 	shot(t, ctx, "work-5-patrol-report")
 	do(t, ctx, "sending", chromedp.Click(chromedp.CSS("#report-send")))
@@ -560,8 +569,14 @@ func TestWorkPatrolReport(t *testing.T) {
 	if rec.Source != cases.SourceGridWorker || math.Abs(rec.Lon-at[0]) > 1e-6 || math.Abs(rec.Lat-at[1]) > 1e-6 || rec.Events[0].ActorName != p.name {
 		t.Errorf("the patrol report: source %s at %v,%v by %q; want grid_worker at %v by %s", rec.Source, rec.Lon, rec.Lat, rec.Events[0].ActorName, at, p.name)
 	}
+	if len(rec.Photos) != 1 {
+		t.Errorf("the patrol report sent after a reload has %d photos, want the one kept with the draft", len(rec.Photos))
+	}
 	if eval[bool](t, ctx, `localStorage.getItem("gridmap.draft.work.report") !== null`) {
 		t.Errorf("the draft is kept after sending")
+	}
+	if n := eval[int](t, ctx, `new Promise((ok) => { const r = indexedDB.open("keyval-store"); r.onsuccess = () => { const q = r.result.transaction("keyval").objectStore("keyval").count(); q.onsuccess = () => ok(q.result); }; r.onerror = () => ok(-1); })`); n != 0 {
+		t.Errorf("%d drafts' photos kept after sending, want none", n)
 	}
 	// The worker's scope is the community: a point in another community is refused.
 	var outside orb.Point

@@ -19,7 +19,7 @@
 import "./lib/messages-lazy.js";
 import { h, show } from "./lib/dom.js";
 import { ApiError, getJSON, qs, csrfHeaders, offline } from "./lib/api.js";
-import { loadDraft, saveDraft, clearDraft } from "./lib/drafts.js";
+import { loadDraft, saveDraft, clearDraft, savePhotos, loadPhotos } from "./lib/drafts.js";
 import { t, tr, lang, errorKey, onLangChange } from "./lib/i18n.js";
 import { remember, myCases, caseURL } from "./lib/mycases.js";
 import { queueSend, dropSend, newRequestKey } from "./lib/outbox.js";
@@ -65,6 +65,14 @@ export async function resizePhoto(file) {
   const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
   if (!blob) throw new Error("encode");
   return { blob, width: canvas.width, height: canvas.height };
+}
+
+/** photoOf is a kept photo (a resized JPEG blob) with its size, as resizePhoto returns it. */
+async function photoOf(blob) {
+  const bmp = await createImageBitmap(blob);
+  const p = { blob, width: bmp.width, height: bmp.height };
+  bmp.close?.();
+  return p;
 }
 
 /**
@@ -124,11 +132,30 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
   // --- The draft: restored, and saved on every change.
   const keep = () => draftKey && saveDraft(draftKey, { category: state.category, description: desc.value, phone: phone.value,
     point: state.point, moved: state.moved, photos: state.photos.length, idem: state.idem, queued: state.queued });
+  // The photos are kept beside the draft (IndexedDB); they come back only
+  // all together (a draft that lost some is not sent by itself).
+  const keepPhotos = async () => {
+    const n = state.photos.length;
+    if (draftKey && (await savePhotos(draftKey, state.photos.map((p) => p.blob)))) thumbs.dataset.kept = n; // stored
+  };
+  let photosKept = false;
+  if (draft?.photos && draftKey) {
+    const blobs = await loadPhotos(draftKey);
+    if (blobs.length === draft.photos) {
+      try {
+        state.photos = await Promise.all(blobs.map(photoOf));
+        photosKept = true;
+      } catch {
+        state.photos = []; // a kept photo the browser cannot read any more
+      }
+    }
+  }
   if (draft) {
     desc.value = draft.description || "";
     phone.value = draft.phone || "";
     if (draft.moved) where.textContent = t("report.location.moved");
-    status.textContent = t(draft.photos ? "report.draft.restoredNoPhotos" : "report.draft.restored");
+    status.textContent = t(draft.photos && !photosKept ? "report.draft.restoredNoPhotos" : "report.draft.restored");
+    if (photosKept) drawThumbs();
   }
   form.addEventListener("input", keep);
 
@@ -176,6 +203,7 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
     fileInput.value = "";
     drawThumbs();
     keep();
+    keepPhotos();
   });
   function drawThumbs() {
     show(thumbs, state.photos.map((p, i) => {
@@ -184,7 +212,7 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
         h("img", { src: p.url, alt: "", width: 72, height: 72 }),
         h("button", { type: "button", class: "ghost remove", "aria-label": t("report.photos.remove"), title: t("report.photos.remove"),
           "data-i18n-aria-label": "report.photos.remove", "data-i18n-title": "report.photos.remove",
-          onclick: () => { URL.revokeObjectURL(p.url); state.photos.splice(i, 1); drawThumbs(); } }, "×"));
+          onclick: () => { URL.revokeObjectURL(p.url); state.photos.splice(i, 1); drawThumbs(); keep(); keepPhotos(); } }, "×"));
     }));
     addPhoto.hidden = state.photos.length >= MAX_PHOTOS;
   }
@@ -288,8 +316,8 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
     submit(false);
   });
   // A draft queued before a reload: sent now (or when the connection is
-  // back), unless its photos were lost with the reload.
-  if (state.queued && !draft?.photos) {
+  // back), unless its photos could not be kept with it.
+  if (state.queued && (!draft?.photos || photosKept)) {
     if (navigator.onLine) submit(true);
     else queueSend(outboxName, () => submit(true));
   }

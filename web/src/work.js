@@ -6,7 +6,7 @@
 // now, each confirmed with what it will do; 上报事件, the resident's report
 // form as staff intake (source grid_worker) at the phone's position. Forms
 // keep drafts in localStorage (lib/drafts.js) across reloads and dropped
-// connections; photos are not kept in drafts (the form says so). A send
+// connections, their photos beside them (IndexedDB, lib/drafts.js). A send
 // that fails for want of a network is sent again by itself, once, when the
 // connection is back (lib/outbox.js: the online event, the page shown
 // again; and on opening the case again after a reload), with the same
@@ -19,7 +19,7 @@ import { getJSON, postJSON, offline, ApiError } from "./lib/api.js";
 import { timeLeft, uploadCasePhotos } from "./lib/caseview.js";
 import { t, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import { currentSession, loginForm } from "./lib/session.js";
-import { loadDraft, saveDraft, clearDraft } from "./lib/drafts.js";
+import { loadDraft, saveDraft, clearDraft, savePhotos, loadPhotos } from "./lib/drafts.js";
 import { queueSend, dropSend, newRequestKey } from "./lib/outbox.js";
 import "./css/base.css";
 import "./css/work.css";
@@ -245,7 +245,26 @@ function confirmAction(rec, a, panel, status) {
   note.value = draft.note || "";
   let idem = draft.idem || ""; // this action's Idempotency-Key, the same for each retry
   let queued = !!draft.queued; // failed offline: to be sent by itself
-  const keep = () => saveDraft(key, { reason: reason?.value, due: due?.value, note: note.value, photos: photo?.files.length || 0, idem, queued });
+  // The photos chosen, resized (the blobs that are sent), kept beside the
+  // draft; a draft's photos come back only all together.
+  let photos = [];
+  const dropped = h("p", { class: "hint", id: "act-photos-dropped", hidden: true });
+  let photosReady = !draft.photos ? Promise.resolve() : loadPhotos(key).then((kept) => {
+    if (kept.length === draft.photos) photos = kept;
+    dropped.hidden = false;
+    dropped.textContent = photos.length ? t("work.draft.photosKept", { n: photos.length }) : t("work.draft.noPhotos");
+  });
+  const keep = () => saveDraft(key, { reason: reason?.value, due: due?.value, note: note.value, photos: photos.length, idem, queued });
+  photo?.addEventListener("change", () => {
+    const files = [...photo.files];
+    photosReady = (async () => {
+      const { resizePhoto } = await import("./report.js");
+      photos = await Promise.all(files.map(async (f) => (await resizePhoto(f)).blob));
+      dropped.hidden = true;
+      if (await savePhotos(key, photos)) body.dataset.kept = photos.length; // stored with the draft
+      keep();
+    })().catch(() => { status.textContent = t("report.photos.failed"); });
+  });
   const go = h("button", { type: "button", id: "act-confirm" }, t("work.confirm.go", { action: t("case.action." + a.action) }));
   const body = h("div", { class: "confirm-body" },
     h("h4", {}, t("case.action." + a.action)),
@@ -254,7 +273,7 @@ function confirmAction(rec, a, panel, status) {
     due ? h("label", { for: "act-due" }, t("work.input.due")) : null, due,
     photo ? h("label", { for: "act-photo" }, t(needs.has("photo") ? "work.input.photo" : "work.input.photoOptional")) : null, photo,
     h("label", { for: "act-note" }, t(a.action === "handle" ? "work.input.publicNote" : "work.input.note")), note,
-    draft.photos ? h("p", { class: "hint", id: "act-photos-dropped" }, t("work.draft.noPhotos")) : null,
+    dropped,
     h("p", { class: "row" }, go, h("button", { type: "button", class: "secondary", id: "act-cancel", onclick: () => {
       dropSend(key);
       clearDraft(key);
@@ -272,14 +291,15 @@ function confirmAction(rec, a, panel, status) {
     if (!panel.isConnected) return; // the worker went elsewhere: the draft waits for the case to be opened again
     if (reason && !reason.value.trim()) return (status.textContent = t("work.need.reason"));
     if (due && !due.value) return (status.textContent = t("work.need.due"));
-    if (needs.has("photo") && !photo.files.length) return (status.textContent = t("work.need.photo"));
+    await photosReady;
+    if (!panel.isConnected) return;
+    if (needs.has("photo") && !photos.length) return (status.textContent = t("work.need.photo"));
     idem ||= newRequestKey();
     keep();
     go.disabled = true;
     status.textContent = t(auto ? "work.resending" : "work.sending");
     try {
-      const photos = await uploadCasePhotos(rec.id, photo?.files);
-      const req = { action: a.action, version: rec.version, photos };
+      const req = { action: a.action, version: rec.version, photos: await uploadCasePhotos(rec.id, photos) };
       if (reason) req.reason = reason.value.trim();
       // The deadline asked for, as a wall-clock time in China (UTC+8).
       if (due) req.deadline = due.value + ":00+08:00";
@@ -299,11 +319,12 @@ function confirmAction(rec, a, panel, status) {
   };
   go.addEventListener("click", () => send(false));
   // Queued before a reload: sent now (or once the connection is back),
-  // unless photos were part of it (they are not in the draft).
-  if (queued && !draft.photos) {
+  // unless its photos could not be kept with it.
+  photosReady.then(() => {
+    if (!queued || photos.length !== (draft.photos || 0)) return;
     if (navigator.onLine) send(true);
     else queueSend(key, () => send(true));
-  }
+  });
 }
 
 // --- 上报事件: the report form at the phone's position (or a tap on its map).

@@ -1,6 +1,9 @@
 // Drafts of forms kept in localStorage (key "gridmap.draft.<name>"), so that
-// what was typed survives a reload or a dropped connection. Only small text
-// values: photos are not kept (too large for localStorage's few MB).
+// what was typed survives a reload or a dropped connection; their photos
+// (too large for localStorage's few MB) in IndexedDB under the same key,
+// as the resized JPEGs the form sends (no EXIF), on this device only.
+import { get, set, del } from "idb-keyval";
+
 const prefix = "gridmap.draft.";
 
 /** loadDraft returns the draft saved under name, or null. */
@@ -22,11 +25,37 @@ export function saveDraft(name, value) {
   }
 }
 
-/** clearDraft removes the draft after a successful send. */
+/** clearDraft removes the draft and its photos after a successful send. */
 export function clearDraft(name) {
   try {
     localStorage.removeItem(prefix + name);
   } catch {
     /* nothing kept */
+  }
+  del(prefix + name).catch(() => {});
+}
+
+/**
+ * savePhotos keeps a draft's photos (blobs) with it; it resolves to false when
+ * the browser keeps none (private mode, no IndexedDB, full): the draft then
+ * says how many were lost.
+ */
+export async function savePhotos(name, blobs) {
+  try {
+    if (blobs.length) await set(prefix + name, blobs);
+    else await del(prefix + name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** loadPhotos returns the photos kept with a draft (blobs), or none. */
+export async function loadPhotos(name) {
+  try {
+    const blobs = await get(prefix + name);
+    return Array.isArray(blobs) ? blobs.filter((b) => b instanceof Blob) : [];
+  } catch {
+    return [];
   }
 }
