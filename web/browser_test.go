@@ -24,11 +24,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/paulmach/orb"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"gridmap/api"
@@ -267,6 +272,35 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 		t.Fatalf("evaluating %s: %v", expr, err)
 	}
 	return v
+}
+
+// reopenTab freezes the page of ctx and closes its tab, then opens a new
+// w×h tab in the same browser context (cookies, storage and the position's
+// permission carry over), placed at at when given, as a phone does when its
+// browser is opened again.
+func reopenTab(t *testing.T, ctx context.Context, w, h int64, at *orb.Point) context.Context {
+	t.Helper()
+	c := chromedp.FromContext(ctx)
+	do(t, ctx, "freezing the page", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: page.SetWebLifecycleStateStateFrozen})
+		return err
+	}))
+	if _, err := cdp.Call(ctx, c.Browser, target.CloseTarget, target.CloseTargetParams{TargetID: c.Target.TargetID}); err != nil {
+		t.Fatalf("closing the tab: %v", err)
+	}
+	next, cancel := chromedp.NewContext(theSite.browser, chromedp.WithExistingBrowserContext(c.BrowserContextID))
+	t.Cleanup(cancel)
+	next, cancelTimeout := context.WithTimeout(next, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	do(t, next, "the new tab", chromedp.EmulateViewport(w, h))
+	if at != nil {
+		lon, lat, acc := at[0], at[1], 5.0
+		do(t, next, "the new tab at the phone's place", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{Longitude: &lon, Latitude: &lat, Accuracy: &acc})
+			return err
+		}))
+	}
+	return next
 }
 
 // waitFor polls a JavaScript condition until it is truthy (30 s at most). A

@@ -463,3 +463,68 @@ func TestBuildingPageLanguageSwitchKeepsReport(t *testing.T) {
 	do(t, ctx, "sending", chromedp.Click(chromedp.CSS("#report-send")))
 	waitFor(t, ctx, "the tracking code", `!!document.querySelector("#report-code")`)
 }
+
+// TestResidentReportQueuedOfflineSentOnReturn: a resident's report at a
+// building sent without a network is kept as that building's draft; the
+// browser closed and opened again with a network on the building's page,
+// the form opens by itself and sends it, once, and the code joins 我的反映.
+// Cancelling a form discards its draft.
+func TestResidentReportQueuedOfflineSentOnReturn(t *testing.T) {
+	var bcode string
+	if err := theSite.db.Pool.QueryRow(context.Background(), `SELECT code FROM building WHERE address = '人民街11号3栋'`).Scan(&bcode); err != nil {
+		t.Fatal(err)
+	}
+	const desc = "离线时写的：垃圾桶满了"
+	count := func() int {
+		t.Helper()
+		var n int
+		if err := theSite.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM case_report WHERE description = $1`, desc).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	draft := `localStorage.getItem("gridmap.draft.resident.b.` + bcode + `") || ""`
+	ctx := tab(t, 360, 740)
+	do(t, ctx, "opening the building's report URL", chromedp.Navigate(theSite.URL+"/b/"+bcode+"?report=1"))
+	waitFor(t, ctx, "the form", `document.querySelectorAll("#report-cats button").length >= 8`)
+	do(t, ctx, "choosing 垃圾满溢 and describing",
+		chromedp.Click(chromedp.CSS(`#report-cats button[data-code="overflowing_bin"]`)),
+		chromedp.SendKeys(chromedp.CSS("#report-desc"), desc))
+	do(t, ctx, "going offline", setOffline(true))
+	do(t, ctx, "sending offline", chromedp.Click(chromedp.CSS("#report-send")))
+	waitFor(t, ctx, "the offline message", `document.querySelector("#report-status").textContent.includes("草稿已保存在本机")`)
+	if q := eval[string](t, ctx, draft); !strings.Contains(q, `"queued":true`) || !strings.Contains(q, desc) {
+		t.Errorf("the building's draft is %q, want it queued with the description", q)
+	}
+	// Closed while offline, opened again online on the building's page (no ?report=1).
+	ctx = reopenTab(t, ctx, 360, 740, nil)
+	do(t, ctx, "opening the building page again", chromedp.Navigate(theSite.URL+"/b/"+bcode))
+	waitFor(t, ctx, "the queued report sent by itself", `!!document.querySelector("#report-code") && !!document.querySelector("#report-resent")`)
+	code := eval[string](t, ctx, `document.querySelector("#report-code").textContent`)
+	if n := count(); n != 1 {
+		t.Errorf("a queued report sent by itself: %d cases, want 1", n)
+	}
+	if q := eval[string](t, ctx, draft); q != "" {
+		t.Errorf("the draft is kept after sending: %q", q)
+	}
+	if mine := eval[string](t, ctx, `localStorage.getItem("gridmap.cases") || ""`); !strings.Contains(mine, code) {
+		t.Errorf("我的反映 does not hold the sent code %s: %q", code, mine)
+	}
+	do(t, ctx, "reloading", chromedp.Reload())
+	waitFor(t, ctx, "the building page", `!!document.querySelector("#report-open")`)
+	if eval[bool](t, ctx, `!!document.querySelector("#report-form")`) {
+		t.Errorf("the form opened by itself with nothing queued")
+	}
+
+	// A draft typed and cancelled is gone.
+	do(t, ctx, "opening the form", chromedp.Click(chromedp.CSS("#report-open")))
+	waitFor(t, ctx, "the form", `document.querySelectorAll("#report-cats button").length >= 8`)
+	do(t, ctx, "typing", chromedp.SendKeys(chromedp.CSS("#report-desc"), "不想报了"))
+	if q := eval[string](t, ctx, draft); !strings.Contains(q, "不想报了") {
+		t.Errorf("the typed draft is %q", q)
+	}
+	do(t, ctx, "cancelling", chromedp.Click(chromedp.CSS("#report-cancel")))
+	if q := eval[string](t, ctx, draft); q != "" {
+		t.Errorf("a cancelled form left its draft: %q", q)
+	}
+}

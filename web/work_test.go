@@ -16,8 +16,6 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
 
@@ -128,32 +126,6 @@ func (p *patrol) open(t *testing.T, at *orb.Point) context.Context {
 	waitFor(t, ctx, "the worklist", `document.querySelector("#app").dataset.view === "list" && document.querySelector("#app").dataset.loaded === "true"`)
 	waitFor(t, ctx, "the position asked for", `!!document.body.dataset.located`)
 	return ctx
-}
-
-// reopen freezes the page of ctx and closes its tab, then opens a new
-// 360×740 tab in the same browser context (cookies, storage and the
-// position's permission carry over) placed at at, as a phone does when its
-// browser is opened again.
-func (p *patrol) reopen(t *testing.T, ctx context.Context, at orb.Point) context.Context {
-	t.Helper()
-	c := chromedp.FromContext(ctx)
-	do(t, ctx, "freezing the page", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.SetWebLifecycleState, page.SetWebLifecycleStateParams{State: page.SetWebLifecycleStateStateFrozen})
-		return err
-	}))
-	if _, err := cdp.Call(ctx, c.Browser, target.CloseTarget, target.CloseTargetParams{TargetID: c.Target.TargetID}); err != nil {
-		t.Fatalf("closing the tab: %v", err)
-	}
-	next, cancel := chromedp.NewContext(theSite.browser, chromedp.WithExistingBrowserContext(c.BrowserContextID))
-	t.Cleanup(cancel)
-	next, cancelTimeout := context.WithTimeout(next, 90*time.Second)
-	t.Cleanup(cancelTimeout)
-	lon, lat, acc := at[0], at[1], 5.0
-	do(t, next, "the new tab at the phone's place", chromedp.EmulateViewport(360, 740), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{Longitude: &lon, Latitude: &lat, Accuracy: &acc})
-		return err
-	}))
-	return next
 }
 
 // worklist is the list as shown: case ids, overdue flags, time-left and distance texts.
@@ -497,7 +469,7 @@ func TestWorkPatrolReportSentWhenOnline(t *testing.T) {
 	// first try reached the server is not asserted: Chromium's offline
 	// emulation fails the response, and a POST can arrive all the same (the
 	// resend carries the same Idempotency-Key, so it stays one case).
-	ctx = p.reopen(t, ctx, at)
+	ctx = reopenTab(t, ctx, 360, 740, &at)
 	do(t, ctx, "opening the report view again", chromedp.Navigate(theSite.URL+"/work#report"))
 	waitFor(t, ctx, "the queued report sent by itself", `!!document.querySelector("#report-code") && !!document.querySelector("#report-resent")`)
 	do(t, ctx, "reloading", chromedp.Reload())

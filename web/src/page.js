@@ -13,6 +13,7 @@ import { setLang, lang, onLangChange } from "./lib/i18n.js";
 import "./lib/mapstate.js";
 import "./css/base.css";
 import "./css/page.css";
+import { residentDraftKey, queuedDraft } from "./lib/drafts.js";
 
 const langButton = $("#lang");
 if (langButton) {
@@ -84,17 +85,18 @@ if (document.documentElement.lang !== lang()) {
 }
 
 // 我要报事 on the building page (/b/{code}; ?report=1 from the poster opens it
-// at once): the form's code is loaded when it is wanted.
+// at once, and so does a report of this building queued offline, which then
+// goes by itself): the form's code is loaded when it is wanted.
 const reportButton = $("#report-open");
 function openReport() {
   const d = reportButton.dataset;
   reportButton.hidden = true;
   import("./report.js").then((m) => m.openReport($("#report"), { lon: d.lon, lat: d.lat, address: d.address, building: d.building },
-    { onClose: () => (reportButton.hidden = false) }));
+    { draftKey: residentDraftKey(d.building), onClose: () => (reportButton.hidden = false) }));
 }
 if (reportButton) {
   reportButton.addEventListener("click", openReport);
-  if (new URLSearchParams(location.search).get("report") === "1") openReport();
+  if (new URLSearchParams(location.search).get("report") === "1" || queuedDraft(residentDraftKey(reportButton.dataset.building))) openReport();
 }
 
 const el = $("#map");

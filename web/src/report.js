@@ -77,9 +77,10 @@ async function photoOf(blob) {
 
 /**
  * openReport shows the form in box for a place {lon, lat (WGS84), address,
- * building}. onClose runs when the resident cancels. Staff pages pass source
- * (cases.Source, e.g. "grid_worker"), draftKey (a localStorage key for the
- * draft), onSent(result) instead of the resident's 我的反映, and title (a
+ * building}. onClose runs when the resident cancels (which discards the
+ * draft). draftKey names the draft (lib/drafts.js: residentDraftKey for a
+ * building, the staff pages' own); staff pages pass source (cases.Source,
+ * e.g. "grid_worker"), onSent(result) instead of the resident's 我的反映, and title (a
  * catalogue key for the heading).
  */
 export async function openReport(box, place, { onClose, source, draftKey, onSent, title } = {}) {
@@ -125,7 +126,7 @@ export async function openReport(box, place, { onClose, source, draftKey, onSent
     tr(h, "p", { class: "hint", id: "report-phone-use" }, "report.phone.use"),
     dups, status,
     h("p", { class: "row" }, send, tr(h, "button", { type: "button", class: "secondary", id: "report-cancel",
-      onclick: () => { dropSend(outboxName); box.hidden = true; show(box); onClose?.(); } }, "report.cancel")));
+      onclick: () => { dropSend(outboxName); if (draftKey) clearDraft(draftKey); box.hidden = true; show(box); onClose?.(); } }, "report.cancel")));
   show(box, form);
   box.scrollIntoView({ block: "start" });
 

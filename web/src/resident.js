@@ -12,6 +12,7 @@ import "./lib/mapstate.js"; // the map's state (and the tests' hook) before MapL
 import { personCards, chainView } from "./lib/people.js";
 import "./css/base.css";
 import "./css/resident.css";
+import { residentDraftKey } from "./lib/drafts.js";
 
 applyI18n();
 langToggle($("#lang"));
@@ -320,7 +321,7 @@ function openReport(place) {
   const box = $("#report");
   $("#result").hidden = true;
   document.body.classList.add("reporting");
-  import("./report.js").then((m) => m.openReport(box, place, { onClose: () => {
+  import("./report.js").then((m) => m.openReport(box, place, { draftKey: residentDraftKey(place.building), onClose: () => {
     $("#result").hidden = false;
     document.body.classList.remove("reporting");
   } }));

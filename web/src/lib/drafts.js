@@ -2,7 +2,8 @@
 // what was typed survives a reload or a dropped connection; their photos
 // (too large for localStorage's few MB) in IndexedDB under the same key,
 // as the resized JPEGs the form sends (no EXIF), on this device only.
-import { get, set, del } from "idb-keyval";
+// idb-keyval is imported when photos are at stake, not with the page.
+const idb = () => import("idb-keyval");
 
 const prefix = "gridmap.draft.";
 
@@ -32,7 +33,7 @@ export function clearDraft(name) {
   } catch {
     /* nothing kept */
   }
-  del(prefix + name).catch(() => {});
+  idb().then(({ del }) => del(prefix + name)).catch(() => {});
 }
 
 /**
@@ -42,6 +43,7 @@ export function clearDraft(name) {
  */
 export async function savePhotos(name, blobs) {
   try {
+    const { set, del } = await idb();
     if (blobs.length) await set(prefix + name, blobs);
     else await del(prefix + name);
     return true;
@@ -53,9 +55,20 @@ export async function savePhotos(name, blobs) {
 /** loadPhotos returns the photos kept with a draft (blobs), or none. */
 export async function loadPhotos(name) {
   try {
+    const { get } = await idb();
     const blobs = await get(prefix + name);
     return Array.isArray(blobs) ? blobs.filter((b) => b instanceof Blob) : [];
   } catch {
     return [];
   }
 }
+
+/**
+ * residentDraftKey is the draft of a resident's report at a building (its
+ * code), the same from the lookup and from the building page; a place
+ * without a building keeps no draft.
+ */
+export const residentDraftKey = (building) => (building ? "resident.b." + building : undefined);
+
+/** queuedDraft says whether the draft under name waits to be sent by itself. */
+export const queuedDraft = (name) => !!(name && loadDraft(name)?.queued);
