@@ -61,6 +61,9 @@ func runDesk(ctx context.Context, base, name, password string, filters []deskFil
 		}
 	}
 	wait(`Number(document.querySelector("#app").dataset.loaded) >= 1`)
+	// The tabs of the states come with the counts, after the rows (until then
+	// only 全部): the first filter clicks one.
+	wait(`(() => { const d = document.querySelector("#app").dataset; return d.counted !== undefined && Number(d.counted) >= Number(d.loaded); })()`)
 	api := apiClient(ctx, base, name, password)
 	for _, f := range filters {
 		var painted, inPage, counted, rows, alone []time.Duration
