@@ -285,6 +285,46 @@ func caseState(t *testing.T, ctx context.Context, state string) {
 	waitFor(t, ctx, "the case "+state, `document.querySelector("#case") && document.querySelector("#case").dataset.state === "`+state+`"`)
 }
 
+// TestWorkDraftOfAnActionDoneMeanwhileIsDropped: a draft of an action the
+// case no longer offers (its first try arrived but the answer was lost on the
+// way back, or someone else acted) is dropped when the case is opened again,
+// and no confirmation opens for it (a draft of an action still offered
+// stays: TestWorkExtensionDraftSurvivesReloadAndOffline).
+func TestWorkDraftOfAnActionDoneMeanwhileIsDropped(t *testing.T) {
+	p := newPatrol(t, 40)
+	id := p.report(t, theCases.store, "路灯两晚没亮", true, 0)
+	ctx := p.open(t, nil)
+	do(t, ctx, "opening the case", chromedp.Navigate(fmt.Sprintf("%s/work#case/%d", theSite.URL, id)))
+	caseState(t, ctx, "dispatched")
+	actOnCase(t, ctx, "start")
+	caseState(t, ctx, "in_progress")
+	waitFor(t, ctx, "the extension action", `!!document.querySelector('#case-actions button[data-action=request_extension]')`)
+	do(t, ctx, "opening the extension request", chromedp.Click(chromedp.CSS(`#case-actions button[data-action=request_extension]`)))
+	const reason = "等供电公司来修"
+	do(t, ctx, "typing the reason", chromedp.SendKeys(chromedp.CSS("#act-reason"), reason))
+	draft := fmt.Sprintf(`localStorage.getItem("gridmap.draft.work.%d.request_extension") || ""`, id)
+	if q := eval[string](t, ctx, draft); !strings.Contains(q, reason) {
+		t.Fatalf("the extension's draft is %q, want the reason", q)
+	}
+	// The request reaches the case another way (the first try of a send whose answer was lost).
+	rec, err := theCases.store.Case(context.Background(), theCases.desk, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := theCases.store.Act(context.Background(), p.user, id, cases.ActionRequest{Action: cases.ActionRequestExtension, Version: rec.Version,
+		Reason: reason, Deadline: time.Now().AddDate(0, 0, 10)}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "reloading", chromedp.Reload())
+	caseState(t, ctx, "extension_requested")
+	if q := eval[string](t, ctx, draft); q != "" {
+		t.Errorf("the draft of an extension already requested is kept: %q", q)
+	}
+	if eval[bool](t, ctx, `!document.querySelector("#confirm").hidden`) {
+		t.Errorf("a confirmation opened for an action the case no longer offers")
+	}
+}
+
 // TestWorkAcceptHandInWithPhoto: on a dispatched case the worker signs for
 // it (签收, confirmed), then hands it in with a photo taken on the phone;
 // the case is handled through the API with the photo on the event, and

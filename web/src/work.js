@@ -19,7 +19,7 @@ import { getJSON, postJSON, offline, ApiError } from "./lib/api.js";
 import { timeLeft, uploadCasePhotos } from "./lib/caseview.js";
 import { t, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import { currentSession, loginForm } from "./lib/session.js";
-import { loadDraft, saveDraft, clearDraft, savePhotos, loadPhotos } from "./lib/drafts.js";
+import { loadDraft, saveDraft, clearDraft, savePhotos, loadPhotos, draftNames } from "./lib/drafts.js";
 import { queueSend, dropSend, newRequestKey } from "./lib/outbox.js";
 import "./css/base.css";
 import "./css/work.css";
@@ -213,7 +213,12 @@ async function openCase(id) {
         h("time", { datetime: e.at }, new Date(e.at).toLocaleString(lang(), { timeZone: "Asia/Shanghai", dateStyle: "short", timeStyle: "short" })), " ",
         h("strong", {}, t("case.action." + e.action)), e.actor_name ? " · " + e.actor_name : "",
         e.reason || e.note || e.public_note ? h("span", { class: "note" }, e.reason || e.public_note || e.note) : null)))));
-  // A draft of an action left half done: open it again.
+  // Drafts of actions the case no longer offers are dropped: done meanwhile,
+  // here (a queued one whose first try did arrive, its answer lost) or by
+  // someone else. A draft of an action left half done: open it again.
+  for (const name of draftNames(actionDraftKey(rec, ""))) {
+    if (!rec.actions?.some((a) => actionDraftKey(rec, a.action) === name)) clearDraft(name);
+  }
   const pending = rec.actions?.find((a) => loadDraft(actionDraftKey(rec, a.action)));
   if (pending) confirmAction(rec, pending, panel, status);
   Promise.all([import("./lib/map.js"), import("maplibre-gl")]).then(async ([lib, { Marker }]) => {

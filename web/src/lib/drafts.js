@@ -36,6 +36,15 @@ export function clearDraft(name) {
   idb().then(({ del }) => del(prefix + name)).catch(() => {});
 }
 
+/** draftNames are the names of the drafts kept that start with start. */
+export function draftNames(start) {
+  try {
+    return Object.keys(localStorage).filter((k) => k.startsWith(prefix + start)).map((k) => k.slice(prefix.length));
+  } catch {
+    return [];
+  }
+}
+
 /**
  * savePhotos keeps a draft's photos (blobs) with it; it resolves to false when
  * the browser keeps none (private mode, no IndexedDB, full): the draft then
