@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"gridmap/data"
 )
@@ -129,6 +130,22 @@ func TestReplicaReadsDoNotStepBack(t *testing.T) {
 	read(5)
 	if _, p := db.ReadFloor(); p-onPrimary != 5 || db.ReadHosts()[1].Reads != n {
 		t.Fatalf("reads should go to the primary while the only replica up is behind: %d on the primary, %+v", p-onPrimary, db.ReadHosts())
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(readHostCollectors(db)...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, p := db.ReadFloor()
+	var got float64 = -1
+	for _, mf := range mfs {
+		if mf.GetName() == "gridmap_read_behind_floor_total" {
+			got = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if got != float64(p) || p == 0 {
+		t.Fatalf("gridmap_read_behind_floor_total = %v, want DB.ReadFloor's count %d", got, p)
 	}
 
 	// Replay resumes: once its checked position passes the floor, it is read.
