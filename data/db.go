@@ -63,6 +63,10 @@ type DB struct {
 	// floor is the highest WAL position a public read of this process may
 	// have seen: the last checked position of every host read since.
 	floor atomic.Uint64
+	// delivered is the WAL position of the feed's server when the feed last
+	// read the change log (0: not yet): every change up to it is delivered,
+	// so a cache may load from a host that has replayed that far (CachePool).
+	delivered atomic.Uint64
 	// onPrimary counts the reads sent to the primary because every read host
 	// that was up had replayed less than floor.
 	onPrimary atomic.Int64
@@ -79,6 +83,7 @@ type readHost struct {
 	up      atomic.Bool // answered its last health check
 	standby atomic.Bool // in recovery at its last health check
 	used    atomic.Int64
+	loads   atomic.Int64  // cache loads sent to it (CachePool)
 	lsn     atomic.Uint64 // WAL position replayed (a standby) or written (a primary) at its last check
 	read    atomic.Bool   // read since its last check: that check raises the floor to its position
 }
@@ -158,8 +163,11 @@ func splitHosts(pc *pgxpool.Config) []*pgxpool.Config {
 // qHostState is a read host's health check: whether it is a standby, and
 // the WAL position it has replayed (a standby) or written (a primary), as a
 // byte offset.
-const qHostState = `SELECT pg_is_in_recovery(),
-	(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint`
+const qHostState = `SELECT pg_is_in_recovery(), ` + walPosition
+
+// walPosition is the WAL position a server has replayed (a standby) or
+// written (a primary), as a byte offset.
+const walPosition = `(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint`
 
 // checkHosts asks every read host whether it is in recovery and how far it
 // has replayed, every interval until ctx ends: an answer marks it up (and a
@@ -214,6 +222,52 @@ func (db *DB) ReadPool() *pgxpool.Pool {
 	return db.hosts[db.feed.Load()].pool
 }
 
+// CachePool is where a cache load (a cold tile) goes: round-robin over the
+// read hosts that passed their last check and whose checked position has
+// reached both what the change feed has delivered and the floor — a cached
+// tile is then never older than the log that invalidates it, nor than an
+// earlier read —; else the feed's server (ReadPool).
+func (db *DB) CachePool() *pgxpool.Pool {
+	delivered := db.delivered.Load()
+	if len(db.hosts) < 2 || delivered == 0 {
+		return db.ReadPool()
+	}
+	if h := db.pick(max(delivered, db.floor.Load())); h != nil {
+		h.loads.Add(1)
+		return h.pool
+	}
+	return db.ReadPool()
+}
+
+// pick is the next read host, round-robin, that passed its last check and
+// whose checked position is at least floor (of the hot standbys first with
+// prefer-standby); it raises the floor to that host's position. nil: none.
+func (db *DB) pick(floor uint64) *readHost {
+	n := uint64(len(db.hosts))
+	start := db.next.Add(1)
+	for _, standbyOnly := range db.passes() {
+		for i := uint64(0); i < n; i++ {
+			h := db.hosts[(start+i)%n]
+			if lsn := h.lsn.Load(); h.up.Load() && (!standbyOnly || h.standby.Load()) && lsn >= floor {
+				h.read.Store(true)
+				db.raiseFloor(lsn)
+				return h
+			}
+		}
+	}
+	return nil
+}
+
+// anyUp: some read host passed its last check.
+func (db *DB) anyUp() bool {
+	for _, h := range db.hosts {
+		if h.up.Load() {
+			return true
+		}
+	}
+	return false
+}
+
 // reader is the one rule of where a public read goes: to the primary when
 // ctx asks for it (geo.WithPrimaryReads: staff, and clients whose write this
 // process does not show yet); to the feed's server when ctx asks for it
@@ -230,26 +284,11 @@ func (db *DB) reader(ctx context.Context) *pgxpool.Pool {
 	if db.hosts == nil || len(db.hosts) == 1 || geo.FeedServerReads(ctx) {
 		return db.ReadPool()
 	}
-	n := uint64(len(db.hosts))
-	start := db.next.Add(1)
-	floor := db.floor.Load()
-	anyUp := false
-	for _, standbyOnly := range db.passes() {
-		for i := uint64(0); i < n; i++ {
-			h := db.hosts[(start+i)%n]
-			if !h.up.Load() || (standbyOnly && !h.standby.Load()) {
-				continue
-			}
-			anyUp = true
-			if lsn := h.lsn.Load(); lsn >= floor {
-				h.used.Add(1)
-				h.read.Store(true)
-				db.raiseFloor(lsn)
-				return h.pool
-			}
-		}
+	if h := db.pick(db.floor.Load()); h != nil {
+		h.used.Add(1)
+		return h.pool
 	}
-	if anyUp {
+	if db.anyUp() {
 		db.onPrimary.Add(1)
 		return db.Pool
 	}
@@ -257,10 +296,13 @@ func (db *DB) reader(ctx context.Context) *pgxpool.Pool {
 }
 
 // raiseFloor makes lsn the floor if it is higher.
-func (db *DB) raiseFloor(lsn uint64) {
+func (db *DB) raiseFloor(lsn uint64) { raise(&db.floor, lsn) }
+
+// raise stores v in a if it is higher.
+func raise(a *atomic.Uint64, v uint64) {
 	for {
-		f := db.floor.Load()
-		if lsn <= f || db.floor.CompareAndSwap(f, lsn) {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
 			return
 		}
 	}
@@ -282,7 +324,7 @@ func (db *DB) ReadHosts() []ReadHost {
 	out := make([]ReadHost, len(db.hosts))
 	feed := int(db.feed.Load())
 	for i, h := range db.hosts {
-		out[i] = ReadHost{Addr: h.addr, Up: h.up.Load(), Reads: h.used.Load(), Feed: i == feed, LSN: h.lsn.Load()}
+		out[i] = ReadHost{Addr: h.addr, Up: h.up.Load(), Reads: h.used.Load(), Loads: h.loads.Load(), Feed: i == feed, LSN: h.lsn.Load()}
 	}
 	return out
 }
@@ -291,10 +333,15 @@ func (db *DB) ReadHosts() []ReadHost {
 type ReadHost struct {
 	Addr  string
 	Up    bool
-	Reads int64
+	Reads int64 // public reads (round-robin)
+	Loads int64 // cache loads (CachePool)
 	Feed  bool
 	LSN   uint64
 }
+
+// setDelivered records the WAL position of the feed's server when it read
+// the change log: the changes up to it are (about to be) delivered.
+func (db *DB) setDelivered(lsn uint64) { raise(&db.delivered, lsn) }
 
 // ReadFloor is the highest WAL position (byte offset) a public read of this
 // process may have seen, and how many reads went to the primary because

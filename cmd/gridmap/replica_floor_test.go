@@ -17,10 +17,11 @@ import (
 )
 
 // A process whose read URL lists two replicas, one of them held back with
-// pg_wal_replay_pause(): once a read has gone to the replica that replayed a
-// write, no later read goes to the held-back one (it would step back in
-// time); when the other replica is stopped too, reads go to the primary, and
-// once the held-back replica has replayed past the floor it is read again.
+// pg_wal_replay_pause(): reads and cache loads spread over both while neither
+// lags; once a read has gone to the replica that replayed a write, no later
+// read or cache load goes to the held-back one (it would step back in time);
+// when the other replica is stopped too, reads go to the primary, and once
+// the held-back replica has replayed past the floor it is read again.
 func TestReplicaReadsDoNotStepBack(t *testing.T) {
 	base, err := os.MkdirTemp("", "gridmap-floor-")
 	if err != nil {
@@ -65,6 +66,15 @@ func TestReplicaReadsDoNotStepBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	fctx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	feed := data.NewChangeFeed(db, quiet)
+	go feed.Run(fctx)
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := feed.WaitConnected(wctx); err != nil {
+		t.Fatal(err)
+	}
 	areas := data.NewAreaService(db)
 	read := func(n int) {
 		t.Helper()
@@ -86,6 +96,13 @@ func TestReplicaReadsDoNotStepBack(t *testing.T) {
 	if hs := db.ReadHosts(); hs[0].Reads == 0 || hs[1].Reads == 0 {
 		t.Fatalf("both replicas should be read while neither lags: %+v", hs)
 	}
+	// Cache loads (cold tiles) spread too, once the health checks have seen
+	// both replicas reach what the feed delivered.
+	waitFor(t, "cache loads on both replicas", 10*time.Second, func() bool {
+		db.CachePool()
+		hs := db.ReadHosts()
+		return hs[0].Loads > 0 && hs[1].Loads > 0
+	})
 
 	bc, err := pgx.Connect(ctx, behind.url("gridmap", "gridmap"))
 	if err != nil {
@@ -110,7 +127,13 @@ func TestReplicaReadsDoNotStepBack(t *testing.T) {
 	before := db.ReadHosts()
 	read(1)
 	read(20) // every one after a read that may have seen the write
+	for range 10 {
+		db.CachePool()
+	}
 	after := db.ReadHosts()
+	if after[1].Loads != before[1].Loads {
+		t.Fatalf("a cache load went to the held-back replica after a read had seen the write: %+v", after)
+	}
 	if got := after[1].Reads - before[1].Reads; got > 1 {
 		t.Fatalf("the held-back replica got %d reads after the other showed the write: %+v", got, after)
 	}
