@@ -56,6 +56,10 @@ func tileDB(t *testing.T, name string) (*data.DB, string, *demo.Dataset) {
 
 // startTileServer starts a process on the database at url and waits until
 // its feed listens and its cache stores tiles.
+// testCSP is the tile servers' Content-Security-Policy: pages carry it,
+// tiles must not.
+const testCSP = "default-src 'self'; frame-ancestors 'none'"
+
 func startTileServer(t *testing.T, url string, cfg tiles.Config, httpCfg api.Tiles) *tileServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -73,7 +77,7 @@ func startTileServer(t *testing.T, url string, cfg tiles.Config, httpCfg api.Til
 	cache := tiles.NewCache(postgis.New(db.Pool), cfg, log, reg)
 	cache.Start(ctx, feed)
 	httpCfg.Service = cache
-	s := api.NewServer(api.Config{}, api.Server{Tiles: &httpCfg, Ready: db.Ready, Log: log}, reg)
+	s := api.NewServer(api.Config{ContentSecurityPolicy: testCSP}, api.Server{Tiles: &httpCfg, Ready: db.Ready, Log: log}, reg)
 	srv, metrics := httptest.NewServer(s), httptest.NewServer(s.Metrics())
 	t.Cleanup(srv.Close)
 	t.Cleanup(metrics.Close)
@@ -224,6 +228,21 @@ func TestTileHTTP(t *testing.T) {
 					t.Error("error without CORS header: a map on another site cannot read it")
 				}
 			})
+		}
+	})
+
+	t.Run("a tile is not a document: nosniff and CORS, no CSP or framing rule", func(t *testing.T) {
+		for _, path := range []string{fmt.Sprintf("/tiles/areas/%d/%d/%d.mvt", tl.Z, tl.X, tl.Y), "/tiles/areas/3/8/0.mvt"} {
+			r := fetch(t, http.MethodGet, s.url+path)
+			if got := r.header.Get("Content-Security-Policy") + r.header.Get("X-Frame-Options"); got != "" {
+				t.Errorf("%s (%d): document headers %q", path, r.status, got)
+			}
+			if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Access-Control-Allow-Origin") != "*" {
+				t.Errorf("%s (%d): headers %v, want nosniff and CORS", path, r.status, r.header)
+			}
+		}
+		if r := fetch(t, http.MethodGet, s.url+"/healthz"); r.header.Get("Content-Security-Policy") != testCSP || r.header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("/healthz: headers %v, want the CSP and X-Frame-Options", r.header)
 		}
 	})
 

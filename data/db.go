@@ -49,7 +49,9 @@ const DefaultHealthEvery = 500 * time.Millisecond
 // goes"). Of the read hosts, one at a time is the feed's: the change feed
 // follows its log and the caches (tiles, lookup index) load from it, so they
 // are never older than the log that invalidates them; the other public reads
-// go round-robin to every host that passed its last health check.
+// go round-robin to every host that passed its last health check and has
+// replayed at least what this process's earlier reads may have seen (floor):
+// reads do not step back in time across replicas that lag differently.
 type DB struct {
 	Pool  *pgxpool.Pool // the primary
 	hosts []*readHost   // Config.ReadURL's hosts, in its order; nil: the primary serves the reads
@@ -58,6 +60,16 @@ type DB struct {
 	// so hot standbys are read while any is up, the other hosts only then.
 	preferStandby bool
 	feed          atomic.Int32 // index in hosts of the feed's server
+	// floor is the highest WAL position a public read of this process may
+	// have seen: the last checked position of every host read since.
+	floor atomic.Uint64
+	// delivered is the WAL position of the feed's server when the feed last
+	// read the change log (0: not yet): every change up to it is delivered,
+	// so a cache may load from a host that has replayed that far (CachePool).
+	delivered atomic.Uint64
+	// onPrimary counts the reads sent to the primary because every read host
+	// that was up had replayed less than floor.
+	onPrimary atomic.Int64
 
 	log  *slog.Logger
 	stop context.CancelFunc
@@ -71,6 +83,9 @@ type readHost struct {
 	up      atomic.Bool // answered its last health check
 	standby atomic.Bool // in recovery at its last health check
 	used    atomic.Int64
+	loads   atomic.Int64  // cache loads sent to it (CachePool)
+	lsn     atomic.Uint64 // WAL position replayed (a standby) or written (a primary) at its last check
+	read    atomic.Bool   // read since its last check: that check raises the floor to its position
 }
 
 // Open connects to PostgreSQL and checks the connection to the primary. The
@@ -145,8 +160,19 @@ func splitHosts(pc *pgxpool.Config) []*pgxpool.Config {
 	return out
 }
 
-// checkHosts asks every read host whether it is in recovery, every
-// interval until ctx ends: an answer marks it up (and a standby or not).
+// qHostState is a read host's health check: whether it is a standby, and
+// the WAL position it has replayed (a standby) or written (a primary), as a
+// byte offset.
+const qHostState = `SELECT pg_is_in_recovery(), ` + walPosition
+
+// walPosition is the WAL position a server has replayed (a standby) or
+// written (a primary), as a byte offset.
+const walPosition = `(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint`
+
+// checkHosts asks every read host whether it is in recovery and how far it
+// has replayed, every interval until ctx ends: an answer marks it up (and a
+// standby or not), and raises the floor to its position if it was read
+// since the previous check (a read may have seen up to that).
 func (db *DB) checkHosts(ctx context.Context, every time.Duration) {
 	defer close(db.done)
 	t := time.NewTicker(every)
@@ -160,9 +186,16 @@ func (db *DB) checkHosts(ctx context.Context, every time.Duration) {
 				pctx, cancel := context.WithTimeout(ctx, max(every, time.Second))
 				defer cancel()
 				var standby bool
-				up := h.pool.QueryRow(pctx, `SELECT pg_is_in_recovery()`).Scan(&standby) == nil
+				var lsn *int64 // NULL: a standby that has replayed nothing yet
+				up := h.pool.QueryRow(pctx, qHostState).Scan(&standby, &lsn) == nil
 				if up {
 					h.standby.Store(standby)
+					if lsn != nil {
+						h.lsn.Store(uint64(*lsn))
+					}
+					if h.read.Swap(false) {
+						db.raiseFloor(h.lsn.Load())
+					}
 				}
 				if ctx.Err() == nil && h.up.Swap(up) != up {
 					db.log.Warn("read server", "host", h.addr, "up", up)
@@ -189,13 +222,61 @@ func (db *DB) ReadPool() *pgxpool.Pool {
 	return db.hosts[db.feed.Load()].pool
 }
 
+// CachePool is where a cache load (a cold tile) goes: round-robin over the
+// read hosts that passed their last check and whose checked position has
+// reached both what the change feed has delivered and the floor — a cached
+// tile is then never older than the log that invalidates it, nor than an
+// earlier read —; else the feed's server (ReadPool).
+func (db *DB) CachePool() *pgxpool.Pool {
+	delivered := db.delivered.Load()
+	if len(db.hosts) < 2 || delivered == 0 {
+		return db.ReadPool()
+	}
+	if h := db.pick(max(delivered, db.floor.Load())); h != nil {
+		h.loads.Add(1)
+		return h.pool
+	}
+	return db.ReadPool()
+}
+
+// pick is the next read host, round-robin, that passed its last check and
+// whose checked position is at least floor (of the hot standbys first with
+// prefer-standby); it raises the floor to that host's position. nil: none.
+func (db *DB) pick(floor uint64) *readHost {
+	n := uint64(len(db.hosts))
+	start := db.next.Add(1)
+	for _, standbyOnly := range db.passes() {
+		for i := uint64(0); i < n; i++ {
+			h := db.hosts[(start+i)%n]
+			if lsn := h.lsn.Load(); h.up.Load() && (!standbyOnly || h.standby.Load()) && lsn >= floor {
+				h.read.Store(true)
+				db.raiseFloor(lsn)
+				return h
+			}
+		}
+	}
+	return nil
+}
+
+// anyUp: some read host passed its last check.
+func (db *DB) anyUp() bool {
+	for _, h := range db.hosts {
+		if h.up.Load() {
+			return true
+		}
+	}
+	return false
+}
+
 // reader is the one rule of where a public read goes: to the primary when
 // ctx asks for it (geo.WithPrimaryReads: staff, and clients whose write this
 // process does not show yet); to the feed's server when ctx asks for it
 // (geo.WithFeedServerReads: it has replayed the client's write); else to the
-// next read host, round-robin, that passed its last health check — of the
-// hot standbys first with target_session_attrs=prefer-standby — (the feed's
-// server when none did: its error makes the answer a 503).
+// next read host, round-robin, that passed its last health check and whose
+// checked position has reached the floor — of the hot standbys first with
+// target_session_attrs=prefer-standby —; to the primary when hosts are up
+// but all are behind the floor (reads never step back in time); to the
+// feed's server when none is up (its error makes the answer a 503).
 func (db *DB) reader(ctx context.Context) *pgxpool.Pool {
 	if geo.PrimaryReads(ctx) {
 		return db.Pool
@@ -203,17 +284,28 @@ func (db *DB) reader(ctx context.Context) *pgxpool.Pool {
 	if db.hosts == nil || len(db.hosts) == 1 || geo.FeedServerReads(ctx) {
 		return db.ReadPool()
 	}
-	n := uint64(len(db.hosts))
-	start := db.next.Add(1)
-	for _, standbyOnly := range db.passes() {
-		for i := uint64(0); i < n; i++ {
-			if h := db.hosts[(start+i)%n]; h.up.Load() && (!standbyOnly || h.standby.Load()) {
-				h.used.Add(1)
-				return h.pool
-			}
-		}
+	if h := db.pick(db.floor.Load()); h != nil {
+		h.used.Add(1)
+		return h.pool
+	}
+	if db.anyUp() {
+		db.onPrimary.Add(1)
+		return db.Pool
 	}
 	return db.ReadPool()
+}
+
+// raiseFloor makes lsn the floor if it is higher.
+func (db *DB) raiseFloor(lsn uint64) { raise(&db.floor, lsn) }
+
+// raise stores v in a if it is higher.
+func raise(a *atomic.Uint64, v uint64) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }
 
 // passes says how hosts are chosen: standbys only first when the read URL
@@ -226,13 +318,13 @@ func (db *DB) passes() []bool {
 }
 
 // ReadHosts describes the read servers: address, whether the last health
-// check passed, how many reads were sent to it round-robin, and whether the
-// change feed follows it.
+// check passed, how many reads were sent to it round-robin, whether the
+// change feed follows it, and the WAL position it had at its last check.
 func (db *DB) ReadHosts() []ReadHost {
 	out := make([]ReadHost, len(db.hosts))
 	feed := int(db.feed.Load())
 	for i, h := range db.hosts {
-		out[i] = ReadHost{Addr: h.addr, Up: h.up.Load(), Reads: h.used.Load(), Feed: i == feed}
+		out[i] = ReadHost{Addr: h.addr, Up: h.up.Load(), Reads: h.used.Load(), Loads: h.loads.Load(), Feed: i == feed, LSN: h.lsn.Load()}
 	}
 	return out
 }
@@ -241,8 +333,21 @@ func (db *DB) ReadHosts() []ReadHost {
 type ReadHost struct {
 	Addr  string
 	Up    bool
-	Reads int64
+	Reads int64 // public reads (round-robin)
+	Loads int64 // cache loads (CachePool)
 	Feed  bool
+	LSN   uint64
+}
+
+// setDelivered records the WAL position of the feed's server when it read
+// the change log: the changes up to it are (about to be) delivered.
+func (db *DB) setDelivered(lsn uint64) { raise(&db.delivered, lsn) }
+
+// ReadFloor is the highest WAL position (byte offset) a public read of this
+// process may have seen, and how many reads went to the primary because
+// every read host that was up had replayed less.
+func (db *DB) ReadFloor() (lsn uint64, onPrimary int64) {
+	return db.floor.Load(), db.onPrimary.Load()
 }
 
 // connectFeed opens the change feed's connection: to the first host of the

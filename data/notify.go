@@ -240,6 +240,13 @@ func (f *ChangeFeed) Run(ctx context.Context) error {
 
 const qLogEnd = `SELECT seq FROM feed_counter`
 
+// qLogEndAt is the log's end and the server's WAL position after it: a
+// cache may load from any host that has replayed that far (DB.CachePool).
+const qLogEndAt = `SELECT seq, ` + walPosition + ` FROM feed_counter`
+
+// qWALPosition is the feed's server's WAL position after a poll read the log.
+const qWALPosition = `SELECT ` + walPosition
+
 // Committed returns the change log's end on the primary: after a write has
 // committed, a position at or past the write's own (read-your-writes).
 func (f *ChangeFeed) Committed(ctx context.Context) (int64, error) {
@@ -277,10 +284,11 @@ func (f *ChangeFeed) follow(ctx context.Context, everConnected *bool) (connected
 	}
 	// The position is taken before subscribers (re)load, so every change
 	// they may not see is delivered after.
-	var pos int64
-	if err := conn.QueryRow(ctx, qLogEnd).Scan(&pos); err != nil {
+	var pos, lsn int64
+	if err := conn.QueryRow(ctx, qLogEndAt).Scan(&pos, &lsn); err != nil {
 		return false, err
 	}
+	f.db.setDelivered(uint64(lsn))
 	f.setPosition(true, conn.PgConn().PID(), pos)
 	if *everConnected {
 		f.reset() // events logged while we were away are not replayed: rebuild
@@ -327,6 +335,15 @@ func (f *ChangeFeed) poll(ctx context.Context, conn *pgx.Conn, pos *int64) (int,
 	}
 	if len(seqs) > 0 && seqs[0] != *pos+1 {
 		return 0, fmt.Errorf("%w (at %d, first kept %d)", errLogPruned, *pos, seqs[0])
+	}
+	if len(evs) > 0 {
+		// Before the events invalidate the caches: their reloads may go to
+		// any host that has replayed them.
+		var lsn int64
+		if err := conn.QueryRow(ctx, qWALPosition).Scan(&lsn); err != nil {
+			return 0, err
+		}
+		f.db.setDelivered(uint64(lsn))
 	}
 	for i, e := range evs {
 		f.deliver(e)

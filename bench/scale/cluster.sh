@@ -4,7 +4,7 @@
 # and started again in the middle.
 #
 #   primary   a fresh PostgreSQL cluster in a temporary folder, the demo loaded
-#   r1, r2    streaming replicas of it (pg_basebackup -R -X stream)
+#   r1, r2    streaming replicas of it (pg_basebackup -R -X stream, hot_standby_feedback = on)
 #   g1 g2 g3  gridmap processes: DATABASE_URL the primary; GRIDMAP_READ_URL r1,
 #             r2, and a multi-host URL r1,r2 (target_session_attrs=prefer-standby)
 #   lb        bench/scale/clusterload -proxy: round-robin over g1..g3
@@ -80,6 +80,11 @@ ports=()
 for r in r1 r2; do
   mkcluster $r
   as_pg "$bin/pg_basebackup" -h 127.0.0.1 -p "$pp" -U postgres -D "$base/$r/data" -R -X stream -c fast
+  # hot_standby_feedback: the replica tells the primary which rows its
+  # queries still need, so the primary's vacuum keeps them and a long read
+  # (an index load, a cold tile) is not cancelled by a replay conflict; the
+  # cost is bloat on the primary while such a read runs.
+  echo "hot_standby_feedback = on" | as_pg sh -c 'cat >> "$0"' "$base/$r/data/postgresql.conf"
   p=$(freeport); ports+=("$p"); start_pg $r "$p"
 done
 replica() { echo "postgres://gridmap@127.0.0.1:$1/gridmap?sslmode=disable&connect_timeout=2"; }

@@ -72,7 +72,8 @@ func feedCollectors(feed *data.ChangeFeed) []prometheus.Collector {
 
 // readHostCollectors export, per host of GRIDMAP_READ_URL, whether it passed
 // its last health check, the public reads sent to it round-robin, and
-// whether the change feed (and so the caches) follows it.
+// whether the change feed (and so the caches) follows it; and the reads
+// sent to the primary because every host was behind the floor (data.DB).
 func readHostCollectors(db *data.DB) []prometheus.Collector {
 	var cs []prometheus.Collector
 	for i, h := range db.ReadHosts() {
@@ -86,6 +87,11 @@ func readHostCollectors(db *data.DB) []prometheus.Collector {
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gridmap_read_host_reads_total", Help: "Public reads sent to this read server round-robin.", ConstLabels: labels},
 				func() float64 { return float64(host().Reads) }),
 		)
+	}
+	if len(cs) > 0 {
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gridmap_read_behind_floor_total",
+			Help: "Public reads sent to the primary because every read server that was up had replayed less than this process's earlier reads may have seen."},
+			func() float64 { _, n := db.ReadFloor(); return float64(n) }))
 	}
 	return cs
 }

@@ -59,9 +59,10 @@ func tilesConfigFromEnv(cfg Config) (Config, error) {
 // wireTiles sets the tile service of deps: tiles from PostGIS through an
 // in-process cache that the change feed invalidates.
 func wireTiles(ctx context.Context, cfg Config, db *data.DB, feed *data.ChangeFeed, reg *prometheus.Registry, log *slog.Logger, deps *api.Server) error {
-	// Tiles come from the server the feed follows, so the cache is never
-	// older than the log it is invalidated by.
-	cache := tiles.NewCache(postgis.NewOn(db.ReadPool), cfg.Tiles.Config, log, reg)
+	// Cold tiles come from the read hosts that have replayed what the feed
+	// delivered (else the feed's server), so the cache is never older than
+	// the log it is invalidated by.
+	cache := tiles.NewCache(postgis.NewOn(db.CachePool), cfg.Tiles.Config, log, reg)
 	cache.Start(ctx, feed)
 	deps.Tiles = &api.Tiles{Service: cache, CacheControl: cfg.Tiles.CacheControl, PublicURL: cfg.Tiles.PublicURL}
 	return nil
