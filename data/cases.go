@@ -32,6 +32,10 @@ type CaseOptions struct {
 	// ChangeLogRetention is how long change_log entries are kept once the
 	// re-route job has read them; default 24 h (PruneChangeLog).
 	ChangeLogRetention time.Duration
+	// RequestKeyRetention is how long an Idempotency-Key is remembered
+	// (request_key): a retry after it is a new request. Default 30 days,
+	// longer than a phone is likely to keep a queued send (PruneRequestKeys).
+	RequestKeyRetention time.Duration
 	Hierarchy          string // the hierarchy cases are routed in; default admin
 	Catalogue          *cases.Catalogue
 	Policy             *cases.Policy
@@ -65,6 +69,9 @@ func NewCaseStore(ctx context.Context, db *DB, opt CaseOptions) (*CaseStore, err
 	}
 	if opt.ChangeLogRetention <= 0 {
 		opt.ChangeLogRetention = 24 * time.Hour
+	}
+	if opt.RequestKeyRetention <= 0 {
+		opt.RequestKeyRetention = 30 * 24 * time.Hour
 	}
 	if opt.ContactRetention <= 0 {
 		opt.ContactRetention = 90 * 24 * time.Hour

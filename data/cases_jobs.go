@@ -352,3 +352,18 @@ func (s *CaseStore) PruneChangeLog(ctx context.Context, now time.Time) (int, err
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// qPruneRequestKeys deletes the Idempotency-Keys claimed before $1.
+const qPruneRequestKeys = `DELETE FROM request_key WHERE created_at < $1`
+
+// PruneRequestKeys forgets the Idempotency-Keys older than the retention
+// (CaseOptions.RequestKeyRetention) at now, and returns how many; a retry
+// with one of them afterwards makes a new request. Any number of processes
+// may run it at once (index request_key_created).
+func (s *CaseStore) PruneRequestKeys(ctx context.Context, now time.Time) (int, error) {
+	tag, err := s.db.Pool.Exec(ctx, qPruneRequestKeys, now.Add(-s.opt.RequestKeyRetention))
+	if err != nil {
+		return 0, dbErr("data.PruneRequestKeys", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

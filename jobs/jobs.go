@@ -1,6 +1,7 @@
 // Package jobs runs gridmap's background work for cases — the escalation
 // sweep, re-routing after boundary edits, erasure of reporters' phone
-// numbers, notification delivery, pruning of the change log — on state kept in PostgreSQL. Every step
+// numbers, notification delivery, pruning of the change log and of old
+// Idempotency-Keys — on state kept in PostgreSQL. Every step
 // claims its rows with FOR UPDATE SKIP LOCKED in the store, so any number of
 // processes may run a Runner at once and a restart loses nothing; the ticker
 // here only decides how often a process looks.
@@ -28,6 +29,7 @@ type Store interface {
 	RerouteAfterChanges(ctx context.Context) (rerouted, flagged int, err error)
 	EraseContacts(ctx context.Context, now time.Time) (int, error)
 	PruneChangeLog(ctx context.Context, now time.Time) (int, error)
+	PruneRequestKeys(ctx context.Context, now time.Time) (int, error)
 	DeliverNotifications(ctx context.Context, now time.Time, n cases.Notifier) (delivered, failed int, err error)
 }
 
@@ -61,14 +63,16 @@ func (r *Runner) RunOnce(ctx context.Context) error {
 	keep("erase", err)
 	pr, err := r.Store.PruneChangeLog(ctx, now)
 	keep("prune", err)
+	pk, err := r.Store.PruneRequestKeys(ctx, now)
+	keep("prune_keys", err)
 	dv, fa := 0, 0
 	if r.Notifier != nil {
 		dv, fa, err = r.Store.DeliverNotifications(ctx, now, r.Notifier)
 		keep("notify", err)
 	}
-	if n+rr+fl+er+dv+fa+pr > 0 {
+	if n+rr+fl+er+dv+fa+pr+pk > 0 {
 		r.log().Info("case jobs", "escalated", n, "rerouted", rr, "boundary_flagged", fl, "phones_erased", er,
-			"notified", dv, "notify_failed", fa, "change_log_pruned", pr)
+			"notified", dv, "notify_failed", fa, "change_log_pruned", pr, "request_keys_pruned", pk)
 	}
 	return first
 }

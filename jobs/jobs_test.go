@@ -114,3 +114,69 @@ JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.level = '
 		}
 	}
 }
+
+// An Idempotency-Key is remembered for the retention (a retry within it is
+// the first report), and the runner forgets it after: a fresh key stays, an
+// old one goes, and a retry with the forgotten key is a new report.
+func TestRequestKeysPruned(t *testing.T) {
+	ctx := context.Background()
+	db, _ := dbtest.New(t, "jobs_request_keys")
+	dbtest.LoadDemo(t, db, demo.Options{})
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+	store, err := data.NewCaseStore(ctx, db, data.CaseOptions{Now: clk.Now, RequestKeyRetention: 7 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p orb.Point
+	if err := db.Pool.QueryRow(ctx, `SELECT ST_X(ST_PointOnSurface(v.geom)), ST_Y(ST_PointOnSurface(v.geom)) FROM area a
+JOIN area_version v ON v.area_id = a.id AND v.valid_to IS NULL WHERE a.level = 'grid' ORDER BY a.code LIMIT 1`).Scan(&p[0], &p[1]); err != nil {
+		t.Fatal(err)
+	}
+	intake := func(key string) string {
+		t.Helper()
+		res, err := store.Intake(ctx, nil, cases.Intake{Category: "exposed_rubbish", Point: p, Description: "垃圾", IdempotencyKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.TrackingCode
+	}
+	keys := func() []string {
+		t.Helper()
+		rows, err := db.Pool.Query(ctx, `SELECT key FROM request_key ORDER BY key`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, k)
+		}
+		return out
+	}
+	first := intake("old-key-0001")
+	clk.Add(5 * 24 * time.Hour)
+	intake("new-key-0002")
+	r := &jobs.Runner{Store: store, Now: clk.Now}
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(keys(), ","); got != "new-key-0002,old-key-0001" {
+		t.Errorf("after 5 days of a 7-day retention: keys %s, want both", got)
+	}
+	if again := intake("old-key-0001"); again != first {
+		t.Errorf("a retry within the retention made %s, want the first report %s", again, first)
+	}
+	clk.Add(3 * 24 * time.Hour) // the old key is 8 days old, the new one 3
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(keys(), ","); got != "new-key-0002" {
+		t.Errorf("after 8 days: keys %s, want only the fresh one", got)
+	}
+	if again := intake("old-key-0001"); again == first {
+		t.Errorf("a retry with a forgotten key answered the first report %s, want a new one", first)
+	}
+}
