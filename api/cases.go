@@ -283,7 +283,8 @@ func (s *Server) handleCaseCategories(w http.ResponseWriter, r *http.Request) er
 		out = append(out, categoryJSON{c.Code, string(c.Group), c.Zh, c.En, int(c.Tier)})
 	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	writeJSON(w, http.StatusOK, map[string]any{"categories": out})
+	// The states in a case's order of life (cases.States): the desk's tabs.
+	writeJSON(w, http.StatusOK, map[string]any{"categories": out, "states": cases.States})
 	return nil
 }
 

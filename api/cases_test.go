@@ -127,6 +127,18 @@ func TestCasesAPI(t *testing.T) {
 	}
 	res := decode[cases.IntakeResult](t, body)
 
+	t.Run("categories and states", func(t *testing.T) {
+		status, body := anon.do(t, "GET", "/api/v1/cases/categories", nil)
+		got := decode[struct {
+			Categories []struct{ Code string } `json:"categories"`
+			States     []cases.State          `json:"states"`
+		}](t, body)
+		if status != http.StatusOK || len(got.Categories) != len(cases.DefaultCatalogue().Categories()) || fmt.Sprint(got.States) != fmt.Sprint(cases.States) {
+			t.Errorf("GET /cases/categories: %d, %d categories, states %v; want %d categories and the states in order %v",
+				status, len(got.Categories), got.States, len(cases.DefaultCatalogue().Categories()), cases.States)
+		}
+	})
+
 	t.Run("bad input is a 4xx", func(t *testing.T) {
 		for _, c := range []struct {
 			name string

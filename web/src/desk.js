@@ -20,9 +20,9 @@ import { timeLeft, uploadCasePhotos } from "./lib/caseview.js";
 import "./css/base.css";
 import "./css/desk.css";
 
-// The state tabs, in a case's order of life (cases.States).
-const states = ["reported", "accepted", "rejected", "merged", "dispatched", "in_progress", "extension_requested", "suspended",
-  "returned", "handled", "verified", "closed", "rated", "reopened"];
+// The state tabs, in a case's order of life: the server's (cases.States, with
+// the categories); without it, in the order the counts come.
+let states = [];
 // Map colours by state (overdue is red over all of them); colour-blind-safe-ish
 // hues kept apart from the overdue red.
 const stateColours = {
@@ -71,6 +71,7 @@ async function signedIn(sess) {
   try {
     const r = await getJSON("/api/v1/cases/categories");
     state.categories = r.categories;
+    states = r.states || [];
     for (const c of r.categories) state.names[c.code] = lang() === "en" ? c.en : c.zh;
   } catch {
     /* the codes stand in for the names */
@@ -298,7 +299,7 @@ function drawTabs() {
     "aria-selected": state.filter.status === s ? "true" : "false", dataset: ready ? { status: s, count: n } : { status: s }, onclick: () => setStatus(s) },
   label, " ", h("span", { class: "count", title: ready ? null : t("desk.counting") }, ready ? String(n) : "…"));
   nav.setAttribute("aria-busy", ready ? "false" : "true");
-  show(nav, tab("", t("desk.allStates"), total), states.filter((s) => counts[s] || state.filter.status === s).map((s) => tab(s, t("case.state." + s), counts[s] || 0)));
+  show(nav, tab("", t("desk.allStates"), total), (states.length ? states : [...new Set([...Object.keys(counts), state.filter.status].filter(Boolean))]).filter((s) => counts[s] || state.filter.status === s).map((s) => tab(s, t("case.state." + s), counts[s] || 0)));
 }
 
 function drawPage() {
