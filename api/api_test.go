@@ -329,6 +329,7 @@ func TestBadInput(t *testing.T) {
 		{"bbox out of range", "GET", "/api/v1/buildings?bbox=0,0,0,95", "", nil, 400, "lat must be between"},
 		{"buildings without filter", "GET", "/api/v1/buildings", "", nil, 400, "give bbox"},
 		{"unknown parent", "GET", "/api/v1/areas?parent=nope", "", nil, 400, "matches no area"},
+		{"unknown subtree", "GET", "/api/v1/areas?under=nope&q=x", "", nil, 400, "under \"nope\" matches no area"},
 		{"unknown area", "GET", "/api/v1/areas/999999999", "", nil, 404, "no area"},
 		{"unknown building", "GET", "/api/v1/buildings/none", "", nil, 404, "no building"},
 		{"private or missing photo", "GET", "/api/v1/photos/999999", "", nil, 404, "photo"},
@@ -386,6 +387,18 @@ func TestReadEndpoints(t *testing.T) {
 		var r struct{ Areas []geo.Area }
 		if code := get(t, f, "/api/v1/areas?level=community", &r); code != 200 || len(r.Areas) != nComm {
 			t.Errorf("got %d with %d communities, want %d", code, len(r.Areas), nComm)
+		}
+	})
+	t.Run("search by name within a subtree", func(t *testing.T) {
+		var r struct{ Areas []geo.Area }
+		q := url.Values{"q": {comm.Name}, "under": {comm.Code}, "limit": {"500"}}
+		if code := get(t, f, "/api/v1/areas?"+q.Encode(), &r); code != 200 || len(r.Areas) == 0 || r.Areas[0].Code != comm.Code {
+			t.Errorf("q=%s under %s: %d %v, want the community first", comm.Name, comm.Code, code, r.Areas)
+		}
+		for _, a := range r.Areas {
+			if !strings.Contains(a.Name, comm.Name) && !strings.HasPrefix(a.Code, comm.Name) {
+				t.Errorf("q=%s found %s %s", comm.Name, a.Code, a.Name)
+			}
 		}
 	})
 	t.Run("children", func(t *testing.T) {

@@ -19,7 +19,8 @@ func (s *Server) handleLevels(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// parseAreaFilter reads level, parent (id or code), bbox, limit.
+// parseAreaFilter reads level, parent (id or code), under (id or code: the
+// subtree), q (name or code), bbox, limit.
 func (s *Server) parseAreaFilter(r *http.Request) (geo.AreaFilter, error) {
 	q := r.URL.Query()
 	var f geo.AreaFilter
@@ -37,6 +38,17 @@ func (s *Server) parseAreaFilter(r *http.Request) (geo.AreaFilter, error) {
 		}
 		f.ParentID = a.ID
 	}
+	f.Text = q.Get("q")
+	if u := q.Get("under"); u != "" {
+		a, err := s.Areas.Area(r.Context(), u)
+		if err != nil {
+			if geo.ErrorCode(err) == geo.ENotFound {
+				return f, geo.Errorf(geo.EInvalid, "under %q matches no area", u)
+			}
+			return f, err
+		}
+		f.Under = a.ID
+	}
 	b, err := parseBBox(q.Get("bbox"))
 	if err != nil {
 		return f, err
@@ -52,7 +64,7 @@ func (s *Server) parseAreaFilter(r *http.Request) (geo.AreaFilter, error) {
 	return f, nil
 }
 
-// GET /api/v1/areas?level=&parent=&bbox=
+// GET /api/v1/areas?level=&parent=&under=&q=&bbox=&limit=
 func (s *Server) handleAreas(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.parseAreaFilter(r)
 	if err != nil {

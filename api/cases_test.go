@@ -131,7 +131,7 @@ func TestCasesAPI(t *testing.T) {
 		status, body := anon.do(t, "GET", "/api/v1/cases/categories", nil)
 		got := decode[struct {
 			Categories []struct{ Code string } `json:"categories"`
-			States     []cases.State          `json:"states"`
+			States     []cases.State           `json:"states"`
 		}](t, body)
 		if status != http.StatusOK || len(got.Categories) != len(cases.DefaultCatalogue().Categories()) || fmt.Sprint(got.States) != fmt.Sprint(cases.States) {
 			t.Errorf("GET /cases/categories: %d, %d categories, states %v; want %d categories and the states in order %v",

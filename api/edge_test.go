@@ -84,7 +84,7 @@ func TestBytesThatAreNotTextAre400(t *testing.T) {
 		"/api/v1/areas/X", "/api/v1/areas/X/children", "/api/v1/areas/X/versions", "/api/v1/areas/X/responsible",
 		"/api/v1/areas/X.geojson", "/api/v1/areas/X/stats", "/api/v1/buildings/X",
 		"/b/X", "/b/X/poster", "/g/X", "/g/X/poster",
-		"/api/v1/areas?parent=X", "/api/v1/changes?area=X", "/api/v1/buildings?q=X", "/api/v1/lookup?address=X",
+		"/api/v1/areas?parent=X", "/api/v1/areas?q=X", "/api/v1/areas?under=X", "/api/v1/changes?area=X", "/api/v1/buildings?q=X", "/api/v1/lookup?address=X",
 		"/api/v1/areas.geojson?parent=X",
 	}
 	for _, p := range paths {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,7 +37,8 @@ func (s *AreaService) Levels(ctx context.Context) ([]geo.Level, error) {
 }
 
 // qFindAreas selects areas; a zero parameter does not filter. The bound
-// filter uses the GiST index of current versions.
+// filter uses the GiST index of current versions; the text ($10, as
+// patterns $11 contains and $12 starts with) ranks its matches first.
 const qFindAreas = `
 SELECT a.id, a.level, a.code, a.name, coalesce(a.parent_id, 0), a.retired_at
 FROM area a
@@ -47,7 +49,13 @@ WHERE ($1 = 0 OR a.id = $1)
   AND ($3 = 0 OR a.parent_id = $3)
   AND ($4 OR a.retired_at IS NULL)
   AND ($5::float8 IS NULL OR v.geom && ST_MakeEnvelope($5, $6, $7, $8, 4326))
-ORDER BY l.hierarchy, l.depth, a.code
+  AND ($10 = '' OR a.name ILIKE $11 ESCAPE '\' OR a.code LIKE $12 ESCAPE '\')
+  AND ($13 = 0 OR a.id IN (
+      WITH RECURSIVE sub AS (SELECT id FROM area WHERE id = $13 UNION ALL SELECT c.id FROM area c JOIN sub ON c.parent_id = sub.id)
+      SELECT id FROM sub))
+ORDER BY CASE WHEN $10 = '' THEN 0 WHEN lower(a.name) = lower($10) OR a.code = $10 THEN 0
+              WHEN a.name ILIKE $12 ESCAPE '\' OR a.code LIKE $12 ESCAPE '\' THEN 1 ELSE 2 END,
+  l.hierarchy, l.depth, a.code
 LIMIT $9`
 
 // FindAreas lists areas matching f, ordered by level then code.
@@ -60,7 +68,9 @@ func (s *AreaService) FindAreas(ctx context.Context, f geo.AreaFilter) ([]geo.Ar
 	if f.Bound != nil {
 		b = [4]*float64{&f.Bound.Min[0], &f.Bound.Min[1], &f.Bound.Max[0], &f.Bound.Max[1]}
 	}
-	rows, err := s.db.reader(ctx).Query(ctx, qFindAreas, f.ID, f.Level, f.ParentID, f.IncludeRetired, b[0], b[1], b[2], b[3], limit)
+	text := strings.TrimSpace(f.Text)
+	rows, err := s.db.reader(ctx).Query(ctx, qFindAreas, f.ID, f.Level, f.ParentID, f.IncludeRetired, b[0], b[1], b[2], b[3], limit,
+		text, "%"+escapeLike(text)+"%", escapeLike(text)+"%", f.Under)
 	if err != nil {
 		return nil, dbErr("data.FindAreas", err)
 	}

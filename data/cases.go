@@ -36,10 +36,10 @@ type CaseOptions struct {
 	// (request_key): a retry after it is a new request. Default 30 days,
 	// longer than a phone is likely to keep a queued send (PruneRequestKeys).
 	RequestKeyRetention time.Duration
-	Hierarchy          string // the hierarchy cases are routed in; default admin
-	Catalogue          *cases.Catalogue
-	Policy             *cases.Policy
-	Log                *slog.Logger
+	Hierarchy           string // the hierarchy cases are routed in; default admin
+	Catalogue           *cases.Catalogue
+	Policy              *cases.Policy
+	Log                 *slog.Logger
 	// Codes is where tracking codes come from (default crypto/rand); the
 	// demo passes a seeded source so that its cases are the same each run.
 	// It must be safe for the store's concurrent use.

@@ -93,7 +93,13 @@ type AreaFilter struct {
 	ParentID       int64
 	Bound          *orb.Bound // intersects the current geometry
 	IncludeRetired bool
-	Limit          int
+	// Text keeps the areas whose name contains it (ignoring case) or whose
+	// code starts with it; they come best match first (the name or code
+	// itself, then those starting with it, then the rest).
+	Text string
+	// Under keeps the areas at or below this area (its id).
+	Under int64
+	Limit int
 }
 
 // AreaService reads areas, their levels and versions.

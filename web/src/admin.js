@@ -15,7 +15,7 @@ import { t, tr, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n
 import { createMap, fitTo, mapState } from "./lib/map.js";
 import { mapCoords } from "./lib/gcj02.js";
 import { ringsOf, snapper, sharedBorder } from "./lib/snap.js";
-import { treeKeys, focusItem, matchAreas } from "./lib/tree.js";
+import { treeKeys, focusItem, searchAreas } from "./lib/tree.js";
 import { partitionPanel, proposalShown } from "./admin_partition.js";
 import "./css/base.css";
 import "./css/admin.css";
@@ -359,7 +359,6 @@ function treeSearch() {
   });
   const status = h("p", { id: "tree-search-status", class: "hint", role: "status" });
   const list = h("ul", { id: "tree-results", class: "results" });
-  let all = null; // every area of the tree's levels, fetched at the first search
   const pick = async (code) => {
     input.value = "";
     show(list);
@@ -369,12 +368,8 @@ function treeSearch() {
   input.addEventListener("input", async () => {
     const q = input.value.trim();
     if (!q) return show(list), show(status);
-    if (!all) {
-      const keys = new Set(state.levels.map((l) => l.key));
-      all = (await getJSON("/api/v1/areas?" + qs({ limit: 100000 }))).areas.filter((a) => keys.has(a.level) && !a.retired_at);
-    }
+    const found = await searchAreas(q, { levels: new Set(state.levels.map((l) => l.key)) });
     if (input.value.trim() !== q) return; // typed on meanwhile
-    const found = matchAreas(all, q).slice(0, 50);
     show(list, found.map((a) => h("li", {},
       h("button", { type: "button", class: "result", dataset: { code: a.code }, onclick: () => pick(a.code) }, a.name, " ", h("span", { class: "code" }, a.code)))));
     show(status, found.length ? tr(h, "span", {}, "admin.search.count", { n: found.length }) : tr(h, "span", {}, "admin.search.none", { q }));

@@ -16,7 +16,7 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { $, h, show } from "./lib/dom.js";
-import { treeKeys, focusItem, matchAreas } from "./lib/tree.js";
+import { treeKeys, focusItem, searchAreas } from "./lib/tree.js";
 import { ApiError, getJSON, qs } from "./lib/api.js";
 import { t, tr, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import "./css/base.css";
@@ -85,7 +85,7 @@ async function start() {
   const { levels } = await getJSON("/api/v1/levels");
   state.levels = levels.filter((l) => l.hierarchy === "admin").sort((a, b) => a.depth - b.depth);
   // The picker's tree starts at the account's area (an admin's: the top level).
-  const scoped = sess.user.scope_code && sess.user.role !== "admin";
+  const scoped = (state.scoped = !!sess.user.scope_code && sess.user.role !== "admin");
   state.roots = scoped ? [await getJSON(`/api/v1/areas/${encodeURIComponent(sess.user.scope_code)}`)] : (await getJSON("/api/v1/areas?" + qs({ level: state.levels[0].key }))).areas;
   // The period: the address's, or (none there) the API's default, in China's days.
   Object.assign(state, fromURL());
@@ -160,13 +160,11 @@ function picker() {
   const tree = h("ul", { id: "stats-tree", role: "tree", "aria-label": t("stats.tree"), "data-i18n-aria-label": "stats.tree" }, state.roots.map(treeItem));
   if (tree.firstChild) tree.firstChild.tabIndex = 0;
   treeKeys(tree, { expand, collapse: (li) => li.setAttribute("aria-expanded", "false"), choose: (li) => go({ area: li.dataset.code }) });
-  let all = null; // the account's areas, fetched at the first search
   input.addEventListener("input", async () => {
     const q = input.value.trim();
     if (!q) return show(results), show(status);
-    all ??= await scopeAreas();
+    const found = (await searchAreas(q, { under: state.scoped ? state.roots[0].code : "", levels: new Set(state.levels.map((l) => l.key)) })).slice(0, 30);
     if (input.value.trim() !== q) return; // typed on meanwhile
-    const found = matchAreas(all, q).slice(0, 30);
     show(results, found.map((a) => h("li", {},
       h("button", { type: "button", class: "result", dataset: { code: a.code }, onclick: () => go({ area: a.code }) }, a.name, " ", h("span", { class: "code" }, a.code)))));
     show(status, found.length ? tr(h, "span", {}, "admin.search.count", { n: found.length }) : tr(h, "span", {}, "admin.search.none", { q }));
@@ -179,22 +177,6 @@ function picker() {
     } else if (e.key === "Escape") closePicker();
   });
   return h("div", { id: "stats-picker", class: "picker-panel", hidden: true }, input, status, results, tree);
-}
-
-/** scopeAreas are the current areas of the picker's tree: its roots and everything below them. */
-async function scopeAreas() {
-  const { areas } = await getJSON("/api/v1/areas?" + qs({ limit: 100000 }));
-  const byID = new Map(areas.map((a) => [a.id, a]));
-  const roots = new Set(state.roots.map((a) => a.id));
-  const inside = new Map(); // id → under a root
-  const under = (a) => {
-    if (!a) return false;
-    if (roots.has(a.id)) return true;
-    if (!inside.has(a.id)) inside.set(a.id, under(byID.get(a.parent_id)));
-    return inside.get(a.id);
-  };
-  const levels = new Set(state.levels.map((l) => l.key));
-  return areas.filter((a) => !a.retired_at && levels.has(a.level) && under(a));
 }
 
 function treeItem(a) {

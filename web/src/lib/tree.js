@@ -2,6 +2,7 @@
 // "Tree View"): li[role=treeitem] items, nested ul[role=group], aria-expanded
 // on branches, aria-selected, and a roving tabindex (one item is in the tab
 // order; the arrow keys move between the visible items).
+import { getJSON, qs } from "./api.js";
 const ITEM = '[role="treeitem"]';
 
 /** visibleItems lists the tree's items in order, leaving out those inside a collapsed branch. */
@@ -62,22 +63,12 @@ export function treeKeys(tree, { expand, collapse, choose }) {
 }
 
 /**
- * matchAreas finds the areas ({code, name}) whose name contains q (ignoring
- * case) or whose code starts with q: exact matches first, then those that
- * start with q, then the rest, each in code order.
+ * searchAreas asks the server for the areas that match q (the name contains
+ * it, ignoring case, or the code starts with it; best match first: the rule
+ * is data.FindAreas's), at or below the area under (a code; none: all), of
+ * the levels given (a Set of keys; none: all), at most limit.
  */
-export function matchAreas(areas, q) {
-  const s = q.trim().toLowerCase();
-  if (!s) return [];
-  const rank = (a) => {
-    const name = a.name.toLowerCase();
-    if (name === s || a.code === s) return 0;
-    if (name.startsWith(s) || a.code.startsWith(s)) return 1;
-    return name.includes(s) ? 2 : -1;
-  };
-  return areas
-    .map((a) => [rank(a), a])
-    .filter(([r]) => r >= 0)
-    .sort(([r1, a1], [r2, a2]) => r1 - r2 || (a1.code < a2.code ? -1 : a1.code > a2.code ? 1 : 0))
-    .map(([, a]) => a);
+export async function searchAreas(q, { under = "", levels = null, limit = 50 } = {}) {
+  const { areas } = await getJSON("/api/v1/areas?" + qs({ q: q.trim(), under, limit: String(limit) }));
+  return levels ? areas.filter((a) => levels.has(a.level)) : areas;
 }
