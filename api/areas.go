@@ -28,32 +28,17 @@ func (s *Server) parseAreaFilter(r *http.Request) (geo.AreaFilter, error) {
 	if f.Level != "" && !validKey(f.Level) {
 		return f, geo.Errorf(geo.EInvalid, "level must be lower-case letters, digits and _, got %q", f.Level)
 	}
-	if p := q.Get("parent"); p != "" {
-		a, err := s.Areas.Area(r.Context(), p)
-		if err != nil {
-			if geo.ErrorCode(err) == geo.ENotFound {
-				return f, geo.Errorf(geo.EInvalid, "parent %q matches no area", p)
-			}
-			return f, err
-		}
-		f.ParentID = a.ID
-	}
-	f.Text = q.Get("q")
-	if u := q.Get("under"); u != "" {
-		a, err := s.Areas.Area(r.Context(), u)
-		if err != nil {
-			if geo.ErrorCode(err) == geo.ENotFound {
-				return f, geo.Errorf(geo.EInvalid, "under %q matches no area", u)
-			}
-			return f, err
-		}
-		f.Under = a.ID
-	}
-	b, err := parseBBox(q.Get("bbox"))
-	if err != nil {
+	var err error
+	if f.ParentID, err = s.areaParam(r, "parent"); err != nil {
 		return f, err
 	}
-	f.Bound = b
+	if f.Under, err = s.areaParam(r, "under"); err != nil {
+		return f, err
+	}
+	f.Text = q.Get("q")
+	if f.Bound, err = parseBBox(q.Get("bbox")); err != nil {
+		return f, err
+	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 100000 {
@@ -62,6 +47,23 @@ func (s *Server) parseAreaFilter(r *http.Request) (geo.AreaFilter, error) {
 		f.Limit = n
 	}
 	return f, nil
+}
+
+// areaParam is the id of the area that query parameter name names (id or
+// code), 0 when it is absent; an unknown area is invalid input.
+func (s *Server) areaParam(r *http.Request, name string) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	a, err := s.Areas.Area(r.Context(), v)
+	if err != nil {
+		if geo.ErrorCode(err) == geo.ENotFound {
+			return 0, geo.Errorf(geo.EInvalid, "%s %q matches no area", name, v)
+		}
+		return 0, err
+	}
+	return a.ID, nil
 }
 
 // GET /api/v1/areas?level=&parent=&under=&q=&bbox=&limit=
