@@ -119,7 +119,8 @@ type Reason struct {
 	Atoms   []int  `json:"atoms,omitempty"`
 	Grids   []int  `json:"grids,omitempty"` // indexes into Result.Grids
 	// Params are the numbers in Message, for a translated text: households,
-	// atoms, grids (k), min, max, lo and hi (the grid counts admitted).
+	// atoms, grids (k), min, max, lo and hi (the grid counts admitted);
+	// total_admits_no_k adds avg, the households per grid of lo grids.
 	Params map[string]int `json:"params,omitempty"`
 }
 
@@ -751,7 +752,8 @@ func (s *solver) place(c []int, k int) {
 		if len(c) < s.n {
 			what = "a piece's (between grids that stay or atoms over the maximum)"
 		}
-		why = &Reason{Kind: ReasonNoK, Message: what + fmt.Sprintf(" %d households admit no number of grids of %d–%d households: %d grid(s) give %.0f each, %d give %.0f", t, s.p.Min, s.p.Max, hi, float64(t)/float64(max(hi, 1)), lo, float64(t)/float64(lo))}
+		params["avg"] = t / lo
+		why = &Reason{Kind: ReasonNoK, Message: what + " " + noKMessage(t, lo, s.p.Min, s.p.Max)}
 	}
 	trees := s.trees
 	groups, ok := s.bisect(c, k)
@@ -776,6 +778,17 @@ func (s *solver) place(c []int, k int) {
 		}
 		s.reason = append(s.reason, *why)
 	}
+}
+
+// noKMessage says why t households admit no number of grids of lowest–highest
+// (lo = hi+1, kRange): fewer than one grid's minimum, or one grid fewer
+// than lo is over the maximum while lo grids are under the minimum.
+func noKMessage(t, lo, lowest, highest int) string {
+	if t < lowest {
+		return fmt.Sprintf("%d households are fewer than the minimum of %d for a single grid", t, lowest)
+	}
+	return fmt.Sprintf("%d households admit no number of grids of %d–%d households: %d grid(s) would hold %.0f each on average, over the maximum %d; %d grids hold %.0f each, under the minimum %d",
+		t, lowest, highest, lo-1, float64(t)/float64(lo-1), highest, lo, float64(t)/float64(lo), lowest)
 }
 
 // notFoundMessage is the message of a no_division_found reason.

@@ -653,3 +653,34 @@ func TestPartitionCostFollowsSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionNoKMessage: a total that admits no number of grids says why
+// in plain words: fewer households than one grid's minimum, or one grid
+// fewer than the least number within the maximum is over it while that
+// number is under the minimum (never "0 grid(s) give …").
+func TestPartitionNoKMessage(t *testing.T) {
+	for _, c := range []struct {
+		households int
+		want       string
+		avg        int
+	}{
+		{250, "the area's 250 households are fewer than the minimum of 300 for a single grid", 250},
+		{550, "the area's 550 households admit no number of grids of 300–500 households: 1 grid(s) would hold 550 each on average, over the maximum 500; 2 grids hold 275 each, under the minimum 300", 275},
+	} {
+		p := lattice(52, 2, 1, 100, c.households/2, c.households/2, 0)
+		p.Min, p.Max, p.Seed = 300, 500, 1
+		r := solve(t, p)
+		var got *Reason
+		for i := range r.Reasons {
+			if r.Reasons[i].Kind == ReasonNoK {
+				got = &r.Reasons[i]
+			}
+		}
+		if got == nil {
+			t.Fatalf("%d households: want reason %s, got %+v", c.households, ReasonNoK, r.Reasons)
+		}
+		if got.Message != c.want || got.Params["avg"] != c.avg {
+			t.Errorf("%d households: message %q avg %d, want %q avg %d", c.households, got.Message, got.Params["avg"], c.want, c.avg)
+		}
+	}
+}
