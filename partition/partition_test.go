@@ -605,12 +605,7 @@ func TestPartitionReasonCatalogue(t *testing.T) {
 			p := mk()
 			p.Min, p.Max, p.Seed = 300, 500, 1
 			r := solve(t, p)
-			var got *Reason
-			for i := range r.Reasons {
-				if r.Reasons[i].Kind == kind {
-					got = &r.Reasons[i]
-				}
-			}
+			got := reasonOf(r, kind)
 			if got == nil {
 				t.Fatalf("want reason %s, got %+v", kind, r.Reasons)
 			}
@@ -670,12 +665,7 @@ func TestPartitionNoKMessage(t *testing.T) {
 		p := lattice(52, 2, 1, 100, c.households/2, c.households/2, 0)
 		p.Min, p.Max, p.Seed = 300, 500, 1
 		r := solve(t, p)
-		var got *Reason
-		for i := range r.Reasons {
-			if r.Reasons[i].Kind == ReasonNoK {
-				got = &r.Reasons[i]
-			}
-		}
+		got := reasonOf(r, ReasonNoK)
 		if got == nil {
 			t.Fatalf("%d households: want reason %s, got %+v", c.households, ReasonNoK, r.Reasons)
 		}
@@ -683,4 +673,15 @@ func TestPartitionNoKMessage(t *testing.T) {
 			t.Errorf("%d households: message %q avg %d, want %q avg %d", c.households, got.Message, got.Params["avg"], c.want, c.avg)
 		}
 	}
+}
+
+// reasonOf is r's (last) reason of kind, or nil.
+func reasonOf(r *Result, kind string) *Reason {
+	var got *Reason
+	for i := range r.Reasons {
+		if r.Reasons[i].Kind == kind {
+			got = &r.Reasons[i]
+		}
+	}
+	return got
 }

@@ -285,14 +285,12 @@ func caseState(t *testing.T, ctx context.Context, state string) {
 	waitFor(t, ctx, "the case "+state, `document.querySelector("#case") && document.querySelector("#case").dataset.state === "`+state+`"`)
 }
 
-// TestWorkDraftOfAnActionDoneMeanwhileIsDropped: a draft of an action the
-// case no longer offers (its first try arrived but the answer was lost on the
-// way back, or someone else acted) is dropped when the case is opened again,
-// and no confirmation opens for it (a draft of an action still offered
-// stays: TestWorkExtensionDraftSurvivesReloadAndOffline).
-func TestWorkDraftOfAnActionDoneMeanwhileIsDropped(t *testing.T) {
-	p := newPatrol(t, 40)
-	id := p.report(t, theCases.store, "路灯两晚没亮", true, 0)
+// extensionDraft reports a case (desc) dispatched to the worker, opens it on
+// /work, signs for it and starts an extension request with reason typed (a
+// draft, not sent).
+func (p *patrol) extensionDraft(t *testing.T, desc, reason string) (context.Context, int64) {
+	t.Helper()
+	id := p.report(t, theCases.store, desc, true, 0)
 	ctx := p.open(t, nil)
 	do(t, ctx, "opening the case", chromedp.Navigate(fmt.Sprintf("%s/work#case/%d", theSite.URL, id)))
 	caseState(t, ctx, "dispatched")
@@ -300,8 +298,19 @@ func TestWorkDraftOfAnActionDoneMeanwhileIsDropped(t *testing.T) {
 	caseState(t, ctx, "in_progress")
 	waitFor(t, ctx, "the extension action", `!!document.querySelector('#case-actions button[data-action=request_extension]')`)
 	do(t, ctx, "opening the extension request", chromedp.Click(chromedp.CSS(`#case-actions button[data-action=request_extension]`)))
-	const reason = "等供电公司来修"
 	do(t, ctx, "typing the reason", chromedp.SendKeys(chromedp.CSS("#act-reason"), reason))
+	return ctx, id
+}
+
+// TestWorkDraftOfAnActionDoneMeanwhileIsDropped: a draft of an action the
+// case no longer offers (its first try arrived but the answer was lost on the
+// way back, or someone else acted) is dropped when the case is opened again,
+// and no confirmation opens for it (a draft of an action still offered
+// stays: TestWorkExtensionDraftSurvivesReloadAndOffline).
+func TestWorkDraftOfAnActionDoneMeanwhileIsDropped(t *testing.T) {
+	p := newPatrol(t, 40)
+	const reason = "等供电公司来修"
+	ctx, id := p.extensionDraft(t, "路灯两晚没亮", reason)
 	draft := fmt.Sprintf(`localStorage.getItem("gridmap.draft.work.%d.request_extension") || ""`, id)
 	if q := eval[string](t, ctx, draft); !strings.Contains(q, reason) {
 		t.Fatalf("the extension's draft is %q, want the reason", q)
@@ -383,16 +392,8 @@ func TestWorkAcceptHandInWithPhoto(t *testing.T) {
 // back online it is sent, the case waits for the extension and the draft is gone.
 func TestWorkExtensionDraftSurvivesReloadAndOffline(t *testing.T) {
 	p := newPatrol(t, 38)
-	id := p.report(t, theCases.store, "井盖松动", true, 0)
-	ctx := p.open(t, nil)
-	do(t, ctx, "opening the case", chromedp.Navigate(fmt.Sprintf("%s/work#case/%d", theSite.URL, id)))
-	caseState(t, ctx, "dispatched")
-	actOnCase(t, ctx, "start")
-	caseState(t, ctx, "in_progress")
-	waitFor(t, ctx, "the extension action", `!!document.querySelector('#case-actions button[data-action=request_extension]')`)
-	do(t, ctx, "opening the extension request", chromedp.Click(chromedp.CSS(`#case-actions button[data-action=request_extension]`)))
 	const reason = "需要专业队伍更换井盖"
-	do(t, ctx, "typing the reason", chromedp.SendKeys(chromedp.CSS("#act-reason"), reason))
+	ctx, id := p.extensionDraft(t, "井盖松动", reason)
 	do(t, ctx, "reloading", chromedp.Reload())
 	waitFor(t, ctx, "the draft back", `document.querySelector("#confirm") && document.querySelector("#confirm").dataset.action === "request_extension" && document.querySelector("#act-reason").value === `+jsString(reason))
 	newDue := time.Now().In(calendarZone(t)).AddDate(0, 0, 10).Format("2006-01-02T15:04")
