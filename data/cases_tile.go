@@ -14,7 +14,8 @@ var _ cases.TileSource = (*CaseStore)(nil)
 
 // qCasesTile is the staff cases layer: points with tracking code, category,
 // state, tier and overdue (at $4), in tile $1/$2/$3, for the cases the
-// filter's WHERE (filterWhere, from $5: the scope among it) selects.
+// filter selects: %s is filterWhere's conditions (" AND …", the account's
+// scope among them), their parameters from $5.
 const qCasesTile = `
 WITH env AS (SELECT ST_TileEnvelope($1, $2, $3) AS e),
 q AS (
@@ -27,8 +28,8 @@ q AS (
 SELECT coalesce((SELECT ST_AsMVT(q, 'cases', 4096, 'geom') FROM q), ''::bytea)`
 
 // qCasesClusterTile is the cases layer below CasesClusterBelowZoom: the
-// same cases ($1–$4 as qCasesTile, the filter from $6) grouped into cells of $5 metres (Web
-// Mercator) with ST_SnapToGrid, one point per cell at the cases' centroid
+// same cases ($1–$4 and %s as qCasesTile, the filter's parameters from $6)
+// grouped into cells of $5 metres (Web Mercator) with ST_SnapToGrid, one point per cell at the cases' centroid
 // with count, overdue (any of them), and state ("mixed" when they differ);
 // a cell of one case keeps its id, code, category and tier. The scan stops
 // at 100,000 cases per tile (counts are then lower bounds; docs/desk.md).
