@@ -7,6 +7,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -52,7 +53,9 @@ func (s *Server) caseRoutes(r *mux.Router) {
 // casesTileMinZoom: below it a tile would cover too many cases to be useful.
 const casesTileMinZoom = 8
 
-// GET /tiles/cases/{z}/{x}/{y}.mvt[?all=true] — staff only, Cache-Control private.
+// GET /tiles/cases/{z}/{x}/{y}.mvt[?all=true][&the list's filter: status, category, …]
+// — staff only, Cache-Control private. The cases the list's filter selects
+// (parseCaseFilter), open ones only unless all=true.
 func (s *Server) handleCasesTile(w http.ResponseWriter, r *http.Request) error {
 	src, ok := s.Cases.(cases.TileSource)
 	if !ok {
@@ -75,7 +78,12 @@ func (s *Server) handleCasesTile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := src.CasesTile(r.Context(), staffOf(r), z, x, y, all)
+	f, err := parseCaseFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	f.Open = f.Open || !all
+	b, err := src.CasesTile(r.Context(), staffOf(r), z, x, y, f)
 	if err != nil {
 		return err
 	}
@@ -368,52 +376,9 @@ func (s *Server) handleCaseReopen(w http.ResponseWriter, r *http.Request) error 
 
 // GET /api/v1/cases?area=&status=&category=&tier=&overdue=&open=&assigned=me&bbox=&from=&to=&q=&counts=&order=due&cursor=&limit=
 func (s *Server) handleCaseList(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	f := cases.Filter{AreaCode: q.Get("area"), Category: q.Get("category"), Text: q.Get("q"), Cursor: q.Get("cursor"), Order: cases.Order(q.Get("order"))}
-	if st := q.Get("status"); st != "" {
-		for _, x := range strings.Split(st, ",") {
-			f.States = append(f.States, cases.State(strings.TrimSpace(x)))
-		}
-	}
-	var err error
-	if f.Overdue, err = parseBool("overdue", q.Get("overdue")); err != nil {
+	f, err := parseCaseFilter(r.URL.Query())
+	if err != nil {
 		return err
-	}
-	if f.Open, err = parseBool("open", q.Get("open")); err != nil {
-		return err
-	}
-	if f.Counts, err = parseBool("counts", q.Get("counts")); err != nil {
-		return err
-	}
-	if t := q.Get("tier"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || !cases.Tier(n).Valid() {
-			return geo.Errorf(geo.EInvalid, "tier must be 1 (grid) to 4 (district), got %q", t)
-		}
-		f.Tier = cases.Tier(n)
-	}
-	switch q.Get("assigned") {
-	case "":
-	case "me":
-		f.AssignedMe = true
-	default:
-		return geo.Errorf(geo.EInvalid, "assigned may only be \"me\", got %q", q.Get("assigned"))
-	}
-	if f.Bound, err = parseBBox(q.Get("bbox")); err != nil {
-		return err
-	}
-	if f.From, err = parseInstant("from", q.Get("from"), false); err != nil {
-		return err
-	}
-	if f.To, err = parseInstant("to", q.Get("to"), true); err != nil {
-		return err
-	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 {
-			return geo.Errorf(geo.EInvalid, "limit must be a positive whole number, got %q", l)
-		}
-		f.Limit = n
 	}
 	page, err := s.Cases.List(r.Context(), staffOf(r), f)
 	if err != nil {
@@ -422,6 +387,58 @@ func (s *Server) handleCaseList(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "private, no-store")
 	writeJSON(w, http.StatusOK, page)
 	return nil
+}
+
+// parseCaseFilter reads the worklist's filter from a query: the list's and
+// the cases tiles' one parser (a bad value: EInvalid, 400).
+func parseCaseFilter(q url.Values) (cases.Filter, error) {
+	f := cases.Filter{AreaCode: q.Get("area"), Category: q.Get("category"), Text: q.Get("q"), Cursor: q.Get("cursor"), Order: cases.Order(q.Get("order"))}
+	if st := q.Get("status"); st != "" {
+		for _, x := range strings.Split(st, ",") {
+			f.States = append(f.States, cases.State(strings.TrimSpace(x)))
+		}
+	}
+	var err error
+	if f.Overdue, err = parseBool("overdue", q.Get("overdue")); err != nil {
+		return f, err
+	}
+	if f.Open, err = parseBool("open", q.Get("open")); err != nil {
+		return f, err
+	}
+	if f.Counts, err = parseBool("counts", q.Get("counts")); err != nil {
+		return f, err
+	}
+	if t := q.Get("tier"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || !cases.Tier(n).Valid() {
+			return f, geo.Errorf(geo.EInvalid, "tier must be 1 (grid) to 4 (district), got %q", t)
+		}
+		f.Tier = cases.Tier(n)
+	}
+	switch q.Get("assigned") {
+	case "":
+	case "me":
+		f.AssignedMe = true
+	default:
+		return f, geo.Errorf(geo.EInvalid, "assigned may only be \"me\", got %q", q.Get("assigned"))
+	}
+	if f.Bound, err = parseBBox(q.Get("bbox")); err != nil {
+		return f, err
+	}
+	if f.From, err = parseInstant("from", q.Get("from"), false); err != nil {
+		return f, err
+	}
+	if f.To, err = parseInstant("to", q.Get("to"), true); err != nil {
+		return f, err
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			return f, geo.Errorf(geo.EInvalid, "limit must be a positive whole number, got %q", l)
+		}
+		f.Limit = n
+	}
+	return f, nil
 }
 
 func parseBool(name, s string) (bool, error) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 
@@ -126,22 +127,34 @@ func TestCaseListDeskFilters(t *testing.T) {
 		}
 	})
 
+	// tile reads the cases layer's tile at zoom z over the cases, with query q.
+	tile := func(z uint32, q string) (int, mvt.Layers) {
+		t.Helper()
+		tl := maptile.At(orb.Point{f.lon, f.lat}, maptile.Zoom(z))
+		req, _ := http.NewRequest("GET", f.srv.URL+fmt.Sprintf("/tiles/cases/%d/%d/%d.mvt?%s", tl.Z, tl.X, tl.Y, q), nil)
+		resp, err := disp.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return resp.StatusCode, nil
+		}
+		layers, err := mvt.Unmarshal(b)
+		if err != nil {
+			t.Fatalf("z%d?%s: %v", z, q, err)
+		}
+		return resp.StatusCode, layers
+	}
 	t.Run("the cases layer clusters below z15", func(t *testing.T) {
 		for _, c := range []struct {
 			z    uint32
 			want string
 		}{{12, "1 features: count=3 state=mixed overdue=false id=<nil>"}, {15, "3 features"}} {
-			tile := maptile.At(orb.Point{f.lon, f.lat}, maptile.Zoom(c.z))
-			req, _ := http.NewRequest("GET", f.srv.URL+fmt.Sprintf("/tiles/cases/%d/%d/%d.mvt", tile.Z, tile.X, tile.Y), nil)
-			resp, err := disp.hc.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			layers, err := mvt.Unmarshal(b)
-			if err != nil || resp.StatusCode != 200 {
-				t.Fatalf("z%d: %d %v", c.z, resp.StatusCode, err)
+			status, layers := tile(c.z, "")
+			if status != 200 {
+				t.Fatalf("z%d: %d", c.z, status)
 			}
 			var got string
 			for _, l := range layers {
@@ -156,4 +169,56 @@ func TestCaseListDeskFilters(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("the cases layer follows the list's filter", func(t *testing.T) {
+		// Each filter's tile (points at z15, a cluster at z12) holds the
+		// cases the list gives for the same filter, and only those.
+		for _, q := range []string{"category=illegal_posters", "q=" + url.QueryEscape("幸福路"), "status=accepted",
+			"status=reported&q=" + url.QueryEscape("广告"), "tier=1", "overdue=true"} {
+			want := codes(list(q))
+			for _, z := range []uint32{15, 12} {
+				status, layers := tile(z, q)
+				if status != 200 {
+					t.Fatalf("z%d?%s: %d", z, q, status)
+				}
+				var got []string
+				n := 0
+				for _, l := range layers {
+					for _, ft := range l.Features {
+						if c, ok := ft.Properties["code"].(string); ok {
+							got = append(got, c)
+						}
+						if c, ok := ft.Properties["count"].(float64); ok {
+							n += int(c)
+						} else {
+							n++
+						}
+					}
+				}
+				wantN := len(list(q).Cases)
+				if z == 12 && wantN > 1 {
+					got = nil // a cluster names no case: its count must match
+					want = ""
+				}
+				sort.Strings(got)
+				if g := strings.Join(got, ","); g != sortedCodes(strings.ReplaceAll(want, "-", "")) || n != wantN {
+					t.Errorf("tile z%d?%s: %d cases %q, want %d %q", z, q, n, g, wantN, want)
+				}
+			}
+		}
+		for _, q := range []string{"tier=9", "status=bogus", "overdue=maybe", "from=yesterday", "q=x", "assigned=you"} {
+			if status, _ := tile(15, q); status != http.StatusBadRequest {
+				t.Errorf("tile ?%s: %d, want 400", q, status)
+			}
+		}
+	})
+}
+
+func sortedCodes(s string) string {
+	if s == "" {
+		return ""
+	}
+	p := strings.Split(s, ",")
+	sort.Strings(p)
+	return strings.Join(p, ",")
 }

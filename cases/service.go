@@ -397,7 +397,7 @@ type UpdateSource interface {
 
 // TileSource draws the staff cases layer (Mapbox Vector Tile, layer "cases").
 type TileSource interface {
-	CasesTile(ctx context.Context, staff *Staff, z, x, y int, all bool) ([]byte, error)
+	CasesTile(ctx context.Context, staff *Staff, z, x, y int, f Filter) ([]byte, error)
 }
 
 // CalendarAdmin lets admins add working-calendar days (next year's notice).

@@ -104,76 +104,11 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 	if err != nil {
 		return nil, err
 	}
-	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
+	sq, counted, err := filterWhere(ctx, tx, user, f, now)
+	if err != nil {
+		return nil, err
 	}
-	if user.Role != geo.UserAdmin && user.ScopeAreaID != 0 {
-		where = append(where, "c.area_path @> ARRAY["+arg(user.ScopeAreaID)+"::bigint]")
-	}
-	if f.AreaCode != "" {
-		var id int64
-		if err := tx.QueryRow(ctx, qAreaIDByCode, f.AreaCode).Scan(&id); err != nil {
-			if err == pgx.ErrNoRows {
-				return nil, geo.Errorf(geo.ENotFound, "no area with code %q", f.AreaCode)
-			}
-			return nil, dbErr("data.List", err)
-		}
-		where = append(where, "c.area_path @> ARRAY["+arg(id)+"::bigint]")
-	}
-	if f.Category != "" {
-		where = append(where, "c.category = "+arg(f.Category))
-	}
-	if f.Tier != 0 {
-		if !f.Tier.Valid() {
-			return nil, geo.Errorf(geo.EInvalid, "tier must be 1 to 4, got %d", f.Tier)
-		}
-		where = append(where, "c.tier = "+arg(int(f.Tier)))
-	}
-	if text := strings.TrimSpace(f.Text); text != "" {
-		if utf8.RuneCountInString(text) < cases.MinFilterText {
-			return nil, geo.Errorf(geo.EInvalid, "q must have at least %d characters, got %q", cases.MinFilterText, text)
-		}
-		// One trigram index per column (migration 019); a code typed with its
-		// hyphen, or O for 0, matches through NormalizeTrackingCode.
-		like := arg("%" + escapeLike(text) + "%")
-		code := arg("%" + escapeLike(cases.NormalizeTrackingCode(text)) + "%")
-		where = append(where, "(c.description ILIKE "+like+" ESCAPE '\\' OR c.address ILIKE "+like+" ESCAPE '\\' OR c.tracking_code LIKE "+code+" ESCAPE '\\')")
-	}
-	if f.Overdue {
-		where = append(where, "c.finished_at IS NULL AND NOT c.paused AND c.due < "+arg(now))
-	}
-	if f.Open {
-		where = append(where, "c.finished_at IS NULL") // stamped by apply when the state is Finished
-	}
-	if f.AssignedMe {
-		me := arg(user.ID)
-		where = append(where, "(c.handler_user_id = "+me+" OR c.unit_id IN (SELECT unit_id FROM unit_member WHERE user_id = "+me+"))")
-	}
-	if f.Bound != nil {
-		where = append(where, fmt.Sprintf("c.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
-			arg(f.Bound.Min[0]), arg(f.Bound.Min[1]), arg(f.Bound.Max[0]), arg(f.Bound.Max[1])))
-	}
-	if !f.From.IsZero() {
-		where = append(where, "c.reported_at >= "+arg(f.From))
-	}
-	if !f.To.IsZero() {
-		where = append(where, "c.reported_at < "+arg(f.To))
-	}
-	// The filter without its states: the counts' WHERE; the states follow.
-	countWhere, countArgs := append([]string(nil), where...), append([]any(nil), args...)
-	if len(f.States) > 0 {
-		ss := make([]string, len(f.States))
-		for i, st := range f.States {
-			if !validState(st) {
-				return nil, geo.Errorf(geo.EInvalid, "unknown status %q", st)
-			}
-			ss[i] = string(st)
-		}
-		where = append(where, "c.state = ANY("+arg(ss)+"::text[])")
-	}
+	arg := sq.arg
 	var orderKey string
 	switch f.Order {
 	case cases.OrderReported:
@@ -187,24 +122,21 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 		if err != nil {
 			return nil, err
 		}
-		where = append(where, "("+orderKey+") > ("+arg(o)+", "+arg(due)+"::text::timestamptz, "+arg(id)+")")
+		sq.and("(" + orderKey + ") > (" + arg(o) + ", " + arg(due) + "::text::timestamptz, " + arg(id) + ")")
 	} else if f.Cursor != "" {
 		at, id, err := decodeCaseCursor(f.Cursor)
 		if err != nil {
 			return nil, err
 		}
-		where = append(where, "(c.reported_at, c.id) < ("+arg(at)+", "+arg(id)+")")
+		sq.and("(c.reported_at, c.id) < (" + arg(at) + ", " + arg(id) + ")")
 	}
-	q := `SELECT ` + caseColumns + ` ` + caseFrom
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	q := `SELECT ` + caseColumns + ` ` + caseFrom + sq.sql()
 	if orderKey != "" {
 		q += " ORDER BY " + orderKey + " LIMIT " + arg(limit+1)
 	} else {
 		q += " ORDER BY c.reported_at DESC, c.id DESC LIMIT " + arg(limit+1)
 	}
-	rows, err := tx.Query(ctx, q, customPlan(args)...)
+	rows, err := tx.Query(ctx, q, customPlan(sq.args)...)
 	if err != nil {
 		return nil, dbErr("data.List", err)
 	}
@@ -234,11 +166,108 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 		page.Cases = append(page.Cases, *s.baseRecord(r))
 	}
 	if f.Counts {
-		if page.Counts, err = countStates(ctx, tx, countWhere, countArgs); err != nil {
+		if page.Counts, err = countStates(ctx, tx, counted); err != nil {
 			return nil, err
 		}
 	}
 	return page, nil
+}
+
+// sqlWhere is a WHERE being built over case_report c: its conditions (ANDed)
+// and their bound parameters, numbered after the ones it started with.
+type sqlWhere struct {
+	where []string
+	args  []any
+}
+
+// arg binds v and returns its placeholder.
+func (q *sqlWhere) arg(v any) string {
+	q.args = append(q.args, v)
+	return "$" + strconv.Itoa(len(q.args))
+}
+
+func (q *sqlWhere) and(cond string) { q.where = append(q.where, cond) }
+
+// sql is " WHERE …" (or "" with no conditions).
+func (q *sqlWhere) sql() string {
+	if len(q.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(q.where, " AND ")
+}
+
+// filterWhere is a Filter's WHERE for user at now, after the parameters args
+// already holds: the account's scope, the area subtree, category, tier,
+// text, overdue, open, assigned, bbox, dates and states (not the order or the
+// cursor). counted is the same without the states (the tabs' counts). The
+// list and the cases tiles share it: one reading of the filter.
+func filterWhere(ctx context.Context, tx pgx.Tx, user geo.User, f cases.Filter, now time.Time, args ...any) (q, counted *sqlWhere, err error) {
+	q = &sqlWhere{args: args}
+	if user.Role != geo.UserAdmin && user.ScopeAreaID != 0 {
+		q.and("c.area_path @> ARRAY[" + q.arg(user.ScopeAreaID) + "::bigint]")
+	}
+	if f.AreaCode != "" {
+		var id int64
+		if err := tx.QueryRow(ctx, qAreaIDByCode, f.AreaCode).Scan(&id); err != nil {
+			if err == pgx.ErrNoRows {
+				return nil, nil, geo.Errorf(geo.ENotFound, "no area with code %q", f.AreaCode)
+			}
+			return nil, nil, dbErr("data.List", err)
+		}
+		q.and("c.area_path @> ARRAY[" + q.arg(id) + "::bigint]")
+	}
+	if f.Category != "" {
+		q.and("c.category = " + q.arg(f.Category))
+	}
+	if f.Tier != 0 {
+		if !f.Tier.Valid() {
+			return nil, nil, geo.Errorf(geo.EInvalid, "tier must be 1 to 4, got %d", f.Tier)
+		}
+		q.and("c.tier = " + q.arg(int(f.Tier)))
+	}
+	if text := strings.TrimSpace(f.Text); text != "" {
+		if utf8.RuneCountInString(text) < cases.MinFilterText {
+			return nil, nil, geo.Errorf(geo.EInvalid, "q must have at least %d characters, got %q", cases.MinFilterText, text)
+		}
+		// One trigram index per column (migration 019); a code typed with its
+		// hyphen, or O for 0, matches through NormalizeTrackingCode.
+		like := q.arg("%" + escapeLike(text) + "%")
+		code := q.arg("%" + escapeLike(cases.NormalizeTrackingCode(text)) + "%")
+		q.and("(c.description ILIKE " + like + " ESCAPE '\\' OR c.address ILIKE " + like + " ESCAPE '\\' OR c.tracking_code LIKE " + code + " ESCAPE '\\')")
+	}
+	if f.Overdue {
+		q.and("c.finished_at IS NULL AND NOT c.paused AND c.due < " + q.arg(now))
+	}
+	if f.Open {
+		q.and("c.finished_at IS NULL") // stamped by apply when the state is Finished
+	}
+	if f.AssignedMe {
+		me := q.arg(user.ID)
+		q.and("(c.handler_user_id = " + me + " OR c.unit_id IN (SELECT unit_id FROM unit_member WHERE user_id = " + me + "))")
+	}
+	if f.Bound != nil {
+		q.and(fmt.Sprintf("c.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+			q.arg(f.Bound.Min[0]), q.arg(f.Bound.Min[1]), q.arg(f.Bound.Max[0]), q.arg(f.Bound.Max[1])))
+	}
+	if !f.From.IsZero() {
+		q.and("c.reported_at >= " + q.arg(f.From))
+	}
+	if !f.To.IsZero() {
+		q.and("c.reported_at < " + q.arg(f.To))
+	}
+	// The filter without its states: the counts' WHERE; the states follow.
+	counted = &sqlWhere{where: append([]string(nil), q.where...), args: append([]any(nil), q.args...)}
+	if len(f.States) > 0 {
+		ss := make([]string, len(f.States))
+		for i, st := range f.States {
+			if !validState(st) {
+				return nil, nil, geo.Errorf(geo.EInvalid, "unknown status %q", st)
+			}
+			ss[i] = string(st)
+		}
+		q.and("c.state = ANY(" + q.arg(ss) + "::text[])")
+	}
+	return q, counted, nil
 }
 
 // customPlan runs a filtered list's query unprepared, so that PostgreSQL
@@ -251,14 +280,10 @@ func customPlan(args []any) []any {
 	return append([]any{pgx.QueryExecModeExec}, args...)
 }
 
-// countStates counts the cases per state that match where (List's filter
+// countStates counts the cases per state that match w (List's filter
 // without its states, over case_report c).
-func countStates(ctx context.Context, tx pgx.Tx, where []string, args []any) (map[cases.State]int, error) {
-	q := `SELECT c.state, count(*) FROM case_report c`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	rows, err := tx.Query(ctx, q+" GROUP BY c.state", customPlan(args)...)
+func countStates(ctx context.Context, tx pgx.Tx, w *sqlWhere) (map[cases.State]int, error) {
+	rows, err := tx.Query(ctx, `SELECT c.state, count(*) FROM case_report c`+w.sql()+" GROUP BY c.state", customPlan(w.args)...)
 	if err != nil {
 		return nil, dbErr("data.List", err)
 	}

@@ -2,6 +2,7 @@ package data
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,8 +13,9 @@ import (
 var _ cases.TileSource = (*CaseStore)(nil)
 
 // qCasesTile is the staff cases layer: points with tracking code, category,
-// state, tier and overdue, for the cases in scope ($5: scope area or 0) in
-// tile $1/$2/$3; open cases only unless $6.
+// state, tier and overdue (at $4), in tile $1/$2/$3, for the cases the
+// filter selects: %s is filterWhere's conditions (" AND …", the account's
+// scope among them), their parameters from $5.
 const qCasesTile = `
 WITH env AS (SELECT ST_TileEnvelope($1, $2, $3) AS e),
 q AS (
@@ -21,15 +23,13 @@ q AS (
            c.id, c.tracking_code AS code, c.category, c.state, c.tier,
            (c.finished_at IS NULL AND NOT c.paused AND c.due < $4) AS overdue
     FROM case_report c, env
-    WHERE c.geom && ST_Transform(env.e, 4326)
-      AND ($5::bigint = 0 OR c.area_path @> ARRAY[$5::bigint])
-      AND ($6 OR c.finished_at IS NULL)
+    WHERE c.geom && ST_Transform(env.e, 4326) %s
     LIMIT 20000)
 SELECT coalesce((SELECT ST_AsMVT(q, 'cases', 4096, 'geom') FROM q), ''::bytea)`
 
 // qCasesClusterTile is the cases layer below CasesClusterBelowZoom: the
-// same cases ($1–$6 as qCasesTile) grouped into cells of $7 metres (Web
-// Mercator) with ST_SnapToGrid, one point per cell at the cases' centroid
+// same cases ($1–$4 and %s as qCasesTile, the filter's parameters from $6)
+// grouped into cells of $5 metres (Web Mercator) with ST_SnapToGrid, one point per cell at the cases' centroid
 // with count, overdue (any of them), and state ("mixed" when they differ);
 // a cell of one case keeps its id, code, category and tier. The scan stops
 // at 100,000 cases per tile (counts are then lower bounds; docs/desk.md).
@@ -39,9 +39,7 @@ c AS (
     SELECT ST_Transform(c.geom, 3857) AS g, c.id, c.tracking_code, c.category, c.state, c.tier,
            (c.finished_at IS NULL AND NOT c.paused AND c.due < $4) AS overdue
     FROM case_report c, env
-    WHERE c.geom && ST_Transform(env.e, 4326)
-      AND ($5::bigint = 0 OR c.area_path @> ARRAY[$5::bigint])
-      AND ($6 OR c.finished_at IS NULL)
+    WHERE c.geom && ST_Transform(env.e, 4326) %s
     LIMIT 100000),
 q AS (
     SELECT ST_AsMVTGeom(ST_Centroid(ST_Collect(c.g)), env.e, 4096, 64, true) AS geom,
@@ -52,7 +50,7 @@ q AS (
            CASE WHEN count(*) = 1 THEN min(c.category) END AS category,
            CASE WHEN count(*) = 1 THEN min(c.tier) END AS tier
     FROM c, env
-    GROUP BY ST_SnapToGrid(c.g, $7::float8), env.e)
+    GROUP BY ST_SnapToGrid(c.g, $5::float8), env.e)
 SELECT coalesce((SELECT ST_AsMVT(q, 'cases', 4096, 'geom') FROM q), ''::bytea)`
 
 // CasesClusterBelowZoom: below this zoom the cases layer is clustered
@@ -64,9 +62,10 @@ const CasesClusterBelowZoom = 15
 const casesClusterCells = 16
 
 // CasesTile returns the cases layer of tile z/x/y (Web Mercator) for a staff
-// account: the cases in its area, open ones unless all; clustered below
-// CasesClusterBelowZoom.
-func (s *CaseStore) CasesTile(ctx context.Context, staff *cases.Staff, z, x, y int, all bool) ([]byte, error) {
+// account: the cases in its area that f selects (the list's filter, read by
+// the list's filterWhere; its order, cursor and limit do not apply);
+// clustered below CasesClusterBelowZoom, over the selected cases only.
+func (s *CaseStore) CasesTile(ctx context.Context, staff *cases.Staff, z, x, y int, f cases.Filter) ([]byte, error) {
 	if staff == nil {
 		return nil, geo.Errorf(geo.EUnauthenticated, "the cases layer is for signed-in staff")
 	}
@@ -79,16 +78,21 @@ func (s *CaseStore) CasesTile(ctx context.Context, staff *cases.Staff, z, x, y i
 	if err != nil {
 		return nil, err
 	}
-	scope := user.ScopeAreaID
-	if user.Role == geo.UserAdmin {
-		scope = 0
-	}
-	q, args := qCasesTile, []any{z, x, y, s.now(), scope, all}
+	now := s.now()
+	q, args := qCasesTile, []any{z, x, y, now}
 	if z < CasesClusterBelowZoom {
 		q, args = qCasesClusterTile, append(args, webMercatorWidth/float64(int64(1)<<z)/casesClusterCells)
 	}
+	w, _, err := filterWhere(ctx, tx, user, f, now, args...)
+	if err != nil {
+		return nil, err
+	}
+	var cond string
+	for _, c := range w.where {
+		cond += " AND " + c
+	}
 	var b []byte
-	if err := tx.QueryRow(ctx, q, args...).Scan(&b); err != nil {
+	if err := tx.QueryRow(ctx, fmt.Sprintf(q, cond), customPlan(w.args)...).Scan(&b); err != nil {
 		return nil, dbErr("data.CasesTile", err)
 	}
 	return b, nil

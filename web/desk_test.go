@@ -183,6 +183,23 @@ func deskPoint(t *testing.T, ctx context.Context, id int64, lon, lat float64) ma
 	})()`, lon, lat, id))
 }
 
+// deskMapCases waits until the map, idle, holds in its cases source (the
+// loaded tiles) exactly want of the cases ids: the tiles of the desk's
+// filter.
+func deskMapCases(t *testing.T, ctx context.Context, what string, ids, want []int64) {
+	t.Helper()
+	list := func(ids []int64) string {
+		s := append([]int64(nil), ids...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return strings.Trim(strings.Join(strings.Fields(fmt.Sprint(s)), ","), "[]")
+	}
+	waitFor(t, ctx, fmt.Sprintf("the map's cases after %s: %s", what, list(want)), fmt.Sprintf(`window.__gridmap.idle && (() => {
+		const m = window.__desk.map, ids = [%s];
+		const got = new Set(m.querySourceFeatures("cases", { sourceLayer: "cases" }).map(f => f.properties.id).filter(id => ids.includes(id)));
+		return [...got].sort((a, b) => a - b).join(",");
+	})() === %q`, list(ids), list(want)))
+}
+
 // TestDeskFiltersSelectAndDispatch: a community's desk account signs in on
 // /admin/cases; filtering by text, category and state shows the rows and the
 // per-state counts the API gives for the same filter; a row click selects the
@@ -204,7 +221,7 @@ func TestDeskFiltersSelectAndDispatch(t *testing.T) {
 	}
 	east, eastAt := report("exposed_rubbish", "东门垃圾", 0)
 	west, westAt := report("exposed_rubbish", "西门垃圾", -0.0012)
-	report("illegal_posters", "电线杆小广告", 0.0012)
+	poster, _ := report("illegal_posters", "电线杆小广告", 0.0012)
 	api := signInAPI(t, desk.name, desk.password)
 
 	ctx := openDesk(t, desk.name, desk.password)
@@ -212,8 +229,14 @@ func TestDeskFiltersSelectAndDispatch(t *testing.T) {
 	if page := deskMatchesAPI(t, ctx, api, "q="+url.QueryEscape(tag)); len(page.Cases) != 3 {
 		t.Fatalf("text filter %s: %d cases, want the test's 3", tag, len(page.Cases))
 	}
+	// The map follows the filter: points (z16) of the three, then of the
+	// category's two only.
+	do(t, ctx, "the map at the cases", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`void window.__desk.map.jumpTo({ center: window.__desk.map.toDisplay({ type: "Point", coordinates: [%f, %f] }).coordinates, zoom: 16 })`, eastAt[0], eastAt[1])))
+	ours := []int64{east, west, poster}
+	deskMapCases(t, ctx, "the text filter", ours, ours)
 	deskSelect(t, ctx, "#desk-category", "exposed_rubbish")
 	deskMatchesAPI(t, ctx, api, "q="+url.QueryEscape(tag)+"&category=exposed_rubbish")
+	deskMapCases(t, ctx, "the category filter", ours, []int64{east, west})
 	// The rows and the counts are two requests (issue 11: the rows painted
 	// without waiting for the counts): the list's without counts, then the
 	// same with counts=true.

@@ -200,6 +200,7 @@ async function load() {
   const seq = ++state.loads;
   const start = performance.now();
   history.replaceState(null, "", "?" + qs({ ...filterQuery() }));
+  syncTiles();
   let page;
   try {
     page = await getJSON("/api/v1/cases?" + qs({ ...filterQuery(), limit: String(pageSize), cursor: state.cursors[state.pageNo] }));
@@ -364,13 +365,21 @@ function fitOnce() {
   state.map.fitBounds(b, { padding: 40, maxZoom: 15, duration: 0 });
 }
 
-const tilesURL = () => `${location.origin}/tiles/cases/{z}/{x}/{y}.mvt?v=${state.tilesVersion}`;
+/** tilesURL is the cases layer for the table's filter (the API reads it as the list does), `v` new after an action. */
+const tilesURL = () => `${location.origin}/tiles/cases/{z}/{x}/{y}.mvt?` + qs({ ...filterQuery(), v: String(state.tilesVersion) });
+
+/** syncTiles points the map's cases source at tilesURL when the filter (or the version) changed since. */
+function syncTiles() {
+  const src = state.map?.getSource("cases");
+  const url = tilesURL();
+  if (!src || src.tiles?.[0] === url) return;
+  src.setTiles([url]);
+}
 
 /** refresh reads the page and the map's tiles again (after an action, or on demand). */
 async function refresh() {
   forgetCounts();
   state.tilesVersion++;
-  state.map?.getSource("cases")?.setTiles([tilesURL()]);
   load();
   if (state.selected) await openDetail(state.selected);
 }
