@@ -231,6 +231,7 @@ func TestDeskFiltersSelectAndDispatch(t *testing.T) {
 	}
 	// The map follows the filter: points (z16) of the three, then of the
 	// category's two only.
+	waitFor(t, ctx, "the desk's map", `window.__desk.map && window.__desk.map.loaded() && window.__desk.map.getSource("cases")`)
 	do(t, ctx, "the map at the cases", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`void window.__desk.map.jumpTo({ center: window.__desk.map.toDisplay({ type: "Point", coordinates: [%f, %f] }).coordinates, zoom: 16 })`, eastAt[0], eastAt[1])))
 	ours := []int64{east, west, poster}
 	deskMapCases(t, ctx, "the text filter", ours, ours)
