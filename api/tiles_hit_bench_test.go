@@ -51,6 +51,9 @@ func BenchmarkTileHit(b *testing.B) {
 // allocations they make now (docs/scale.md, "Warm tiles"): a change that adds
 // one to the hottest path fails here, not only in a benchmark nobody runs.
 func TestTileHitAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector adds allocations of its own")
+	}
 	for _, tc := range []struct {
 		name string
 		s    *api.Server
