@@ -63,13 +63,14 @@ func (s *Server) identify(next http.Handler) http.Handler {
 			}
 			checkErr = err
 		}
-		ctx := r.Context()
+		// An anonymous request without a failed check goes on as it came
+		// (r.WithContext copies the request).
 		if id != nil {
-			ctx = context.WithValue(ctx, identityKey, id)
+			r = r.WithContext(context.WithValue(r.Context(), identityKey, id))
 		} else if code := geo.ErrorCode(checkErr); checkErr != nil && code != geo.EUnauthenticated && code != geo.ENotFound && code != geo.EInvalid {
-			ctx = context.WithValue(ctx, authErrKey, checkErr)
+			r = r.WithContext(context.WithValue(r.Context(), authErrKey, checkErr))
 		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -102,8 +103,14 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			if !strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/open311/") || strings.HasPrefix(r.URL.Path, "/api/v1/photos/") {
 				l, perSecond = s.mapAssets, mapAssetFactor*s.cfg.PublicRate
 			}
-			now := s.cfg.Now()
-			res := l.get(clientIP(r, s.cfg.TrustedProxies)).ReserveN(now, 1)
+			// AllowN takes a token without allocating; only a refused request
+			// pays for the Reservation that says how long to wait.
+			now, lim := s.cfg.Now(), l.get(clientIP(r, s.cfg.TrustedProxies))
+			if lim.AllowN(now, 1) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			res := lim.ReserveN(now, 1)
 			if d := res.DelayFrom(now); d > 0 {
 				res.CancelAt(now)
 				secs := int(math.Ceil(d.Seconds()))

@@ -43,17 +43,19 @@ func (s *Server) consistency(next http.Handler) http.Handler {
 		if identityOf(r) != nil {
 			ctx = geo.WithPrimaryReads(ctx)
 		}
-		if s.Freshness == nil {
-			next.ServeHTTP(w, r.WithContext(ctx))
-			return
-		}
-		if c, err := r.Cookie(seenCookie); err == nil {
-			if seq, err := strconv.ParseInt(c.Value, 10, 64); err == nil && seq > 0 {
-				ctx = s.readsAfterWrite(ctx, seq)
+		if s.Freshness != nil {
+			if c, err := r.Cookie(seenCookie); err == nil {
+				if seq, err := strconv.ParseInt(c.Value, 10, 64); err == nil && seq > 0 {
+					ctx = s.readsAfterWrite(ctx, seq)
+				}
 			}
 		}
-		r = r.WithContext(ctx)
-		if !isWrite(r) {
+		// Most requests (anonymous, no write of their own) keep their
+		// context: r.WithContext would copy the request for nothing.
+		if ctx != r.Context() {
+			r = r.WithContext(ctx)
+		}
+		if s.Freshness == nil || !isWrite(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

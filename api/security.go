@@ -12,10 +12,14 @@ import (
 // Content-Security-Policy (it includes frame-ancestors 'none') and no framing
 // for browsers that predate frame-ancestors. A tile's CORS and cache headers
 // are its handler's.
+// hdrNosniff is the value every response carries, made once (see the map
+// routes' header values in tiles.go).
+var hdrNosniff = []string{"nosniff"}
+
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["X-Content-Type-Options"] = hdrNosniff
 		if !strings.HasPrefix(r.URL.Path, "/tiles/") {
 			if s.cfg.ContentSecurityPolicy != "" {
 				h.Set("Content-Security-Policy", s.cfg.ContentSecurityPolicy)

@@ -333,15 +333,33 @@ func (s *Server) instrumentAs(template string, next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		d := time.Since(start)
-		s.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		s.requests.WithLabelValues(route, statusLabel(sw.status)).Inc()
 		s.duration.WithLabelValues(route).Observe(d.Seconds())
-		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status),
-			slog.Duration("duration", d), slog.Int("bytes", sw.bytes)}
+		// Room for a tile's two attributes: appending them does not grow the slice.
+		attrs := make([]slog.Attr, 5, 7)
+		attrs[0], attrs[1], attrs[2] = slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status)
+		attrs[3], attrs[4] = slog.Duration("duration", d), slog.Int("bytes", sw.bytes)
 		if c := sw.Header().Get("X-Tile-Cache"); c != "" {
 			attrs = append(attrs, slog.String("tile", tileOfRequest(r)), slog.String("cache", c))
 		}
 		s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
+}
+
+// statusLabels are the status label values of the request counter, made
+// once: strconv.Itoa allocates for every number above 99.
+var statusLabels = func() (l [600]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+func statusLabel(code int) string {
+	if code >= 0 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
 }
 
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
@@ -375,8 +393,8 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		} else if isCaseIntakeForm(r) {
 			limit = max(limit, maxIntakeFormBody)
 		}
-		rc := http.NewResponseController(w)
 		if r.ContentLength > limit {
+			rc := http.NewResponseController(w)
 			rc.EnableFullDuplex() // the 413 is sent while the body is still read
 			w.Header().Set("Connection", "close")
 			s.writeError(w, r, geo.Errorf(geo.ETooLarge, "request body is %d bytes; the limit is %d", r.ContentLength, limit))
@@ -388,7 +406,7 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		orig := r.Body
+		orig, rc := r.Body, http.NewResponseController(w)
 		body := &limitedBody{ReadCloser: http.MaxBytesReader(w, orig, limit), rc: rc}
 		r.Body = body
 		next.ServeHTTP(w, r)

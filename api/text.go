@@ -44,6 +44,9 @@ func checkRequestText(r *http.Request) error {
 	if err := geo.CheckText("the path", r.URL.Path, 0); err != nil {
 		return err
 	}
+	if r.URL.RawQuery == "" {
+		return nil // r.URL.Query() would make an empty map
+	}
 	for k, vs := range r.URL.Query() {
 		if err := geo.CheckText("query parameter name", k, 100); err != nil {
 			return err

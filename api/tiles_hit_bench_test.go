@@ -44,15 +44,44 @@ func (d *discard) WriteHeader(int)             {}
 // middleware, public rate limit on, logging to io.Discard: the difference is
 // the tile path's own cost (go test -bench 'TileHit|NoopRoute' -cpuprofile).
 func BenchmarkTileHit(b *testing.B) {
+	runRoute(b, hitServer(), hitPath)
+}
+
+// TestTileHitAllocations holds a warm hit and the no-op route to the
+// allocations they make now (docs/scale.md, "Warm tiles"): a change that adds
+// one to the hottest path fails here, not only in a benchmark nobody runs.
+func TestTileHitAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector adds allocations of its own")
+	}
+	for _, tc := range []struct {
+		name string
+		s    *api.Server
+		path string
+		max  float64
+	}{
+		{"hit", hitServer(), hitPath, 18},
+		{"no-op", benchServer(&fixedTiles{}), "/bench/noop", 28},
+	} {
+		r := benchRequest(tc.path)
+		got := testing.AllocsPerRun(200, func() { tc.s.ServeHTTP(&discard{h: http.Header{}}, r) })
+		if got > tc.max {
+			t.Errorf("%s: %.0f allocations per request, want at most %.0f", tc.name, got, tc.max)
+		}
+	}
+}
+
+const hitPath = "/tiles/areas,buildings,labels/14/13721/6675.mvt"
+
+func hitServer() *api.Server {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	zw.Write(bytes.Repeat([]byte("tile"), 4000))
 	zw.Close()
 	// The header values as the cache makes them with a tile (tiles.encodeTile).
-	s := benchServer(&fixedTiles{tiles.Tile{Gzip: buf.Bytes(), Size: 16000, ETag: `"0123456789abcdef"`, GzipETag: `"0123456789abcdef-gzip"`,
+	return benchServer(&fixedTiles{tiles.Tile{Gzip: buf.Bytes(), Size: 16000, ETag: `"0123456789abcdef"`, GzipETag: `"0123456789abcdef-gzip"`,
 		ETagHeader: []string{`"0123456789abcdef"`}, GzipETagHeader: []string{`"0123456789abcdef-gzip"`},
 		LengthHeader: []string{"16000"}, GzipLengthHeader: []string{strconv.Itoa(buf.Len())}}})
-	runRoute(b, s, "/tiles/areas,buildings,labels/14/13721/6675.mvt")
 }
 
 func BenchmarkNoopRoute(b *testing.B) {
@@ -69,10 +98,15 @@ func benchServer(ts tiles.Service) *api.Server {
 	}, prometheus.NewRegistry())
 }
 
-func runRoute(b *testing.B, s *api.Server, path string) {
+func benchRequest(path string) *http.Request {
 	r, _ := http.NewRequest(http.MethodGet, "http://gridmap.test"+path, nil)
 	r.Header.Set("Accept-Encoding", "gzip, deflate, br")
 	r.RemoteAddr = "127.0.0.1:5000"
+	return r
+}
+
+func runRoute(b *testing.B, s *api.Server, path string) {
+	r := benchRequest(path)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -211,6 +211,8 @@ func TestParseLayersAndTileName(t *testing.T) {
 		{"streets", 0, `unknown layer "streets": the layers are areas, buildings, labels and roads, alone or comma-separated`},
 		{"areas,areas", 0, `layer "areas" is listed twice`},
 		{"areas,", 0, `unknown layer "": the layers are areas, buildings, labels and roads, alone or comma-separated`},
+		{",areas", 0, `unknown layer "": the layers are areas, buildings, labels and roads, alone or comma-separated`},
+		{"", 0, `unknown layer "": the layers are areas, buildings, labels and roads, alone or comma-separated`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := ParseLayers(tc.in)

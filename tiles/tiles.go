@@ -54,7 +54,10 @@ var layerNames = []struct {
 // "areas,buildings". Each layer may be named once.
 func ParseLayers(s string) (LayerSet, error) {
 	var set LayerSet
-	for _, name := range strings.Split(s, ",") {
+	// strings.Cut, not strings.Split: every tile request parses its layers.
+	for rest, more := s, true; more; {
+		var name string
+		name, rest, more = strings.Cut(rest, ",")
 		l, ok := layerByName(name)
 		if !ok {
 			return 0, geo.Errorf(geo.EInvalid, "unknown layer %q: the layers are areas, buildings, labels and roads, alone or comma-separated", name)

@@ -39,7 +39,7 @@ POOL=${POOL:-8}
 EVERY=${EVERY:-10}
 LAYERS=areas,buildings,labels
 GM_PORT=${GM_PORT:-8092}
-TG_PORT=${TG_PORT:-8093}
+TG_PORT=${TG_PORT:-8095} # GM_PORT + 1 is gridmap's metrics listener, TG_PORT + 1 the probe's tegola
 TEGOLA_BIN=${TEGOLA_BIN:-/tmp/bin/tegola}
 OUT=${OUT:-$root/bench/tiles/results.txt}
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
