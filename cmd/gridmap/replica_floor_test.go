@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,21 +21,8 @@ import (
 // when the other replica is stopped too, reads go to the primary, and once
 // the held-back replica has replayed past the floor it is read again.
 func TestReplicaReadsDoNotStepBack(t *testing.T) {
-	base, err := os.MkdirTemp("", "gridmap-floor-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(base, 0o755) // the postgres user must reach its folders
-	primary := newPrimary(t, base)
+	base, primary, keep := testClusters(t, "gridmap-floor-")
 	var ahead, behind *pgCluster
-	t.Cleanup(func() {
-		for _, r := range []*pgCluster{ahead, behind, primary} {
-			if r != nil {
-				asPostgres(filepath.Join(r.bin, "pg_ctl"), "-D", r.data, "-m", "immediate", "stop").Run()
-			}
-		}
-		os.RemoveAll(base)
-	})
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, primary.url("postgres", "postgres"))
 	if err != nil {
@@ -57,8 +42,8 @@ func TestReplicaReadsDoNotStepBack(t *testing.T) {
 	if _, err := pdb.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ahead = newReplica(t, base, "ahead", primary)
-	behind = newReplica(t, base, "behind", primary)
+	ahead = keep(newReplica(t, base, "ahead", primary))
+	behind = keep(newReplica(t, base, "behind", primary))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := data.Open(ctx, data.Config{URL: primary.url("gridmap", "gridmap"), Log: quiet, HealthEvery: 50 * time.Millisecond,
 		ReadURL: fmt.Sprintf("postgres://gridmap@127.0.0.1:%d,127.0.0.1:%d/gridmap?sslmode=disable&connect_timeout=2", ahead.port, behind.port)})

@@ -97,6 +97,30 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// testClusters makes a temporary folder with a started primary in it; keep
+// registers a further cluster (a replica) to be stopped with the primary,
+// and the folder removed, when the test ends.
+func testClusters(t *testing.T, prefix string) (base string, primary *pgCluster, keep func(*pgCluster) *pgCluster) {
+	t.Helper()
+	base, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(base, 0o755) // the postgres user must reach its folders
+	primary = newPrimary(t, base)
+	all := []*pgCluster{primary}
+	t.Cleanup(func() {
+		for i := len(all) - 1; i >= 0; i-- { // the replicas first
+			asPostgres(filepath.Join(all[i].bin, "pg_ctl"), "-D", all[i].data, "-m", "immediate", "stop").Run()
+		}
+		os.RemoveAll(base)
+	})
+	return base, primary, func(c *pgCluster) *pgCluster {
+		all = append(all, c)
+		return c
+	}
+}
+
 // newPrimary initialises and starts a cluster that allows streaming
 // replication from 127.0.0.1 (initdb --auth=trust writes that pg_hba line).
 func newPrimary(t *testing.T, base string) *pgCluster {
@@ -173,22 +197,8 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 // second, and when the replica is back (lagging) both show edits within the
 // bound, caches coherent with the server they read.
 func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
-	base, err := os.MkdirTemp("", "gridmap-replica-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(base, 0o755) // the postgres user must reach its folders
-	primary := newPrimary(t, base)
+	base, primary, keep := testClusters(t, "gridmap-replica-")
 	var replica, replica2 *pgCluster
-	t.Cleanup(func() {
-		for _, r := range []*pgCluster{replica, replica2} {
-			if r != nil {
-				asPostgres(filepath.Join(r.bin, "pg_ctl"), "-D", r.data, "-m", "immediate", "stop").Run()
-			}
-		}
-		asPostgres(filepath.Join(primary.bin, "pg_ctl"), "-D", primary.data, "-m", "immediate", "stop").Run()
-		os.RemoveAll(base)
-	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -219,8 +229,8 @@ func TestReplicaChangeFeedAndReplicaLoss(t *testing.T) {
 	if _, err := data.NewImporter(pdb).LoadDataset(ctx, ds.GeoDataset(), geo.ImportOptions{Author: "test", Strict: true}); err != nil {
 		t.Fatal(err)
 	}
-	replica = newReplica(t, base, "replica", primary)
-	replica2 = newReplica(t, base, "replica2", primary)
+	replica = keep(newReplica(t, base, "replica", primary))
+	replica2 = keep(newReplica(t, base, "replica2", primary))
 	replicaURL := replica.url("gridmap", "gridmap")
 	// M's read URL lists both replicas; its connections carry an
 	// application_name, so each replica can tell which of its backends are M's.
