@@ -346,7 +346,7 @@ func TestEditorTreeKeyboardAndSearch(t *testing.T) {
 			t.Errorf("the search box is not empty before searching %q", q)
 		}
 		do(t, ctx, "searching "+q, chromedp.SendKeys(chromedp.CSS("#tree-search"), q))
-		waitFor(t, ctx, "the results for "+q, `document.querySelector('#tree-results button[data-code="`+editGrid+`"]')`)
+		waitFor(t, ctx, "the results for "+q, `document.querySelector("#tree-results").dataset.q === `+jsString(q)+` && document.querySelector('#tree-results button[data-code="`+editGrid+`"]')`)
 		if s := eval[string](t, ctx, `document.querySelector("#tree-results button").dataset.code`); s != editGrid {
 			t.Errorf("first result for %q: %s, want %s", q, s, editGrid)
 		}

@@ -373,6 +373,7 @@ function treeSearch() {
     show(list, found.map((a) => h("li", {},
       h("button", { type: "button", class: "result", dataset: { code: a.code }, onclick: () => pick(a.code) }, a.name, " ", h("span", { class: "code" }, a.code)))));
     show(status, found.length ? tr(h, "span", {}, "admin.search.count", { n: found.length }) : tr(h, "span", {}, "admin.search.none", { q }));
+    list.dataset.q = q; // the query these results answer (an earlier one's may show while typing)
   });
   input.addEventListener("keydown", (e) => {
     const first = list.querySelector("button");
