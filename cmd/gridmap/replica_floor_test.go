@@ -77,6 +77,15 @@ func TestReplicaReadsDoNotStepBack(t *testing.T) {
 		}
 		return uint64(v)
 	}
+	// Neither lags once the health checks have seen both replicas replay
+	// what the primary had written (on a loaded machine a replica's first
+	// check can come after the feed connected; until then it is below the
+	// floor and rightly not read).
+	start := lsn(admin, `pg_current_wal_lsn()`)
+	waitFor(t, "both replicas checked at the same position, the primary's or later", 10*time.Second, func() bool {
+		hs := db.ReadHosts()
+		return hs[0].Up && hs[1].Up && hs[0].LSN >= start && hs[1].LSN == hs[0].LSN
+	})
 	read(10)
 	if hs := db.ReadHosts(); hs[0].Reads == 0 || hs[1].Reads == 0 {
 		t.Fatalf("both replicas should be read while neither lags: %+v", hs)
