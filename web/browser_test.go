@@ -194,6 +194,11 @@ func needSite(t *testing.T) {
 	}
 }
 
+// tabBudget bounds a whole tab's life, a net for a test that hangs; each
+// wait has its own bound (waitFor: 30 s). A long test (TestEditor: dozens of
+// steps) ran past 90 s at load 25 in make test and failed on that deadline, not on a wait.
+const tabBudget = 5 * time.Minute
+
 // tab opens a new tab in a fresh browser context (its own cookies and
 // storage), sized w×h CSS pixels, closed when the test ends.
 func tab(t *testing.T, w, h int64) context.Context {
@@ -201,7 +206,7 @@ func tab(t *testing.T, w, h int64) context.Context {
 	needSite(t)
 	ctx, cancel := chromedp.NewContext(theSite.browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, tabBudget)
 	t.Cleanup(cancelTimeout)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, h)); err != nil {
 		t.Fatalf("new tab: %v", err)
@@ -290,7 +295,7 @@ func reopenTab(t *testing.T, ctx context.Context, w, h int64, at *orb.Point) con
 	}
 	next, cancel := chromedp.NewContext(theSite.browser, chromedp.WithExistingBrowserContext(c.BrowserContextID))
 	t.Cleanup(cancel)
-	next, cancelTimeout := context.WithTimeout(next, 90*time.Second)
+	next, cancelTimeout := context.WithTimeout(next, tabBudget)
 	t.Cleanup(cancelTimeout)
 	do(t, next, "the new tab", chromedp.EmulateViewport(w, h))
 	if at != nil {
