@@ -114,6 +114,41 @@ WITH hh AS (SELECT p.atom, sum(p.households) AS h FROM part_bld p GROUP BY p.ato
 SELECT ST_CollectionExtract(ST_Intersection(ST_Boundary(grp.g), a.geom), 2), 'split'
 FROM grp JOIN part_atom a ON a.id = grp.atom`
 
+// qPartFieldLines cuts blocks that hold few households and are either
+// large (fields: area over 1.5 × $1 m² at a density under $2 households per
+// $1 m²) or not compact (Polsby–Popper below $5, area over $1 / 2, at most
+// $6 households: too few for qPartSplitLines, whose cuts run between
+// buildings) into about area / $1 pieces (2 to 12): points spread over the
+// block ($3 seeds them) are clustered by k-means and the borders of the
+// clusters' centres' Voronoi cells, clipped to the block and kept off its
+// buildings ($4 degrees around each, so every building stays whole in one
+// piece), become lines. A cut that would cross a building is broken there,
+// closes no face and so is not made. Grids are unions of whole atoms: a
+// field of one block went whole to one grid, which could then not be
+// compact (docs/partition.md, "Compactness", third round).
+const qPartFieldLines = `
+INSERT INTO part_line (g, kind)
+WITH hh AS (SELECT p.atom, sum(p.households) AS h FROM part_bld p GROUP BY p.atom),
+     m AS (SELECT a.id, a.geom, ST_Area(a.geom::geography) AS area, ST_Perimeter(a.geom::geography) AS perim, coalesce(hh.h, 0) AS h
+           FROM part_atom a LEFT JOIN hh ON hh.atom = a.id),
+     f AS (SELECT m.id, m.geom, greatest(2, least(ceil(m.area / $1), 12))::int AS n FROM m
+           WHERE (m.area > 1.5 * $1 AND m.h * $1 < $2 * m.area)
+              OR (m.area > $1 / 2 AND m.h <= $6 AND 4 * pi() * m.area < $5 * m.perim ^ 2)),
+     pts AS (SELECT f.id, f.n, d.geom AS p FROM f, LATERAL ST_Dump(ST_GeneratePoints(f.geom, 50 * f.n, $3)) d),
+     k AS (SELECT id, p, ST_ClusterKMeans(p, n) OVER (PARTITION BY id) AS cl FROM pts),
+     c AS (SELECT id, ST_Centroid(ST_Collect(p)) AS p FROM k GROUP BY id, cl),
+     v AS (SELECT c.id, ST_VoronoiPolygons(ST_Collect(c.p), 0, (SELECT ST_Expand(a.geom, 0.001) FROM part_atom a WHERE a.id = c.id)) AS g
+           FROM c GROUP BY c.id HAVING count(*) > 1),
+     cell AS (SELECT v.id, d.geom FROM v, LATERAL ST_Dump(v.g) d),
+     cut AS (SELECT cell.id, ST_CollectionExtract(ST_Intersection(ST_Boundary(cell.geom), a.geom), 2) AS g
+             FROM cell JOIN part_atom a ON a.id = cell.id)
+SELECT coalesce(ST_Difference(cut.g, (SELECT ST_Union(ST_Buffer(b.geom, $4)) FROM part_bld b WHERE b.atom = cut.id)), cut.g), 'split'
+FROM cut`
+
+// qPartTotals: the area's households (in its atoms) and its area, m².
+const qPartTotals = `
+SELECT (SELECT coalesce(sum(households), 0)::int FROM part_bld), ST_Area(v.geom::geography) FROM area_version v WHERE v.id = $1`
+
 const qPartAtomRows = `
 SELECT k.id, ST_Area(k.geom::geography), ST_Perimeter(k.geom::geography), ST_X(ST_PointOnSurface(k.geom)), ST_Y(ST_PointOnSurface(k.geom)),
        coalesce((SELECT c.id FROM area c JOIN area_version cv ON cv.area_id = c.id AND cv.valid_to IS NULL
@@ -166,6 +201,25 @@ func splitIrregularAbove(lo, hi int) int { return max(splitAbove(lo, hi)/4, 1) }
 
 // irregularPP is the Polsby–Popper below which a block counts as not compact.
 const irregularPP = 0.5
+
+// fieldPiece is the size (m²) of the pieces qPartFieldLines cuts blocks
+// into: a grid's mean area (the area over its households / the middle of
+// the range) / fieldPieces; 0 (no cut) for an area without households.
+func fieldPiece(area float64, households, lo, hi int) float64 {
+	if households <= 0 || area <= 0 {
+		return 0
+	}
+	return area * float64(lo+hi) / 2 / float64(households) / fieldPieces
+}
+
+// fieldPieces is how many pieces of field a grid's mean area makes (8: no
+// better on Triesenberg, 0.461 against 0.477 with 4), and fieldDensity
+// the share of the area's mean households per m² under which a large
+// block counts as a field.
+const (
+	fieldPieces  = 4
+	fieldDensity = 0.25
+)
 
 type partChild struct {
 	ref        geo.AreaRef
@@ -239,6 +293,13 @@ func (p *Partitioner) propose(ctx context.Context, r geo.PartitionRequest) (*geo
 		return nil, nil, dbErr("data.Partition", err)
 	}
 	defer tx.Rollback(ctx)
+	// The temporary tables have no statistics: the planner's estimates for
+	// qPartFieldLines crossed jit_above_cost and PostgreSQL compiled it with
+	// JIT, 2-4 s on a demo community where it cuts nothing (as in the edit,
+	// edit.go).
+	if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+		return nil, nil, dbErr("data.Partition", err)
+	}
 	prop, parts, err := p.proposeTx(ctx, tx, r)
 	if err != nil {
 		return nil, nil, dbErr("data.Partition", err)
@@ -306,6 +367,17 @@ func (p *Partitioner) proposeTx(ctx context.Context, tx pgx.Tx, r geo.PartitionR
 		if pass == 1 {
 			if _, err := tx.Exec(ctx, qPartSplitLines, splitAbove(prop.Min, prop.Max), prop.Max, splitIrregularAbove(prop.Min, prop.Max), irregularPP); err != nil {
 				return nil, nil, err
+			}
+			var total int
+			var totalArea float64
+			if err := tx.QueryRow(ctx, qPartTotals, version).Scan(&total, &totalArea); err != nil {
+				return nil, nil, err
+			}
+			if piece := fieldPiece(totalArea, total, prop.Min, prop.Max); piece > 0 {
+				if _, err := tx.Exec(ctx, qPartFieldLines, piece, fieldDensity*piece*float64(total)/totalArea, int(r.Seed%(1<<31))+1, 10*GridSize,
+					irregularPP, splitIrregularAbove(prop.Min, prop.Max)); err != nil {
+					return nil, nil, err
+				}
 			}
 			if _, err := tx.Exec(ctx, `DROP TABLE part_atom; DROP TABLE part_bld`); err != nil {
 				return nil, nil, err

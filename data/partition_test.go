@@ -130,6 +130,14 @@ func partitionCommunities() []*genCommunity {
 	c, x, y = next("empty island and exclave")
 	c.lattice(rng, x, y, 3, 3, 90, 150)
 	c.geom = append(c.geom, rect(x+3*d+d/2, y, x+4*d, y+d/2), rect(x+3*d, y+3*d, x+3*d+d/2, y+3*d+d/2))
+	// A village of 3×3 blocks and, across a road, a field as large as the
+	// village without roads, with one barn of 2 households: the field is cut
+	// into compact pieces (qPartFieldLines, issue 12), the barn stays whole.
+	c, x, y = next("field")
+	c.lattice(rng, x, y, 3, 3, 90, 150)
+	c.geom = orb.MultiPolygon{rect(x, y, x+6*d, y+3*d)}
+	c.roads = append(c.roads, orb.LineString{{r7(x + 3*d), r7(y - d/2)}, {r7(x + 3*d), r7(y + 3*d + d/2)}})
+	c.add(orb.Point{r7(x + 4.5*d), r7(y + 1.5*d)}, 2, "", 0)
 	return out
 }
 
@@ -281,6 +289,10 @@ func TestPartitionGeneratedCommunities(t *testing.T) {
 			}
 			if also[c.name] != "" && !found {
 				t.Fatalf("want reason %s, got %+v", also[c.name], p.Reasons)
+			}
+			// The village's 9 blocks and the field: 10 atoms uncut.
+			if c.name == "field" && p.Atoms <= 10 {
+				t.Fatalf("the field is not cut: %d atoms", p.Atoms)
 			}
 			if c.name == "estate over the maximum" && p.Metrics.EstatesSplit == 0 {
 				t.Fatalf("the estate of 660 households is in one grid: %+v", p.Metrics)

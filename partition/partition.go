@@ -460,51 +460,59 @@ func (s *solver) splitEmpty(comps [][]int) (full, empty [][]int) {
 	return full, empty
 }
 
-// attachEmpty adds a piece without households to the grid it shares the
-// most border with or, when it shares none with any grid that may change
-// (an island, or a piece among kept grids), to the nearest such grid by
-// distance, as a part of its own (a reason says so). Kept grids are never
-// changed; with no grid to take it, the piece is a grid of its own.
+// attachEmpty adds a piece without households to a grid that may change:
+// among those it shares a border with or, when it shares none (an island,
+// or a piece among kept grids), among all of them, to the one whose
+// Polsby–Popper it lowers least (attachLoss): an empty exclave that joined
+// the nearest grid could ring the grid with a long outline where another
+// grid took it at less cost (Planken, docs/partition.md "Compactness").
+// An island is a separate part of that grid (a reason says so). Kept grids
+// are never changed; with no grid to take it, the piece is a grid of its own.
 func (s *solver) attachEmpty(c []int) {
+	in := make(map[int]bool, len(c))
+	for _, a := range c {
+		in[a] = true
+	}
+	var area, perim float64
 	shared := map[int]float64{}
 	for _, a := range c {
+		area += s.p.Atoms[a].AreaM2
+		perim += s.p.Atoms[a].PerimeterM
 		for _, e := range s.adj[a] {
-			if g := s.assign[e.to]; g >= 0 && !s.grids[g].kept {
+			if in[e.to] {
+				perim -= e.len // each inner border is seen from both sides
+			} else if g := s.assign[e.to]; g >= 0 && !s.grids[g].kept {
 				shared[g] += e.len
 			}
 		}
 	}
-	best, bl := -1, 0.0
-	for g, l := range shared {
-		if l > bl || (l == bl && g < best) {
-			best, bl = g, l
+	best := -1
+	for _, island := range []bool{false, true} {
+		bl := math.Inf(1)
+		for g, gs := range s.grids {
+			if gs.kept || gs.from == -2 || len(gs.atoms) == 0 || (!island && shared[g] == 0) {
+				continue
+			}
+			if l := attachLoss(gs, area, perim, shared[g]); l < bl-1e-12 {
+				best, bl = g, l
+			}
+		}
+		if best >= 0 {
+			break
 		}
 	}
-	if best >= 0 {
+	if best >= 0 && shared[best] > 0 {
 		for _, a := range c {
 			s.add(best, a)
 		}
 		return
-	}
-	bd := math.Inf(1)
-	for _, a := range c {
-		pa := s.p.Atoms[a]
-		for b, g := range s.assign {
-			if g < 0 || s.grids[g].kept || s.grids[g].from == -2 {
-				continue
-			}
-			pb := s.p.Atoms[b]
-			if d := math.Hypot(pa.X-pb.X, pa.Y-pb.Y); d < bd || (d == bd && g < best) {
-				best, bd = g, d
-			}
-		}
 	}
 	r := Reason{Kind: ReasonEmptyIsland, Atoms: c, Params: map[string]int{"atoms": len(c)}}
 	if best < 0 {
 		best = s.newGrid(nil)
 		r.Message = fmt.Sprintf("a piece of %d atoms without households shares no border with the rest of the area and no grid can take it: it is a grid of its own", len(c))
 	} else {
-		r.Message = fmt.Sprintf("a piece of %d atoms without households shares no border with the rest of the area: it is a separate part of the nearest grid", len(c))
+		r.Message = fmt.Sprintf("a piece of %d atoms without households shares no border with the rest of the area: it is a separate part of the grid whose compactness it lowers least", len(c))
 	}
 	for _, a := range c {
 		s.add(best, a)
@@ -512,6 +520,12 @@ func (s *solver) attachEmpty(c []int) {
 	r.Grids = []int{best}
 	s.grids[best].reasons = append(s.grids[best].reasons, ReasonEmptyIsland)
 	s.reason = append(s.reason, r)
+}
+
+// attachLoss is how much grid g's Polsby–Popper falls when it takes a piece
+// of the given area and perimeter sharing shared metres of border with it.
+func attachLoss(g *gstate, area, perim, shared float64) float64 {
+	return pp(g.area, g.perim) - pp(g.area+area, g.perim+perim-2*shared)
 }
 
 // pruneResolved narrows each no-balanced-cut reason to the grids still out

@@ -503,15 +503,34 @@ func TestPartitionEmptyPiecesAttached(t *testing.T) {
 		if !found || !slices.Contains(r.Grids[island].Reasons, ReasonEmptyIsland) {
 			t.Fatalf("want reason %s naming grid %d, got %+v", ReasonEmptyIsland, island, r.Reasons)
 		}
-		// The nearest grid: the island lies east of the lattice (x + 1e6).
-		nearest, bd := -1, 0.0
-		for a := range len(p.Atoms) - 2 {
-			if d := p.Atoms[len(p.Atoms)-2].X - p.Atoms[a].X; nearest < 0 || d < bd {
-				nearest, bd = a, d
+		// The grid whose Polsby–Popper the island lowers least (issue 12:
+		// Planken's empty exclaves rang the nearest grid): of the grids
+		// without it, none would lose less by taking it.
+		ia, ip := 2*100.0*100, 6*100.0 // two 100 m squares side by side
+		chosen := r.Grids[island]
+		least := pp(chosen.AreaM2-ia, chosen.PerimeterM-ip) - pp(chosen.AreaM2, chosen.PerimeterM)
+		for i, g := range r.Grids {
+			if loss := pp(g.AreaM2, g.PerimeterM) - pp(g.AreaM2+ia, g.PerimeterM+ip); i != island && loss < least-1e-12 {
+				t.Errorf("island in grid %d (Polsby–Popper loss %.4f), grid %d would lose %.4f", island, least, i, loss)
 			}
 		}
-		if r.Assign[nearest] != island {
-			t.Errorf("island in grid %d, the nearest atom %d in grid %d", island, nearest, r.Assign[nearest])
+	})
+	t.Run("island joins where it costs least, not the nearest grid", func(t *testing.T) {
+		// A strip of four blocks (PP 0.50) far west, a 2×2 square (PP 0.79)
+		// and, next to the square, an empty island of two blocks: the
+		// square would fall to 0.38 with it, the strip only to 0.29 from 0.50.
+		strip := lattice(44, 4, 1, 100, 100, 100, 0)
+		square := lattice(45, 2, 2, 100, 100, 100, 0)
+		p := join(join(strip, square, nil, 100), empty, nil, 100)
+		// join moved the square and the island east: the square at x 5000–5100, the island at 5300–5400.
+		for i, a := range square.Atoms {
+			p.Atoms[4+i].X = 5000 + a.X
+		}
+		p.Atoms[8].X, p.Atoms[9].X = 5300, 5400
+		p.Min, p.Max, p.Seed = 300, 500, 1
+		r := solve(t, p)
+		if r.Metrics.Grids != 2 || r.Assign[len(p.Atoms)-1] != r.Assign[0] || r.Assign[len(p.Atoms)-2] != r.Assign[0] {
+			t.Fatalf("want the island in the strip's grid %d, got grids %v; %s", r.Assign[0], r.Assign, r.Summary())
 		}
 	})
 	t.Run("exclave next to a block over the maximum", func(t *testing.T) {

@@ -23,6 +23,7 @@ func main() {
 	runs := flag.Int("runs", 1, "solves per input; the median time is printed")
 	seed := flag.Int("seed", -1, "solve with this seed instead of the saved one")
 	rounds := flag.Int("rounds", -1, "improvement rounds instead of the saved option (0: the default)")
+	flag.BoolVar(&perGrid, "grids", false, "print every grid's atoms, households, area, perimeter and Polsby–Popper too")
 	flag.Parse()
 	fmt.Println("| input | atoms | grids | in range | max dev. | PP min / mean | border on roads | time (median) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
@@ -33,6 +34,8 @@ func main() {
 		}
 	}
 }
+
+var perGrid bool
 
 func one(path string, runs, seed, rounds int) error {
 	raw, err := os.ReadFile(path)
@@ -62,5 +65,10 @@ func one(path string, runs, seed, rounds int) error {
 	m := r.Metrics
 	fmt.Printf("| %s | %d | %d | %d | %d | %.3f / %.3f | %.1f%% | %.2f s |\n", strings.TrimSuffix(filepath.Base(path), ".json"),
 		len(p.Atoms), m.Grids, m.InRange, m.MaxDeviation, m.PPMin, m.PPMean, 100*m.RoadShare, times[len(times)/2])
+	if perGrid {
+		for i, g := range r.Grids {
+			fmt.Printf("|   grid %d | %d atoms | %d households | %.3f km² | %.2f km | PP %.3f | %s |\n", i, len(g.Atoms), g.Households, g.AreaM2/1e6, g.PerimeterM/1e3, g.PolsbyPopper, strings.Join(g.Reasons, " "))
+		}
+	}
 	return nil
 }
