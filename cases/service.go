@@ -272,7 +272,11 @@ type Page struct {
 	Next  string   `json:"next,omitempty"`
 	// Counts are the cases per state (states with none left out) matching
 	// the filter without its States; only when Filter.Counts asked for them.
+	// Each is exact below CountsCap; a count equal to CountsCap means at
+	// least that many (the count stopped there).
 	Counts map[State]int `json:"counts,omitempty"`
+	// CountsCap is where each state's count stops (with Counts).
+	CountsCap int `json:"counts_cap,omitempty"`
 }
 
 // AreaStats are the 三率 and counts of an area's cases in a period.

@@ -39,10 +39,22 @@ func decodeCaseCursor(s string) (time.Time, int64, error) {
 	return time.Time{}, 0, geo.Errorf(geo.EInvalid, "cursor %q is not one this server gave out; start again without it", s)
 }
 
-// dueOrderKey is the worklist's "overdue first, then by deadline" key: 0 for
-// an open case past its deadline at $now, 1 otherwise; then the deadline
-// (none: last); then the id. The overdue test is the one of Filter.Overdue.
-const dueOrderKey = `(CASE WHEN c.finished_at IS NULL AND NOT c.paused AND c.due < %[1]s THEN 0 ELSE 1 END), coalesce(c.due, 'infinity'::timestamptz), c.id`
+// overdueAt is the overdue rule in SQL, over case_report c at the
+// timestamptz now (a placeholder such as "$4"): an open case (finished_at is
+// stamped by apply when the state is Finished) whose clock runs and whose
+// deadline has passed; cases.Case.Overdue in Go, caseRow.dueOverdue on a row
+// read. Every query that tests for overdue (the list's filter and order, the
+// cases tiles, the statistics) takes it from here.
+func overdueAt(now string) string {
+	return "(c.finished_at IS NULL AND NOT c.paused AND c.due < " + now + ")"
+}
+
+// dueOrderKey is the worklist's "overdue first, then by deadline" key at the
+// placeholder now: 0 for an overdue case (overdueAt), 1 otherwise; then the
+// deadline (none: last); then the id.
+func dueOrderKey(now string) string {
+	return "(CASE WHEN " + overdueAt(now) + " THEN 0 ELSE 1 END), coalesce(c.due, 'infinity'::timestamptz), c.id"
+}
 
 // A due-order cursor: "d", then the last row's key: overdue flag (0 or 1),
 // deadline (RFC 3339 with µs, or "infinity") and id, joined by "|".
@@ -113,7 +125,7 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 	switch f.Order {
 	case cases.OrderReported:
 	case cases.OrderDue:
-		orderKey = fmt.Sprintf(dueOrderKey, arg(now))
+		orderKey = dueOrderKey(arg(now))
 	default:
 		return nil, geo.Errorf(geo.EInvalid, "order must be \"due\" or absent (newest first), got %q", f.Order)
 	}
@@ -166,9 +178,10 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 		page.Cases = append(page.Cases, *s.baseRecord(r))
 	}
 	if f.Counts {
-		if page.Counts, err = countStates(ctx, tx, counted); err != nil {
+		if page.Counts, err = countStates(ctx, tx, counted, s.opt.CountsCap); err != nil {
 			return nil, err
 		}
+		page.CountsCap = s.opt.CountsCap
 	}
 	return page, nil
 }
@@ -236,7 +249,7 @@ func filterWhere(ctx context.Context, tx pgx.Tx, user geo.User, f cases.Filter, 
 		q.and("(c.description ILIKE " + like + " ESCAPE '\\' OR c.address ILIKE " + like + " ESCAPE '\\' OR c.tracking_code LIKE " + code + " ESCAPE '\\')")
 	}
 	if f.Overdue {
-		q.and("c.finished_at IS NULL AND NOT c.paused AND c.due < " + q.arg(now))
+		q.and(overdueAt(q.arg(now)))
 	}
 	if f.Open {
 		q.and("c.finished_at IS NULL") // stamped by apply when the state is Finished
@@ -280,23 +293,50 @@ func customPlan(args []any) []any {
 	return append([]any{pgx.QueryExecModeExec}, args...)
 }
 
+// DefaultCountsCap is where the counts per state stop by default
+// (CaseOptions.CountsCap; BENCHMARKS.md "Dispatch desk": the measurement
+// that chose it).
+const DefaultCountsCap = 10_000
+
 // countStates counts the cases per state that match w (List's filter
-// without its states, over case_report c).
-func countStates(ctx context.Context, tx pgx.Tx, w *sqlWhere) (map[cases.State]int, error) {
-	rows, err := tx.Query(ctx, `SELECT c.state, count(*) FROM case_report c`+w.sql()+" GROUP BY c.state", customPlan(w.args)...)
+// without its states, over case_report c), each up to capAt: a count of
+// capAt means at least capAt. One branch per state, each with its own LIMIT,
+// so a common word stops after capAt matches of each state instead of
+// reading every match (an unscoped admin's 井盖: 100,000 of them); the
+// query runs unprepared (customPlan), so each branch is planned for its
+// state (a small state's matches through its index, a large one's walked
+// until the cap). States with none are left out.
+func countStates(ctx context.Context, tx pgx.Tx, w *sqlWhere, capAt int) (map[cases.State]int, error) {
+	q := &sqlWhere{where: w.where, args: append([]any(nil), w.args...)}
+	limit := q.arg(capAt)
+	cond := ""
+	for _, c := range w.where {
+		cond += " AND " + c
+	}
+	branches := make([]string, len(cases.States))
+	for i, st := range cases.States {
+		branches[i] = "SELECT " + q.arg(string(st)) + "::text, (SELECT count(*) FROM (SELECT FROM case_report c WHERE c.state = " +
+			q.arg(string(st)) + cond + " LIMIT " + limit + ") x)"
+	}
+	rows, err := tx.Query(ctx, strings.Join(branches, " UNION ALL "), customPlan(q.args)...)
 	if err != nil {
 		return nil, dbErr("data.List", err)
 	}
 	out := map[cases.State]int{}
 	var st string
 	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&st, &n}, func() error { out[cases.State(st)] = n; return nil }); err != nil {
+	if _, err := pgx.ForEachRow(rows, []any{&st, &n}, func() error {
+		if n > 0 {
+			out[cases.State(st)] = n
+		}
+		return nil
+	}); err != nil {
 		return nil, dbErr("data.List", err)
 	}
 	return out, nil
 }
 
-// dueOverdue is dueOrderKey's overdue test on a row read at now.
+// dueOverdue is overdueAt's test on a row read at now.
 func (r *caseRow) dueOverdue(now time.Time) bool {
 	return r.FinishedAt == nil && !r.Paused && r.Due != nil && r.Due.Before(now)
 }
@@ -312,15 +352,15 @@ func validState(st cases.State) bool {
 
 // qCaseStats counts an area's cases reported in [$2, $3) per child area (the
 // element after $1 in the chain) and in total (GROUPING 1). Open overdue is
-// at $4.
-const qCaseStats = `
+// at $4 (overdueAt).
+var qCaseStats = `
 WITH c AS (
     SELECT c.*, c.area_path[array_position(c.area_path, $1::bigint) + 1] AS child
     FROM case_report c
     WHERE c.area_path @> ARRAY[$1::bigint] AND c.reported_at >= $2 AND c.reported_at < $3)
 SELECT GROUPING(child), coalesce(child, 0), count(*), count(accepted_at), count(closed_at),
   count(*) FILTER (WHERE closed_at IS NOT NULL AND closed_on_time),
-  count(*) FILTER (WHERE finished_at IS NULL AND NOT paused AND due < $4),
+  count(*) FILTER (WHERE ` + overdueAt("$4") + `),
   count(responded_at), count(rating), count(*) FILTER (WHERE rating >= 4),
   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - reported_at)) FILTER (WHERE closed_at IS NOT NULL)
 FROM c GROUP BY GROUPING SETS ((child), ())`

@@ -227,3 +227,51 @@ func TestCaseImportHotlineCSV(t *testing.T) {
 		t.Errorf("a file without the columns: %v, want invalid", err)
 	}
 }
+
+// TestCaseListCountsStopAtTheCap: the counts per state (the desk's tabs)
+// are exact below CaseOptions.CountsCap and stop at it (the page says where:
+// CountsCap), per state, under the list's filter without its state; the
+// default cap counts a small area's cases exactly.
+func TestCaseListCountsStopAtTheCap(t *testing.T) {
+	f := newCaseFix(t, "cases_counts_cap")
+	ctx := context.Background()
+	var ids []int64
+	for i := 0; i < 4; i++ {
+		f.clock.Add(time.Minute)
+		desc := "井盖松动有响声"
+		if i == 3 {
+			desc = "路灯不亮"
+		}
+		res := f.intake(t, nil, cases.Intake{Point: orb.Point{f.point[0] + float64(i)*1e-5, f.point[1]}, Description: desc})
+		ids = append(ids, f.caseID(t, res.TrackingCode))
+	}
+	f.act(t, "dispatcher", ids[0], cases.ActionRequest{Action: cases.ActionAccept})
+	capped, err := data.NewCaseStore(ctx, f.db, data.CaseOptions{Now: f.clock.Now, CountsCap: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		store *data.CaseStore
+		f     cases.Filter
+		want  string
+		cap   int
+	}{
+		{"default cap: exact", f.store, cases.Filter{Counts: true}, "map[accepted:1 reported:3]", data.DefaultCountsCap},
+		{"cap 2: reported stops at 2", capped, cases.Filter{Counts: true}, "map[accepted:1 reported:2]", 2},
+		{"cap 2, the state filter left out", capped, cases.Filter{Counts: true, States: []cases.State{cases.StateAccepted}}, "map[accepted:1 reported:2]", 2},
+		{"cap 2 under a text filter: reported reaches it", capped, cases.Filter{Counts: true, Text: "井盖"}, "map[accepted:1 reported:2]", 2},
+		{"cap 2, a word of one case", capped, cases.Filter{Counts: true, Text: "路灯"}, "map[reported:1]", 2},
+		{"no counts asked", capped, cases.Filter{}, "map[]", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := c.store.List(ctx, f.users["dispatcher"], c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(p.Counts); got != c.want || p.CountsCap != c.cap {
+				t.Errorf("counts %s, cap %d; want %s, cap %d", got, p.CountsCap, c.want, c.cap)
+			}
+		})
+	}
+}
