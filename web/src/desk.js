@@ -14,7 +14,7 @@ import "./lib/messages-lazy.js";
 import "./lib/messages-work.js";
 import { $, $$, h, show } from "./lib/dom.js";
 import { ApiError, getJSON, postJSON, qs, offline } from "./lib/api.js";
-import { t, tr, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
+import { t, tr, has, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import { currentSession, loginForm } from "./lib/session.js";
 import { timeLeft, uploadCasePhotos } from "./lib/caseview.js";
 import "./css/base.css";
@@ -273,6 +273,7 @@ async function loadCounts(seq, start) {
   }
   if (state.countsKey !== key) return;
   state.counts = r.counts || {};
+  state.countsCap = r.counts_cap || 0;
   state.lastCounts = state.counts;
   state.countsAbort = null;
   drawTabs();
@@ -289,18 +290,25 @@ function forgetCounts() {
  * drawTabs draws the state tabs: 全部 and every state with cases, each with
  * its count, when the counts of the current filter are in; until then the
  * previous filter's tabs with a placeholder for each count (no data-count).
+ * The server stops each state's count at counts_cap: a count there is at
+ * least that many, shown "10,000+" with a title that says so (data-capped),
+ * and 全部 is then the sum of the counts with a "+" (a lower bound too).
  */
 function drawTabs() {
   const nav = $("#desk-tabs");
   if (!nav) return;
   const ready = state.counts && state.countsKey === countsQuery();
   const counts = ready ? state.counts : state.lastCounts;
+  const capped = (n) => ready && state.countsCap > 0 && n >= state.countsCap;
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  const tab = (s, label, n) => h("button", { type: "button", class: "tab" + (state.filter.status === s ? " on" : "") + (ready ? "" : " pending"), role: "tab",
-    "aria-selected": state.filter.status === s ? "true" : "false", dataset: ready ? { status: s, count: n } : { status: s }, onclick: () => setStatus(s) },
-  label, " ", h("span", { class: "count", title: ready ? null : t("desk.counting") }, ready ? String(n) : "…"));
+  const anyCapped = Object.values(counts).some(capped);
+  const fmt = (n) => n.toLocaleString(lang());
+  const tab = (s, label, n, atLeast) => h("button", { type: "button", class: "tab" + (state.filter.status === s ? " on" : "") + (ready ? "" : " pending"), role: "tab",
+    "aria-selected": state.filter.status === s ? "true" : "false", dataset: ready ? { status: s, count: n, ...(atLeast ? { capped: "true" } : {}) } : { status: s }, onclick: () => setStatus(s) },
+  label, " ", h("span", { class: "count", title: ready ? (atLeast ? t("desk.countAtLeastHint", { n: fmt(n) }) : null) : t("desk.counting") },
+    ready ? (atLeast ? t("desk.countAtLeast", { n: fmt(n) }) : fmt(n)) : "…"));
   nav.setAttribute("aria-busy", ready ? "false" : "true");
-  show(nav, tab("", t("desk.allStates"), total), (states.length ? states : [...new Set([...Object.keys(counts), state.filter.status].filter(Boolean))]).filter((s) => counts[s] || state.filter.status === s).map((s) => tab(s, t("case.state." + s), counts[s] || 0)));
+  show(nav, tab("", t("desk.allStates"), total, anyCapped), (states.length ? states : [...new Set([...Object.keys(counts), state.filter.status].filter(Boolean))]).filter((s) => counts[s] || state.filter.status === s).map((s) => tab(s, t("case.state." + s), counts[s] || 0, capped(counts[s] || 0))));
 }
 
 function drawPage() {
@@ -454,6 +462,14 @@ function drawDetail(rec) {
 }
 
 // --- Confirming an action: what it does, the inputs it needs, then send.
+
+/**
+ * confirmKey is the sentence that says what an action does, as the desk words
+ * it: desk.confirm.ACTION where the desk's reader (the dispatch centre, a
+ * unit's supervisor) needs other words than the grid worker on /work, else
+ * /work's work.confirm.ACTION (the same effect, the same words).
+ */
+const confirmKey = (action) => (has("desk.confirm." + action) ? "desk.confirm." : "work.confirm.") + action;
 async function confirmAction(rec, a) {
   const dlg = $("#confirm-action");
   const needs = new Set(a.needs);
@@ -471,7 +487,7 @@ async function confirmAction(rec, a) {
   const go = h("button", { type: "button", dataset: { confirm: a.action } }, t("work.confirm.go", { action: t("case.action." + a.action) }));
   show(dlg, h("form", { method: "dialog", class: "confirm" },
     h("h3", {}, t("case.action." + a.action), " · ", rec.tracking_code),
-    h("p", { id: "act-what" }, t("work.confirm." + a.action)),
+    h("p", { id: "act-what" }, t(confirmKey(a.action))),
     units ? field("desk.input.unit", units) : null,
     merge ? field("desk.input.merge", merge) : null,
     reason ? field("work.input.reason", reason) : null,
