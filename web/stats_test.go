@@ -246,26 +246,17 @@ func TestStatsPageShowsTheAPIsNumbers(t *testing.T) {
 		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
 		return err
 	}))
-	// The chart prints as vector graphics (an SVG of the same weeks, not the canvas's pixels); the table,
-	// the legend and the weekly numbers print; the tooltip does not.
-	printed := eval[map[string]bool](t, ctx, `(() => { const shown = (sel) => {
+	waitFor(t, ctx, "the chart redrawn at the printed width", `window.__stats.chart.width === 680`)
+	// The canvas is redrawn at the printed size (its pixels are the printed CSS size × the device's pixel
+	// ratio, not a scaled screen canvas); the table, the legend and the weekly numbers print; the tooltip does not.
+	printed := eval[map[string]bool](t, ctx, `(() => { const c = document.querySelector("#stats-chart canvas"), shown = (sel) => {
 		const el = document.querySelector(sel); return !!el && getComputedStyle(el).display !== "none" && el.getBoundingClientRect().height > 0; };
 		return {controls: getComputedStyle(document.querySelector("#stats-form")).display !== "none",
-		canvas: shown("#stats-chart canvas"), svg: shown("#stats-chart-print svg") && document.querySelector("#stats-chart-print svg").getBoundingClientRect().width >= 600,
+		chart: c.getBoundingClientRect().width >= 600 && c.width === Math.round(c.getBoundingClientRect().width * devicePixelRatio),
 		table: shown("#stats-table tbody tr"), legend: shown("#stats-legend li.nodata"), weeks: shown("#stats-weeks tbody td"),
 		tooltip: getComputedStyle(document.querySelector("#stats-tooltip")).display !== "none"}; })()`)
-	if printed["controls"] || printed["canvas"] || !printed["svg"] || !printed["table"] || !printed["legend"] || !printed["weeks"] || printed["tooltip"] {
-		t.Errorf("in print media: %v; want no controls, no canvas and no tooltip, the chart as an SVG at least 600 px wide, the table, legend and weekly numbers shown", printed)
-	}
-	// The printed chart's bars and line are the API's weeks.
-	var wantBars []int
-	for _, w := range api.Weeks {
-		wantBars = append(wantBars, w.Received)
-	}
-	bars := eval[[]int](t, ctx, `[...document.querySelectorAll("#stats-chart-print rect.received")].map(r => Number(r.dataset.value))`)
-	points := eval[int](t, ctx, `document.querySelector("#stats-chart-print polyline.closed").points.length`)
-	if fmt.Sprint(bars) != fmt.Sprint(wantBars) || points != len(api.Weeks) {
-		t.Errorf("printed chart: bars %v and %d points of the closed line, want the API's received %v and %d weeks", bars, points, wantBars, len(api.Weeks))
+	if printed["controls"] || !printed["chart"] || !printed["table"] || !printed["legend"] || !printed["weeks"] || printed["tooltip"] {
+		t.Errorf("in print media: %v; want no controls and no tooltip, the chart redrawn at least 600 px wide, the table, legend and weekly numbers shown", printed)
 	}
 	waitMapIdle(t, ctx)
 	shot(t, ctx, "stats-4-print-media")

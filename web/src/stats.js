@@ -108,7 +108,7 @@ async function start() {
       h("section", { class: "stats-map" },
         h("div", { id: "stats-map", class: "map", role: "region", "aria-label": t("stats.mapLabel"), "data-i18n-aria-label": "stats.mapLabel" }),
         legend())),
-    h("section", { class: "stats-chart" }, tr(h, "h3", {}, "stats.weekly"), h("div", { id: "stats-chart" }), h("figure", { id: "stats-chart-print", "aria-hidden": "true" }), h("div", { class: "weeks-wrap" }, h("table", { id: "stats-weeks" }))));
+    h("section", { class: "stats-chart" }, tr(h, "h3", {}, "stats.weekly"), h("div", { id: "stats-chart" }), h("div", { class: "weeks-wrap" }, h("table", { id: "stats-weeks" }))));
   $("#stats-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const fd = new FormData(e.target);
@@ -127,11 +127,11 @@ async function start() {
   });
   onLangChange(render);
   addEventListener("resize", () => state.chart && state.chart.setSize(chartSize()));
-  // Printing: the chart prints as vector graphics (printChart, drawn with
-  // it); the map is fitted to the printed size, on the print media change and
-  // on beforeprint (a browser's own print may announce either first); back
-  // again after.
+  // Printing: the chart is redrawn at the printed size (its canvas would be
+  // scaled otherwise), on the print media change and on beforeprint (a
+  // browser's own print may announce either first); back again after.
   const printed = () => {
+    if (state.chart) state.chart.setSize(chartSize());
     if (!state.map) return;
     state.map.resize();
     if (state.areas?.features.length) mapLib.fitTo(state.map, state.areas, 10, 17);
@@ -365,7 +365,9 @@ function legend() {
 }
 
 function chartSize() {
-  return { width: Math.max($("#stats-chart").clientWidth, 320), height: 280 };
+  const el = $("#stats-chart");
+  const printing = matchMedia("print").matches;
+  return { width: printing ? 680 : Math.max(el.clientWidth, 320), height: printing ? 260 : 280 };
 }
 
 /**
@@ -424,7 +426,6 @@ function renderChart(st) {
   }, data, el);
   el.dataset.weeks = String(weeks.length);
   el.setAttribute("aria-describedby", "stats-weeks");
-  show($("#stats-chart-print"), printChart(weeks, day));
   // The weekly numbers as a table (weeks across): what a print and a screen reader read.
   const cells = (key, kind) => weeks.map((w) => h("td", { "data-key": key, "data-value": w[key] }, fmt(w[key], kind)));
   show($("#stats-weeks"),
@@ -433,49 +434,6 @@ function renderChart(st) {
     h("tbody", {},
       h("tr", { "data-series": "received" }, tr(h, "th", { scope: "row" }, "stats.col.received"), cells("received", "count")),
       h("tr", { "data-series": "closed" }, tr(h, "th", { scope: "row" }, "stats.col.closed"), cells("closed", "count"))));
-}
-
-/** svg creates an SVG element: svg("rect", {x: 1, …}, child…). */
-function svg(tag, attrs = {}, ...children) {
-  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) el.setAttribute(k, v);
-  for (const c of children.flat(Infinity)) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
-
-/**
- * printChart is the weekly chart as vector graphics for print (uPlot draws
- * on a canvas, which prints as pixels): the same series and marks as
- * renderChart (received as bars, closed as a dashed line with points), the
- * same ticks (a week each; counts in steps of max/6), at the printed size
- * (680 × 260 CSS px). Shown in print media only (stats.css), in the canvas's
- * place.
- */
-function printChart(weeks, day) {
-  const W = 680, H = 260, left = 44, right = 10, top = 22, bottom = 40;
-  const max = Math.max(1, ...weeks.flatMap((w) => [w.received, w.closed]));
-  const step = Math.ceil(max / 6);
-  const band = (W - left - right) / Math.max(weeks.length, 1);
-  const x = (i) => left + band * (i + 0.5);
-  const y = (v) => top + (H - top - bottom) * (1 - v / max);
-  const ticks = Array.from({ length: Math.floor(max / step) + 1 }, (_, k) => k * step);
-  const text = (attrs, s) => svg("text", { "font-size": 10, fill: "#1d2330", ...attrs }, s);
-  const received = t("stats.col.received"), closed = t("stats.col.closed");
-  return svg("svg", { xmlns: "http://www.w3.org/2000/svg", viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "font-family": "sans-serif" },
-    ticks.map((v) => [svg("line", { x1: left, x2: W - right, y1: y(v), y2: y(v), stroke: "#d5d9e0", "stroke-width": 0.5 }),
-      text({ x: left - 4, y: y(v) + 3, "text-anchor": "end" }, fmt(v, "count"))]),
-    weeks.map((w, i) => svg("rect", { class: "received", "data-value": w.received, x: x(i) - band * 0.3, width: band * 0.6, y: y(w.received), height: y(0) - y(w.received),
-      fill: "rgba(31, 95, 168, 0.35)", stroke: "#1f5fa8", "stroke-width": 1 })),
-    svg("polyline", { class: "closed", points: weeks.map((w, i) => `${x(i)},${y(w.closed)}`).join(" "), fill: "none", stroke: "#1d2330", "stroke-width": 2, "stroke-dasharray": "6 4" }),
-    weeks.map((w, i) => svg("circle", { cx: x(i), cy: y(w.closed), r: 3, fill: "#1d2330" })),
-    svg("line", { x1: left, x2: W - right, y1: y(0), y2: y(0), stroke: "#1d2330" }),
-    weeks.map((w, i) => text({ x: x(i), y: H - bottom + 14, "text-anchor": "middle" }, day.format(new Date(w.start)))),
-    text({ x: (left + W - right) / 2, y: H - 6, "text-anchor": "middle" }, t("stats.weekOf")),
-    text({ x: 10, y: (top + H - bottom) / 2, transform: `rotate(-90 10 ${(top + H - bottom) / 2})`, "text-anchor": "middle" }, t("stats.cases")),
-    svg("rect", { x: left, y: 4, width: 14, height: 10, fill: "rgba(31, 95, 168, 0.35)", stroke: "#1f5fa8" }),
-    text({ x: left + 18, y: 13 }, received),
-    svg("line", { x1: left + 120, x2: left + 144, y1: 9, y2: 9, stroke: "#1d2330", "stroke-width": 2, "stroke-dasharray": "6 4" }),
-    text({ x: left + 150, y: 13 }, closed));
 }
 
 start().catch((e) => {
