@@ -40,9 +40,9 @@ type CaseOptions struct {
 	Catalogue           *cases.Catalogue
 	Policy              *cases.Policy
 	Log                 *slog.Logger
-	// CountsCap is where the list's counts per state (Filter.Counts, the
-	// desk's tabs) stop: each state's count is exact below it and CountsCap
-	// means "at least". Default DefaultCountsCap.
+	// CountsCap is how many matching cases the list's counts per state
+	// (Filter.Counts, the desk's tabs) read at most: with more, the page has
+	// CountsOver instead of Counts. Default DefaultCountsCap.
 	CountsCap int
 	// Codes is where tracking codes come from (default crypto/rand); the
 	// demo passes a seeded source so that its cases are the same each run.

@@ -229,9 +229,9 @@ func TestCaseImportHotlineCSV(t *testing.T) {
 }
 
 // TestCaseListCountsStopAtTheCap: the counts per state (the desk's tabs)
-// are exact below CaseOptions.CountsCap and stop at it (the page says where:
-// CountsCap), per state, under the list's filter without its state; the
-// default cap counts a small area's cases exactly.
+// are exact when no more cases than CaseOptions.CountsCap match the list's
+// filter without its state; with more, the page has no counts and
+// CountsOver (the cap) instead: no partial or estimated numbers.
 func TestCaseListCountsStopAtTheCap(t *testing.T) {
 	f := newCaseFix(t, "cases_counts_cap")
 	ctx := context.Background()
@@ -246,7 +246,7 @@ func TestCaseListCountsStopAtTheCap(t *testing.T) {
 		ids = append(ids, f.caseID(t, res.TrackingCode))
 	}
 	f.act(t, "dispatcher", ids[0], cases.ActionRequest{Action: cases.ActionAccept})
-	capped, err := data.NewCaseStore(ctx, f.db, data.CaseOptions{Now: f.clock.Now, CountsCap: 2})
+	capped, err := data.NewCaseStore(ctx, f.db, data.CaseOptions{Now: f.clock.Now, CountsCap: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,13 +255,13 @@ func TestCaseListCountsStopAtTheCap(t *testing.T) {
 		store *data.CaseStore
 		f     cases.Filter
 		want  string
-		cap   int
+		over  int
 	}{
-		{"default cap: exact", f.store, cases.Filter{Counts: true}, "map[accepted:1 reported:3]", data.DefaultCountsCap},
-		{"cap 2: reported stops at 2", capped, cases.Filter{Counts: true}, "map[accepted:1 reported:2]", 2},
-		{"cap 2, the state filter left out", capped, cases.Filter{Counts: true, States: []cases.State{cases.StateAccepted}}, "map[accepted:1 reported:2]", 2},
-		{"cap 2 under a text filter: reported reaches it", capped, cases.Filter{Counts: true, Text: "井盖"}, "map[accepted:1 reported:2]", 2},
-		{"cap 2, a word of one case", capped, cases.Filter{Counts: true, Text: "路灯"}, "map[reported:1]", 2},
+		{"default cap: exact", f.store, cases.Filter{Counts: true}, "map[accepted:1 reported:3]", 0},
+		{"cap 3, 4 match: no counts, over 3", capped, cases.Filter{Counts: true}, "map[]", 3},
+		{"cap 3, the state filter left out: still over", capped, cases.Filter{Counts: true, States: []cases.State{cases.StateAccepted}}, "map[]", 3},
+		{"cap 3, a text 3 match: exact", capped, cases.Filter{Counts: true, Text: "井盖"}, "map[accepted:1 reported:2]", 0},
+		{"cap 3, a word of one case", capped, cases.Filter{Counts: true, Text: "路灯"}, "map[reported:1]", 0},
 		{"no counts asked", capped, cases.Filter{}, "map[]", 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -269,8 +269,8 @@ func TestCaseListCountsStopAtTheCap(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := fmt.Sprint(p.Counts); got != c.want || p.CountsCap != c.cap {
-				t.Errorf("counts %s, cap %d; want %s, cap %d", got, p.CountsCap, c.want, c.cap)
+			if got := fmt.Sprint(p.Counts); got != c.want || p.CountsOver != c.over {
+				t.Errorf("counts %s, over %d; want %s, over %d", got, p.CountsOver, c.want, c.over)
 			}
 		})
 	}

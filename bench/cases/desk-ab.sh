@@ -25,7 +25,7 @@ for p in 18301 18302; do
 done
 go build -o /tmp/gridmap-desk-bench ./bench/cases
 echo "--- $(date -u '+%F %H:%M') UTC, desk-sql, load $(cut -d' ' -f1-3 /proc/loadavg) ---"
-DATABASE_URL=$url /tmp/gridmap-desk-bench -cases 1 -desk-sql "${SQL_ROUNDS:-5}"
+DATABASE_URL=$url /tmp/gridmap-desk-bench -cases 1 -desk-sql "${SQL_ROUNDS:-5}" ${SQL_FLAGS:-}
 for r in $(seq 1 "$ROUNDS"); do
   for side in old new; do
     port=18301; [ $side = new ] && port=18302

@@ -39,6 +39,9 @@ func runDeskCounts(ctx context.Context, db *data.DB, who map[string]*geo.User, r
 			if err != nil {
 				return nil, err
 			}
+			if p.CountsOver > 0 {
+				return map[cases.State]int{"OVER": p.CountsOver}, nil
+			}
 			return p.Counts, nil
 		}})
 	}
@@ -156,6 +159,9 @@ func countsText(c map[cases.State]int) string {
 		if n, ok := c[st]; ok {
 			fmt.Fprintf(&b, "%s:%d ", st, n)
 		}
+	}
+	if n, ok := c["OVER"]; ok {
+		fmt.Fprintf(&b, "more than %d (no counts per state)", n)
 	}
 	return strings.TrimSpace(b.String())
 }

@@ -38,6 +38,7 @@ func main() {
 	due := flag.Int("due", 1000, "cases made due for the escalation sweep")
 	desk := flag.String("desk", "", "base URL of a gridmap server on this database: measure the dispatch desk (/admin/cases) in Chromium instead")
 	deskReps := flag.Int("desk-reps", 20, "filter changes per desk filter (even)")
+	deskTiles := flag.Bool("desk-tiles", true, "with -desk-sql: the map's tiles too")
 	deskSQL := flag.Int("desk-sql", 0, "rounds of the desk's counts and map tiles through data.CaseStore (deskdb.go) instead of the other measurements")
 	flag.Parse()
 	ctx := context.Background()
@@ -88,7 +89,9 @@ func main() {
 	if *deskSQL > 0 {
 		who := map[string]*geo.User{"admin": admin, "dispatcher": dispatcher}
 		runDeskCounts(ctx, db, who, *deskSQL)
-		runDeskTiles(ctx, db, store, who, sub, *deskSQL)
+		if *deskTiles {
+			runDeskTiles(ctx, db, store, who, sub, *deskSQL)
+		}
 		return
 	}
 	if *desk != "" {

@@ -273,7 +273,7 @@ async function loadCounts(seq, start) {
   }
   if (state.countsKey !== key) return;
   state.counts = r.counts || {};
-  state.countsCap = r.counts_cap || 0;
+  state.countsOver = r.counts_over || 0;
   state.lastCounts = state.counts;
   state.countsAbort = null;
   drawTabs();
@@ -290,25 +290,28 @@ function forgetCounts() {
  * drawTabs draws the state tabs: 全部 and every state with cases, each with
  * its count, when the counts of the current filter are in; until then the
  * previous filter's tabs with a placeholder for each count (no data-count).
- * The server stops each state's count at counts_cap: a count there is at
- * least that many, shown "10,000+" with a title that says so (data-capped),
- * and 全部 is then the sum of the counts with a "+" (a lower bound too).
+ * When more cases match than the server counts (counts_over: it stops
+ * there), 全部 says "more than 10,000" (data-over) and every state has its
+ * tab without a number (its title says why): no partial or guessed counts.
  */
 function drawTabs() {
   const nav = $("#desk-tabs");
   if (!nav) return;
   const ready = state.counts && state.countsKey === countsQuery();
+  const over = ready ? state.countsOver : 0;
   const counts = ready ? state.counts : state.lastCounts;
-  const capped = (n) => ready && state.countsCap > 0 && n >= state.countsCap;
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  const anyCapped = Object.values(counts).some(capped);
   const fmt = (n) => n.toLocaleString(lang());
-  const tab = (s, label, n, atLeast) => h("button", { type: "button", class: "tab" + (state.filter.status === s ? " on" : "") + (ready ? "" : " pending"), role: "tab",
-    "aria-selected": state.filter.status === s ? "true" : "false", dataset: ready ? { status: s, count: n, ...(atLeast ? { capped: "true" } : {}) } : { status: s }, onclick: () => setStatus(s) },
-  label, " ", h("span", { class: "count", title: ready ? (atLeast ? t("desk.countAtLeastHint", { n: fmt(n) }) : null) : t("desk.counting") },
-    ready ? (atLeast ? t("desk.countAtLeast", { n: fmt(n) }) : fmt(n)) : "…"));
+  const tab = (s, label, n) => h("button", { type: "button", class: "tab" + (state.filter.status === s ? " on" : "") + (ready ? "" : " pending"), role: "tab",
+    "aria-selected": state.filter.status === s ? "true" : "false",
+    dataset: !ready ? { status: s } : over ? { status: s, ...(s ? {} : { over: String(over) }) } : { status: s, count: n }, onclick: () => setStatus(s) },
+  label, " ", !ready ? h("span", { class: "count", title: t("desk.counting") }, "…")
+    : over ? (s ? h("span", { class: "count none", title: t("desk.countOverHint", { n: fmt(over) }) }, "") : h("span", { class: "count", title: t("desk.countOverHint", { n: fmt(over) }) }, t("desk.countOver", { n: fmt(over) })))
+      : h("span", { class: "count" }, fmt(n)));
   nav.setAttribute("aria-busy", ready ? "false" : "true");
-  show(nav, tab("", t("desk.allStates"), total, anyCapped), (states.length ? states : [...new Set([...Object.keys(counts), state.filter.status].filter(Boolean))]).filter((s) => counts[s] || state.filter.status === s).map((s) => tab(s, t("case.state." + s), counts[s] || 0, capped(counts[s] || 0))));
+  // Over the cap every state may have cases: all of them get a tab.
+  const shown = states.length ? states : [...new Set([...Object.keys(counts), state.filter.status].filter(Boolean))];
+  show(nav, tab("", t("desk.allStates"), total), shown.filter((s) => over || counts[s] || state.filter.status === s).map((s) => tab(s, t("case.state." + s), counts[s] || 0)));
 }
 
 function drawPage() {
