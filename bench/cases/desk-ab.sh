@@ -7,6 +7,7 @@
 # data.CaseStore, variants alternating within each round).
 #
 #   OLD=/tmp/gridmap-old ROUNDS=2 bench/cases/desk-ab.sh -desk-reps 10
+#   SIDES=new SQL_ROUNDS=3 SQL_FLAGS=-desk-tiles=false …   (one side; counts only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -27,7 +28,7 @@ go build -o /tmp/gridmap-desk-bench ./bench/cases
 echo "--- $(date -u '+%F %H:%M') UTC, desk-sql, load $(cut -d' ' -f1-3 /proc/loadavg) ---"
 DATABASE_URL=$url /tmp/gridmap-desk-bench -cases 1 -desk-sql "${SQL_ROUNDS:-5}" ${SQL_FLAGS:-}
 for r in $(seq 1 "$ROUNDS"); do
-  for side in old new; do
+  for side in ${SIDES:-old new}; do
     port=18301; [ $side = new ] && port=18302
     echo "--- $(date -u '+%F %H:%M') UTC, round $r, $side server, load $(cut -d' ' -f1-3 /proc/loadavg) ---"
     DATABASE_URL=$url /tmp/gridmap-desk-bench -cases 1 -desk "http://127.0.0.1:$port" "$@"
