@@ -271,8 +271,12 @@ type Page struct {
 	Cases []Record `json:"cases"`
 	Next  string   `json:"next,omitempty"`
 	// Counts are the cases per state (states with none left out) matching
-	// the filter without its States; only when Filter.Counts asked for them.
+	// the filter without its States; only when Filter.Counts asked for them
+	// and no more than the store's cap match (exact, never estimated).
 	Counts map[State]int `json:"counts,omitempty"`
+	// CountsOver is the cap when more cases than it match: Counts are then
+	// not given (the desk shows "more than CountsOver").
+	CountsOver int `json:"counts_over,omitempty"`
 }
 
 // AreaStats are the 三率 and counts of an area's cases in a period.

@@ -40,6 +40,10 @@ type CaseOptions struct {
 	Catalogue           *cases.Catalogue
 	Policy              *cases.Policy
 	Log                 *slog.Logger
+	// CountsCap is how many matching cases the list's counts per state
+	// (Filter.Counts, the desk's tabs) read at most: with more, the page has
+	// CountsOver instead of Counts. Default DefaultCountsCap.
+	CountsCap int
 	// Codes is where tracking codes come from (default crypto/rand); the
 	// demo passes a seeded source so that its cases are the same each run.
 	// It must be safe for the store's concurrent use.
@@ -75,6 +79,9 @@ func NewCaseStore(ctx context.Context, db *DB, opt CaseOptions) (*CaseStore, err
 	}
 	if opt.ContactRetention <= 0 {
 		opt.ContactRetention = 90 * 24 * time.Hour
+	}
+	if opt.CountsCap <= 0 {
+		opt.CountsCap = DefaultCountsCap
 	}
 	if opt.Hierarchy == "" {
 		opt.Hierarchy = geo.DefaultHierarchy

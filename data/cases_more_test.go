@@ -227,3 +227,58 @@ func TestCaseImportHotlineCSV(t *testing.T) {
 		t.Errorf("a file without the columns: %v, want invalid", err)
 	}
 }
+
+// TestCaseListCountsStopAtTheCap: the counts per state (the desk's tabs)
+// are exact when no more cases than CaseOptions.CountsCap match the list's
+// filter without its state; with more, the page has no counts and
+// CountsOver (the cap) instead: no partial or estimated numbers. (When the
+// planner expects no more than the cap, the counts are exact whatever their
+// number; this table's statistics are fresh, so its estimates are right.)
+func TestCaseListCountsStopAtTheCap(t *testing.T) {
+	f := newCaseFix(t, "cases_counts_cap")
+	ctx := context.Background()
+	var ids []int64
+	for i := 0; i < 4; i++ {
+		f.clock.Add(time.Minute)
+		desc := "井盖松动有响声"
+		if i == 3 {
+			desc = "路灯不亮"
+		}
+		res := f.intake(t, nil, cases.Intake{Point: orb.Point{f.point[0] + float64(i)*1e-5, f.point[1]}, Description: desc})
+		ids = append(ids, f.caseID(t, res.TrackingCode))
+	}
+	f.act(t, "dispatcher", ids[0], cases.ActionRequest{Action: cases.ActionAccept})
+	// The statistics the planner's estimate comes from (countStates reads at
+	// most cap+1 matches only when it expects more than the cap).
+	if _, err := f.db.Pool.Exec(ctx, `ANALYZE case_report`); err != nil {
+		t.Fatal(err)
+	}
+	capped, err := data.NewCaseStore(ctx, f.db, data.CaseOptions{Now: f.clock.Now, CountsCap: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		store *data.CaseStore
+		f     cases.Filter
+		want  string
+		over  int
+	}{
+		{"default cap: exact", f.store, cases.Filter{Counts: true}, "map[accepted:1 reported:3]", 0},
+		{"cap 3, 4 match: no counts, over 3", capped, cases.Filter{Counts: true}, "map[]", 3},
+		{"cap 3, the state filter left out: still over", capped, cases.Filter{Counts: true, States: []cases.State{cases.StateAccepted}}, "map[]", 3},
+		{"cap 3, a text 3 match: exact", capped, cases.Filter{Counts: true, Text: "井盖"}, "map[accepted:1 reported:2]", 0},
+		{"cap 3, a word of one case", capped, cases.Filter{Counts: true, Text: "路灯"}, "map[reported:1]", 0},
+		{"no counts asked", capped, cases.Filter{}, "map[]", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := c.store.List(ctx, f.users["dispatcher"], c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(p.Counts); got != c.want || p.CountsOver != c.over {
+				t.Errorf("counts %s, over %d; want %s, over %d", got, p.CountsOver, c.want, c.over)
+			}
+		})
+	}
+}

@@ -13,15 +13,15 @@ import (
 var _ cases.TileSource = (*CaseStore)(nil)
 
 // qCasesTile is the staff cases layer: points with tracking code, category,
-// state, tier and overdue (at $4), in tile $1/$2/$3, for the cases the
+// state, tier and overdue (overdueAt $4), in tile $1/$2/$3, for the cases the
 // filter selects: %s is filterWhere's conditions (" AND …", the account's
 // scope among them), their parameters from $5.
-const qCasesTile = `
+var qCasesTile = `
 WITH env AS (SELECT ST_TileEnvelope($1, $2, $3) AS e),
 q AS (
     SELECT ST_AsMVTGeom(ST_Transform(c.geom, 3857), env.e, 4096, 64, true) AS geom,
            c.id, c.tracking_code AS code, c.category, c.state, c.tier,
-           (c.finished_at IS NULL AND NOT c.paused AND c.due < $4) AS overdue
+           ` + overdueAt("$4") + ` AS overdue
     FROM case_report c, env
     WHERE c.geom && ST_Transform(env.e, 4326) %s
     LIMIT 20000)
@@ -33,11 +33,11 @@ SELECT coalesce((SELECT ST_AsMVT(q, 'cases', 4096, 'geom') FROM q), ''::bytea)`
 // with count, overdue (any of them), and state ("mixed" when they differ);
 // a cell of one case keeps its id, code, category and tier. The scan stops
 // at 100,000 cases per tile (counts are then lower bounds; docs/desk.md).
-const qCasesClusterTile = `
+var qCasesClusterTile = `
 WITH env AS (SELECT ST_TileEnvelope($1, $2, $3) AS e),
 c AS (
     SELECT ST_Transform(c.geom, 3857) AS g, c.id, c.tracking_code, c.category, c.state, c.tier,
-           (c.finished_at IS NULL AND NOT c.paused AND c.due < $4) AS overdue
+           ` + overdueAt("$4") + ` AS overdue
     FROM case_report c, env
     WHERE c.geom && ST_Transform(env.e, 4326) %s
     LIMIT 100000),

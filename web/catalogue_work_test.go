@@ -1,6 +1,7 @@
 package web
 
 import (
+	"strings"
 	"testing"
 
 	"gridmap/cases"
@@ -32,5 +33,48 @@ func TestCatalogueWorkKeys(t *testing.T) {
 				t.Errorf("%s catalogue lacks %s", lang, k)
 			}
 		}
+	}
+}
+
+// TestCatalogueDeskConfirmKeys: the desk's own confirmation sentences
+// (desk.confirm.ACTION, which desk.js confirmKey prefers to /work's
+// work.confirm.ACTION) are each for a staff action of the state machine, in
+// both catalogues, and differ from /work's (a copy would be a second place
+// for the same words).
+func TestCatalogueDeskConfirmKeys(t *testing.T) {
+	cat, err := LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := map[string]bool{}
+	for _, r := range cases.Rules() {
+		for _, role := range r.Roles {
+			if role != cases.RoleReporter && role != cases.RoleSystem {
+				staff[string(r.Action)] = true
+			}
+		}
+	}
+	n := 0
+	for _, lang := range []string{"zh-CN", "en"} {
+		for k, v := range cat[lang] {
+			action, ok := strings.CutPrefix(k, "desk.confirm.")
+			if !ok {
+				continue
+			}
+			n++
+			if !staff[action] {
+				t.Errorf("%s: %s is not a staff action of the state machine", lang, k)
+			}
+			if v == "" || v == cat[lang]["work.confirm."+action] {
+				t.Errorf("%s: %s = %q, want its own wording (work.confirm.%s is %q)", lang, k, v, action, cat[lang]["work.confirm."+action])
+			}
+			other := map[string]string{"zh-CN": "en", "en": "zh-CN"}[lang]
+			if cat[other][k] == "" {
+				t.Errorf("%s catalogue lacks %s", other, k)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no desk.confirm.* keys: the desk would word every action as /work does")
 	}
 }

@@ -121,6 +121,26 @@ func deskMatchesAPI(t *testing.T, ctx context.Context, api *staffAPI, query stri
 	if got := deskTabs(t, ctx); fmt.Sprint(sortedMap(got)) != fmt.Sprint(sortedMap(wantTabs)) {
 		t.Errorf("desk tabs for %s: %v, want the API's counts %v", query, got, wantTabs)
 	}
+	// The tabs' order: 全部, then the states with cases (and the one picked)
+	// in the order /api/v1/cases/categories gives (a case's order of life),
+	// not the order of the counts' JSON object (alphabetical).
+	var cat struct {
+		States []cases.State `json:"states"`
+	}
+	api.call(t, "GET", "/api/v1/cases/categories", "", nil, &cat)
+	if len(cat.States) < 10 {
+		t.Fatalf("/api/v1/cases/categories gives %d states: %v", len(cat.States), cat.States)
+	}
+	status, _ := url.ParseQuery(query)
+	wantOrder := []string{""}
+	for _, st := range cat.States {
+		if page.Counts[st] > 0 || status.Get("status") == string(st) {
+			wantOrder = append(wantOrder, string(st))
+		}
+	}
+	if got := eval[[]string](t, ctx, `[...document.querySelectorAll("#desk-tabs .tab")].map(b => b.dataset.status)`); fmt.Sprint(got) != fmt.Sprint(wantOrder) {
+		t.Errorf("desk tabs' order for %s: %q, want %q", query, got, wantOrder)
+	}
 	return page
 }
 

@@ -38,6 +38,8 @@ func main() {
 	due := flag.Int("due", 1000, "cases made due for the escalation sweep")
 	desk := flag.String("desk", "", "base URL of a gridmap server on this database: measure the dispatch desk (/admin/cases) in Chromium instead")
 	deskReps := flag.Int("desk-reps", 20, "filter changes per desk filter (even)")
+	deskTiles := flag.Bool("desk-tiles", true, "with -desk-sql: the map's tiles too")
+	deskSQL := flag.Int("desk-sql", 0, "rounds of the desk's counts and map tiles through data.CaseStore (deskdb.go) instead of the other measurements")
 	flag.Parse()
 	ctx := context.Background()
 	db, err := data.Open(ctx, data.Config{URL: os.Getenv("DATABASE_URL"), MaxConns: 16})
@@ -84,6 +86,14 @@ func main() {
 	_, err = db.Pool.Exec(ctx, `INSERT INTO unit_member (unit_id, user_id, role) VALUES ($1, $2, 'handler') ON CONFLICT DO NOTHING`, gridUnit, worker.ID)
 	must(err)
 	dispatcher := user(ctx, auth, geo.NewUser{Name: "bench-dispatcher", Role: geo.UserEditor, ScopeCode: sub})
+	if *deskSQL > 0 {
+		who := map[string]*geo.User{"admin": admin, "dispatcher": dispatcher}
+		runDeskCounts(ctx, db, who, *deskSQL)
+		if *deskTiles {
+			runDeskTiles(ctx, db, store, who, sub, *deskSQL)
+		}
+		return
+	}
 	if *desk != "" {
 		reps := *deskReps + *deskReps%2
 		fmt.Printf("desk: %s, as bench-dispatcher (subdistrict %s, %d cases in scope)\n", *desk, sub, inSub)

@@ -14,7 +14,7 @@ import "./lib/messages-lazy.js";
 import "./lib/messages-work.js";
 import { $, $$, h, show } from "./lib/dom.js";
 import { ApiError, getJSON, postJSON, qs, offline } from "./lib/api.js";
-import { t, tr, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
+import { t, tr, has, lang, errorKey, applyI18n, langToggle, onLangChange } from "./lib/i18n.js";
 import { currentSession, loginForm } from "./lib/session.js";
 import { timeLeft, uploadCasePhotos } from "./lib/caseview.js";
 import "./css/base.css";
@@ -273,6 +273,7 @@ async function loadCounts(seq, start) {
   }
   if (state.countsKey !== key) return;
   state.counts = r.counts || {};
+  state.countsOver = r.counts_over || 0;
   state.lastCounts = state.counts;
   state.countsAbort = null;
   drawTabs();
@@ -289,18 +290,28 @@ function forgetCounts() {
  * drawTabs draws the state tabs: 全部 and every state with cases, each with
  * its count, when the counts of the current filter are in; until then the
  * previous filter's tabs with a placeholder for each count (no data-count).
+ * When more cases match than the server counts (counts_over: it stops
+ * there), 全部 says "more than 10,000" (data-over) and every state has its
+ * tab without a number (its title says why): no partial or guessed counts.
  */
 function drawTabs() {
   const nav = $("#desk-tabs");
   if (!nav) return;
   const ready = state.counts && state.countsKey === countsQuery();
+  const over = ready ? state.countsOver : 0;
   const counts = ready ? state.counts : state.lastCounts;
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const fmt = (n) => n.toLocaleString(lang());
   const tab = (s, label, n) => h("button", { type: "button", class: "tab" + (state.filter.status === s ? " on" : "") + (ready ? "" : " pending"), role: "tab",
-    "aria-selected": state.filter.status === s ? "true" : "false", dataset: ready ? { status: s, count: n } : { status: s }, onclick: () => setStatus(s) },
-  label, " ", h("span", { class: "count", title: ready ? null : t("desk.counting") }, ready ? String(n) : "…"));
+    "aria-selected": state.filter.status === s ? "true" : "false",
+    dataset: !ready ? { status: s } : over ? { status: s, ...(s ? {} : { over: String(over) }) } : { status: s, count: n }, onclick: () => setStatus(s) },
+  label, " ", !ready ? h("span", { class: "count", title: t("desk.counting") }, "…")
+    : over ? (s ? h("span", { class: "count none", title: t("desk.countOverHint", { n: fmt(over) }) }, "") : h("span", { class: "count", title: t("desk.countOverHint", { n: fmt(over) }) }, t("desk.countOver", { n: fmt(over) })))
+      : h("span", { class: "count" }, fmt(n)));
   nav.setAttribute("aria-busy", ready ? "false" : "true");
-  show(nav, tab("", t("desk.allStates"), total), (states.length ? states : [...new Set([...Object.keys(counts), state.filter.status].filter(Boolean))]).filter((s) => counts[s] || state.filter.status === s).map((s) => tab(s, t("case.state." + s), counts[s] || 0)));
+  // Over the cap every state may have cases: all of them get a tab.
+  const shown = states.length ? states : [...new Set([...Object.keys(counts), state.filter.status].filter(Boolean))];
+  show(nav, tab("", t("desk.allStates"), total), shown.filter((s) => over || counts[s] || state.filter.status === s).map((s) => tab(s, t("case.state." + s), counts[s] || 0)));
 }
 
 function drawPage() {
@@ -454,6 +465,14 @@ function drawDetail(rec) {
 }
 
 // --- Confirming an action: what it does, the inputs it needs, then send.
+
+/**
+ * confirmKey is the sentence that says what an action does, as the desk words
+ * it: desk.confirm.ACTION where the desk's reader (the dispatch centre, a
+ * unit's supervisor) needs other words than the grid worker on /work, else
+ * /work's work.confirm.ACTION (the same effect, the same words).
+ */
+const confirmKey = (action) => (has("desk.confirm." + action) ? "desk.confirm." : "work.confirm.") + action;
 async function confirmAction(rec, a) {
   const dlg = $("#confirm-action");
   const needs = new Set(a.needs);
@@ -471,7 +490,7 @@ async function confirmAction(rec, a) {
   const go = h("button", { type: "button", dataset: { confirm: a.action } }, t("work.confirm.go", { action: t("case.action." + a.action) }));
   show(dlg, h("form", { method: "dialog", class: "confirm" },
     h("h3", {}, t("case.action." + a.action), " · ", rec.tracking_code),
-    h("p", { id: "act-what" }, t("work.confirm." + a.action)),
+    h("p", { id: "act-what" }, t(confirmKey(a.action))),
     units ? field("desk.input.unit", units) : null,
     merge ? field("desk.input.merge", merge) : null,
     reason ? field("work.input.reason", reason) : null,
