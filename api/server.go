@@ -332,18 +332,32 @@ func (s *Server) instrumentAs(template string, next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		d := time.Since(start)
+		end := time.Now()
+		d := end.Sub(start)
 		s.requests.WithLabelValues(route, statusLabel(sw.status)).Inc()
 		s.duration.WithLabelValues(route).Observe(d.Seconds())
-		// Room for a tile's two attributes: appending them does not grow the slice.
-		attrs := make([]slog.Attr, 5, 7)
-		attrs[0], attrs[1], attrs[2] = slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status)
-		attrs[3], attrs[4] = slog.Duration("duration", d), slog.Int("bytes", sw.bytes)
-		if c := sw.Header().Get("X-Tile-Cache"); c != "" {
-			attrs = append(attrs, slog.String("tile", tileOfRequest(r)), slog.String("cache", c))
-		}
-		s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		s.logRequest(r, end, route, sw, d)
 	})
+}
+
+// logRequest writes a request's log line. It is what s.Log.LogAttrs would
+// write, made without Logger's runtime.Callers (the caller's program counter,
+// ~3 % of a warm tile hit's CPU in a live server's profile, docs/scale.md
+// "Warm tiles"): the record has no source, which only a handler with
+// AddSource would print, and gridmap's handlers have none. The record's time
+// is the request's end, which LogAttrs would read from the clock again.
+func (s *Server) logRequest(r *http.Request, end time.Time, route string, sw *statusWriter, d time.Duration) {
+	ctx, h := r.Context(), s.Log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(slog.String("method", r.Method), slog.String("route", route), slog.Int("status", sw.status),
+		slog.Duration("duration", d), slog.Int("bytes", sw.bytes))
+	if c := sw.Header().Get("X-Tile-Cache"); c != "" {
+		rec.AddAttrs(slog.String("tile", tileOfRequest(r)), slog.String("cache", c))
+	}
+	_ = h.Handle(ctx, rec)
 }
 
 // statusLabels are the status label values of the request counter, made

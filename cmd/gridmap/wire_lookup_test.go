@@ -68,6 +68,12 @@ func TestWireLookup(t *testing.T) {
 		if code, body := get(t, "/bench/noop"); code != 200 || body != "{}\n" {
 			t.Errorf("noop: %d %q, want 200 {}", code, body)
 		}
+		if code, body := get(t, "/bench/noop-tile?bytes=1500"); code != 200 || len(body) != 1500 {
+			t.Errorf("noop-tile: %d with %d bytes, want 200 with 1500", code, len(body))
+		}
+		if code, _ := get(t, "/bench/noop-tile?bytes=x"); code != 400 {
+			t.Errorf("noop-tile with bytes=x: %d, want 400", code)
+		}
 		if code, body := get(t, "/bench/lookup-postgis?lon=120.13&lat=30.28"); code != 200 || !strings.Contains(body, `"areas":[]`) {
 			t.Errorf("lookup-postgis: %d %s, want 200 with areas []", code, body)
 		}
