@@ -221,7 +221,9 @@ var noopTileHeaders = http.Header{
 // N bytes (at most 64 KiB), so that a benchmark can tell what a hit costs
 // beyond writing its headers and bytes. Its response headers are a tile's
 // (the document headers securityHeaders sets off /tiles/ are taken away
-// again), and its X-Tile-Cache gives it a tile's log line (tile=//).
+// again), and its X-Tile-Cache gives it a tile's log line (tile=//). The
+// body is zeros under the tile's Content-Encoding: gzip, which a client that
+// decodes gets an error from (bench/tiles/replay does not decode).
 func writeNoopTile(w http.ResponseWriter, r *http.Request) {
 	n, err := strconv.Atoi(r.URL.Query().Get("bytes"))
 	if err != nil || n < 0 || n > len(noopTileBody) {
