@@ -25,7 +25,12 @@ syscw() { sed -n 's/^syscw: //p' "/proc/$pid/io"; }
 for bin in "$@"; do
   GRIDMAP_PUBLIC_RATE=0 GRIDMAP_BENCH_ROUTES=1 DATABASE_URL=$DB "$bin" serve --addr 127.0.0.1:$PORT >/dev/null 2>"$work/log" &
   pid=$!
-  for _ in $(seq 300); do curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+  for _ in $(seq 300); do
+    # A server that died (its port taken) must not leave the port's owner to be measured.
+    kill -0 "$pid" 2>/dev/null || { cat "$work/log" >&2; exit 1; }
+    curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break
+    sleep 0.2
+  done
   [ -s "$work/z14.txt" ] || "$work/tilelist" -tilejson "http://127.0.0.1:$PORT/tiles/areas,buildings,labels.json" -z 14 >"$work/z14.txt"
   tile="http://127.0.0.1:$PORT/tiles/areas,buildings,labels/{z}/{x}/{y}.mvt"
   "$work/replay" -url "$tile" -list "$work/z14.txt" -c 8 >/dev/null
