@@ -32,8 +32,10 @@ type key struct {
 }
 
 type entry struct {
-	key  key
-	tile Tile
+	key key
+	// tile is made once when it is stored, with Hit set, and handed to
+	// every request it answers: a hit neither copies nor allocates it.
+	tile *Tile
 	cost int64
 	elem *list.Element
 }
@@ -97,14 +99,16 @@ type Cache struct {
 	// stale holds the tiles of the last reset that dropped any, served (marked
 	// stale) only when a miss cannot be answered because the database is
 	// unreachable; dropped when the attributes reload, i.e. the database is back.
-	stale   map[key]Tile
-	epoch   uint64 // raised by every reset; flights of an older epoch are not stored
-	ready   bool   // area attributes loaded since the last reset: results may be stored
-	day     time.Time
-	version int64
-	attrs   map[int64]AreaAttributes
-	queue   []work
-	wake    chan struct{}
+	stale map[key]Tile
+	epoch uint64 // raised by every reset; flights of an older epoch are not stored
+	ready bool   // area attributes loaded since the last reset: results may be stored
+	day   time.Time
+	// dayFrom and dayTo bound day as instants (dayBounds), [dayFrom, dayTo).
+	dayFrom, dayTo time.Time
+	version        int64
+	attrs          map[int64]AreaAttributes
+	queue          []work
+	wake           chan struct{}
 	// connected blocks until the feed follows the log again (nil: do not
 	// wait). A reload waits for it: tiles stored while no event can arrive
 	// would stay as they were read however the server changes meanwhile.
@@ -208,7 +212,7 @@ func (c *Cache) Tile(ctx context.Context, layers LayerSet, t maptile.Tile) (*Til
 	}
 	k := key{layers, t}
 	c.mu.Lock()
-	if c.ready && !dayOf(c.cfg.Now()).Equal(c.day) {
+	if now := c.cfg.Now(); c.ready && (now.Before(c.dayFrom) || !now.Before(c.dayTo)) {
 		// Duties in force changed at midnight: every grid leader may differ.
 		c.resetLocked("a new day began")
 	}
@@ -218,8 +222,7 @@ func (c *Cache) Tile(ctx context.Context, layers LayerSet, t maptile.Tile) (*Til
 		c.metrics.hits.Inc()
 		res := e.tile
 		c.mu.Unlock()
-		res.Hit = true
-		return &res, nil
+		return res, nil
 	}
 	c.stats.Misses++
 	c.metrics.misses.Inc()
@@ -337,7 +340,8 @@ func (c *Cache) storeLocked(k key, t Tile) {
 	if old := c.entries[k]; old != nil {
 		c.removeLocked(old)
 	}
-	e := &entry{key: k, tile: t, cost: cost}
+	t.Hit = true
+	e := &entry{key: k, tile: &t, cost: cost}
 	e.elem = c.lru.PushFront(e)
 	c.entries[k] = e
 	c.bytes += cost
@@ -427,7 +431,7 @@ func (c *Cache) resetLocked(why string) {
 	if n > 0 {
 		c.stale = make(map[key]Tile, n)
 		for k, e := range c.entries {
-			c.stale[k] = e.tile
+			c.stale[k] = *e.tile
 		}
 	}
 	c.entries = map[key]*entry{}
@@ -571,6 +575,7 @@ func (c *Cache) reload(ctx context.Context, epoch uint64) error {
 	}
 	c.version = max(c.version, version)
 	c.attrs, c.day, c.ready = attrs, day, true
+	c.dayFrom, c.dayTo = dayBounds(day)
 	c.stale = nil
 	return nil
 }

@@ -628,6 +628,50 @@ func TestNewDayDropsTheCache(t *testing.T) {
 	if mustTile(t, c, Areas, tl).Hit {
 		t.Error("a tile from yesterday was served: grid leaders in force may have changed at midnight")
 	}
+	waitFor(t, "the tile cached on the new day", func() bool { return mustTile(t, c, Areas, tl).Hit })
+	mu.Lock()
+	now = now.Add(-2 * time.Minute) // the clock set back to the day before
+	mu.Unlock()
+	if mustTile(t, c, Areas, tl).Hit {
+		t.Error("a tile of another day was served after the clock went back")
+	}
+}
+
+// TestDayBounds: an instant is in [from, to) of a day exactly when dayOf
+// gives that day (the cache's hit compares its clock with these bounds).
+func TestDayBounds(t *testing.T) {
+	day := dayOf(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	from, to := dayBounds(day)
+	for _, at := range []time.Time{
+		from.Add(-time.Nanosecond), from, from.Add(time.Nanosecond), from.Add(12 * time.Hour),
+		to.Add(-time.Nanosecond), to, to.Add(time.Nanosecond), to.Add(-48 * time.Hour),
+	} {
+		in := !at.Before(from) && at.Before(to)
+		if same := dayOf(at).Equal(day); in != same {
+			t.Errorf("%s: in [from, to) %v, dayOf gives the day %v", at, in, same)
+		}
+	}
+	if got := dayOf(from); !got.Equal(day) {
+		t.Errorf("dayOf(from) = %s, want %s", got, day)
+	}
+}
+
+// TestHitsShareOneTile: hits hand out the tile stored once, marked as a hit,
+// without copying it; the miss that stored it is not marked.
+func TestHitsShareOneTile(t *testing.T) {
+	c, _ := newTestCache(t, &fakeSource{}, Config{})
+	tl := maptile.New(3, 2, 4)
+	miss := mustTile(t, c, Areas, tl)
+	a, b := mustTile(t, c, Areas, tl), mustTile(t, c, Areas, tl)
+	if miss.Hit || !a.Hit || a != b {
+		t.Errorf("miss hit=%v; hits hit=%v, same tile %v: want a miss, then one shared hit", miss.Hit, a.Hit, a == b)
+	}
+	if content(t, a) != content(t, miss) {
+		t.Errorf("hit %q, miss %q", content(t, a), content(t, miss))
+	}
+	if n := testing.AllocsPerRun(100, func() { mustTile(t, c, Areas, tl) }); n != 0 {
+		t.Errorf("%.0f allocations per hit, want 0", n)
+	}
 }
 
 func TestEmptyTile(t *testing.T) {

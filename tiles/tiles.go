@@ -355,7 +355,8 @@ func (t *Tile) Empty() bool { return t.Size == 0 }
 // Service is what api's tile handlers call.
 type Service interface {
 	// Tile returns a tile of layers. The context's end cancels the database
-	// query unless other requests wait for the same tile.
+	// query unless other requests wait for the same tile. The Tile may be
+	// shared with other requests (a cache hit's is): callers read it only.
 	Tile(ctx context.Context, layers LayerSet, t maptile.Tile) (*Tile, error)
 	// TileJSON describes layers as a TileJSON 3.0.0 document whose tile URLs
 	// start with baseURL (e.g. "https://maps.example.org") and carry the data
@@ -375,6 +376,14 @@ var chinaTime = time.FixedZone("CST", 8*3600)
 func dayOf(t time.Time) time.Time {
 	t = t.In(chinaTime)
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// dayBounds returns the instants a day of dayOf begins and ends, [from, to):
+// dayOf(t) equals day exactly when t is in it. A cache hit compares its clock
+// with these instead of working out the date of every request.
+func dayBounds(day time.Time) (from, to time.Time) {
+	from = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, chinaTime)
+	return from, from.AddDate(0, 0, 1)
 }
 
 func tileString(t maptile.Tile) string { return fmt.Sprintf("%d/%d/%d", t.Z, t.X, t.Y) }

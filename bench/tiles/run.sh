@@ -11,6 +11,7 @@
 #   tegola   cold  fresh process without cache, one pass over the list
 #            fill  fresh process with an empty file cache, one pass (fills it)
 #            warm  the same process right after: DURATION round the list
+# Warm lines end with the server's CPU time per request (server_cpu_us).
 # Each measurement runs on a fresh pool of POOL connections (pool_max_conns in
 # the database URL, read by pgx in both servers).
 #
@@ -126,6 +127,17 @@ replay() { # label url list [duration]
   "$work/replay" -label "$1 load=$(cut -d' ' -f1 /proc/loadavg)" -url "$2" -list "$3" -c "$CONNS" ${4:+-duration "$4"}
 }
 
+# warm label url list: replay for DURATION, the line followed by the server's
+# CPU time (user + system, /proc) per request.
+hz=$(getconf CLK_TCK)
+warm() {
+  local c0 c1 line
+  c0=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
+  line=$(replay "$1" "$2" "$3" "$DURATION")
+  c1=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
+  echo "$line server_cpu_us=$(echo "$line" | awk -v d=$((c1 - c0)) -v hz="$hz" '{ for (i = 1; i <= NF; i++) if ($i ~ /^requests=/) { split($i, kv, "="); printf "%.1f", d / hz * 1e6 / kv[2] } }')"
+}
+
 echo "== tile lists"
 start_gridmap
 tilejson="$gm_url/tiles/$LAYERS.json"
@@ -170,7 +182,7 @@ stop_server
 measure_gridmap() { # round zoom
   start_gridmap
   replay "round=$1 zoom=$2 server=gridmap phase=cold" "$gm_tile" "$work/tiles-z$2.txt" | tee -a "$work/runs.txt"
-  replay "round=$1 zoom=$2 server=gridmap phase=warm" "$gm_tile" "$work/tiles-z$2.txt" "$DURATION" | tee -a "$work/runs.txt"
+  warm "round=$1 zoom=$2 server=gridmap phase=warm" "$gm_tile" "$work/tiles-z$2.txt" | tee -a "$work/runs.txt"
   echo "   gridmap cache: $(curl -s "$gm_metrics/metrics" | awk '/^gridmap_tile_cache_(entries|bytes) / { printf "%s=%.0f ", $1, $2 }')"
   stop_server
 }
@@ -181,7 +193,7 @@ measure_tegola() { # round zoom
   rm -rf "$work/cache" && mkdir "$work/cache"
   start_tegola "$work/cache"
   replay "round=$1 zoom=$2 server=tegola phase=fill" "$tg_tile" "$work/tiles-z$2.txt" | tee -a "$work/runs.txt"
-  replay "round=$1 zoom=$2 server=tegola phase=warm" "$tg_tile" "$work/tiles-z$2.txt" "$DURATION" | tee -a "$work/runs.txt"
+  warm "round=$1 zoom=$2 server=tegola phase=warm" "$tg_tile" "$work/tiles-z$2.txt" | tee -a "$work/runs.txt"
   echo "   tegola file cache: $(find "$work/cache" -type f | wc -l) files, $(du -sk "$work/cache" | cut -f1) KiB"
   stop_server
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"runtime"
 	"sync"
 )
 
@@ -58,6 +59,14 @@ func (l *logWriter) run() {
 	for {
 		select {
 		case <-l.wake:
+			// Let the goroutines that are ready to run (other requests)
+			// run first, and log, before the gathered lines are taken: under
+			// load a write then carries several lines instead of one (a live
+			// server under warm tile hits made 0.85 log writes per request
+			// without this, 0.24 with it; yielding up to 4 times did no
+			// better). An idle server has nothing else to run, and the line
+			// is written at once. No timer is involved.
+			runtime.Gosched()
 			l.flush()
 		case <-l.done:
 			return

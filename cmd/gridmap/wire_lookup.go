@@ -164,6 +164,9 @@ func indexCollectors(idx *index.Service) []prometheus.Collector {
 // router and middleware as /api/v1/lookup:
 //
 //	/bench/noop             writes {} and nothing else
+//	/bench/noop-tile?bytes=N  writes what a gzip tile hit writes, from
+//	                        memory and without a tile: the tile route's
+//	                        headers and N bytes (docs/scale.md, "Warm tiles")
 //	/bench/lookup-postgis   /api/v1/lookup answered by PostGIS (a second
 //	                        api.Server with PostGIS behind it, logging nowhere)
 func wireBenchRoutes(cfg Config, postgis *data.LookupService, deps *api.Server) error {
@@ -180,6 +183,8 @@ func wireBenchRoutes(cfg Config, postgis *data.LookupService, deps *api.Server) 
 		case "/bench/noop":
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			io.WriteString(w, "{}\n")
+		case "/bench/noop-tile":
+			writeNoopTile(w, r)
 		case "/bench/lookup-postgis":
 			r2 := r.Clone(r.Context())
 			r2.URL.Path = "/api/v1/lookup"
@@ -193,4 +198,45 @@ func wireBenchRoutes(cfg Config, postgis *data.LookupService, deps *api.Server) 
 		}
 	})
 	return nil
+}
+
+// noopTileBody is the body of /bench/noop-tile, up to its length.
+var noopTileBody = make([]byte, 1<<16)
+
+// noopTileHeaders are the headers a gzip tile hit sets in its handler
+// (api/tiles.go; securityHeaders' nosniff comes from the middleware), values
+// made once as the tile handler's are.
+var noopTileHeaders = http.Header{
+	"Access-Control-Allow-Origin":   {"*"},
+	"Access-Control-Expose-Headers": {"ETag, X-Tile-Cache, X-Data-Stale, Content-Length"},
+	"Content-Type":                  {"application/vnd.mapbox-vector-tile"},
+	"Cache-Control":                 {api.DefaultTileCacheControl},
+	"Vary":                          {"Accept-Encoding"},
+	"X-Tile-Cache":                  {"hit"},
+	"Etag":                          {`"0123456789abcdef01234567-gzip"`},
+	"Content-Encoding":              {"gzip"},
+}
+
+// writeNoopTile answers /bench/noop-tile?bytes=N: a tile hit's headers and
+// N bytes (at most 64 KiB), so that a benchmark can tell what a hit costs
+// beyond writing its headers and bytes. Its response headers are a tile's
+// (the document headers securityHeaders sets off /tiles/ are taken away
+// again), and its X-Tile-Cache gives it a tile's log line (tile=//). The
+// body is zeros under the tile's Content-Encoding: gzip, which a client that
+// decodes gets an error from (bench/tiles/replay does not decode).
+func writeNoopTile(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.URL.Query().Get("bytes"))
+	if err != nil || n < 0 || n > len(noopTileBody) {
+		http.Error(w, "bytes=N with N from 0 to 65536", http.StatusBadRequest)
+		return
+	}
+	h := w.Header()
+	delete(h, "Content-Security-Policy")
+	delete(h, "X-Frame-Options")
+	for k, v := range noopTileHeaders {
+		h[k] = v
+	}
+	h["Content-Length"] = []string{strconv.Itoa(n)}
+	w.WriteHeader(http.StatusOK)
+	w.Write(noopTileBody[:n])
 }

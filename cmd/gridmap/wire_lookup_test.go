@@ -68,6 +68,21 @@ func TestWireLookup(t *testing.T) {
 		if code, body := get(t, "/bench/noop"); code != 200 || body != "{}\n" {
 			t.Errorf("noop: %d %q, want 200 {}", code, body)
 		}
+		// Its body is zeros under a tile's Content-Encoding: gzip, which
+		// the default client would try to undo.
+		raw := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+		if res, err := raw.Get(srv.URL + "/bench/noop-tile?bytes=1500"); err != nil {
+			t.Error(err)
+		} else {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || len(b) != 1500 || res.Header.Get("X-Tile-Cache") != "hit" || res.Header.Get("Content-Security-Policy") != "" {
+				t.Errorf("noop-tile: %d with %d bytes and headers %v, want 200 with 1500 and a tile's headers", res.StatusCode, len(b), res.Header)
+			}
+		}
+		if code, _ := get(t, "/bench/noop-tile?bytes=x"); code != 400 {
+			t.Errorf("noop-tile with bytes=x: %d, want 400", code)
+		}
 		if code, body := get(t, "/bench/lookup-postgis?lon=120.13&lat=30.28"); code != 200 || !strings.Contains(body, `"areas":[]`) {
 			t.Errorf("lookup-postgis: %d %s, want 200 with areas []", code, body)
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"net/url"
 	"os"
@@ -116,7 +117,16 @@ func listenMetrics(cfg Config, h http.Handler, log *slog.Logger) (*http.Server, 
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
-	ms := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+	if cfg.Lookup.BenchRoutes {
+		// Profiles of the running server for the benchmarks (docs/scale.md,
+		// "Warm tiles"), with the bench routes only: never by default, and
+		// never on the public address.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	// WriteTimeout leaves room for a 30 s CPU profile.
+	ms := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 40 * time.Second}
 	go func() {
 		if err := ms.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics listener", "err", err)
