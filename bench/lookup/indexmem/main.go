@@ -122,12 +122,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "indexmem:", err)
 		os.Exit(1)
 	}
-	if _, err := svc.LookupPointsJSON(ctx, pts, nil, ""); err != nil {
-		fmt.Fprintln(os.Stderr, "indexmem:", err)
-		os.Exit(1)
+	// In batches: a batch lookup takes at most 100,000 points (more areas
+	// than that from 100,000 grids on).
+	for len(pts) > 0 {
+		n := min(len(pts), 50000)
+		if _, err := svc.LookupPointsJSON(ctx, pts[:n], nil, ""); err != nil {
+			fmt.Fprintln(os.Stderr, "indexmem:", err)
+			os.Exit(1)
+		}
+		pts = pts[n:]
 	}
 	encoded := int64(heapInUse()) - int64(base) - points
-	fmt.Printf("encoded answers after a lookup inside each of the %d areas: %.1f MB more\n", len(pts), mb(encoded))
+	fmt.Printf("encoded answers after a lookup inside each of the %d areas: %.1f MB more\n", st.Last.Indexed, mb(encoded))
 	runtime.KeepAlive(svc)
 	cancel()
 	svc = nil
