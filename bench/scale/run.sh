@@ -44,6 +44,17 @@ base=$(scripts/db.sh start)
 url="http://127.0.0.1:$PORT"
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { sed -E "s/(^|.* )$1=([^ ]+).*/\\2/"; } # field NAME < "k=v k=v" line
+# seconds < a Go duration (1m49.35s, 850ms): seconds with two decimals.
+seconds() {
+  awk '{ d = $1; t = 0
+    while (match(d, /^[0-9.]+/)) {
+      n = substr(d, 1, RLENGTH) + 0; d = substr(d, RLENGTH + 1)
+      if (d ~ /^ms/) { t += n / 1000; d = substr(d, 3) } else if (d ~ /^(µs|us)/) { t += n / 1e6; sub(/^(µs|us)/, "", d) }
+      else if (d ~ /^ns/) { t += n / 1e9; d = substr(d, 3) } else if (d ~ /^h/) { t += n * 3600; d = substr(d, 2) }
+      else if (d ~ /^m/) { t += n * 60; d = substr(d, 2) } else if (d ~ /^s/) { t += n; d = substr(d, 2) }
+    }
+    printf "%.2f\n", t }'
+}
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)
 
@@ -84,10 +95,8 @@ for G in $SIZES; do
       'building_mb=' || pg_total_relation_size('building') / 1048576, 'area_version_mb=' || pg_total_relation_size('area_version') / 1048576" >>"$log"
 
   start_server "$db"
-  grep -h "lookup index: loaded" "$work/server.log" | sed -E 's/.*duration=([0-9.]+)(m?s).*/\1 \2/' |
-    awk '{ printf "index_points_s=%.2f\n", ($2 == "ms") ? $1 / 1000 : $1 }' >>"$log"
-  grep -h "lookup index: addresses loaded" "$work/server.log" | sed -E 's/.*duration=([0-9.]+)(m?s).*/\1 \2/' |
-    awk '{ printf "index_addresses_s=%.2f\n", ($2 == "ms") ? $1 / 1000 : $1 }' >>"$log"
+  echo "index_points_s=$(grep -h "lookup index: loaded" "$work/server.log" | field duration | seconds)" >>"$log"
+  echo "index_addresses_s=$(grep -h "lookup index: addresses loaded" "$work/server.log" | field duration | seconds)" >>"$log"
   echo "server_rss_mb=$(($(ps -o rss= -p "$server") / 1024))" >>"$log"
 
   # Tiles first, on the fresh server: cold passes, then sizes, then warm against no-op.

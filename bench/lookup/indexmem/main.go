@@ -1,19 +1,25 @@
 // Command indexmem measures the memory the lookup index takes: it builds the
 // index from DATABASE_URL in this process and reports the Go heap in use
 // (after a full GC) before and after, for the point index alone and then
-// with the address index, scaled to 10,000 grids.
+// with the address index, scaled to 10,000 grids, and the process's CPU time
+// (user + system) of each build, which the machine's other load moves less
+// than the wall time. -cpuprofile writes a pprof profile of both builds.
 //
 //	DATABASE_URL=postgres://…/gridmap_bench go run ./bench/lookup/indexmem
+//	DATABASE_URL=… go run ./bench/lookup/indexmem -cpuprofile /tmp/index.pprof
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,8 +51,31 @@ func heapInUse() uint64 {
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
+// cpuTime is the process's user + system time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func main() {
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the index builds to this file")
+	flag.Parse()
 	ctx := context.Background()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "indexmem:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "indexmem:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	db, err := data.Open(ctx, data.Config{URL: os.Getenv("DATABASE_URL")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "indexmem:", err)
@@ -61,22 +90,24 @@ func main() {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	src := data.NewSnapshotSource(db)
 
-	build := func(s index.Source, addresses bool) (*index.Service, context.CancelFunc, time.Duration) {
+	// build returns the service, its cancel, the wall time and the CPU time.
+	build := func(s index.Source, addresses bool) (*index.Service, context.CancelFunc, time.Duration, time.Duration) {
 		cctx, cancel := context.WithCancel(ctx)
 		svc := index.New(s, nil, data.NewLookupService(db), index.Config{Log: quiet})
-		start := time.Now()
+		start, cpu := time.Now(), cpuTime()
 		go svc.Run(cctx)
 		for svc.Ready(ctx) != nil || addresses && !svc.Stats().AddressReady {
 			time.Sleep(time.Millisecond)
 		}
-		return svc, cancel, time.Since(start)
+		return svc, cancel, time.Since(start), cpuTime() - cpu
 	}
 
 	base := heapInUse()
-	svc, cancel, took := build(pointsOnly{src}, false)
+	svc, cancel, took, cpu := build(pointsOnly{src}, false)
 	points := int64(heapInUse()) - int64(base)
 	st := svc.Stats()
-	fmt.Printf("grids %d, areas indexed %d; point index built in %v\n", grids, st.Last.Indexed, took.Round(time.Millisecond))
+	fmt.Printf("grids %d, areas indexed %d; point index built in %v (CPU %v)\n", grids, st.Last.Indexed,
+		took.Round(time.Millisecond), cpu.Round(time.Millisecond))
 	fmt.Printf("point index (geometry, R-trees, chains, responsible lists): %.1f MB heap, %.1f MB per 10,000 grids\n",
 		mb(points), mb(points)*10000/float64(grids))
 	// A point inside every area: each answer gets encoded and kept.
@@ -91,21 +122,27 @@ func main() {
 		fmt.Fprintln(os.Stderr, "indexmem:", err)
 		os.Exit(1)
 	}
-	if _, err := svc.LookupPointsJSON(ctx, pts, nil, ""); err != nil {
-		fmt.Fprintln(os.Stderr, "indexmem:", err)
-		os.Exit(1)
+	// In batches: a batch lookup takes at most 100,000 points (more areas
+	// than that from 100,000 grids on).
+	for len(pts) > 0 {
+		n := min(len(pts), 50000)
+		if _, err := svc.LookupPointsJSON(ctx, pts[:n], nil, ""); err != nil {
+			fmt.Fprintln(os.Stderr, "indexmem:", err)
+			os.Exit(1)
+		}
+		pts = pts[n:]
 	}
 	encoded := int64(heapInUse()) - int64(base) - points
-	fmt.Printf("encoded answers after a lookup inside each of the %d areas: %.1f MB more\n", len(pts), mb(encoded))
+	fmt.Printf("encoded answers after a lookup inside each of the %d areas: %.1f MB more\n", st.Last.Indexed, mb(encoded))
 	runtime.KeepAlive(svc)
 	cancel()
 	svc = nil
 
 	base = heapInUse()
-	svc, cancel, took = build(src, true)
+	svc, cancel, took, cpu = build(src, true)
 	both := int64(heapInUse()) - int64(base)
-	fmt.Printf("with the address index of %d buildings: %.1f MB heap (addresses %.1f MB); both built in %v\n",
-		svc.Stats().Buildings, mb(both), mb(both-points), took.Round(time.Millisecond))
+	fmt.Printf("with the address index of %d buildings: %.1f MB heap (addresses %.1f MB); both built in %v (CPU %v)\n",
+		svc.Stats().Buildings, mb(both), mb(both-points), took.Round(time.Millisecond), cpu.Round(time.Millisecond))
 	runtime.KeepAlive(svc)
 	cancel()
 }
