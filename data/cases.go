@@ -44,6 +44,11 @@ type CaseOptions struct {
 	// (Filter.Counts, the desk's tabs) read at most: with more, the page has
 	// CountsOver instead of Counts. Default DefaultCountsCap.
 	CountsCap int
+	// SortedTextRows is how many matches PostgreSQL may expect of a list's
+	// filter with text for List to read them all and sort them instead of
+	// walking the newest-first index. Default DefaultSortedTextRows; -1
+	// walks always (the bench's "before").
+	SortedTextRows int
 	// Codes is where tracking codes come from (default crypto/rand); the
 	// demo passes a seeded source so that its cases are the same each run.
 	// It must be safe for the store's concurrent use.
@@ -82,6 +87,9 @@ func NewCaseStore(ctx context.Context, db *DB, opt CaseOptions) (*CaseStore, err
 	}
 	if opt.CountsCap <= 0 {
 		opt.CountsCap = DefaultCountsCap
+	}
+	if opt.SortedTextRows == 0 {
+		opt.SortedTextRows = DefaultSortedTextRows
 	}
 	if opt.Hierarchy == "" {
 		opt.Hierarchy = geo.DefaultHierarchy
