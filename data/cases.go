@@ -44,8 +44,9 @@ type CaseOptions struct {
 	// (Filter.Counts, the desk's tabs) read at most: with more, the page has
 	// CountsOver instead of Counts. Default DefaultCountsCap.
 	CountsCap int
-	// SortedTextRows is how many matches PostgreSQL may expect of a list's
-	// filter with text for List to read them all and sort them instead of
+	// SortedTextRows is how many cases PostgreSQL may expect a list's
+	// filter with text to match without its text (a dispatcher's scope) for
+	// List to read the text's matches among them and sort them instead of
 	// walking the newest-first index. Default DefaultSortedTextRows; -1
 	// walks always (the bench's "before").
 	SortedTextRows int
@@ -264,7 +265,10 @@ const caseColumns = `c.id, c.tracking_code, c.category, c.source, c.state, c.ver
   coalesce(m.tracking_code, ''), c.rating, coalesce(u.kind, ''), coalesce(u.name, ''), coalesce(u.phone, ''),
   coalesce(h.name, '')`
 
-const caseFrom = `FROM case_report c
+const caseFrom = `FROM case_report c` + caseJoins
+
+// caseJoins are caseColumns' joins to case_report c.
+const caseJoins = `
 LEFT JOIN building b ON b.id = c.building_id
 LEFT JOIN case_report m ON m.id = c.merged_into
 LEFT JOIN unit u ON u.id = c.unit_id

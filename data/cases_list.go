@@ -147,20 +147,33 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 	case orderKey != "":
 		q += " ORDER BY " + orderKey + " LIMIT " + arg(limit+1)
 	case strings.TrimSpace(f.Text) != "" && s.opt.SortedTextRows > 0:
-		// A text filter that PostgreSQL expects to match few cases: read
-		// them all through a bitmap (the scope's, the trigrams') and sort
-		// them; "+ interval '0'" (the same order) keeps the planner from
-		// walking case_reported_idx instead, which for a dispatcher's common
-		// word on the 全部 tab skipped 56,902 cases outside the scope or
-		// without the word (0.3–1.1 s; sorted: 13 ms; BENCHMARKS.md
-		// "Dispatch desk"). A word with more matches (an admin's 井盖) finds
-		// its page early in the walk, which stays.
-		est, err := estimateRows(ctx, tx, sq)
+		// A text filter whose other conditions (a dispatcher's scope, a
+		// state) PostgreSQL expects to match few cases: read the text's
+		// matches among them (a MATERIALIZED CTE: through a bitmap), sort
+		// their ids and join the page's rows. Left to itself the planner
+		// walked case_reported_idx, which for a dispatcher's common word on
+		// the 全部 tab skipped 56,902 cases outside the scope or without the
+		// word (EXPLAIN ANALYZE 0.3–0.8 s; this way 26–88 ms, where an
+		// "ORDER BY reported_at + interval '0'" fence took 83–145 ms: a
+		// parallel sort of the whole rows; BENCHMARKS.md "Dispatch desk").
+		// With many cases besides the text (an admin's state tab: 48,000
+		// dispatched) the walk finds its page early and stays (sorting them
+		// all: 6 → 266–482 ms).
+		others := f
+		others.Text = ""
+		w, _, err := filterWhere(ctx, tx, user, others, now)
+		if err != nil {
+			return nil, err
+		}
+		est, err := estimateRows(ctx, tx, w)
 		if err != nil {
 			return nil, err
 		}
 		if est <= float64(s.opt.SortedTextRows) {
-			q += " ORDER BY c.reported_at + interval '0' DESC, c.id DESC LIMIT " + arg(limit+1)
+			q = `WITH m AS MATERIALIZED (SELECT c.id, c.reported_at FROM case_report c` + sq.sql() + `),
+k AS (SELECT id, reported_at FROM m ORDER BY reported_at DESC, id DESC LIMIT ` + arg(limit+1) + `)
+SELECT ` + caseColumns + ` FROM k JOIN case_report c ON c.id = k.id` + caseJoins + `
+ORDER BY c.reported_at DESC, c.id DESC`
 		} else {
 			q += " ORDER BY c.reported_at DESC, c.id DESC LIMIT " + arg(limit+1)
 		}
@@ -368,11 +381,12 @@ func countStates(ctx context.Context, tx pgx.Tx, w *sqlWhere, capAt int) (counts
 	return counts, false, nil
 }
 
-// DefaultSortedTextRows is how many matches PostgreSQL may expect of a
-// filter with text for List to read them all and sort them rather than walk
-// the newest-first index (CaseOptions.SortedTextRows; BENCHMARKS.md
-// "Dispatch desk": the measurement).
-const DefaultSortedTextRows = 10_000
+// DefaultSortedTextRows is how many cases PostgreSQL may expect a filter
+// with text to match without its text for List to read the text's matches
+// among them and sort them rather than walk the newest-first index
+// (CaseOptions.SortedTextRows; BENCHMARKS.md "Dispatch desk": the
+// measurement).
+const DefaultSortedTextRows = 20_000
 
 // estimateRows is PostgreSQL's estimate (EXPLAIN, planned for these
 // values) of how many cases match w over case_report c.

@@ -291,11 +291,13 @@ func TestCaseWorklistTextPages(t *testing.T) {
 	ctx := context.Background()
 	var want []string
 	for i := 0; i < 8; i++ {
-		if i%3 == 0 {
-			f.clock.Add(time.Minute) // two or three cases at each instant
+		if i == 0 || i == 3 || i == 7 {
+			// Matches at three instants, newest first 7 | 6 4 3 | 2 0: a
+			// page of 2 cuts the middle instant's.
+			f.clock.Add(time.Minute)
 		}
 		desc := "井盖松动"
-		if i%4 == 1 {
+		if i == 1 || i == 5 {
 			desc = "路灯不亮"
 		}
 		code := f.intake(t, nil, cases.Intake{Point: orb.Point{f.point[0] + float64(i)*1e-5, f.point[1]}, Description: desc}).TrackingCode
