@@ -44,6 +44,12 @@ type CaseOptions struct {
 	// (Filter.Counts, the desk's tabs) read at most: with more, the page has
 	// CountsOver instead of Counts. Default DefaultCountsCap.
 	CountsCap int
+	// SortedTextRows is how many cases PostgreSQL may expect a list's
+	// filter with text to match without its text (a dispatcher's scope) for
+	// List to read the text's matches among them and sort them instead of
+	// walking the newest-first index. Default DefaultSortedTextRows; -1
+	// walks always (the bench's "before").
+	SortedTextRows int
 	// Codes is where tracking codes come from (default crypto/rand); the
 	// demo passes a seeded source so that its cases are the same each run.
 	// It must be safe for the store's concurrent use.
@@ -82,6 +88,9 @@ func NewCaseStore(ctx context.Context, db *DB, opt CaseOptions) (*CaseStore, err
 	}
 	if opt.CountsCap <= 0 {
 		opt.CountsCap = DefaultCountsCap
+	}
+	if opt.SortedTextRows == 0 {
+		opt.SortedTextRows = DefaultSortedTextRows
 	}
 	if opt.Hierarchy == "" {
 		opt.Hierarchy = geo.DefaultHierarchy
@@ -256,7 +265,10 @@ const caseColumns = `c.id, c.tracking_code, c.category, c.source, c.state, c.ver
   coalesce(m.tracking_code, ''), c.rating, coalesce(u.kind, ''), coalesce(u.name, ''), coalesce(u.phone, ''),
   coalesce(h.name, '')`
 
-const caseFrom = `FROM case_report c
+const caseFrom = `FROM case_report c` + caseJoins
+
+// caseJoins are caseColumns' joins to case_report c.
+const caseJoins = `
 LEFT JOIN building b ON b.id = c.building_id
 LEFT JOIN case_report m ON m.id = c.merged_into
 LEFT JOIN unit u ON u.id = c.unit_id

@@ -143,9 +143,41 @@ func (s *CaseStore) List(ctx context.Context, staff *cases.Staff, f cases.Filter
 		sq.and("(c.reported_at, c.id) < (" + arg(at) + ", " + arg(id) + ")")
 	}
 	q := `SELECT ` + caseColumns + ` ` + caseFrom + sq.sql()
-	if orderKey != "" {
+	switch {
+	case orderKey != "":
 		q += " ORDER BY " + orderKey + " LIMIT " + arg(limit+1)
-	} else {
+	case strings.TrimSpace(f.Text) != "" && s.opt.SortedTextRows > 0:
+		// A text filter whose other conditions (a dispatcher's scope, a
+		// state) PostgreSQL expects to match few cases: read the text's
+		// matches among them (a MATERIALIZED CTE: through a bitmap), sort
+		// their ids and join the page's rows. Left to itself the planner
+		// walked case_reported_idx, which for a dispatcher's common word on
+		// the 全部 tab skipped 56,902 cases outside the scope or without the
+		// word (EXPLAIN ANALYZE 0.3–0.8 s; this way 26–88 ms, where an
+		// "ORDER BY reported_at + interval '0'" fence took 83–145 ms: a
+		// parallel sort of the whole rows; BENCHMARKS.md "Dispatch desk").
+		// With many cases besides the text (an admin's state tab: 48,000
+		// dispatched) the walk finds its page early and stays (sorting them
+		// all: 6 → 266–482 ms).
+		others := f
+		others.Text = ""
+		w, _, err := filterWhere(ctx, tx, user, others, now)
+		if err != nil {
+			return nil, err
+		}
+		est, err := estimateRows(ctx, tx, w)
+		if err != nil {
+			return nil, err
+		}
+		if est <= float64(s.opt.SortedTextRows) {
+			q = `WITH m AS MATERIALIZED (SELECT c.id, c.reported_at FROM case_report c` + sq.sql() + `),
+k AS (SELECT id, reported_at FROM m ORDER BY reported_at DESC, id DESC LIMIT ` + arg(limit+1) + `)
+SELECT ` + caseColumns + ` FROM k JOIN case_report c ON c.id = k.id` + caseJoins + `
+ORDER BY c.reported_at DESC, c.id DESC`
+		} else {
+			q += " ORDER BY c.reported_at DESC, c.id DESC LIMIT " + arg(limit+1)
+		}
+	default:
 		q += " ORDER BY c.reported_at DESC, c.id DESC LIMIT " + arg(limit+1)
 	}
 	rows, err := tx.Query(ctx, q, customPlan(sq.args)...)
@@ -323,17 +355,13 @@ const DefaultCountsCap = 10_000
 // picks the plan: a LIMIT without an order makes a scoped account's count
 // a walk of the whole table (a dispatcher's 10,280 cases: 32 → 146 ms).
 func countStates(ctx context.Context, tx pgx.Tx, w *sqlWhere, capAt int) (counts map[cases.State]int, over bool, err error) {
-	var plan []struct {
-		Plan struct {
-			Rows float64 `json:"Plan Rows"`
-		}
-	}
-	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) SELECT FROM case_report c"+w.sql(), customPlan(w.args)...).Scan(&plan); err != nil {
-		return nil, false, dbErr("data.List", err)
+	est, err := estimateRows(ctx, tx, w)
+	if err != nil {
+		return nil, false, err
 	}
 	q := &sqlWhere{where: w.where, args: append([]any(nil), w.args...)}
 	sql := "SELECT c.state, count(*) FROM case_report c" + q.sql() + " GROUP BY c.state"
-	capped := len(plan) == 1 && plan[0].Plan.Rows > float64(capAt)
+	capped := est > float64(capAt)
 	if capped {
 		sql = "SELECT m.state, count(*) FROM (SELECT c.state FROM case_report c" + q.sql() + " LIMIT " + q.arg(capAt+1) + ") m GROUP BY m.state"
 	}
@@ -351,6 +379,30 @@ func countStates(ctx context.Context, tx pgx.Tx, w *sqlWhere, capAt int) (counts
 		return nil, true, nil
 	}
 	return counts, false, nil
+}
+
+// DefaultSortedTextRows is how many cases PostgreSQL may expect a filter
+// with text to match without its text for List to read the text's matches
+// among them and sort them rather than walk the newest-first index
+// (CaseOptions.SortedTextRows; BENCHMARKS.md "Dispatch desk": the
+// measurement).
+const DefaultSortedTextRows = 20_000
+
+// estimateRows is PostgreSQL's estimate (EXPLAIN, planned for these
+// values) of how many cases match w over case_report c.
+func estimateRows(ctx context.Context, tx pgx.Tx, w *sqlWhere) (float64, error) {
+	var plan []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		}
+	}
+	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) SELECT FROM case_report c"+w.sql(), customPlan(w.args)...).Scan(&plan); err != nil {
+		return 0, dbErr("data.List", err)
+	}
+	if len(plan) != 1 {
+		return 0, geo.Errorf(geo.EInternal, "EXPLAIN gave %d plans", len(plan))
+	}
+	return plan[0].Plan.Rows, nil
 }
 
 // dueOverdue is overdueAt's test on a row read at now.

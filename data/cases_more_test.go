@@ -282,3 +282,56 @@ func TestCaseListCountsStopAtTheCap(t *testing.T) {
 		})
 	}
 }
+
+// TestCaseWorklistTextPages: a text filter's pages, newest first with ties
+// on the id, are the same whether List sorts the matches (PostgreSQL expects
+// few: the default) or walks the newest-first index (SortedTextRows -1).
+func TestCaseWorklistTextPages(t *testing.T) {
+	f := newCaseFix(t, "cases_text_pages")
+	ctx := context.Background()
+	var want []string
+	for i := 0; i < 8; i++ {
+		if i == 0 || i == 3 || i == 7 {
+			// Matches at three instants, newest first 7 | 6 4 3 | 2 0: a
+			// page of 2 cuts the middle instant's.
+			f.clock.Add(time.Minute)
+		}
+		desc := "井盖松动"
+		if i == 1 || i == 5 {
+			desc = "路灯不亮"
+		}
+		code := f.intake(t, nil, cases.Intake{Point: orb.Point{f.point[0] + float64(i)*1e-5, f.point[1]}, Description: desc}).TrackingCode
+		if desc == "井盖松动" {
+			want = append([]string{code}, want...)
+		}
+	}
+	if _, err := f.db.Pool.Exec(ctx, `ANALYZE case_report`); err != nil {
+		t.Fatal(err)
+	}
+	walk, err := data.NewCaseStore(ctx, f.db, data.CaseOptions{Now: f.clock.Now, SortedTextRows: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, store := range map[string]*data.CaseStore{"sorted": f.store, "walk": walk} {
+		t.Run(name, func(t *testing.T) {
+			var got []string
+			cursor := ""
+			for pages := 0; pages < 10; pages++ {
+				p, err := store.List(ctx, f.users["dispatcher"], cases.Filter{Text: "井盖", Limit: 2, Cursor: cursor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range p.Cases {
+					got = append(got, c.TrackingCode)
+				}
+				if cursor = p.Next; cursor == "" {
+					break
+				}
+			}
+			// Same instant: the larger id (the later intake) first.
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("pages %v, want %v", got, want)
+			}
+		})
+	}
+}

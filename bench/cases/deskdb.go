@@ -83,6 +83,67 @@ func runDeskCounts(ctx context.Context, db *data.DB, who map[string]*geo.User, r
 	}
 }
 
+// runDeskRows times the desk's first page of rows (a List without counts,
+// limit 50, as the page asks first) through data.CaseStore with the
+// newest-first walk always ("walk (before)": SortedTextRows -1) and with
+// the sorted read of a text's matches when the filter without its text
+// matches at most a threshold (several); each round
+// runs every variant once, in turn. The 全部 tab (no state) and a state tab,
+// text and not. Medians and the per-round values, and the page's first and
+// last case (the same for every variant, or the order broke).
+func runDeskRows(ctx context.Context, db *data.DB, who map[string]*geo.User, reps int) {
+	type variant struct {
+		name  string
+		store *data.CaseStore
+	}
+	var vs []variant
+	for _, c := range []struct {
+		name string
+		rows int
+	}{{"walk (before)", -1}, {"sorted ≤5,000", 5_000}, {"sorted ≤20,000 (default)", data.DefaultSortedTextRows}, {"sorted ≤100,000", 100_000}} {
+		st, err := data.NewCaseStore(ctx, db, data.CaseOptions{SortedTextRows: c.rows})
+		must(err)
+		vs = append(vs, variant{c.name, st})
+	}
+	dispatched := []cases.State{cases.StateDispatched}
+	filters := []struct {
+		name string
+		f    cases.Filter
+	}{
+		{"全部, text 井盖 (a tenth; no trigram)", cases.Filter{Text: "井盖"}},
+		{"全部, text 井盖松动 (a tenth; trigrams)", cases.Filter{Text: "井盖松动"}},
+		{"全部, text 编号123457 (one case)", cases.Filter{Text: "编号123457"}},
+		{"全部, no filter", cases.Filter{}},
+		{"全部, category road_cleaning", cases.Filter{Category: "road_cleaning"}},
+		{"dispatched, text 井盖", cases.Filter{Text: "井盖", States: dispatched}},
+		{"dispatched, no filter", cases.Filter{States: dispatched}},
+		{"closed (large), text 井盖", cases.Filter{Text: "井盖", States: []cases.State{cases.StateClosed}}},
+	}
+	for _, role := range []string{"dispatcher", "admin"} {
+		for _, fl := range filters {
+			ds := make([][]time.Duration, len(vs))
+			answers := make([]string, len(vs))
+			for i := 0; i < reps; i++ {
+				for k, v := range vs {
+					f := fl.f
+					f.Limit = 50
+					t0 := time.Now()
+					p, err := v.store.List(ctx, who[role], f)
+					ds[k] = append(ds[k], time.Since(t0))
+					must(err)
+					answers[k] = fmt.Sprintf("%d rows", len(p.Cases))
+					if n := len(p.Cases); n > 0 {
+						answers[k] += fmt.Sprintf(", %s … %s", p.Cases[0].TrackingCode, p.Cases[n-1].TrackingCode)
+					}
+				}
+			}
+			for k, v := range vs {
+				fmt.Printf("rows  %-10s %-40s %-26s p50 %7.1f ms  rounds %s  → %s\n", role, fl.name, v.name, ms(pct(ds[k], 50)), roundsText(ds[k]), answers[k])
+			}
+		}
+	}
+}
+
 // groupByCounts is the tabs' counts as data.List made them before the cap,
 // for the filters runDeskCounts uses (the account's scope, a text, a
 // category), unprepared like the list's queries.

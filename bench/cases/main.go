@@ -39,7 +39,8 @@ func main() {
 	desk := flag.String("desk", "", "base URL of a gridmap server on this database: measure the dispatch desk (/admin/cases) in Chromium instead")
 	deskReps := flag.Int("desk-reps", 20, "filter changes per desk filter (even)")
 	deskTiles := flag.Bool("desk-tiles", true, "with -desk-sql: the map's tiles too")
-	deskSQL := flag.Int("desk-sql", 0, "rounds of the desk's counts and map tiles through data.CaseStore (deskdb.go) instead of the other measurements")
+	deskSQL := flag.Int("desk-sql", 0, "rounds of the desk's rows, counts and map tiles through data.CaseStore (deskdb.go) instead of the other measurements")
+	deskCounts := flag.Bool("desk-counts", true, "with -desk-sql: the tabs' counts too")
 	flag.Parse()
 	ctx := context.Background()
 	db, err := data.Open(ctx, data.Config{URL: os.Getenv("DATABASE_URL"), MaxConns: 16})
@@ -88,7 +89,10 @@ func main() {
 	dispatcher := user(ctx, auth, geo.NewUser{Name: "bench-dispatcher", Role: geo.UserEditor, ScopeCode: sub})
 	if *deskSQL > 0 {
 		who := map[string]*geo.User{"admin": admin, "dispatcher": dispatcher}
-		runDeskCounts(ctx, db, who, *deskSQL)
+		runDeskRows(ctx, db, who, *deskSQL)
+		if *deskCounts {
+			runDeskCounts(ctx, db, who, *deskSQL)
+		}
 		if *deskTiles {
 			runDeskTiles(ctx, db, store, who, sub, *deskSQL)
 		}
