@@ -6,6 +6,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"gridmap/calendar"
 	"gridmap/cases"
 	"gridmap/geo"
 )
@@ -38,7 +39,7 @@ type caseEventView struct {
 }
 
 // caseTime formats an instant for the page, in China Standard Time.
-func caseTime(t time.Time) string { return t.In(cst).Format("2006-01-02 15:04") }
+func caseTime(t time.Time) string { return t.In(calendar.Shanghai()).Format("2006-01-02 15:04") }
 
 // GET /c/{code} — the tracking page of a tracking code or, for a followed
 // case, of its follow key (status only: no rating or reopening).

@@ -462,7 +462,7 @@ func parseInstant(name, s string, end bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	d, err := time.ParseInLocation("2006-01-02", s, chinaTime)
+	d, err := time.ParseInLocation("2006-01-02", s, calendar.Shanghai())
 	if err != nil {
 		return time.Time{}, geo.Errorf(geo.EInvalid, "%s must be a date YYYY-MM-DD or an RFC 3339 time, got %q", name, s)
 	}

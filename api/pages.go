@@ -14,6 +14,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
+	"gridmap/calendar"
 	"gridmap/geo"
 	"gridmap/poster"
 )
@@ -194,8 +195,6 @@ func (s *Server) pageBase(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-var cst = time.FixedZone("CST", 8*3600)
-
 // pageAudience is who a page shows counts to: signed-in staff see exact
 // counts on the pages, but a poster is printed to hang in public, so it
 // always follows the public rule, whoever prints it.
@@ -315,7 +314,7 @@ func (s *Server) fillGrid(ctx context.Context, d *pageData, resp []geo.Responsib
 		}
 		d.Buildings = bs
 	}
-	d.Updated = time.Now().In(cst).Format("2006-01-02")
+	d.Updated = time.Now().In(calendar.Shanghai()).Format("2006-01-02")
 	if !isPoster {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"gridmap/calendar"
 	"gridmap/geo"
 )
 
@@ -125,14 +126,12 @@ func parseCoord(name, s string) (float64, error) {
 // parseDate reads YYYY-MM-DD as the end of that day in China Standard Time:
 // "as of 2025-03-01" is the state in force at the close of that day.
 func parseDate(s string) (time.Time, error) {
-	d, err := time.ParseInLocation("2006-01-02", s, chinaTime)
+	d, err := time.ParseInLocation("2006-01-02", s, calendar.Shanghai())
 	if err != nil {
 		return time.Time{}, geo.Errorf(geo.EInvalid, "at must be a date YYYY-MM-DD, got %q", s)
 	}
 	return d.Add(24*time.Hour - time.Microsecond), nil
 }
-
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 func validKey(s string) bool {
 	if s == "" || len(s) > 32 {

@@ -20,15 +20,19 @@ import (
 const Zone = "Asia/Shanghai"
 
 // Shanghai returns the Asia/Shanghai location (from the embedded tzdata when
-// the system has none). It panics only if the embedded tzdata lacks the zone,
+// the system has none), loaded once: every date and time of day gridmap
+// shows or parses (duties in force, case deadlines, pages, imports) is on
+// this one clock. It panics only if the embedded tzdata lacks the zone,
 // which a test rules out.
-func Shanghai() *time.Location {
+func Shanghai() *time.Location { return shanghai }
+
+var shanghai = func() *time.Location {
 	loc, err := time.LoadLocation(Zone)
 	if err != nil {
 		panic("calendar: " + err.Error())
 	}
 	return loc
-}
+}()
 
 // Date is a civil date in China (no time of day, no zone).
 type Date struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/paulmach/orb"
 
+	"gridmap/calendar"
 	"gridmap/cases"
 	"gridmap/geo"
 )
@@ -50,7 +51,6 @@ func (s *CaseStore) ImportHotlineCSV(ctx context.Context, r io.Reader) (*CaseImp
 		}
 	}
 	rep := &CaseImportReport{Rejected: []geo.Problem{}}
-	cst := time.FixedZone("CST", 8*3600)
 	for line := 2; ; line++ {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -76,7 +76,7 @@ func (s *CaseStore) ImportHotlineCSV(ctx context.Context, r io.Reader) (*CaseImp
 		}
 		at, err := time.Parse(time.RFC3339, get("received_at"))
 		if err != nil {
-			if at, err = time.ParseInLocation("2006-01-02 15:04:05", get("received_at"), cst); err != nil {
+			if at, err = time.ParseInLocation("2006-01-02 15:04:05", get("received_at"), calendar.Shanghai()); err != nil {
 				reject("received_at %q is not RFC 3339 or YYYY-MM-DD HH:MM:SS", get("received_at"))
 				continue
 			}

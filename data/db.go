@@ -70,6 +70,9 @@ type DB struct {
 	// onPrimary counts the reads sent to the primary because every read host
 	// that was up had replayed less than floor.
 	onPrimary atomic.Int64
+	// hostBack is signalled when a health check finds a read host up again
+	// after it was down (HostBack); buffered 1, never blocks the checks.
+	hostBack chan struct{}
 
 	log  *slog.Logger
 	stop context.CancelFunc
@@ -105,7 +108,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("data.Open: %w", err)
 	}
-	db := &DB{Pool: pool, log: cfg.Log}
+	db := &DB{Pool: pool, log: cfg.Log, hostBack: make(chan struct{}, 1)}
 	if db.log == nil {
 		db.log = slog.Default()
 	}
@@ -199,6 +202,12 @@ func (db *DB) checkHosts(ctx context.Context, every time.Duration) {
 				}
 				if ctx.Err() == nil && h.up.Swap(up) != up {
 					db.log.Warn("read server", "host", h.addr, "up", up)
+					if up {
+						select {
+						case db.hostBack <- struct{}{}:
+						default:
+						}
+					}
 				}
 			}()
 		}
@@ -210,6 +219,12 @@ func (db *DB) checkHosts(ctx context.Context, every time.Duration) {
 		}
 	}
 }
+
+// HostBack receives when a health check finds a read host of Config.ReadURL
+// up again after it was down: the change feed, retrying to connect, tries at
+// once instead of at its next backoff (an edit's visibility is bounded from
+// the moment the server is back). Without a read URL nothing is sent.
+func (db *DB) HostBack() <-chan struct{} { return db.hostBack }
 
 // ReadPool is the pool of the server the change feed follows (the first
 // host of Config.ReadURL until the feed has connected; the primary without

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 
+	"gridmap/calendar"
 	"gridmap/geo"
 )
 
@@ -127,7 +128,7 @@ func (e *Editor) AssignDuty(ctx context.Context, r geo.DutyRequest) (*geo.Duty, 
 		return nil, geo.Errorf(geo.EInvalid, "building leaders are assigned to a building, every other role to an area")
 	}
 	if r.ValidFrom.IsZero() {
-		r.ValidFrom = time.Now().In(chinaTime)
+		r.ValidFrom = time.Now().In(calendar.Shanghai())
 	}
 	tx, err := e.db.Pool.Begin(ctx)
 	if err != nil {
@@ -180,7 +181,7 @@ RETURNING person_id, coalesce(area_id, 0), coalesce(building_id, 0), role, valid
 // (nil: the system), who must be allowed to manage the duty's area.
 func (e *Editor) EndDuty(ctx context.Context, id int64, validTo time.Time, actor *geo.User, reason string) (*geo.Duty, error) {
 	if validTo.IsZero() {
-		validTo = time.Now().In(chinaTime)
+		validTo = time.Now().In(calendar.Shanghai())
 	}
 	tx, err := e.db.Pool.Begin(ctx)
 	if err != nil {
@@ -228,7 +229,7 @@ func nonEmpty(author string) string {
 }
 
 func dateOf(t time.Time) time.Time {
-	t = t.In(chinaTime)
+	t = t.In(calendar.Shanghai())
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 
+	"gridmap/calendar"
 	"gridmap/geo"
 )
 
@@ -290,9 +291,6 @@ SELECT 0, d.id, d.role, p.name, p.phone, coalesce(p.photo_id, 0), p.public_name,
 FROM duty d JOIN person p ON p.id = d.person_id JOIN building b ON b.id = d.building_id
 WHERE d.building_id = $3 AND d.valid_from <= $2 AND (d.valid_to IS NULL OR d.valid_to >= $2)`
 
-// chinaTime is the zone duties' dates are in (China Standard Time, UTC+8).
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 // dutyRow is a duty with every field of its person and the public flags.
 type dutyRow struct {
 	id                                int64
@@ -322,9 +320,9 @@ func publicResponsible(d dutyRow) geo.Responsible {
 // list is in display order: role (geo.Roles order), then the public name, then
 // the duty's id, so equal-looking entries keep one order.
 func responsibleFor(ctx context.Context, db *DB, areaIDs []int64, buildingID int64, at *time.Time) (map[int64][]geo.Responsible, error) {
-	day := time.Now().In(chinaTime)
+	day := time.Now().In(calendar.Shanghai())
 	if at != nil {
-		day = at.In(chinaTime)
+		day = at.In(calendar.Shanghai())
 	}
 	date := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
 	rows, err := db.reader(ctx).Query(ctx, qResponsible, areaIDs, date, buildingID)

@@ -90,6 +90,11 @@ type ChangeFeed struct {
 	// PollInterval is how often the log is read without a NOTIFY; set it
 	// before Run. Default DefaultPollInterval.
 	PollInterval time.Duration
+	// FirstRetry and MaxRetry bound the wait between attempts to connect
+	// again (doubling from FirstRetry up to MaxRetry); a read host found up
+	// again (DB.HostBack) ends the wait at once. Set them before Run;
+	// defaults 100 ms and 1 s.
+	FirstRetry, MaxRetry time.Duration
 
 	mu        sync.Mutex
 	subs      []subscriber
@@ -112,7 +117,7 @@ func NewChangeFeed(db *DB, log *slog.Logger) *ChangeFeed {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &ChangeFeed{db: db, log: log, PollInterval: DefaultPollInterval, advanced: make(chan struct{}), nudge: make(chan struct{}, 1)}
+	return &ChangeFeed{db: db, log: log, PollInterval: DefaultPollInterval, FirstRetry: 100 * time.Millisecond, MaxRetry: time.Second, advanced: make(chan struct{}), nudge: make(chan struct{}, 1)}
 }
 
 // Subscribe registers callbacks; they run on the feed's goroutine, in order.
@@ -205,7 +210,7 @@ func (f *ChangeFeed) deliver(ev geo.ChangeEvent) {
 
 // Run follows the log until ctx ends. It returns ctx's error.
 func (f *ChangeFeed) Run(ctx context.Context) error {
-	backoff := 100 * time.Millisecond
+	backoff := f.FirstRetry
 	everConnected, retrying := false, false
 	for {
 		connected, err := f.follow(ctx, &everConnected)
@@ -214,14 +219,14 @@ func (f *ChangeFeed) Run(ctx context.Context) error {
 		}
 		switch {
 		case connected:
-			backoff = 100 * time.Millisecond // it worked until now: try again soon
+			backoff = f.FirstRetry // it worked until now: try again soon
 			f.log.Warn("change feed: connection lost; caches reset, reconnecting", "err", err, "in", backoff)
 			f.reset()
 			retrying = false
 		case !retrying:
 			// Nothing was delivered since the last reset: the subscribers
 			// need no other, and the retries are logged once.
-			f.log.Warn("change feed: cannot connect; retrying every second at most", "err", err, "in", backoff)
+			f.log.Warn("change feed: cannot connect; retrying", "err", err, "in", backoff, "at most every", f.MaxRetry)
 			retrying = true
 		default:
 			f.log.Debug("change feed: cannot connect", "err", err, "in", backoff)
@@ -230,11 +235,13 @@ func (f *ChangeFeed) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(backoff):
+			// At most 1 s by default: the bound on an edit's visibility
+			// starts when the server is back, and an attempt on a host that
+			// is down is cheap (refused, or connect_timeout).
+			backoff = min(2*backoff, f.MaxRetry)
+		case <-f.db.HostBack():
+			// A health check found a read host up again: try it now.
 		}
-		// At most 1 s: the bound on an edit's visibility starts when the
-		// server is back, and an attempt on a host that is down is cheap
-		// (refused, or connect_timeout).
-		backoff = min(2*backoff, time.Second)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
+	"gridmap/calendar"
 	"gridmap/geo"
 )
 
@@ -369,12 +370,9 @@ type Service interface {
 // Attribution is the attribution of the data the tiles draw on.
 const Attribution = "© OpenStreetMap contributors"
 
-// chinaTime is the zone duties' dates are in (China Standard Time, UTC+8).
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 // dayOf returns the date of t in China Standard Time, as midnight UTC.
 func dayOf(t time.Time) time.Time {
-	t = t.In(chinaTime)
+	t = t.In(calendar.Shanghai())
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
@@ -382,7 +380,7 @@ func dayOf(t time.Time) time.Time {
 // dayOf(t) equals day exactly when t is in it. A cache hit compares its clock
 // with these instead of working out the date of every request.
 func dayBounds(day time.Time) (from, to time.Time) {
-	from = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, chinaTime)
+	from = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, calendar.Shanghai())
 	return from, from.AddDate(0, 0, 1)
 }
 
