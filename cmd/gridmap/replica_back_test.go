@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"gridmap/data"
 )
 
@@ -20,24 +18,7 @@ import (
 func TestFeedReconnectsWhenItsServerIsBack(t *testing.T) {
 	base, primary, keep := testClusters(t, "gridmap-back-")
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, primary.url("postgres", "postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	for _, q := range []string{`CREATE ROLE gridmap LOGIN SUPERUSER`, `CREATE DATABASE gridmap OWNER gridmap`} {
-		if _, err := admin.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pdb, err := data.Open(ctx, data.Config{URL: primary.url("gridmap", "gridmap")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pdb.Close()
-	if _, err := pdb.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	migratedPrimary(t, primary)
 	replica := keep(newReplica(t, base, "replica", primary))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := data.Open(ctx, data.Config{URL: primary.url("gridmap", "gridmap"), Log: quiet, HealthEvery: 100 * time.Millisecond,

@@ -24,24 +24,7 @@ func TestReplicaReadsDoNotStepBack(t *testing.T) {
 	base, primary, keep := testClusters(t, "gridmap-floor-")
 	var ahead, behind *pgCluster
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, primary.url("postgres", "postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	for _, q := range []string{`CREATE ROLE gridmap LOGIN SUPERUSER`, `CREATE DATABASE gridmap OWNER gridmap`} {
-		if _, err := admin.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pdb, err := data.Open(ctx, data.Config{URL: primary.url("gridmap", "gridmap")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pdb.Close()
-	if _, err := pdb.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	admin := migratedPrimary(t, primary)
 	ahead = keep(newReplica(t, base, "ahead", primary))
 	behind = keep(newReplica(t, base, "behind", primary))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))

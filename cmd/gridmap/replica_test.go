@@ -121,6 +121,33 @@ func testClusters(t *testing.T, prefix string) (base string, primary *pgCluster,
 	}
 }
 
+// migratedPrimary creates the gridmap role and database on primary and
+// migrates it; it returns a superuser connection to primary, closed when
+// the test ends.
+func migratedPrimary(t *testing.T, primary *pgCluster) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, primary.url("postgres", "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	for _, q := range []string{`CREATE ROLE gridmap LOGIN SUPERUSER`, `CREATE DATABASE gridmap OWNER gridmap`} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pdb, err := data.Open(ctx, data.Config{URL: primary.url("gridmap", "gridmap")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pdb.Close()
+	if _, err := pdb.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return admin
+}
+
 // newPrimary initialises and starts a cluster that allows streaming
 // replication from 127.0.0.1 (initdb --auth=trust writes that pg_hba line).
 func newPrimary(t *testing.T, base string) *pgCluster {
