@@ -109,20 +109,7 @@ func TestCaseWorklist(t *testing.T) {
 		f.clock.Add(time.Minute)
 		codes = append(codes, f.intake(t, nil, cases.Intake{Point: orb.Point{f.point[0] + float64(i)*1e-5, f.point[1]}}).TrackingCode)
 	}
-	var got []string
-	cursor := ""
-	for pages := 0; pages < 10; pages++ {
-		p, err := f.store.List(ctx, f.users["dispatcher"], cases.Filter{Limit: 3, Cursor: cursor})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range p.Cases {
-			got = append(got, c.TrackingCode)
-		}
-		if cursor = p.Next; cursor == "" {
-			break
-		}
-	}
+	got := allPages(t, f.store, f.users["dispatcher"], cases.Filter{Limit: 3})
 	if len(got) != 7 {
 		t.Fatalf("pages gave %d cases, want 7: %v", len(got), got)
 	}
@@ -316,24 +303,31 @@ func TestCaseWorklistTextPages(t *testing.T) {
 	}
 	for name, store := range map[string]*data.CaseStore{"sorted": f.store, "walk": walk} {
 		t.Run(name, func(t *testing.T) {
-			var got []string
-			cursor := ""
-			for pages := 0; pages < 10; pages++ {
-				p, err := store.List(ctx, f.users["dispatcher"], cases.Filter{Text: "井盖", Limit: 2, Cursor: cursor})
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, c := range p.Cases {
-					got = append(got, c.TrackingCode)
-				}
-				if cursor = p.Next; cursor == "" {
-					break
-				}
-			}
+			got := allPages(t, store, f.users["dispatcher"], cases.Filter{Text: "井盖", Limit: 2})
 			// Same instant: the larger id (the later intake) first.
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("pages %v, want %v", got, want)
 			}
 		})
 	}
+}
+
+// allPages follows List's cursor from the first page of f (at most 10
+// pages) and returns the tracking codes in the order given.
+func allPages(t *testing.T, store *data.CaseStore, user *geo.User, f cases.Filter) []string {
+	t.Helper()
+	var got []string
+	for pages := 0; pages < 10; pages++ {
+		p, err := store.List(context.Background(), user, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range p.Cases {
+			got = append(got, c.TrackingCode)
+		}
+		if f.Cursor = p.Next; f.Cursor == "" {
+			break
+		}
+	}
+	return got
 }
