@@ -65,7 +65,13 @@ func signIn(t *testing.T) context.Context {
 // form (the editor's, or lib/session.js's: the same fields).
 func loginAt(t *testing.T, ctx context.Context, path, name, password string) {
 	t.Helper()
-	do(t, ctx, "opening "+path, chromedp.Navigate(theSite.URL+path))
+	loginOn(t, ctx, theSite.URL, path, name, password)
+}
+
+// loginOn is loginAt on the server at base.
+func loginOn(t *testing.T, ctx context.Context, base, path, name, password string) {
+	t.Helper()
+	do(t, ctx, "opening "+path, chromedp.Navigate(base+path))
 	waitFor(t, ctx, "the login form", `document.querySelector("#login input[name=name]")`)
 	do(t, ctx, "signing in",
 		chromedp.SendKeys(chromedp.CSS("#login input[name=name]"), name),

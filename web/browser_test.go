@@ -164,7 +164,14 @@ func startSite() (*site, func(), error) {
 func serverWith(t *testing.T, cfg web.Config) string {
 	t.Helper()
 	needSite(t)
-	srv := httptest.NewServer(siteHandler(theSite.deps, cfg))
+	return serverWithDeps(t, theSite.deps, cfg)
+}
+
+// serverWithDeps starts another server with other services (the test
+// site's, some replaced) and web settings, closed when the test ends.
+func serverWithDeps(t *testing.T, deps api.Server, cfg web.Config) string {
+	t.Helper()
+	srv := httptest.NewServer(siteHandler(deps, cfg))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

@@ -19,14 +19,22 @@ import (
 
 // staffAPI is a staff account signed in to the HTTP API (cookie and CSRF token).
 type staffAPI struct {
+	base string // the server's URL
 	hc   *http.Client
 	csrf string
 }
 
 func signInAPI(t *testing.T, name, password string) *staffAPI {
 	t.Helper()
+	return signInAPIAt(t, theSite.URL, name, password)
+}
+
+// signInAPIAt signs in to the API of the server at base (another server on
+// the test site's database: serverWithDeps).
+func signInAPIAt(t *testing.T, base, name, password string) *staffAPI {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	s := &staffAPI{hc: &http.Client{Jar: jar}}
+	s := &staffAPI{base: base, hc: &http.Client{Jar: jar}}
 	var out struct {
 		CSRF string `json:"csrf_token"`
 	}
@@ -45,7 +53,7 @@ func (s *staffAPI) call(t *testing.T, method, path, ctype string, body, out any)
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, theSite.URL+path, rd)
+	req, _ := http.NewRequest(method, s.base+path, rd)
 	req.Header.Set("Content-Type", ctype)
 	if s.csrf != "" {
 		req.Header.Set("X-CSRF-Token", s.csrf)

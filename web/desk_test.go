@@ -16,6 +16,7 @@ import (
 	"gridmap/cases"
 	"gridmap/data"
 	"gridmap/geo"
+	"gridmap/web"
 )
 
 // deskStaff is a community's desk account for the /admin/cases tests: an
@@ -52,8 +53,14 @@ func newDeskStaff(t *testing.T, comm string) *deskStaff {
 // desktop-sized tab and waits for the first page of cases.
 func openDesk(t *testing.T, name, password string) context.Context {
 	t.Helper()
+	return openDeskOn(t, theSite.URL, name, password)
+}
+
+// openDeskOn is openDesk on the server at base.
+func openDeskOn(t *testing.T, base, name, password string) context.Context {
+	t.Helper()
 	ctx := tab(t, 1440, 900)
-	loginAt(t, ctx, "/admin/cases", name, password)
+	loginOn(t, ctx, base, "/admin/cases", name, password)
 	waitFor(t, ctx, "the desk's first page", `Number(document.querySelector("#app").dataset.loaded) >= 1 && !!document.querySelector("#desk-table")`)
 	return ctx
 }
@@ -112,7 +119,7 @@ func deskMatchesAPI(t *testing.T, ctx context.Context, api *staffAPI, query stri
 	if got := deskRows(t, ctx); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("desk rows for %s: %v, want the API's %v", query, got, want)
 	}
-	waitFor(t, ctx, "the tabs' counts for "+query, `(() => { const d = document.querySelector("#app").dataset; return Number(d.counted) >= Number(d.loaded) && !document.querySelector("#desk-tabs .tab.pending"); })()`)
+	deskCounted(t, ctx, query)
 	wantTabs := map[string]int{"": 0}
 	for st, n := range page.Counts {
 		wantTabs[string(st)] = n
@@ -142,6 +149,13 @@ func deskMatchesAPI(t *testing.T, ctx context.Context, api *staffAPI, query stri
 		t.Errorf("desk tabs' order for %s: %q, want %q", query, got, wantOrder)
 	}
 	return page
+}
+
+// deskCounted waits until the tabs show the counts of the desk's last load
+// (app's data-counted reaching data-loaded, no placeholder left).
+func deskCounted(t *testing.T, ctx context.Context, query string) {
+	t.Helper()
+	waitFor(t, ctx, "the tabs' counts for "+query, `(() => { const d = document.querySelector("#app").dataset; return Number(d.counted) >= Number(d.loaded) && !document.querySelector("#desk-tabs .tab.pending"); })()`)
 }
 
 func sortedMap(m map[string]int) []string {
@@ -393,4 +407,117 @@ func TestDeskOverdueRedAndEscalation(t *testing.T) {
 	}
 	waitFor(t, ctx, "the escalation in the timeline", `!!document.querySelector('#detail-timeline li[data-action="escalate"]')`)
 	shot(t, ctx, "desk-4-escalated")
+}
+
+// TestDeskCountsOverTheCap: when more cases match a text search than the
+// store counts (CaseOptions.CountsCap: 3 here, on a server of its own over
+// the test site's database, instead of 10,001 cases), the API gives
+// counts_over and no counts, and the desk's 全部 tab says the catalogue's
+// desk.countOver ("超过 3") while every state has its tab without a number,
+// its title (desk.countOverHint) saying why; a search under the cap then
+// shows the API's exact counts again. As the unscoped admin (case-desk):
+// the planner's estimate of the over search's matches, which decides
+// whether the counts stop at the cap, is then the text's alone.
+func TestDeskCountsOverTheCap(t *testing.T) {
+	p := newPatrol(t, 41)
+	bg := context.Background()
+	const countsCap = 3
+	capped, err := data.NewCaseStore(bg, theSite.db, data.CaseOptions{CountsCap: countsCap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := theSite.deps
+	deps.Cases = capped
+	base := serverWithDeps(t, deps, web.Config{Attribution: "© OpenStreetMap contributors"})
+
+	n := time.Now().UnixNano() % 100000
+	over, under := fmt.Sprintf("超限%d", n), fmt.Sprintf("限内%d", n)
+	report := func(desc string, i int) int64 {
+		res, err := theCases.store.Intake(bg, nil, cases.Intake{Category: "exposed_rubbish", Point: orb.Point{p.lon + float64(i)*2e-4, p.lat}, Description: desc, Address: desc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return theCases.caseID(t, res.TrackingCode)
+	}
+	// The over search matches 8 cases with one description: after ANALYZE
+	// it is among the column's most common values, so PostgreSQL expects
+	// its 8 matches (more than the cap) and the counts read at most 4.
+	for i := 0; i < 2*countsCap+2; i++ {
+		report(over+"井盖松动", i)
+	}
+	accepted := report(under+"路灯不亮", 0)
+	report(under+"路灯不亮", 1)
+	theCases.act(t, theCases.desk, accepted, cases.ActionRequest{Action: cases.ActionAccept})
+	if _, err := theSite.db.Pool.Exec(bg, `ANALYZE case_report`); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := web.LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	overText := strings.ReplaceAll(cat["zh-CN"]["desk.countOver"], "{n}", fmt.Sprint(countsCap))
+	overHint := strings.ReplaceAll(cat["zh-CN"]["desk.countOverHint"], "{n}", fmt.Sprint(countsCap))
+	if overText == "" || overHint == "" || strings.Contains(overText+overHint, "{") {
+		t.Fatalf("the catalogue's desk.countOver %q, desk.countOverHint %q", overText, overHint)
+	}
+	api := signInAPIAt(t, base, "case-desk", "case-desk-password")
+	var states struct {
+		States []cases.State `json:"states"`
+	}
+	api.call(t, "GET", "/api/v1/cases/categories", "", nil, &states)
+
+	ctx := openDeskOn(t, base, "case-desk", "case-desk-password")
+	deskFilterText(t, ctx, over)
+	var page cases.Page
+	api.call(t, "GET", "/api/v1/cases?counts=true&limit=50&q="+url.QueryEscape(over), "", nil, &page)
+	if page.CountsOver != countsCap || len(page.Counts) != 0 || len(page.Cases) != 2*countsCap+2 {
+		t.Fatalf("the API for %s: %d cases, counts %v, over %d; want %d cases, no counts, over %d", over, len(page.Cases), page.Counts, page.CountsOver, 2*countsCap+2, countsCap)
+	}
+	deskCounted(t, ctx, over)
+	type tabView struct {
+		Status, Count, Over, Text, Title string
+		HasCount                         bool
+	}
+	tabs := func() []tabView {
+		return eval[[]tabView](t, ctx, `[...document.querySelectorAll("#desk-tabs .tab")].map(b => ({
+			Status: b.dataset.status, HasCount: "count" in b.dataset, Count: b.dataset.count || "", Over: b.dataset.over || "",
+			Text: b.querySelector(".count").textContent, Title: b.querySelector(".count").title }))`)
+	}
+	got := tabs()
+	var gotStates []string
+	for _, tb := range got {
+		gotStates = append(gotStates, tb.Status)
+		if tb.HasCount {
+			t.Errorf("over the cap, tab %q has a count %q: want none", tb.Status, tb.Count)
+		}
+		if tb.Title != overHint {
+			t.Errorf("over the cap, tab %q's title is %q, want the catalogue's %q", tb.Status, tb.Title, overHint)
+		}
+		switch {
+		case tb.Status == "" && (tb.Over != fmt.Sprint(countsCap) || tb.Text != overText):
+			t.Errorf("over the cap, 全部 says %q (data-over %q), want %q (data-over %d)", tb.Text, tb.Over, overText, countsCap)
+		case tb.Status != "" && (tb.Text != "" || tb.Over != ""):
+			t.Errorf("over the cap, tab %q says %q (data-over %q), want no number", tb.Status, tb.Text, tb.Over)
+		}
+	}
+	// Every state may have cases: all of them have a tab, in a case's order of life.
+	wantStates := []string{""}
+	for _, st := range states.States {
+		wantStates = append(wantStates, string(st))
+	}
+	if fmt.Sprint(gotStates) != fmt.Sprint(wantStates) {
+		t.Errorf("over the cap, the tabs are %q, want 全部 and every state %q", gotStates, wantStates)
+	}
+	shot(t, ctx, "desk-3-counts-over")
+
+	// Under the cap: the exact numbers, 全部 their sum, no "over" left.
+	deskFilterText(t, ctx, under)
+	if page := deskMatchesAPI(t, ctx, api, "q="+url.QueryEscape(under)); page.CountsOver != 0 || fmt.Sprint(page.Counts) != "map[accepted:1 reported:1]" {
+		t.Errorf("the API for %s: counts %v, over %d; want map[accepted:1 reported:1], not over", under, page.Counts, page.CountsOver)
+	}
+	for _, tb := range tabs() {
+		if tb.Over != "" || !tb.HasCount || tb.Title == overHint {
+			t.Errorf("under the cap, tab %q: data-over %q, count %q (%v), title %q: want its number and no over", tb.Status, tb.Over, tb.Count, tb.HasCount, tb.Title)
+		}
+	}
 }
