@@ -183,12 +183,30 @@ func appendFile(t *testing.T, path, s string) {
 	runCmd(t, c)
 }
 
+// start starts the cluster on its port, or on a free one the first time.
+// A port found free can be taken by another process before the server binds
+// it (make test runs packages side by side): a fresh port is then chosen
+// again, up to three times; a failure says what the server's log says.
 func (c *pgCluster) start(t *testing.T) {
 	t.Helper()
-	if c.port == 0 {
-		c.port = freePort(t)
+	fresh := c.port == 0
+	logPath := filepath.Join(c.dir, "log")
+	for try := 1; ; try++ {
+		if fresh {
+			c.port = freePort(t)
+		}
+		cmd := asPostgres(filepath.Join(c.bin, "pg_ctl"), "-D", c.data, "-l", logPath, "-o", "-p "+strconv.Itoa(c.port), "-w", "-t", "60", "start")
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			return
+		}
+		logText, _ := os.ReadFile(logPath)
+		if fresh && try < 3 && strings.Contains(string(logText), "could not bind") {
+			t.Logf("port %d was taken before the server bound it; trying another", c.port)
+			continue
+		}
+		t.Fatalf("%s: %v\n%s\nserver log:\n%s", strings.Join(cmd.Args, " "), err, out, logText)
 	}
-	runCmd(t, asPostgres(filepath.Join(c.bin, "pg_ctl"), "-D", c.data, "-l", filepath.Join(c.dir, "log"), "-o", "-p "+strconv.Itoa(c.port), "-w", "-t", "60", "start"))
 }
 
 func (c *pgCluster) stop(t *testing.T) {
