@@ -508,7 +508,7 @@ func TestDeskCountsOverTheCap(t *testing.T) {
 	if fmt.Sprint(gotStates) != fmt.Sprint(wantStates) {
 		t.Errorf("over the cap, the tabs are %q, want 全部 and every state %q", gotStates, wantStates)
 	}
-	shot(t, ctx, "desk-3-counts-over")
+	shot(t, ctx, "desk-counts-over")
 
 	// Under the cap: the exact numbers, 全部 their sum, no "over" left.
 	deskFilterText(t, ctx, under)
