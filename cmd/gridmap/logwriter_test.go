@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // lockedBuffer is an io.Writer that counts its writes.
@@ -20,6 +21,23 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	defer b.mu.Unlock()
 	b.writes++
 	return b.buf.Write(p)
+}
+
+// since returns the lines of a slog text log from t on, leaving out the
+// request lines (msg=request).
+func (b *lockedBuffer) since(t time.Time) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out strings.Builder
+	for _, line := range strings.Split(b.buf.String(), "\n") {
+		ts, _, ok := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		at, err := time.Parse(time.RFC3339Nano, ts)
+		if !ok || err != nil || at.Before(t) || strings.Contains(line, " msg=request ") {
+			continue
+		}
+		out.WriteString(line + "\n")
+	}
+	return out.String()
 }
 
 // TestLogWriterKeepsEveryLineWhole writes lines from several goroutines at
