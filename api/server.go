@@ -54,6 +54,10 @@ type Config struct {
 	// process to show its last write (consistency.go); default
 	// DefaultReadYourWritesWait.
 	ReadYourWritesWait time.Duration
+	// WriteTimeout bounds a write request once it is detached from its
+	// client (writes.go); set it above the database's statement timeout.
+	// Default DefaultWriteTimeout.
+	WriteTimeout time.Duration
 	// Now is the clock of the rate limits and the sign-in throttle; default time.Now.
 	Now func() time.Time
 	// Counts is the small-count rule for vulnerable residents' counts on
@@ -149,6 +153,9 @@ func NewServer(cfg Config, s Server, registry *prometheus.Registry) *Server {
 	if cfg.ReadYourWritesWait <= 0 {
 		cfg.ReadYourWritesWait = DefaultReadYourWritesWait
 	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
 	if cfg.LoginWindow <= 0 {
 		cfg.LoginWindow = 15 * time.Minute
 	}
@@ -241,7 +248,7 @@ func (s *Server) routes() {
 			return !strings.HasPrefix(r.URL.Path, "/api/")
 		}).Handler(s.Web)
 	}
-	chain := []mux.MiddlewareFunc{s.instrument, s.securityHeaders, s.markStale, s.recoverPanics, s.limitBody, s.identify, s.rateLimit, s.consistency, s.checkText}
+	chain := []mux.MiddlewareFunc{s.instrument, s.securityHeaders, s.markStale, s.recoverPanics, s.limitBody, s.finishWrites, s.identify, s.rateLimit, s.consistency, s.checkText}
 	r.Use(chain...)
 	s.router = r
 	if s.tileHandler != nil {

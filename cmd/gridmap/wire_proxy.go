@@ -77,7 +77,18 @@ func apiConfig(cfg Config) api.Config {
 		ContentSecurityPolicy: web.ContentSecurityPolicy(cfg.Web),
 		Counts:                cfg.Counts,
 		ReadYourWritesWait:    cfg.Scale.ReadYourWritesWait,
+		WriteTimeout:          writeTimeout(cfg.StatementTimeout),
 	}
+}
+
+// writeTimeout is the API's bound on a write request: 10 s over the
+// database's statement timeout, so that the server's own timeout ends a slow
+// write first (api/writes.go); the API's default without one.
+func writeTimeout(statement time.Duration) time.Duration {
+	if statement <= 0 {
+		return 0
+	}
+	return statement + 10*time.Second
 }
 
 // publicURLWarning is what the server says at start about GRIDMAP_PUBLIC_URL,
