@@ -293,13 +293,6 @@ func (p *Partitioner) propose(ctx context.Context, r geo.PartitionRequest) (*geo
 		return nil, nil, dbErr("data.Partition", err)
 	}
 	defer tx.Rollback(ctx)
-	// The temporary tables have no statistics: the planner's estimates for
-	// qPartFieldLines crossed jit_above_cost and PostgreSQL compiled it with
-	// JIT, 2-4 s on a demo community where it cuts nothing (as in the edit,
-	// edit.go).
-	if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
-		return nil, nil, dbErr("data.Partition", err)
-	}
 	prop, parts, err := p.proposeTx(ctx, tx, r)
 	if err != nil {
 		return nil, nil, dbErr("data.Partition", err)
