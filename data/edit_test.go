@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
 
@@ -434,5 +435,43 @@ func assertVersion(t *testing.T, db *data.DB, area, want int64) {
 	t.Helper()
 	if got := currentVersion(t, db, area); got != want {
 		t.Errorf("area %d at version %d, want %d", area, got, want)
+	}
+}
+
+// TestOverlapCheckDoesNotNeedTheGeometryIndex: the edit's overlap check
+// reaches an area's siblings without the partial GiST index on current
+// geometries, even when the planner is pushed towards indexes (sequential
+// scans off): an index that misses entries cannot hide an overlap
+// (docs/gist-index.md). It fails with the bounding-box join the check had.
+func TestOverlapCheckDoesNotNeedTheGeometryIndex(t *testing.T) {
+	db, _ := dbtest.New(t, "data_overlap_plan")
+	loadDemo(t, db)
+	ctx := context.Background()
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var grid int64
+	if err := tx.QueryRow(ctx, `SELECT id FROM area WHERE level = 'grid' ORDER BY id LIMIT 1`).Scan(&grid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, "EXPLAIN "+data.QOverlaps, []int64{grid}, 0.5, 1.0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := strings.Join(lines, "\n")
+	if strings.Contains(plan, "area_version_current_geom_idx") || strings.Contains(plan, "area_version_geom_idx") {
+		t.Errorf("the overlap check reads siblings through a geometry index:\n%s", plan)
+	}
+	if !strings.Contains(plan, "area_version_current_idx") && !strings.Contains(plan, "area_version_area_idx") {
+		t.Errorf("the overlap check does not reach siblings' versions by area_id:\n%s", plan)
 	}
 }

@@ -22,3 +22,6 @@ func SetBulkBuildingMin(t interface{ Cleanup(func()) }, n int) {
 
 // BatchSettings is batchSettings for the tests.
 func BatchSettings(ctx context.Context, tx pgx.Tx) error { return batchSettings(ctx, tx) }
+
+// QOverlaps is the edit's overlap check, for a test of its plan.
+const QOverlaps = qOverlaps
