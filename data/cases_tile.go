@@ -29,7 +29,10 @@ SELECT coalesce((SELECT ST_AsMVT(q, 'cases', 4096, 'geom') FROM q), ''::bytea)`
 
 // qCasesClusterTile is the cases layer below CasesClusterBelowZoom: the
 // same cases ($1–$4 and %s as qCasesTile, the filter's parameters from $6)
-// grouped into cells of $5 metres (Web Mercator) with ST_SnapToGrid, one point per cell at the cases' centroid
+// grouped into cells of $5 metres (Web Mercator) whose edges are multiples of
+// $5 — so tile edges are cell edges (a cell is never split between two
+// tiles) and a cell is four cells of the next zoom (a cluster splits into at
+// most four when zooming in) —, one point per cell at the cases' centroid
 // with count, overdue (any of them), and state ("mixed" when they differ);
 // a cell of one case keeps its id, code, category and tier. The scan stops
 // at 100,000 cases per tile (counts are then lower bounds; docs/desk.md).
@@ -50,7 +53,7 @@ q AS (
            CASE WHEN count(*) = 1 THEN min(c.category) END AS category,
            CASE WHEN count(*) = 1 THEN min(c.tier) END AS tier
     FROM c, env
-    GROUP BY ST_SnapToGrid(c.g, $5::float8), env.e)
+    GROUP BY floor(ST_X(c.g) / $5::float8), floor(ST_Y(c.g) / $5::float8), env.e)
 SELECT coalesce((SELECT ST_AsMVT(q, 'cases', 4096, 'geom') FROM q), ''::bytea)`
 
 // CasesClusterBelowZoom: below this zoom the cases layer is clustered
