@@ -35,8 +35,8 @@ func TestCaseClustersAreCellsOfOneGrid(t *testing.T) {
 	tileW := world / (1 << 14)
 	cell := tileW / 16
 	edge := math.Round((m[0]+world/2)/tileW)*tileW - world/2 // a z14 tile edge
-	y := (math.Floor(m[1]/cell) + 0.5) * cell                 // the middle of a z14 cell's row
-	var pts []orb.Point                                         // Web Mercator
+	y := (math.Floor(m[1]/cell) + 0.5) * cell                // the middle of a z14 cell's row
+	var pts []orb.Point                                      // Web Mercator
 	for _, off := range []float64{-0.3, 0.2, 0.8, 1.5, 1.6} {
 		pts = append(pts, orb.Point{edge + off*cell, y})
 	}
