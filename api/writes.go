@@ -25,7 +25,10 @@ const DefaultWriteTimeout = 40 * time.Second
 // backends abort and the server restart (docs/gist-index.md). statement_timeout
 // (SIGALRM) does not interrupt GEOS: it ends the statement after the call.
 // Reads keep their client's context: a tile nobody waits for is not worth
-// computing, and reads run no validity checks.
+// computing, and reads run no validity checks (a tile's ST_AsMVTGeom may
+// still call GEOS: docs/gist-index.md says what this leaves open). POST
+// routes that only compute (a partition preview) are detached too: a client
+// that leaves no longer stops them before their statement timeout.
 func (s *Server) finishWrites(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
