@@ -15,20 +15,21 @@ const DefaultWriteTimeout = 40 * time.Second
 // from its client: a client that goes away, or a proxy that gives up, does not
 // end the request's context, so its transaction runs to its commit or its
 // rollback on the server's own terms (statement_timeout), bounded by
-// Config.WriteTimeout in the process.
+// Config.WriteTimeout in the process. A phone that loses its connection after
+// sending a report or an edit finds it applied when it asks again (with its
+// Idempotency-Key, the same case), instead of a write that may or may not have
+// been cut short.
 //
-// Why: when a context ends during a statement pgx closes the connection and
-// sends PostgreSQL a cancel request (pgconn's asyncClose does so whatever the
-// context watcher handler), and a cancel request is the SIGINT that PostGIS
-// forwards into GEOS; during a write's CHECK (ST_IsValid(geom)) that made
-// statements fail with "GEOS isvalid() threw an error!" and, under stress,
-// backends abort and the server restart (docs/gist-index.md). statement_timeout
-// (SIGALRM) does not interrupt GEOS: it ends the statement after the call.
+// It also means gridmap sends no cancel request into a writing backend: when
+// a context ends during a statement pgx closes the connection and sends one
+// (pgconn's asyncClose, whatever the context watcher handler). That is not a
+// cure for PostGIS's interrupted GEOS calls: a statement timeout interrupts
+// GEOS just as well (bench/giststress -interrupts timeouts: 49 statements
+// failed with "GEOS isvalid() threw an error!" in 80 s; docs/gist-index.md).
 // Reads keep their client's context: a tile nobody waits for is not worth
-// computing, and reads run no validity checks (a tile's ST_AsMVTGeom may
-// still call GEOS: docs/gist-index.md says what this leaves open). POST
-// routes that only compute (a partition preview) are detached too: a client
-// that leaves no longer stops them before their statement timeout.
+// computing. POST routes that only compute (a partition preview) are detached
+// too: a client that leaves no longer stops them before their statement
+// timeout.
 func (s *Server) finishWrites(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {

@@ -8,6 +8,13 @@
 // mismatch and leaves the database as it is, for pageinspect.
 //
 //	go run ./bench/giststress -url postgres://…/postgres -rounds 20 -round 30s
+//
+// -interrupts chooses how statements are interrupted: all (the default:
+// statement timeouts, context deadlines, which make pgx send cancel
+// requests, and pg_cancel_backend/pg_terminate_backend), timeouts (only
+// statement_timeout, as gridmap's writes since api/writes.go), or deadlines
+// (only context deadlines). Each round counts the statements that failed
+// inside GEOS ("GEOS … threw an error", SQLSTATE XX000).
 package main
 
 import (
@@ -19,6 +26,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +81,7 @@ func main() {
 	rounds := flag.Int("rounds", 10, "rounds (a check after each)")
 	round := flag.Duration("round", 30*time.Second, "length of a round")
 	cancels := flag.Float64("cancel", 0.3, "share of transactions run under a short statement_timeout or context deadline")
+	interrupts := flag.String("interrupts", "all", "all, timeouts (statement_timeout only) or deadlines (context deadlines only)")
 	flag.Parse()
 	if *url == "" {
 		log.Fatal("-url is required")
@@ -81,7 +90,10 @@ func main() {
 	pool := setup(ctx, *url, *dbName, *areas, *workers)
 	defer pool.Close()
 
-	var stats struct{ ok, aborted, cancelled, failed, vacuums, killed atomic.Int64 }
+	if *interrupts != "all" && *interrupts != "timeouts" && *interrupts != "deadlines" {
+		log.Fatalf("-interrupts %q: want all, timeouts or deadlines", *interrupts)
+	}
+	var stats struct{ ok, aborted, cancelled, geos, failed, vacuums, killed atomic.Int64 }
 	for r := 1; r <= *rounds; r++ {
 		rctx, stop := context.WithTimeout(ctx, *round)
 		var wg sync.WaitGroup
@@ -89,13 +101,15 @@ func main() {
 			wg.Go(func() {
 				rng := rand.New(rand.NewPCG(uint64(r), uint64(w)))
 				for rctx.Err() == nil {
-					switch err := edit(rctx, pool, rng, *areas, *cancels); {
+					switch err := edit(rctx, pool, rng, *areas, *cancels, *interrupts); {
 					case err == nil:
 						stats.ok.Add(1)
 					case errors.Is(err, errAbort):
 						stats.aborted.Add(1)
 					case isCancel(err):
 						stats.cancelled.Add(1)
+					case isGEOS(err):
+						stats.geos.Add(1)
 					default:
 						if stats.failed.Add(1) <= 5 {
 							log.Printf("edit: %v", err)
@@ -116,7 +130,7 @@ func main() {
 		// Cancel and, rarely, terminate random editors' statements mid-flight.
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(r), 99))
-			for rctx.Err() == nil {
+			for rctx.Err() == nil && *interrupts == "all" {
 				fn := "pg_cancel_backend"
 				if rng.IntN(20) == 0 {
 					fn = "pg_terminate_backend"
@@ -149,8 +163,8 @@ func main() {
 		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM av), pg_relation_size('av_current_geom_idx') / 8192`).Scan(&rows, &pages); err != nil {
 			log.Fatal(err)
 		}
-		log.Printf("round %d: edits ok %d, aborted %d, cancelled %d, other errors %d; vacuums %d, cancel/terminate sent %d; rows %d, partial index pages %d; current %d, missing from the partial index %d",
-			r, stats.ok.Load(), stats.aborted.Load(), stats.cancelled.Load(), stats.failed.Load(), stats.vacuums.Load(), stats.killed.Load(), rows, pages, current, len(missing))
+		log.Printf("round %d (interrupts %s): edits ok %d, aborted %d, cancelled %d, failed in GEOS %d, other errors %d; vacuums %d, cancel/terminate sent %d; rows %d, partial index pages %d; current %d, missing from the partial index %d",
+			r, *interrupts, stats.ok.Load(), stats.aborted.Load(), stats.cancelled.Load(), stats.geos.Load(), stats.failed.Load(), stats.vacuums.Load(), stats.killed.Load(), rows, pages, current, len(missing))
 		if len(missing) > 0 {
 			log.Printf("MISSING: %v (database %s kept)", missing, *dbName)
 			os.Exit(1)
@@ -165,9 +179,10 @@ var errAbort = errors.New("aborted on purpose")
 // the overlap check's neighbour query. Some transactions run under a
 // statement_timeout of a few milliseconds or a context deadline, some roll
 // back on purpose after their writes.
-func edit(ctx context.Context, pool *pgxpool.Pool, rng *rand.Rand, areas int, cancels float64) error {
+func edit(ctx context.Context, pool *pgxpool.Pool, rng *rand.Rand, areas int, cancels float64, interrupts string) error {
 	short := rng.Float64() < cancels
-	if short && rng.IntN(2) == 0 {
+	deadline := short && (interrupts == "deadlines" || interrupts == "all" && rng.IntN(2) == 0)
+	if deadline {
 		var stop context.CancelFunc
 		ctx, stop = context.WithTimeout(ctx, time.Duration(1+rng.IntN(30))*time.Millisecond)
 		defer stop()
@@ -177,7 +192,7 @@ func edit(ctx context.Context, pool *pgxpool.Pool, rng *rand.Rand, areas int, ca
 		return err
 	}
 	defer tx.Rollback(context.Background())
-	if short {
+	if short && interrupts != "deadlines" {
 		if _, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL statement_timeout = %d`, 1+rng.IntN(8))); err != nil {
 			return err
 		}
@@ -284,6 +299,13 @@ func isCancel(err error) bool {
 	var pe *pgconn.PgError
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		(errors.As(err, &pe) && (pe.Code == "57014" || pe.Code == "57P01"))
+}
+
+// isGEOS: the statement failed inside GEOS (PostGIS reports its exceptions,
+// an interrupt among them, as XX000 "GEOS … threw an error!").
+func isGEOS(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "XX000" && strings.Contains(pe.Message, "GEOS")
 }
 
 func sleep(ctx context.Context, d time.Duration) {
