@@ -3,7 +3,6 @@ package tiles
 import (
 	"bytes"
 	"compress/gzip"
-	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,7 +20,7 @@ import (
 )
 
 // entryOverhead is what one cached tile costs beyond its gzip bytes (key,
-// maps, list element, the validators and the header values made with it),
+// maps, the entry, the validators and the header values made with it),
 // counted against Config.CacheBytes so that many empty tiles are bounded too.
 const entryOverhead = 448
 
@@ -31,13 +30,30 @@ type key struct {
 	tile   maptile.Tile
 }
 
+// id packs k into one word, the key of Cache.entries: layers in bits 56–63,
+// z in 48–52, x in 24–47, y in 0–23 (x and y < 2^MaxZoom = 2^22). A map
+// with a uint64 key hashes and compares it as one word (runtime's fast64
+// path), where the struct key took the generic path with a hash per field;
+// with 20,000 tiles cached a hit's look-up is a memory miss or two, and its
+// slots are smaller (docs/scale.md, "Warm tiles").
+func (k key) id() uint64 {
+	return uint64(k.layers)<<56 | uint64(k.tile.Z)<<48 | uint64(k.tile.X)<<24 | uint64(k.tile.Y)
+}
+
+// entry is one cached tile and its place in the recency list. The tile is
+// held in the entry, not beside it, and the list is the entries' own links
+// (not container/list's elements): a cached tile is one object with
+// pointers for the garbage collector to scan, plus its gzip bytes and its
+// header strings, which have none (encodeTile). With 20,000 tiles cached
+// every request pays for marking what the heap holds (docs/scale.md).
 type entry struct {
 	key key
 	// tile is made once when it is stored, with Hit set, and handed to
-	// every request it answers: a hit neither copies nor allocates it.
-	tile *Tile
-	cost int64
-	elem *list.Element
+	// every request it answers (&e.tile): a hit neither copies nor
+	// allocates it.
+	tile       Tile
+	cost       int64
+	prev, next *entry // the recency list: Cache.lru.next is the most recently used
 }
 
 // flight is one database query for a tile that concurrent requests share.
@@ -91,8 +107,10 @@ type Cache struct {
 	metrics *metrics
 
 	mu      sync.Mutex
-	entries map[key]*entry
-	lru     *list.List // front: most recently used
+	entries map[uint64]*entry // by key.id
+	// lru is the recency list's sentinel: lru.next is the most recently
+	// used entry, lru.prev the least; an empty list links lru to itself.
+	lru     entry
 	bytes   int64
 	zooms   [MaxZoom + 1]map[[2]uint32]uint16 // per zoom, x/y → bit (1<<layers) for each cached layer set
 	flights map[key]*flight
@@ -133,9 +151,10 @@ func NewCache(src Source, cfg Config, log *slog.Logger, reg prometheus.Registere
 	}
 	c := &Cache{
 		src: src, cfg: cfg, buffer: float64(cfg.Buffer) / Extent, log: log,
-		entries: map[key]*entry{}, lru: list.New(), flights: map[key]*flight{},
+		entries: map[uint64]*entry{}, flights: map[key]*flight{},
 		wake: make(chan struct{}, 1),
 	}
+	c.lru.prev, c.lru.next = &c.lru, &c.lru
 	c.metrics = newMetrics(c, reg)
 	for z := range c.zooms {
 		c.zooms[z] = map[[2]uint32]uint16{}
@@ -216,13 +235,12 @@ func (c *Cache) Tile(ctx context.Context, layers LayerSet, t maptile.Tile) (*Til
 		// Duties in force changed at midnight: every grid leader may differ.
 		c.resetLocked("a new day began")
 	}
-	if e := c.entries[k]; e != nil {
-		c.lru.MoveToFront(e.elem)
+	if e := c.entries[k.id()]; e != nil {
+		c.moveToFrontLocked(e)
 		c.stats.Hits++
 		c.metrics.hits.Inc()
-		res := e.tile
 		c.mu.Unlock()
-		return res, nil
+		return &e.tile, nil
 	}
 	c.stats.Misses++
 	c.metrics.misses.Inc()
@@ -303,29 +321,46 @@ func (c *Cache) fly(ctx context.Context, f *flight, q Query) {
 	close(f.done)
 }
 
-// encodeTile compresses raw once and computes its validator.
+// encodeTile compresses raw once and computes its validator and header
+// values. A cached tile lives as long as the cache keeps it, and the garbage
+// collector marks what it points to at every cycle: its strings are cut from
+// one allocation and its four header values share one slice (each of
+// capacity 1, so that an Add elsewhere copies instead of writing into the
+// next), and the gzip bytes are copied to their own length (a
+// bytes.Buffer's grown capacity would be memory Config.CacheBytes does not
+// count).
 func encodeTile(raw []byte) (*Tile, error) {
+	var gz []byte
+	if len(raw) > 0 {
+		var buf bytes.Buffer
+		zw := gzipWriters.Get().(*gzip.Writer)
+		defer gzipWriters.Put(zw)
+		zw.Reset(&buf)
+		if _, err := zw.Write(raw); err != nil {
+			return nil, geo.Internal("tiles.encode", err)
+		}
+		if err := zw.Close(); err != nil {
+			return nil, geo.Internal("tiles.encode", err)
+		}
+		gz = make([]byte, buf.Len())
+		copy(gz, buf.Bytes())
+	}
 	sum := sha256.Sum256(raw)
-	tag := hex.EncodeToString(sum[:12])
-	t := &Tile{Size: len(raw), ETag: `"` + tag + `"`, GzipETag: `"` + tag + `-gzip"`}
-	t.ETagHeader, t.GzipETagHeader = []string{t.ETag}, []string{t.GzipETag}
-	t.LengthHeader, t.GzipLengthHeader = []string{strconv.Itoa(len(raw))}, []string{"0"}
-	if len(raw) == 0 {
-		return t, nil
-	}
-	var buf bytes.Buffer
-	zw := gzipWriters.Get().(*gzip.Writer)
-	defer gzipWriters.Put(zw)
-	zw.Reset(&buf)
-	if _, err := zw.Write(raw); err != nil {
-		return nil, geo.Internal("tiles.encode", err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, geo.Internal("tiles.encode", err)
-	}
-	t.Gzip = buf.Bytes()
-	t.GzipLengthHeader = []string{strconv.Itoa(len(t.Gzip))}
-	return t, nil
+	var tag [24]byte
+	hex.Encode(tag[:], sum[:12])
+	// "tag""tag-gzip"<len(raw)><len(gz)>, cut into the four values.
+	b := make([]byte, 0, 2*len(tag)+9+40)
+	b = append(append(append(b, '"'), tag[:]...), '"')
+	etag := len(b)
+	b = append(append(append(b, '"'), tag[:]...), `-gzip"`...)
+	gzipETag := len(b)
+	b = strconv.AppendInt(b, int64(len(raw)), 10)
+	length := len(b)
+	b = strconv.AppendInt(b, int64(len(gz)), 10)
+	s := string(b)
+	hdr := []string{s[:etag], s[etag:gzipETag], s[gzipETag:length], s[length:]}
+	return &Tile{Gzip: gz, Size: len(raw), ETag: hdr[0], GzipETag: hdr[1],
+		ETagHeader: hdr[0:1:1], GzipETagHeader: hdr[1:2:2], LengthHeader: hdr[2:3:3], GzipLengthHeader: hdr[3:4:4]}, nil
 }
 
 // gzipWriters keeps gzip writers between tiles: a new one allocates and
@@ -337,25 +372,41 @@ func (c *Cache) storeLocked(k key, t Tile) {
 	if cost > c.cfg.CacheBytes {
 		return
 	}
-	if old := c.entries[k]; old != nil {
+	if old := c.entries[k.id()]; old != nil {
 		c.removeLocked(old)
 	}
 	t.Hit = true
-	e := &entry{key: k, tile: &t, cost: cost}
-	e.elem = c.lru.PushFront(e)
-	c.entries[k] = e
+	e := &entry{key: k, tile: t, cost: cost}
+	c.pushFrontLocked(e)
+	c.entries[k.id()] = e
 	c.bytes += cost
 	xy := [2]uint32{k.tile.X, k.tile.Y}
 	c.zooms[k.tile.Z][xy] |= 1 << k.layers
 	for c.bytes > c.cfg.CacheBytes {
-		c.removeLocked(c.lru.Back().Value.(*entry))
+		c.removeLocked(c.lru.prev)
 	}
 	c.metrics.bytes.Set(float64(c.bytes))
 }
 
+// pushFrontLocked puts e, in no list, first in the recency list.
+func (c *Cache) pushFrontLocked(e *entry) {
+	e.prev, e.next = &c.lru, c.lru.next
+	e.prev.next, e.next.prev = e, e
+}
+
+// moveToFrontLocked makes e, in the recency list, its first.
+func (c *Cache) moveToFrontLocked(e *entry) {
+	if c.lru.next == e {
+		return
+	}
+	e.prev.next, e.next.prev = e.next, e.prev
+	c.pushFrontLocked(e)
+}
+
 func (c *Cache) removeLocked(e *entry) {
-	c.lru.Remove(e.elem)
-	delete(c.entries, e.key)
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+	delete(c.entries, e.key.id())
 	c.bytes -= e.cost
 	xy := [2]uint32{e.key.tile.X, e.key.tile.Y}
 	m := c.zooms[e.key.tile.Z]
@@ -401,7 +452,7 @@ func (c *Cache) invalidateLocked(items []invalidation) int {
 				bits := m[xy]
 				for ls := LayerSet(1); ls <= AllLayers; ls++ {
 					if bits&(1<<ls) != 0 && ls&it.layers != 0 {
-						c.removeLocked(c.entries[key{ls, maptile.New(xy[0], xy[1], maptile.Zoom(z))}])
+						c.removeLocked(c.entries[key{ls, maptile.New(xy[0], xy[1], maptile.Zoom(z))}.id()])
 						removed++
 					}
 				}
@@ -430,12 +481,12 @@ func (c *Cache) resetLocked(why string) {
 	n := len(c.entries)
 	if n > 0 {
 		c.stale = make(map[key]Tile, n)
-		for k, e := range c.entries {
-			c.stale[k] = *e.tile
+		for _, e := range c.entries {
+			c.stale[e.key] = e.tile
 		}
 	}
-	c.entries = map[key]*entry{}
-	c.lru.Init()
+	c.entries = map[uint64]*entry{}
+	c.lru.prev, c.lru.next = &c.lru, &c.lru
 	c.bytes = 0
 	for z := range c.zooms {
 		c.zooms[z] = map[[2]uint32]uint16{}

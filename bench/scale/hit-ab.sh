@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Warm tile hits against the no-op route for two or more gridmap builds, in one
 # run, alternating builds (docs/scale.md, "Warm tiles"): per build, a fresh
-# server on DB, one pass over the z14 tiles (fills the cache), 2 s of warm-up,
-# then ROUNDS × (hits, no-op, no-op-tile) with bench/tiles/replay for DURATION
-# each; prints req/s, the server's CPU µs and write(2) calls per request.
+# server on DB, and for each zoom of ZOOMS (default 14) one pass over its
+# tiles (fills the cache), 2 s of warm-up, then ROUNDS × (hits, no-op,
+# no-op-tile) with bench/tiles/replay for DURATION each, the no-op routes
+# replaying the same list; prints req/s, the server's CPU µs and write(2)
+# calls per request.
 # no-op-tile is /bench/noop-tile?bytes=N, N the hits' mean body size: the
 # tile route's headers and as many bytes, without a tile (builds without the
 # route skip it).
 #
 #   DB=postgres://…/b1 bench/scale/hit-ab.sh /tmp/gridmap-old bin/gridmap /tmp/gridmap-old bin/gridmap
+#   ZOOMS="12 16" DB=… bench/scale/hit-ab.sh /tmp/gridmap-old bin/gridmap
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 DB=${DB:?DB is the database URL to serve}
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-4s}
+ZOOMS=${ZOOMS:-14}
 PORT=${PORT:-8195}
 work=$(mktemp -d)
 pid=""
@@ -31,24 +35,27 @@ for bin in "$@"; do
     curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break
     sleep 0.2
   done
-  [ -s "$work/z14.txt" ] || "$work/tilelist" -tilejson "http://127.0.0.1:$PORT/tiles/areas,buildings,labels.json" -z 14 >"$work/z14.txt"
   tile="http://127.0.0.1:$PORT/tiles/areas,buildings,labels/{z}/{x}/{y}.mvt"
-  "$work/replay" -url "$tile" -list "$work/z14.txt" -c 8 >/dev/null
-  warm=$("$work/replay" -url "$tile" -list "$work/z14.txt" -c 8 -duration 2s)
-  # The hits' mean body size, for no-op-tile.
-  size=$(echo "$warm" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } } END { printf "%d", v["bytes"] / v["requests"] }')
-  routes="tile noop"
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$PORT/bench/noop-tile?bytes=1")" = 200 ] && routes="$routes noop-tile"
-  for r in $(seq "$ROUNDS"); do
-    for route in $routes; do
-      case $route in
-        tile) u=$tile ;;
-        noop) u="http://127.0.0.1:$PORT/bench/noop?t={z}/{x}/{y}" ;;
-        noop-tile) u="http://127.0.0.1:$PORT/bench/noop-tile?bytes=$size&t={z}/{x}/{y}" ;;
-      esac
-      t0=$(cpu) w0=$(syscw); line=$("$work/replay" -url "$u" -list "$work/z14.txt" -c 8 -duration "$DURATION"); t1=$(cpu) w1=$(syscw)
-      n=$(echo "$line" | sed -E 's/^requests=([0-9]+).*/\1/')
-      echo "$bin round=$r $route $(echo "$line" | grep -o 'rps=[0-9.]*') server_cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }') writes_per_req=$(awk -v d=$((w1 - w0)) -v n="$n" 'BEGIN { printf "%.2f", d / n }') load=$(cut -d' ' -f1 /proc/loadavg)$([ $route = noop-tile ] && echo " bytes=$size")"
+  for z in $ZOOMS; do
+    list="$work/z$z.txt"
+    [ -s "$list" ] || "$work/tilelist" -tilejson "http://127.0.0.1:$PORT/tiles/areas,buildings,labels.json" -z "$z" >"$list"
+    "$work/replay" -url "$tile" -list "$list" -c 8 >/dev/null
+    warm=$("$work/replay" -url "$tile" -list "$list" -c 8 -duration 2s)
+    # The hits' mean body size, for no-op-tile.
+    size=$(echo "$warm" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } } END { printf "%d", v["bytes"] / v["requests"] }')
+    routes="tile noop"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$PORT/bench/noop-tile?bytes=1")" = 200 ] && routes="$routes noop-tile"
+    for r in $(seq "$ROUNDS"); do
+      for route in $routes; do
+        case $route in
+          tile) u=$tile ;;
+          noop) u="http://127.0.0.1:$PORT/bench/noop?t={z}/{x}/{y}" ;;
+          noop-tile) u="http://127.0.0.1:$PORT/bench/noop-tile?bytes=$size&t={z}/{x}/{y}" ;;
+        esac
+        t0=$(cpu) w0=$(syscw); line=$("$work/replay" -url "$u" -list "$list" -c 8 -duration "$DURATION"); t1=$(cpu) w1=$(syscw)
+        n=$(echo "$line" | sed -E 's/^requests=([0-9]+).*/\1/')
+        echo "$bin z=$z round=$r $route $(echo "$line" | grep -o 'rps=[0-9.]*') server_cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", d / hz * 1e6 / n }') writes_per_req=$(awk -v d=$((w1 - w0)) -v n="$n" 'BEGIN { printf "%.2f", d / n }') load=$(cut -d' ' -f1 /proc/loadavg)$([ $route = noop-tile ] && echo " bytes=$size")"
+      done
     done
   done
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""

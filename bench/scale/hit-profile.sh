@@ -2,7 +2,7 @@
 # CPU profiles of a running gridmap under warm tile hits and under the no-op
 # route (docs/scale.md, "Warm tiles"): a fresh server on DB with the bench
 # routes (GRIDMAP_BENCH_ROUTES=1, which also puts net/http/pprof on the
-# metrics listener), one pass over the z14 tiles (fills the cache), 2 s of
+# metrics listener), one pass over the tiles of ZOOM (default 14) (fills the cache), 2 s of
 # warm-up, then per route bench/tiles/replay for DURATION while
 # /debug/pprof/profile records SECONDS of it (starting 1 s in). Writes
 # OUT-tile.pprof, OUT-noop.pprof and each replay line.
@@ -15,6 +15,7 @@ DB=${DB:?DB is the database URL to serve}
 OUT=${OUT:-/tmp/hit}
 SECONDS_=${SECONDS_PROFILE:-20}
 DURATION=${DURATION:-24s}
+ZOOM=${ZOOM:-14} # the zoom whose tile list is replayed
 PORT=${PORT:-8196}
 MPORT=$((PORT + 1))
 bin=$1
@@ -29,13 +30,13 @@ for _ in $(seq 300); do
   curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break
   sleep 0.2
 done
-"$work/tilelist" -tilejson "http://127.0.0.1:$PORT/tiles/areas,buildings,labels.json" -z 14 >"$work/z14.txt"
+"$work/tilelist" -tilejson "http://127.0.0.1:$PORT/tiles/areas,buildings,labels.json" -z "$ZOOM" >"$work/tiles.txt"
 tile="http://127.0.0.1:$PORT/tiles/areas,buildings,labels/{z}/{x}/{y}.mvt"
-"$work/replay" -url "$tile" -list "$work/z14.txt" -c 8 >/dev/null
-"$work/replay" -url "$tile" -list "$work/z14.txt" -c 8 -duration 2s >/dev/null
+"$work/replay" -url "$tile" -list "$work/tiles.txt" -c 8 >/dev/null
+"$work/replay" -url "$tile" -list "$work/tiles.txt" -c 8 -duration 2s >/dev/null
 for route in tile noop; do
   u=$tile; [ $route = noop ] && u="http://127.0.0.1:$PORT/bench/noop?t={z}/{x}/{y}"
-  "$work/replay" -url "$u" -list "$work/z14.txt" -c 8 -duration "$DURATION" >"$work/$route.txt" &
+  "$work/replay" -url "$u" -list "$work/tiles.txt" -c 8 -duration "$DURATION" >"$work/$route.txt" &
   rp=$!
   sleep 1
   curl -sf -o "$OUT-$route.pprof" "127.0.0.1:$MPORT/debug/pprof/profile?seconds=$SECONDS_"
