@@ -340,6 +340,7 @@ func (s *solver) run() {
 	for _, c := range empty {
 		s.attachEmpty(c)
 	}
+	s.polishCompactness()
 	s.islandReasons()
 }
 

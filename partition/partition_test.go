@@ -704,3 +704,117 @@ func reasonOf(r *Result, kind string) *Reason {
 	}
 	return got
 }
+
+// TestPartitionNoMoveRaisesCompactness: issue 12 (Schellenberg and
+// Triesenberg below the Polsby–Popper mean of k-means + Voronoi cells; the
+// search's steps stopped in local optima of its cost): after Solve, no atom
+// moved to a neighbouring grid raises the grids' Polsby–Popper sum while
+// both grids stay in range and contiguous, no estate is in more grids, both
+// grids stay at or above the proposal's lowest Polsby–Popper and at least
+// 81% of the border stays on roads (polishCompactness's rules; its floors
+// are at most these, so every such move is one it may make).
+func TestPartitionNoMoveRaisesCompactness(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		seed    uint64
+		offRoad float64
+	}{{"roads everywhere", 1, 0}, {"roads everywhere", 2, 0}, {"footpaths in estates", 3, 0.15}, {"footpaths in estates", 4, 0.15}} {
+		t.Run(fmt.Sprintf("%s %d", c.name, c.seed), func(t *testing.T) {
+			p := lattice(c.seed, 10, 8, 100, 20, 120, c.offRoad)
+			p.Min, p.Max, p.Seed = 300, 500, c.seed
+			r := solve(t, p)
+			adj := make([][]Edge, len(p.Atoms))
+			for _, e := range p.Edges {
+				adj[e.A] = append(adj[e.A], e)
+				adj[e.B] = append(adj[e.B], Edge{A: e.B, B: e.A, LengthM: e.LengthM, RoadM: e.RoadM})
+			}
+			var border, road float64
+			for _, e := range p.Edges {
+				if r.Assign[e.A] != r.Assign[e.B] {
+					border += e.LengthM
+					road += e.RoadM
+				}
+			}
+			inRange := func(h int) bool { return h >= p.Min && h <= p.Max }
+			estates := func(g int, est string) (n int) {
+				for _, a := range r.Grids[g].Atoms {
+					if est != "" && p.Atoms[a].Estate == est {
+						n++
+					}
+				}
+				return n
+			}
+			for a, at := range p.Atoms {
+				g := r.Assign[a]
+				G := r.Grids[g]
+				for _, e := range adj[a] {
+					h := r.Assign[e.B]
+					if h == g {
+						continue
+					}
+					H := r.Grids[h]
+					if len(G.Atoms) < 2 || !inRange(G.Households) || !inRange(H.Households) ||
+						!inRange(G.Households-at.Households) || !inRange(H.Households+at.Households) {
+						continue
+					}
+					if at.Estate != "" && estates(g, at.Estate) > 1 && estates(h, at.Estate) == 0 {
+						continue
+					}
+					var inG, inH, dBorder, dRoad float64
+					for _, x := range adj[a] {
+						switch r.Assign[x.B] {
+						case g:
+							inG += x.LengthM
+							dBorder += x.LengthM
+							dRoad += x.RoadM
+						case h:
+							inH += x.LengthM
+							dBorder -= x.LengthM
+							dRoad -= x.RoadM
+						}
+					}
+					if road+dRoad < 0.81*(border+dBorder) {
+						continue
+					}
+					ppG := pp(G.AreaM2-at.AreaM2, G.PerimeterM-at.PerimeterM+2*inG)
+					ppH := pp(H.AreaM2+at.AreaM2, H.PerimeterM+at.PerimeterM-2*inH)
+					if ppG < r.Metrics.PPMin || ppH < r.Metrics.PPMin {
+						continue
+					}
+					rest := slices.DeleteFunc(slices.Clone(G.Atoms), func(x int) bool { return x == a })
+					if !latticeConnected(adj, rest) {
+						continue
+					}
+					if d := ppG + ppH - G.PolsbyPopper - H.PolsbyPopper; d > 1e-9 {
+						t.Errorf("moving atom %d from grid %d to grid %d raises the Polsby–Popper sum by %.4f (grids %.3f, %.3f → %.3f, %.3f; %s)",
+							a, g, h, d, G.PolsbyPopper, H.PolsbyPopper, ppG, ppH, r.Summary())
+					}
+				}
+			}
+		})
+	}
+}
+
+// latticeConnected reports whether atoms form one piece over adj.
+func latticeConnected(adj [][]Edge, atoms []int) bool {
+	if len(atoms) == 0 {
+		return true
+	}
+	in := map[int]bool{}
+	for _, a := range atoms {
+		in[a] = true
+	}
+	seen := map[int]bool{atoms[0]: true}
+	q := []int{atoms[0]}
+	for len(q) > 0 {
+		x := q[0]
+		q = q[1:]
+		for _, e := range adj[x] {
+			if in[e.B] && !seen[e.B] {
+				seen[e.B] = true
+				q = append(q, e.B)
+			}
+		}
+	}
+	return len(seen) == len(atoms)
+}
