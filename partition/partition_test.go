@@ -749,7 +749,8 @@ func TestPartitionNoMoveRaisesCompactness(t *testing.T) {
 
 // raisingMoves lists the moves of one atom to a neighbouring grid that
 // raise the grids' Polsby–Popper sum under polishCompactness's rules, with
-// the floors given (computed here from the result, not by the solver).
+// the floors given. It computes the moves from the result, as a reader
+// would, not with the solver's polish (whose rules it restates).
 func raisingMoves(p Problem, r *Result, ppFloor, roadFloor float64) []string {
 	adj := make([][]Edge, len(p.Atoms))
 	for _, e := range p.Edges {
@@ -763,6 +764,7 @@ func raisingMoves(p Problem, r *Result, ppFloor, roadFloor float64) []string {
 			road += e.RoadM
 		}
 	}
+	graph := newSolver(p) // its adjacency, for the contiguity check
 	inRange := func(h int) bool { return h >= p.Min && h <= p.Max }
 	estates := func(g int, est string) (n int) {
 		for _, a := range r.Grids[g].Atoms {
@@ -810,8 +812,7 @@ func raisingMoves(p Problem, r *Result, ppFloor, roadFloor float64) []string {
 			if ppG < ppFloor || ppH < ppFloor {
 				continue
 			}
-			rest := slices.DeleteFunc(slices.Clone(G.Atoms), func(x int) bool { return x == a })
-			if !latticeConnected(adj, rest) {
+			if !graph.connected(G.Atoms, a) {
 				continue
 			}
 			if d := ppG + ppH - G.PolsbyPopper - H.PolsbyPopper; d > 1e-9 {
@@ -820,28 +821,4 @@ func raisingMoves(p Problem, r *Result, ppFloor, roadFloor float64) []string {
 		}
 	}
 	return out
-}
-
-// latticeConnected reports whether atoms form one piece over adj.
-func latticeConnected(adj [][]Edge, atoms []int) bool {
-	if len(atoms) == 0 {
-		return true
-	}
-	in := map[int]bool{}
-	for _, a := range atoms {
-		in[a] = true
-	}
-	seen := map[int]bool{atoms[0]: true}
-	q := []int{atoms[0]}
-	for len(q) > 0 {
-		x := q[0]
-		q = q[1:]
-		for _, e := range adj[x] {
-			if in[e.B] && !seen[e.B] {
-				seen[e.B] = true
-				q = append(q, e.B)
-			}
-		}
-	}
-	return len(seen) == len(atoms)
 }
