@@ -285,9 +285,16 @@ func newSolver(p Problem) *solver {
 	return s
 }
 
-// run: fixed grids (maintenance), atoms over the maximum, then every
-// connected piece of what is left, then improvement.
+// run draws the partition, polishes its compactness and states the islands.
 func (s *solver) run() {
+	s.draw()
+	s.polishCompactness()
+	s.islandReasons()
+}
+
+// draw: fixed grids (maintenance), atoms over the maximum, then every
+// connected piece of what is left, then improvement, then the empty pieces.
+func (s *solver) draw() {
 	s.linkIslands()
 	free := make([]bool, s.n)
 	for i := range free {
@@ -340,7 +347,6 @@ func (s *solver) run() {
 	for _, c := range empty {
 		s.attachEmpty(c)
 	}
-	s.islandReasons()
 }
 
 // linkIslands joins every island (a piece of the atom graph with no shared

@@ -704,3 +704,121 @@ func reasonOf(r *Result, kind string) *Reason {
 	}
 	return got
 }
+
+// TestPartitionNoMoveRaisesCompactness: issue 12 (Schellenberg and
+// Triesenberg below the Polsby–Popper mean of k-means + Voronoi cells; the
+// search's steps stopped in local optima of its cost, which weighs borders
+// and balance too): after the polish, no atom moved to a neighbouring grid
+// raises the grids' Polsby–Popper sum while both grids stay in range and
+// contiguous, no estate is in more grids, both grids stay at or above the
+// search's lowest Polsby–Popper and the border on roads at or above
+// max(81%, the search's share − 5 points) (or the search's share, where
+// less); and the polish lowered neither the mean nor the minimum nor the
+// road share below those floors. The search's partition alone fails the
+// first check (footpaths in estates: moves that give up a little road).
+func TestPartitionNoMoveRaisesCompactness(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		seed    uint64
+		offRoad float64
+	}{{"roads everywhere", 1, 0}, {"roads everywhere", 2, 0}, {"footpaths in estates", 3, 0.15}, {"footpaths in estates", 4, 0.15},
+		{"footpaths in estates", 5, 0.15}, {"footpaths in estates", 6, 0.15}} {
+		t.Run(fmt.Sprintf("%s %d", c.name, c.seed), func(t *testing.T) {
+			p := lattice(c.seed, 10, 8, 100, 20, 120, c.offRoad)
+			p.Min, p.Max, p.Seed = 300, 500, c.seed
+			if err := p.check(); err != nil {
+				t.Fatal(err)
+			}
+			s := newSolver(p)
+			s.draw()
+			before := s.result()
+			s.polishCompactness()
+			r := s.result()
+			checkPartition(t, p, r)
+			share0 := before.Metrics.RoadShare
+			roadFloor := math.Min(math.Max(0.81, share0-0.05), share0)
+			if r.Metrics.PPMean < before.Metrics.PPMean-1e-12 || r.Metrics.PPMin < before.Metrics.PPMin-1e-12 || r.Metrics.RoadShare < roadFloor-1e-9 || r.Metrics.InRange != before.Metrics.InRange {
+				t.Fatalf("the polish took %s to %s (road floor %.3f)", before.Summary(), r.Summary(), roadFloor)
+			}
+			if moves := raisingMoves(p, r, before.Metrics.PPMin, roadFloor); len(moves) > 0 {
+				t.Errorf("%s: %d moves still raise the Polsby–Popper sum, e.g. %s", r.Summary(), len(moves), moves[0])
+			}
+		})
+	}
+}
+
+// raisingMoves lists the moves of one atom to a neighbouring grid that
+// raise the grids' Polsby–Popper sum under polishCompactness's rules, with
+// the floors given. It computes the moves from the result, as a reader
+// would, not with the solver's polish (whose rules it restates).
+func raisingMoves(p Problem, r *Result, ppFloor, roadFloor float64) []string {
+	adj := make([][]Edge, len(p.Atoms))
+	for _, e := range p.Edges {
+		adj[e.A] = append(adj[e.A], e)
+		adj[e.B] = append(adj[e.B], Edge{A: e.B, B: e.A, LengthM: e.LengthM, RoadM: e.RoadM})
+	}
+	var border, road float64
+	for _, e := range p.Edges {
+		if r.Assign[e.A] != r.Assign[e.B] {
+			border += e.LengthM
+			road += e.RoadM
+		}
+	}
+	graph := newSolver(p) // its adjacency, for the contiguity check
+	inRange := func(h int) bool { return h >= p.Min && h <= p.Max }
+	estates := func(g int, est string) (n int) {
+		for _, a := range r.Grids[g].Atoms {
+			if est != "" && p.Atoms[a].Estate == est {
+				n++
+			}
+		}
+		return n
+	}
+	var out []string
+	for a, at := range p.Atoms {
+		g := r.Assign[a]
+		G := r.Grids[g]
+		for _, e := range adj[a] {
+			h := r.Assign[e.B]
+			if h == g {
+				continue
+			}
+			H := r.Grids[h]
+			if len(G.Atoms) < 2 || !inRange(G.Households) || !inRange(H.Households) ||
+				!inRange(G.Households-at.Households) || !inRange(H.Households+at.Households) {
+				continue
+			}
+			if at.Estate != "" && estates(g, at.Estate) > 1 && estates(h, at.Estate) == 0 {
+				continue
+			}
+			var inG, inH, dBorder, dRoad float64
+			for _, x := range adj[a] {
+				switch r.Assign[x.B] {
+				case g:
+					inG += x.LengthM
+					dBorder += x.LengthM
+					dRoad += x.RoadM
+				case h:
+					inH += x.LengthM
+					dBorder -= x.LengthM
+					dRoad -= x.RoadM
+				}
+			}
+			if road+dRoad < roadFloor*(border+dBorder)-1e-9 {
+				continue
+			}
+			ppG := pp(G.AreaM2-at.AreaM2, G.PerimeterM-at.PerimeterM+2*inG)
+			ppH := pp(H.AreaM2+at.AreaM2, H.PerimeterM+at.PerimeterM-2*inH)
+			if ppG < ppFloor || ppH < ppFloor {
+				continue
+			}
+			if !graph.connected(G.Atoms, a) {
+				continue
+			}
+			if d := ppG + ppH - G.PolsbyPopper - H.PolsbyPopper; d > 1e-9 {
+				out = append(out, fmt.Sprintf("atom %d from grid %d to grid %d: +%.4f (%.3f, %.3f → %.3f, %.3f)", a, g, h, d, G.PolsbyPopper, H.PolsbyPopper, ppG, ppH))
+			}
+		}
+	}
+	return out
+}
