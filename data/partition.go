@@ -157,17 +157,19 @@ FROM part_atom k ORDER BY k.id`
 
 const qPartBuildingRows = `SELECT code, households, residents, estate, atom FROM part_bld ORDER BY atom, code`
 
-// qPartRoads: the roads' lines, each buffered by $1 (a border within it runs
-// along the road), indexed for the edges below.
+// qPartRoads: the roads' lines, one per row, indexed for the edges below.
 const qPartRoads = `
 CREATE TEMP TABLE part_road ON COMMIT DROP AS
-SELECT ST_Buffer((ST_Dump(g)).geom, $1) AS g FROM part_line WHERE kind = 'road' AND NOT ST_IsEmpty(g)`
+SELECT (ST_Dump(g)).geom AS g FROM part_line WHERE kind = 'road' AND NOT ST_IsEmpty(g)`
 
 // qPartEdges: every pair of atoms with a shared border, its length and the
-// length of it along a road (within $1 of one), in metres.
+// length of it along a road (within $1 of one: inside the buffer of the
+// roads near it, buffered together as one collection, which GEOS does in one
+// pass where uniting each road's own buffer cost 0.8 ms an edge), in metres.
 const qPartEdges = `
 SELECT a.id, b.id, ST_Length(x.s::geography),
-       coalesce((SELECT ST_Length(ST_Intersection(x.s, ST_Union(rb.g))::geography) FROM part_road rb WHERE rb.g && x.s), 0)
+       coalesce((SELECT ST_Length(ST_Intersection(x.s, ST_Buffer(ST_Collect(rb.g), $1))::geography)
+                 FROM part_road rb WHERE rb.g && ST_Expand(x.s, $1)), 0)
 FROM part_atom a JOIN part_atom b ON a.id < b.id AND a.geom && b.geom,
 LATERAL (SELECT ST_CollectionExtract(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom)), 2) AS s) x
 WHERE NOT ST_IsEmpty(x.s)
@@ -460,13 +462,13 @@ func (p *Partitioner) proposeTx(ctx context.Context, tx pgx.Tx, r geo.PartitionR
 			}
 		}
 	}
-	if _, err := tx.Exec(ctx, qPartRoads, p.RoadTolerance); err != nil {
+	if _, err := tx.Exec(ctx, qPartRoads); err != nil {
 		return nil, nil, err
 	}
 	if _, err := tx.Exec(ctx, `CREATE INDEX ON part_road USING gist (g)`); err != nil {
 		return nil, nil, err
 	}
-	rows, err = tx.Query(ctx, qPartEdges)
+	rows, err = tx.Query(ctx, qPartEdges, p.RoadTolerance)
 	if err != nil {
 		return nil, nil, err
 	}
